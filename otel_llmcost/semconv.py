@@ -1,0 +1,144 @@
+"""Every span, metric and baggage name otel-llmcost reads or writes.
+
+This module is the single home for names. GenAI names follow the OpenTelemetry
+GenAI semantic conventions v1.41 (``../shared/reference/semconv-genai``); the
+cost names follow the open semconv proposal (``gen_ai.usage.cost.*``); names
+that the conventions do not have live under ``llmcost.*``.
+"""
+
+from __future__ import annotations
+
+# --- GenAI semantic conventions (v1.41) -------------------------------------
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K = "gen_ai.request.top_k"
+GEN_AI_REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_FREQUENCY_PENALTY = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_SEED = "gen_ai.request.seed"
+GEN_AI_REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
+GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+GEN_AI_OUTPUT_TYPE = "gen_ai.output.type"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+GEN_AI_PROMPT_NAME = "gen_ai.prompt.name"
+
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"  # includes cache read + cache creation
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"  # includes reasoning
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+# anthropic 2.x's own spans name cache writes this way; read it, never write it.
+ANTHROPIC_SDK_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
+# OpenLIT writes its cost here; read it, never write it.
+OPENLIT_USAGE_COST = "gen_ai.usage.cost"
+
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+GEN_AI_TOOL_DEFINITIONS = "gen_ai.tool.definitions"
+
+GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+GEN_AI_AGENT_ID = "gen_ai.agent.id"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
+
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+ERROR_TYPE = "error.type"
+
+# gen_ai.operation.name values
+OP_CHAT = "chat"
+OP_TEXT_COMPLETION = "text_completion"
+OP_EMBEDDINGS = "embeddings"
+OP_GENERATE_CONTENT = "generate_content"
+OP_INVOKE_AGENT = "invoke_agent"
+OP_EXECUTE_TOOL = "execute_tool"
+
+# gen_ai.provider.name values
+PROVIDER_OPENAI = "openai"
+PROVIDER_AZURE_OPENAI = "azure.ai.openai"
+PROVIDER_ANTHROPIC = "anthropic"
+PROVIDER_AWS_BEDROCK = "aws.bedrock"
+PROVIDER_GCP_VERTEX = "gcp.vertex_ai"
+
+# --- cost (open semconv proposal) -------------------------------------------
+GEN_AI_USAGE_COST_AMOUNT = "gen_ai.usage.cost.amount"  # float, USD, total
+GEN_AI_USAGE_COST_CURRENCY = "gen_ai.usage.cost.currency"
+GEN_AI_USAGE_COST_SOURCE = "gen_ai.usage.cost.source"
+COST_CURRENCY_USD = "USD"
+COST_SOURCE_LOCAL = "local"  # priced in-process by otel-llmcost
+COST_SOURCE_STORE = "store"  # priced at ingestion from the store's pricing table
+
+# --- otel-llmcost's own names -----------------------------------------------
+# Cost breakdown in USD (floats). reasoning is the share of output billed for reasoning.
+LLMCOST_COST_INPUT = "llmcost.cost.input"
+LLMCOST_COST_CACHE_READ = "llmcost.cost.cache_read"
+LLMCOST_COST_CACHE_WRITE = "llmcost.cost.cache_write"
+LLMCOST_COST_OUTPUT = "llmcost.cost.output"
+LLMCOST_COST_REASONING = "llmcost.cost.reasoning"
+LLMCOST_COST_REQUEST_FEES = "llmcost.cost.request_fees"
+LLMCOST_COST_UNPRICED = "llmcost.cost.unpriced"
+LLMCOST_PRICING_ENTRY = "llmcost.pricing.entry"  # catalog key used
+LLMCOST_PRICING_DATE = "llmcost.pricing.date"  # effective date of that price
+LLMCOST_PRICING_TIER = "llmcost.pricing.tier"  # standard | batch | flex | priority
+LLMCOST_PRICING_LONG_CONTEXT = "llmcost.pricing.long_context"  # bool: long-context rates applied
+
+LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS = "llmcost.usage.cache_write_5m.input_tokens"
+LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS = "llmcost.usage.cache_write_1h.input_tokens"
+LLMCOST_USAGE_WEB_SEARCH_REQUESTS = "llmcost.usage.web_search_requests"
+LLMCOST_TOKENS_ESTIMATED = "llmcost.tokens.estimated"  # bool: counted with tiktoken
+
+# Attribution. Each is also a W3C baggage key of the same name, so it crosses services.
+LLMCOST_TEAM = "llmcost.team"
+LLMCOST_FEATURE = "llmcost.feature"
+LLMCOST_CUSTOMER = "llmcost.customer"
+LLMCOST_USER = "llmcost.user"
+LLMCOST_PROMPT_NAME = GEN_AI_PROMPT_NAME
+LLMCOST_PROMPT_FINGERPRINT = "llmcost.prompt.fingerprint"
+LLMCOST_EXTRA_PREFIX = "llmcost.attr."  # extra attribution keys: llmcost.attr.<key>
+ATTRIBUTION_KEYS = {
+    "team": LLMCOST_TEAM,
+    "feature": LLMCOST_FEATURE,
+    "customer": LLMCOST_CUSTOMER,
+    "user": LLMCOST_USER,
+    "prompt_name": LLMCOST_PROMPT_NAME,
+}
+
+# Tool calls the model asked for in a response.
+LLMCOST_TOOL_CALLS_COUNT = "llmcost.tool_calls.count"
+LLMCOST_TOOL_CALLS_NAMES = "llmcost.tool_calls.names"
+LLMCOST_TOOL_CALLS_IDS = "llmcost.tool_calls.ids"
+
+# Agent / tool roll-ups, set on invoke_agent and execute_tool spans when they end.
+LLMCOST_ROLLUP_COST = "llmcost.rollup.cost"
+LLMCOST_ROLLUP_INPUT_TOKENS = "llmcost.rollup.input_tokens"
+LLMCOST_ROLLUP_OUTPUT_TOKENS = "llmcost.rollup.output_tokens"
+LLMCOST_ROLLUP_LLM_CALLS = "llmcost.rollup.llm_calls"
+LLMCOST_ROLLUP_UNPRICED_CALLS = "llmcost.rollup.unpriced_calls"
+
+# Metrics
+METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
+METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_COST = "llmcost.client.cost"
+GEN_AI_TOKEN_TYPE = "gen_ai.token.type"
+TOKEN_USAGE_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
+DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+
+# Environment variables
+ENV_CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+ENV_CLICKHOUSE_URL = "OTEL_LLMCOST_CLICKHOUSE_URL"
+ENV_PRICING_FILE = "OTEL_LLMCOST_PRICING_FILE"
+ENV_TIKTOKEN_DIR = "OTEL_LLMCOST_TIKTOKEN_DIR"  # falls back to TIKTOKEN_CACHE_DIR
+ENV_DATA_DIR = "OTEL_LLMCOST_DATA_DIR"  # embedded store + spool; default ~/.local/share/otel-llmcost
