@@ -1,0 +1,76 @@
+"""Who an LLM call belongs to: team, feature, customer, user, prompt.
+
+``attributes(...)`` puts the values in OpenTelemetry baggage, so they are nestable,
+thread- and asyncio-safe (baggage lives in contextvars) and cross service
+boundaries with the W3C ``baggage`` header. Every LLM span started inside reads
+them back with ``current_attributes()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry import baggage, context
+
+from otel_llmcost.semconv import ATTRIBUTION_KEYS, LLMCOST_EXTRA_PREFIX, LLMCOST_PROMPT_NAME
+
+logger = logging.getLogger(__name__)
+
+_OWN_PREFIXES = ("llmcost.",)
+_OWN_KEYS = frozenset({LLMCOST_PROMPT_NAME})
+
+
+@contextmanager
+def attributes(
+    *,
+    team: str | None = None,
+    feature: str | None = None,
+    customer: str | None = None,
+    user: str | None = None,
+    prompt_name: str | None = None,
+    **extra: str | int | float | bool,
+) -> Iterator[None]:
+    """Attribute every LLM call inside this block; inner blocks override outer ones.
+
+    >>> with attributes(team="support", feature="answer", customer="c-042"):
+    ...     client.chat.completions.create(...)
+
+    Extra keyword arguments land on spans as ``llmcost.attr.<key>``. ``None`` leaves
+    an outer value in place.
+    """
+    named = {"team": team, "feature": feature, "customer": customer, "user": user, "prompt_name": prompt_name}
+    ctx = context.get_current()
+    for key, value in named.items():
+        if value is not None:
+            ctx = _with_entry(ctx, ATTRIBUTION_KEYS[key], key, value)
+    for key, value in extra.items():
+        if value is not None:
+            ctx = _with_entry(ctx, LLMCOST_EXTRA_PREFIX + key, key, value)
+    token = context.attach(ctx)
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+def current_attributes() -> dict[str, str]:
+    """The attribution in the current context, as span attributes."""
+    entries = baggage.get_all()
+    if not entries:
+        return {}
+    return {key: str(value) for key, value in entries.items() if key in _OWN_KEYS or key.startswith(_OWN_PREFIXES)}
+
+
+def _with_entry(ctx: context.Context, baggage_key: str, argument: str, value: object) -> context.Context:
+    # A wrong type is the caller's bug, but telemetry must never break the program: warn and skip.
+    if not isinstance(value, (str, int, float, bool)):
+        logger.warning(
+            "otel_llmcost.attributes(%s=...) takes a str, int, float or bool, got %s; the value is ignored. "
+            "Pass an identifier such as a team name, not an object.",
+            argument,
+            type(value).__name__,
+        )
+        return ctx
+    return baggage.set_baggage(baggage_key, str(value), ctx)

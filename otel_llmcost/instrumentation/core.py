@@ -1,0 +1,369 @@
+"""The provider-independent half of instrumentation: one LLM call, recorded once.
+
+An adapter (``openai.py``, ``anthropic.py``) turns the SDK's request into a
+``Request`` and the SDK's response (or the stream's accumulated state) into a
+``Response``; ``LLMCall`` does everything else: the span and its attributes,
+attribution, the prompt fingerprint, token estimation when usage is missing, the
+cost, the metrics, content capture. A call ends exactly once, whatever happens.
+
+Nothing here may raise into the user's program: every entry point an adapter
+calls on the hot path is wrapped by ``guarded``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from opentelemetry import metrics, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.attribution import current_attributes
+from otel_llmcost.pricing.types import Cost, Usage
+
+logger = logging.getLogger("otel_llmcost")
+
+SCOPE_NAME = "otel_llmcost"
+SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.0"
+
+Redactor = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+_F = TypeVar("_F", bound=Callable[..., Any])
+_logged: set[str] = set()
+
+
+def log_once(key: str, message: str, *args: object, exc_info: bool = False) -> None:
+    """Log a problem of ours once per key, so a broken hook cannot flood the app's logs."""
+    if key in _logged:
+        return
+    _logged.add(key)
+    logger.warning(message, *args, exc_info=exc_info)
+
+
+def guarded(default: Any = None) -> Callable[[_F], _F]:
+    """Run an instrumentation step; on any error log once and return ``default``."""
+
+    def decorate(function: _F) -> _F:
+        key = f"{function.__module__}.{function.__qualname__}"
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except Exception:
+                log_once(key, "otel-llmcost: %s failed; telemetry for this call may be incomplete", key, exc_info=True)
+                return default
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def capture_content_from_env() -> bool:
+    return os.environ.get(sc.ENV_CAPTURE_CONTENT, "").strip().lower() in ("true", "1", "yes")
+
+
+@dataclass(slots=True)
+class Request:
+    """What the adapter knows before the call is sent."""
+
+    operation: str
+    provider: str
+    model: str | None
+    server_address: str | None = None
+    server_port: int | None = None
+    stream: bool = False
+    service_tier: str | None = None  # as requested (OpenAI service_tier, or "batch")
+    attributes: dict[str, Any] = field(default_factory=dict)  # request parameters, semconv names
+    fingerprint: str | None = None
+    # Only read when content capture is on (messages in the semconv JSON shapes).
+    input_messages: Callable[[], list[dict[str, Any]]] | None = None
+    system_instructions: Callable[[], list[dict[str, Any]]] | None = None
+    # Only called when the provider reports no usage.
+    estimate_input_tokens: Callable[[], int] | None = None
+
+
+@dataclass(slots=True)
+class Response:
+    """What the adapter read from the response or the finished stream."""
+
+    model: str | None = None
+    id: str | None = None
+    finish_reasons: Sequence[str] = ()
+    usage: Usage | None = None
+    service_tier: str | None = None  # as billed (from the response)
+    tool_calls: Sequence[tuple[str, str]] = ()  # (call id, tool name)
+    output_text: str = ""  # only used to estimate output tokens when usage is missing
+    output_messages: Callable[[], list[dict[str, Any]]] | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class Telemetry:
+    """The tracer, the metric instruments and the settings shared by every call."""
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+        capture_content: bool | None = None,
+        redact: Redactor | None = None,
+    ) -> None:
+        from otel_llmcost import __version__
+
+        self.tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider, schema_url=SCHEMA_URL)
+        meter = metrics.get_meter(SCOPE_NAME, __version__, meter_provider, schema_url=SCHEMA_URL)
+        self.token_usage = meter.create_histogram(
+            sc.METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=list(sc.TOKEN_USAGE_BUCKETS),
+        )
+        self.duration = meter.create_histogram(
+            sc.METRIC_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk of a streamed response",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.cost = meter.create_counter(sc.METRIC_COST, unit="USD", description="Cost of GenAI operations")
+        self.capture_content = capture_content_from_env() if capture_content is None else capture_content
+        self.redact = redact
+
+
+class LLMCall:
+    """One LLM call's span, from request to the end of the response or stream."""
+
+    __slots__ = ("span", "_telemetry", "_request", "_started", "_first_chunk", "_ended")
+
+    def __init__(self, telemetry: Telemetry, request: Request) -> None:
+        self._telemetry = telemetry
+        self._request = request
+        self._first_chunk: float | None = None
+        self._ended = False
+        self.span = telemetry.tracer.start_span(
+            f"{request.operation} {request.model}" if request.model else request.operation,
+            kind=SpanKind.CLIENT,
+            attributes=_request_attributes(request),
+        )
+        self._started = time.perf_counter()
+
+    @guarded()
+    def first_chunk(self) -> None:
+        if self._first_chunk is None:
+            self._first_chunk = time.perf_counter()
+
+    @guarded()
+    def end(self, response: Response | None = None, error: BaseException | None = None) -> None:
+        """Finish the call; later calls are no-ops, so a stream may call it from every exit path."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._record(response, error)
+        finally:
+            self.span.end()
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def _record(self, response: Response | None, error: BaseException | None) -> None:
+        telemetry, request, span = self._telemetry, self._request, self.span
+        duration = time.perf_counter() - self._started
+        attributes: dict[str, Any] = {}
+        model = request.model
+        usage: Usage | None = None
+        if response is not None:
+            model = response.model or model
+            attributes.update(_response_attributes(response))
+            usage = response.usage
+        if usage is None and (response is not None or self._first_chunk is not None):
+            usage = _estimate_usage(request, response)
+        service_tier = (response.service_tier if response else None) or request.service_tier
+        cost = None
+        if usage is not None:
+            attributes.update(_usage_attributes(usage))
+            cost = _price(model, usage, request.provider, service_tier)
+            attributes.update(_cost_attributes(cost))
+        if self._first_chunk is not None:
+            attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._started
+        if error is not None:
+            error_type = _error_type(error)
+            attributes[sc.ERROR_TYPE] = error_type
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:500]))
+        if telemetry.capture_content:
+            attributes.update(_content_attributes(telemetry, request, response))
+        span.set_attributes(attributes)
+        self._record_metrics(model, usage, cost, duration, attributes.get(sc.ERROR_TYPE))
+
+    def _record_metrics(
+        self, model: str | None, usage: Usage | None, cost: Cost | None, duration: float, error_type: str | None
+    ) -> None:
+        telemetry, request = self._telemetry, self._request
+        metric_attributes: dict[str, Any] = {
+            sc.GEN_AI_OPERATION_NAME: request.operation,
+            sc.GEN_AI_PROVIDER_NAME: request.provider,
+        }
+        if request.model:
+            metric_attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
+        if model:
+            metric_attributes[sc.GEN_AI_RESPONSE_MODEL] = model
+        if request.server_address:
+            metric_attributes[sc.SERVER_ADDRESS] = request.server_address
+        if error_type:
+            metric_attributes[sc.ERROR_TYPE] = error_type
+        telemetry.duration.record(duration, metric_attributes)
+        if self._first_chunk is not None:
+            telemetry.time_to_first_chunk.record(self._first_chunk - self._started, metric_attributes)
+        if usage is not None:
+            telemetry.token_usage.record(usage.input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
+            telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
+        if cost is not None:
+            attribution = current_attributes()
+            for key in (sc.LLMCOST_TEAM, sc.LLMCOST_FEATURE):
+                if key in attribution:
+                    metric_attributes[key] = attribution[key]
+            telemetry.cost.add(float(cost.total), metric_attributes)
+
+
+def _request_attributes(request: Request) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: request.operation,
+        sc.GEN_AI_PROVIDER_NAME: request.provider,
+    }
+    if request.model:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
+    if request.server_address:
+        attributes[sc.SERVER_ADDRESS] = request.server_address
+    if request.server_port:
+        attributes[sc.SERVER_PORT] = request.server_port
+    if request.stream:
+        attributes[sc.GEN_AI_REQUEST_STREAM] = True
+    if request.fingerprint:
+        attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = request.fingerprint
+    attributes.update(request.attributes)
+    attributes.update(current_attributes())
+    return attributes
+
+
+def _response_attributes(response: Response) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    if response.model:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = response.model
+    if response.id:
+        attributes[sc.GEN_AI_RESPONSE_ID] = response.id
+    if response.finish_reasons:
+        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
+    if response.tool_calls:
+        attributes[sc.LLMCOST_TOOL_CALLS_COUNT] = len(response.tool_calls)
+        attributes[sc.LLMCOST_TOOL_CALLS_IDS] = tuple(call_id for call_id, _ in response.tool_calls)
+        attributes[sc.LLMCOST_TOOL_CALLS_NAMES] = tuple(name for _, name in response.tool_calls)
+    attributes.update(response.attributes)
+    return attributes
+
+
+def _usage_attributes(usage: Usage) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
+    }
+    if usage.cache_read_tokens:
+        attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    if usage.cache_write_tokens:
+        attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
+    if usage.cache_write_5m_tokens:
+        attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = usage.cache_write_5m_tokens
+    if usage.cache_write_1h_tokens:
+        attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = usage.cache_write_1h_tokens
+    if usage.reasoning_tokens:
+        attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if usage.web_search_requests:
+        attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = usage.web_search_requests
+    if usage.estimated:
+        attributes[sc.LLMCOST_TOKENS_ESTIMATED] = True
+    return attributes
+
+
+def _cost_attributes(cost: Cost | None) -> dict[str, Any]:
+    if cost is None:
+        return {sc.LLMCOST_COST_UNPRICED: True}
+    return {
+        sc.GEN_AI_USAGE_COST_AMOUNT: float(cost.total),
+        sc.GEN_AI_USAGE_COST_CURRENCY: sc.COST_CURRENCY_USD,
+        sc.GEN_AI_USAGE_COST_SOURCE: sc.COST_SOURCE_LOCAL,
+        sc.LLMCOST_COST_INPUT: float(cost.input),
+        sc.LLMCOST_COST_CACHE_READ: float(cost.cache_read),
+        sc.LLMCOST_COST_CACHE_WRITE: float(cost.cache_write),
+        sc.LLMCOST_COST_OUTPUT: float(cost.output),
+        sc.LLMCOST_COST_REASONING: float(cost.reasoning),
+        sc.LLMCOST_COST_REQUEST_FEES: float(cost.request_fees),
+        sc.LLMCOST_PRICING_ENTRY: cost.entry,
+        sc.LLMCOST_PRICING_DATE: cost.price_date,
+        sc.LLMCOST_PRICING_TIER: cost.tier,
+        sc.LLMCOST_PRICING_LONG_CONTEXT: cost.long_context,
+    }
+
+
+def _price(model: str | None, usage: Usage, provider: str, service_tier: str | None) -> Cost | None:
+    if not model:
+        return None
+    from otel_llmcost.pricing import price_call
+
+    return price_call(model, usage, provider=provider, service_tier=service_tier)
+
+
+def _estimate_usage(request: Request, response: Response | None) -> Usage | None:
+    """Count tokens with tiktoken when the provider sent no usage (for example a stream
+    without ``include_usage``, or one the user abandoned)."""
+    from otel_llmcost.tokens import count_text
+
+    if request.estimate_input_tokens is None:
+        return None
+    input_tokens = request.estimate_input_tokens()
+    output_text = response.output_text if response is not None else ""
+    output_tokens = count_text(output_text, request.model or "") if output_text else 0
+    return Usage(input_tokens=input_tokens, output_tokens=output_tokens, estimated=True)
+
+
+def _error_type(error: BaseException) -> str:
+    # HTTP errors from the SDKs carry the status; the semconv asks for the most specific low-cardinality value.
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        return str(status)
+    return type(error).__qualname__
+
+
+def _content_attributes(telemetry: Telemetry, request: Request, response: Response | None) -> dict[str, str]:
+    """Prompt and completion text, only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true."""
+    attributes: dict[str, str] = {}
+    sources = (
+        (sc.GEN_AI_SYSTEM_INSTRUCTIONS, request.system_instructions),
+        (sc.GEN_AI_INPUT_MESSAGES, request.input_messages),
+        (sc.GEN_AI_OUTPUT_MESSAGES, response.output_messages if response else None),
+    )
+    for key, source in sources:
+        if source is None:
+            continue
+        messages = source()
+        if not messages:
+            continue
+        if telemetry.redact is not None:
+            try:
+                messages = telemetry.redact(messages)
+            except Exception:
+                # Privacy first: a broken redaction hook means no content, not unredacted content.
+                log_once("redact", "otel-llmcost: the redaction hook raised; message content is dropped", exc_info=True)
+                continue
+        attributes[key] = json.dumps(messages, ensure_ascii=False, default=str)
+    return attributes

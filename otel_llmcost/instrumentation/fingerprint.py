@@ -1,0 +1,46 @@
+"""A prompt's fingerprint: a stable hash of its shape, computed without keeping content.
+
+Two calls share a fingerprint when they come from the same prompt template: same
+system prompt (with numbers, ids and dates masked), same tool definitions, same
+sequence of message roles and part types up to the first user message. The varying
+user text does not enter the hash, so a spike can be grouped by prompt with content
+capture off; and the turns that follow (conversation history, an agent's tool
+results) do not either, so every step of one agent or chat template shares it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+# Masks the parts of a system prompt that change per request but not per template.
+_VOLATILE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
+    r"|\b[0-9a-f]{16,}\b"  # long hex ids
+    r"|\d+(?:[.,:/-]\d+)*",  # numbers, dates, times
+    re.IGNORECASE,
+)
+
+
+def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable[str]) -> str:
+    """Hash of (system prompt with volatile parts masked, tool definitions, message shape).
+
+    ``tools`` are canonical strings of each tool definition (name and parameter schema);
+    ``shape`` is one token per message, such as ``"user:text"`` or ``"assistant:tool_call"``.
+    Returns 16 hex characters.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    if system:
+        digest.update(_VOLATILE.sub("#", system).encode("utf-8", "surrogatepass"))
+    digest.update(b"\x00")
+    for tool in tools:
+        digest.update(tool.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x01")
+    digest.update(b"\x00")
+    for token in shape:
+        digest.update(token.encode())
+        digest.update(b"|")
+        if token.startswith("user"):
+            break
+    return digest.hexdigest()
