@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -87,6 +87,10 @@ class Request:
     system_instructions: Callable[[], list[dict[str, Any]]] | None = None
     # Only called when the provider reports no usage.
     estimate_input_tokens: Callable[[], int] | None = None
+    # The JSON body the SDK sends (adapters MUST set it; not copied). Read only by
+    # consumers that need the request beyond the attributes, such as agent/tool
+    # cost attribution (tool results resent in later requests), and only when active.
+    body: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
