@@ -1,0 +1,519 @@
+"""Build ``catalog.json`` from LiteLLM's and Langfuse's public price tables.
+
+    python -m otel_llmcost.pricing.build_catalog \\
+        --litellm ../shared/reference/pricing/litellm_model_prices_2026-07-24.json \\
+        --langfuse ../shared/reference/pricing/langfuse_default_model_prices.json
+
+LiteLLM is the base (one entry per provider-specific id, dated snapshot). Langfuse is the
+cross-check: every price both sources give is compared, each disagreement is recorded in
+the catalog's ``cross_check`` list with the value chosen and why, and prices only Langfuse
+has (tiers LiteLLM lacks, models LiteLLM lacks) are added with Langfuse named as source.
+
+Decisions where the sources disagree, in order:
+1. A Bedrock geographic inference profile (``us.``/``eu.``/...) priced at 1.1x Langfuse's:
+   LiteLLM, because AWS charges a 10% premium on regional endpoints over global ones and
+   Langfuse's patterns do not tell them apart.
+2. One value is exactly the documented ratio to its standard price (flex = 50% of standard,
+   a cache read = the tier's input ratio applied to the standard cache read) and the other is
+   not: the exact one (the other is a display rounding, e.g. 0.138 for 0.1375).
+3. Otherwise the source updated later for that model: Langfuse's ``updatedAt`` against the
+   LiteLLM snapshot date. If Langfuse's standard price wins, LiteLLM-only prices of the entry
+   (for example batch) are rescaled by the same factor so the tiers stay consistent.
+
+Documented corrections applied on top (recorded in ``corrections``):
+- Anthropic 1-hour cache writes cost 2x the base input price (5-minute writes 1.25x); some
+  LiteLLM Claude 3 entries carry a wrong 1h price, and many Claude entries lack one.
+- Anthropic's Message Batches API bills 50% of standard input and output; LiteLLM's
+  ``anthropic`` entries have no batch prices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+from otel_llmcost.pricing.entry import (
+    INPUT_SIDE,
+    PRICE_DECIMALS,
+    PRICE_FIELDS,
+    STANDARD,
+    PriceEntry,
+    format_price,
+    price_field,
+)
+from otel_llmcost.pricing.names import is_regional
+
+SCHEMA_VERSION = 1
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+
+LITELLM_PROVIDERS = {
+    "openai": "openai",
+    "text-completion-openai": "openai",
+    "azure": "azure",
+    "azure_text": "azure",
+    "anthropic": "anthropic",
+    "bedrock": "bedrock",
+    "bedrock_converse": "bedrock",
+    "vertex_ai-anthropic_models": "vertex_ai",
+    "vertex_ai-language-models": "vertex_ai",
+    "gemini": "gemini",
+    "mistral": "mistral",
+    "deepseek": "deepseek",
+    "xai": "xai",
+}
+MODES = {"chat", "completion", "embedding", "responses"}
+# Provisioned-throughput commitments and per-region Bedrock keys are not per-token prices of a model id.
+SKIPPED_KEY = re.compile(r"commitment|/\*/|^bedrock/[a-z]{2}(-gov)?-[a-z]+-\d/|container$")
+LITELLM_PRICE = re.compile(
+    r"^(?P<component>input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
+    r"|cache_creation_input_token_cost(?:_above_1hr)?)"
+    r"(?:_above_(?P<threshold>\d+)k_tokens)?(?:_(?P<tier>batches|flex|priority))?$"
+)
+LITELLM_COMPONENTS = {
+    "input_cost_per_token": "input",
+    "output_cost_per_token": "output",
+    "cache_read_input_token_cost": "cache_read",
+    "cache_creation_input_token_cost": "cache_write_5m",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
+}
+LANGFUSE_COMPONENTS = {
+    "input": "input",
+    "output": "output",
+    "input_cache_read": "cache_read",
+    "input_cached_tokens": "cache_read",
+    "cache_read_input_tokens": "cache_read",
+    "cached_content_token_count": "cache_read",
+    "input_cache_creation": "cache_write_5m",
+    "input_cache_creation_5m": "cache_write_5m",
+    "cache_creation_input_tokens": "cache_write_5m",
+    "cache_write_tokens": "cache_write_5m",
+    "input_cache_creation_1h": "cache_write_1h",
+}
+LANGFUSE_TIERS = {("flex",): "flex", ("fast", "priority"): "priority"}
+ANTHROPIC_5M_WRITE = Decimal("1.25")
+ANTHROPIC_1H_WRITE = Decimal(2)
+BATCH_DISCOUNT = Decimal("0.5")
+REGIONAL_PREMIUM = Decimal("1.1")
+
+
+def per_million(per_token: float) -> Decimal:
+    """USD per token (a JSON float) -> exact USD per 1M tokens, without the float's binary noise."""
+    return (Decimal(repr(per_token)) * 1_000_000).quantize(PRICE_DECIMALS).normalize()
+
+
+# --- LiteLLM ------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """An entry being assembled: prices plus where each came from."""
+
+    key: str
+    provider: str
+    mode: str
+    prices: dict[str, Decimal]
+    long_context_threshold: int | None
+    web_search_per_1k: Decimal | None
+    dates: set[str]
+    sources: list[str]
+    notes: list[str] = field(default_factory=list)
+    from_langfuse: set[str] = field(default_factory=set)  # price fields whose value Langfuse gave
+
+    def finish(self) -> PriceEntry:
+        return PriceEntry(
+            key=self.key,
+            provider=self.provider,
+            mode=self.mode,
+            prices=self.prices,
+            long_context_threshold=self.long_context_threshold,
+            web_search_per_1k=self.web_search_per_1k,
+            source="; ".join(dict.fromkeys(self.sources)),
+            effective_date=max(self.dates),
+            notes=tuple(self.notes),
+        )
+
+
+def litellm_draft(key: str, spec: dict[str, Any], source: str, snapshot: str) -> Draft | None:
+    provider = LITELLM_PROVIDERS.get(spec.get("litellm_provider", ""))
+    if provider is None or spec.get("mode") not in MODES or SKIPPED_KEY.search(key):
+        return None
+    if "input_cost_per_token" not in spec:
+        return None
+    prices: dict[tuple[str, int], Decimal] = {}  # (price field, long-context threshold or 0) -> price
+    thresholds: set[int] = set()
+    for litellm_name, value in spec.items():
+        match = LITELLM_PRICE.match(litellm_name)
+        if match is None or not isinstance(value, (int, float)):
+            continue
+        tier = {"batches": "batch", None: STANDARD}.get(match["tier"], match["tier"])
+        long_context = match["threshold"] is not None
+        if long_context:
+            thresholds.add(int(match["threshold"]) * 1000)
+        name = price_field(tier, LITELLM_COMPONENTS[match["component"]], long_context)
+        prices[name, int(match["threshold"] or 0) * 1000] = per_million(value)
+    notes = []
+    threshold = min(thresholds) if thresholds else None
+    if len(thresholds) > 1:
+        notes.append(f"litellm lists several long-context thresholds {sorted(thresholds)}; only {threshold} is kept")
+    kept = {name: price for (name, above), price in prices.items() if above in (0, threshold)}
+    return Draft(
+        key=key,
+        provider=provider,
+        mode=spec["mode"],
+        prices=kept,
+        long_context_threshold=threshold,
+        web_search_per_1k=web_search_price(spec),
+        dates={snapshot},
+        sources=[source],
+        notes=notes,
+    )
+
+
+def web_search_price(spec: dict[str, Any]) -> Decimal | None:
+    # Search cost per query at the default ("medium") context size, as a price per 1,000 requests.
+    per_query = (spec.get("search_context_cost_per_query") or {}).get("search_context_size_medium")
+    if not isinstance(per_query, (int, float)) or per_query <= 0:
+        return None
+    return (Decimal(repr(per_query)) * 1000).quantize(PRICE_DECIMALS).normalize()
+
+
+# --- Langfuse -----------------------------------------------------------------
+
+
+@dataclass
+class LangfuseModel:
+    name: str
+    pattern: re.Pattern[str]
+    updated: str
+    prices: dict[str, Decimal]
+    long_context_threshold: int | None
+
+
+def langfuse_models(rows: list[dict[str, Any]]) -> list[LangfuseModel]:
+    return [langfuse_model(row) for row in rows]
+
+
+def langfuse_model(row: dict[str, Any]) -> LangfuseModel:
+    prices: dict[str, Decimal] = {}
+    threshold = None
+    for tier_row in row["pricingTiers"]:
+        tier, long_threshold = langfuse_tier(tier_row["conditions"])
+        if tier is None:
+            continue
+        if long_threshold is not None:
+            threshold = long_threshold
+        for usage_key, value in tier_row["prices"].items():
+            component = LANGFUSE_COMPONENTS.get(usage_key)
+            if component is not None:
+                prices.setdefault(price_field(tier, component, long_threshold is not None), per_million(value))
+    return LangfuseModel(
+        name=row["modelName"],
+        pattern=re.compile(row["matchPattern"]),
+        updated=row["updatedAt"][:10],
+        prices=prices,
+        long_context_threshold=threshold,
+    )
+
+
+def langfuse_tier(conditions: list[dict[str, Any]]) -> tuple[str | None, int | None]:
+    """(billing tier, long-context threshold) a Langfuse pricing tier applies to; tier None = not ours."""
+    tier, threshold = STANDARD, None
+    for condition in conditions:
+        if condition.get("key") == "service_tier":
+            tier = LANGFUSE_TIERS.get(tuple(sorted(condition["values"])))
+        elif "usageDetailPattern" in condition and condition.get("operator") == "gt":
+            threshold = int(condition["value"])
+        else:
+            return None, None  # e.g. Anthropic's speed=fast mode: no service tier of ours
+        if tier is None:
+            return None, None
+    return tier, threshold
+
+
+def langfuse_only_draft(model: LangfuseModel, source: str) -> Draft | None:
+    if "input" not in model.prices:
+        return None
+    name = model.name
+    return Draft(
+        key=name,
+        provider=langfuse_provider(model),
+        mode="embedding" if "embedding" in name or "gecko" in name else langfuse_mode(name),
+        prices=dict(model.prices),
+        long_context_threshold=model.long_context_threshold,
+        web_search_per_1k=None,
+        dates={model.updated},
+        sources=[source],
+        from_langfuse=set(model.prices),
+    )
+
+
+def langfuse_provider(model: LangfuseModel) -> str:
+    pattern = model.pattern.pattern
+    if "anthropic" in pattern or model.name.startswith("claude"):
+        return "anthropic"
+    if model.name.startswith("gemini"):
+        return "gemini"
+    if "bison" in model.name or "gecko" in model.name or "unicorn" in model.name:
+        return "vertex_ai"
+    return "openai"
+
+
+def langfuse_mode(name: str) -> str:
+    legacy_completion = re.match(r"^(ft:)?(text-(ada|babbage|curie|davinci)-|davinci-002|babbage-002|gpt-3.5-turbo-instruct)", name)
+    return "completion" if legacy_completion else "chat"
+
+
+# --- Cross-check --------------------------------------------------------------
+
+
+@dataclass
+class CrossCheck:
+    litellm_date: str
+    litellm_source: str
+    langfuse_source: str
+    records: list[dict[str, str]] = field(default_factory=list)
+    filled: int = 0
+
+    def merge(self, draft: Draft, model: LangfuseModel, original: Draft, base: Draft | None) -> None:
+        """Compare ``draft`` (from LiteLLM) with the Langfuse model whose pattern matches its key.
+
+        ``original`` is LiteLLM's own entry before any merge, ``base`` LiteLLM's entry of the
+        same Bedrock model without the geographic prefix.
+        """
+        took_standard: dict[str, Decimal] = {}
+        for name, theirs in model.prices.items():
+            ours = draft.prices.get(name)
+            if ours is None:
+                draft.prices[name] = theirs
+                draft.from_langfuse.add(name)
+                self.filled += 1
+                continue
+            if ours == theirs:
+                continue
+            chosen, reason = self.decide(draft.key, name, ours, theirs, model, original, base)
+            self.records.append(
+                {
+                    "key": draft.key,
+                    "field": name,
+                    "litellm": format_price(ours),
+                    "langfuse": format_price(theirs),
+                    "langfuse_model": model.name,
+                    "chosen": chosen,
+                    "reason": reason,
+                }
+            )
+            if chosen == "langfuse":
+                draft.prices[name] = theirs
+                draft.from_langfuse.add(name)
+                if name in ("input", "output"):
+                    took_standard[name] = theirs / ours
+        if took_standard:
+            rescale_litellm_only(draft, took_standard, confirmed=set(model.prices))
+        if draft.from_langfuse:
+            draft.sources.append(self.langfuse_source)
+            draft.dates.add(model.updated)
+            draft.notes.append(f"prices from langfuse ({model.name}): {', '.join(sorted(draft.from_langfuse))}")
+
+    def decide(
+        self,
+        key: str,
+        name: str,
+        ours: Decimal,
+        theirs: Decimal,
+        model: LangfuseModel,
+        original: Draft,
+        base: Draft | None,
+    ) -> tuple[str, str]:
+        if is_regional(key) and base is not None and ours == base.prices.get(name, ours) * REGIONAL_PREMIUM:
+            return "litellm", "bedrock regional endpoint: AWS's 10% premium over the global price"
+        ours_ratio = documented_ratio_price(original.prices, name)
+        theirs_ratio = documented_ratio_price(model.prices, name)
+        if ours_ratio is not None and theirs_ratio is not None and (ours == ours_ratio) != (theirs == theirs_ratio):
+            winner = "litellm" if ours == ours_ratio else "langfuse"
+            return winner, "exactly the documented ratio to the standard price (the other is a rounding)"
+        if model.updated > self.litellm_date:
+            return "langfuse", f"langfuse updated this model later ({model.updated} > {self.litellm_date})"
+        return "litellm", f"litellm snapshot is newer ({self.litellm_date} >= {model.updated})"
+
+    def summary(self, verbose: bool) -> str:
+        by_reason: dict[str, int] = {}
+        for record in self.records:
+            kind = record["reason"].split(":")[0].split("(")[0].strip()
+            by_reason[f"{record['chosen']}: {kind}"] = by_reason.get(f"{record['chosen']}: {kind}", 0) + 1
+        lines = [f"cross-check: {len(self.records)} disagreements, {self.filled} prices filled from langfuse"]
+        lines += [f"  {count:4d}  {reason}" for reason, count in sorted(by_reason.items())]
+        if verbose:
+            lines += [
+                f"  {r['key']} {r['field']}: litellm {r['litellm']} / langfuse {r['langfuse']} -> {r['chosen']}"
+                for r in self.records
+            ]
+        return "\n".join(lines)
+
+
+def documented_ratio_price(prices: dict[str, Decimal], name: str) -> Decimal | None:
+    """What a tier's cache price must be if it follows the tier's input ratio (flex = 50% everywhere)."""
+    for tier in ("flex", "priority", "batch"):
+        for component in ("cache_read", "cache_write_5m"):
+            if name == price_field(tier, component):
+                tier_input, standard_input = prices.get(price_field(tier, "input")), prices.get("input")
+                standard = prices.get(component)
+                if tier_input is None or not standard_input or standard is None:
+                    return None
+                return (standard * tier_input / standard_input).normalize()
+    return None
+
+
+def rescale_litellm_only(draft: Draft, factors: dict[str, Decimal], confirmed: set[str]) -> None:
+    """Keep LiteLLM-only prices (e.g. batch) in proportion after Langfuse replaced the standard price."""
+    rescaled = []
+    for name in list(draft.prices):
+        if name in confirmed:
+            continue
+        side = "input" if any(name.endswith(component) for component in INPUT_SIDE) else "output"
+        factor = factors.get(side)
+        if factor is not None and factor != 1:
+            draft.prices[name] = (draft.prices[name] * factor).quantize(PRICE_DECIMALS).normalize()
+            rescaled.append(name)
+    if rescaled:
+        draft.notes.append(
+            f"litellm-only prices rescaled to langfuse's standard level: {', '.join(sorted(rescaled))}"
+        )
+
+
+# --- Documented Anthropic corrections -----------------------------------------
+
+
+def is_claude(draft: Draft) -> bool:
+    return draft.provider == "anthropic" or "claude" in draft.key
+
+
+def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
+    if not is_claude(draft):
+        return
+    for long_context in (False, True):
+        base_input = draft.prices.get(price_field(STANDARD, "input", long_context))
+        five_minute = price_field(STANDARD, "cache_write_5m", long_context)
+        one_hour = price_field(STANDARD, "cache_write_1h", long_context)
+        if base_input is None or five_minute not in draft.prices:
+            continue  # no prompt caching listed for this model
+        expected = (base_input * ANTHROPIC_1H_WRITE).normalize()
+        current = draft.prices.get(one_hour)
+        if current != expected:
+            draft.prices[one_hour] = expected
+            draft.from_langfuse.discard(one_hour)
+            corrections.append(
+                {
+                    "key": draft.key,
+                    "field": one_hour,
+                    "from": "" if current is None else format_price(current),
+                    "to": format_price(expected),
+                    "reason": "Anthropic prompt caching: a 1-hour cache write costs 2x the base input price",
+                }
+            )
+    if draft.provider == "anthropic" and "batch_input" not in draft.prices:
+        for component in ("input", "output"):
+            draft.prices[price_field("batch", component)] = (draft.prices[component] * BATCH_DISCOUNT).normalize()
+        corrections.append(
+            {
+                "key": draft.key,
+                "field": "batch_input, batch_output",
+                "from": "",
+                "to": f"{format_price(draft.prices['batch_input'])}, {format_price(draft.prices['batch_output'])}",
+                "reason": "Anthropic Message Batches API: 50% of standard input and output prices",
+            }
+        )
+
+
+# --- Catalog ------------------------------------------------------------------
+
+
+def build(
+    litellm: dict[str, Any],
+    langfuse: list[dict[str, Any]],
+    litellm_date: str,
+    generated: str,
+) -> tuple[dict[str, Any], CrossCheck]:
+    litellm_source = f"litellm model_prices_and_context_window.json {litellm_date}"
+    models = langfuse_models(langfuse)
+    langfuse_date = max(model.updated for model in models)
+    langfuse_source = f"langfuse default-model-prices (updated to {langfuse_date})"
+    check = CrossCheck(litellm_date, litellm_source, langfuse_source)
+
+    drafts = {
+        key: draft
+        for key, spec in litellm.items()
+        if isinstance(spec, dict) and (draft := litellm_draft(key, spec, litellm_source, litellm_date))
+    }
+    # LiteLLM's entries as LiteLLM has them, for rules that compare against LiteLLM's own prices.
+    originals = {key: replace(draft, prices=dict(draft.prices)) for key, draft in drafts.items()}
+    for model in models:
+        matched = [draft for key, draft in drafts.items() if model.pattern.match(key)]
+        for draft in matched:
+            base = originals.get(re.sub(r"^[a-z-]+\.(?=anthropic\.)", "", draft.key))
+            check.merge(draft, model, originals[draft.key], base)
+        # Langfuse names the model maker's own id; keep it when LiteLLM only has cloud ids for it.
+        first_party = langfuse_provider(model)
+        if not any(draft.provider == first_party for draft in matched):
+            if draft := langfuse_only_draft(model, langfuse_source):
+                drafts.setdefault(draft.key, draft)
+
+    corrections: list[dict[str, str]] = []
+    for draft in drafts.values():
+        correct_anthropic(draft, corrections)
+
+    entries = [draft.finish().to_json() for draft in sorted(drafts.values(), key=lambda d: (d.provider, d.key))]
+    digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:10]
+    catalog = {
+        "schema_version": SCHEMA_VERSION,
+        "catalog_version": f"{litellm_date}.{digest}",
+        "generated": generated,
+        "prices_unit": "USD per 1M tokens (web_search_per_1k: USD per 1,000 requests)",
+        "price_fields": list(PRICE_FIELDS),
+        "sources": [
+            {"name": litellm_source, "license": "MIT", "role": "base"},
+            {"name": langfuse_source, "license": "MIT", "role": "cross-check, missing tiers and models"},
+        ],
+        "corrections": corrections,
+        "cross_check": check.records,
+        "entries": entries,
+    }
+    return catalog, check
+
+
+def snapshot_date(path: Path) -> str:
+    match = re.search(r"(\d{4}-\d{2}-\d{2})", path.name)
+    if match is None:
+        raise SystemExit(f"cannot tell the snapshot date from {path.name}: pass --litellm-date YYYY-MM-DD")
+    return match.group(1)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--litellm", type=Path, required=True, help="LiteLLM model_prices_and_context_window.json")
+    parser.add_argument("--langfuse", type=Path, required=True, help="Langfuse default-model-prices.json")
+    parser.add_argument("--litellm-date", help="snapshot date of the LiteLLM file (default: from its name)")
+    parser.add_argument("--generated", default=date.today().isoformat(), help="generated date (default: today)")
+    parser.add_argument("--output", type=Path, default=CATALOG_PATH)
+    parser.add_argument("--verbose", action="store_true", help="print every disagreement")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+
+    litellm = json.loads(args.litellm.read_text())
+    langfuse = json.loads(args.langfuse.read_text())
+    catalog, check = build(litellm, langfuse, args.litellm_date or snapshot_date(args.litellm), args.generated)
+    args.output.write_text(json.dumps(catalog, indent=1) + "\n")
+
+    print(check.summary(args.verbose))
+    print(f"{len(catalog['corrections'])} documented corrections, {len(catalog['entries'])} entries -> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

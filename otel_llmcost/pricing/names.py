@@ -1,0 +1,110 @@
+"""Model ids as SDKs, gateways and clouds spell them, reduced to the names the catalog knows.
+
+The same model reaches us as ``gpt-4o-mini-2024-07-18``, ``openai/gpt-4o-mini``,
+``us.anthropic.claude-3-5-haiku-20241022-v1:0`` (Bedrock), ``claude-3-5-haiku@20241022``
+(Vertex) or ``ft:gpt-4o-mini-2024-07-18:acme::abc123`` (a fine-tune). ``model_names``
+turns one id into the names to try, most specific first, plus the provider the id
+itself gives away.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# gen_ai.provider.name values (and the catalog's own names) -> catalog provider
+CATALOG_PROVIDERS = {
+    "openai": "openai",
+    "azure.ai.openai": "azure",
+    "azure": "azure",
+    "anthropic": "anthropic",
+    "aws.bedrock": "bedrock",
+    "bedrock": "bedrock",
+    "gcp.vertex_ai": "vertex_ai",
+    "vertex_ai": "vertex_ai",
+    "gcp.gemini": "gemini",
+    "gemini": "gemini",
+    "mistral_ai": "mistral",
+    "mistral": "mistral",
+    "deepseek": "deepseek",
+    "x_ai": "xai",
+    "xai": "xai",
+}
+# When a model has no entry for the provider that served it, the model maker's list price is the best guess.
+UPSTREAM = {"azure": "openai", "bedrock": "anthropic", "vertex_ai": "anthropic"}
+PREFERENCE = ("openai", "anthropic", "gemini", "vertex_ai", "azure", "bedrock", "mistral", "deepseek", "xai")
+
+_PREFIX = re.compile(r"^(openai|azure|anthropic|bedrock|vertex_ai|gemini|mistral|deepseek|xai|text-completion-openai)/")
+_PREFIX_PROVIDER = {"text-completion-openai": "openai"}
+_BEDROCK_ROUTE = re.compile(r"^(converse|invoke)/")
+# Bedrock cross-region inference profiles put a geography before the vendor: us.anthropic.claude-...
+_BEDROCK_GEO = re.compile(r"^(us|eu|apac|au|jp|ca|global|us-gov)\.")
+_BEDROCK_VENDOR = re.compile(
+    r"^(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|google|minimax|moonshot|moonshotai|nvidia|zai|twelvelabs)\."
+)
+_CLAUDE_DOTTED = re.compile(r"^claude-(\d)\.(\d)")  # claude-3.5-sonnet -> claude-3-5-sonnet
+_VERTEX_VERSION = re.compile(r"@[\w.-]*$")  # claude-sonnet-4@20250514, claude-opus-4-6@default
+_BEDROCK_VERSION = re.compile(r"-v\d+(:\d+)?$")  # -v1:0, -v2:0, -v1
+_DATE = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")  # -2024-07-18, -20241022
+_LATEST = re.compile(r"(:|-)latest$")
+_AZURE_FINE_TUNE = re.compile(r"\.ft-[0-9a-z]+$")  # gpt-35-turbo-0613.ft-0e208c...
+
+
+@dataclass(frozen=True)
+class ModelNames:
+    # (name, is_family) pairs, most specific first. An exact name is a lowercase id without
+    # gateway prefix; a family name has no date, version or @suffix.
+    candidates: tuple[tuple[str, bool], ...]
+    provider_hint: str | None  # provider the id itself names (prefix, Bedrock or Vertex shape)
+
+
+def catalog_provider(provider: str | None) -> str | None:
+    if not provider:
+        return None
+    return CATALOG_PROVIDERS.get(provider.lower(), provider.lower())
+
+
+def bare_id(model: str) -> tuple[str, str | None]:
+    """Lowercase id without gateway prefixes (``azure/``, ``bedrock/converse/``), and the provider they named."""
+    name = model.strip().lower()
+    hint = None
+    while match := _PREFIX.match(name):
+        hint = hint or catalog_provider(_PREFIX_PROVIDER.get(match.group(1), match.group(1)))
+        name = name[match.end() :]
+        if hint == "bedrock":
+            name = _BEDROCK_ROUTE.sub("", name)
+    return _CLAUDE_DOTTED.sub(r"claude-\1-\2", name), hint
+
+
+def base_name(name: str) -> str:
+    """The family name that dated and versioned ids share."""
+    name = _BEDROCK_GEO.sub("", name)
+    if name.startswith("anthropic."):
+        name = name[len("anthropic.") :]
+    name = _VERTEX_VERSION.sub("", name)
+    name = _AZURE_FINE_TUNE.sub("", name)
+    name = _LATEST.sub("", name)
+    name = _BEDROCK_VERSION.sub("", name)
+    return _DATE.sub("", name)
+
+
+def is_regional(name: str) -> bool:
+    return _BEDROCK_GEO.match(name) is not None
+
+
+def model_names(model: str) -> ModelNames:
+    name, hint = bare_id(model)
+    if hint is None and (_BEDROCK_GEO.match(name) or _BEDROCK_VENDOR.match(name)):
+        hint = "bedrock"
+    elif hint is None and _VERTEX_VERSION.search(name) and name.startswith("claude"):
+        hint = "vertex_ai"
+    without_geo = _BEDROCK_GEO.sub("", name)
+    candidates = [(name, False), (without_geo, False)]
+    if without_geo.startswith("ft:"):
+        # ft:<base model>:<org>:<suffix>:<id>. OpenAI bills fine-tunes at their own rate when the
+        # catalog has one (ft:gpt-4o-mini-2024-07-18); otherwise the base model's price is the floor.
+        fine_tuned = without_geo.split(":")[1]
+        candidates += [(f"ft:{fine_tuned}", False), (f"ft:{base_name(fine_tuned)}", True), (fine_tuned, False)]
+        without_geo = fine_tuned
+    candidates.append((base_name(without_geo), True))
+    return ModelNames(candidates=tuple(dict.fromkeys(candidates)), provider_hint=hint)
