@@ -1,0 +1,277 @@
+"""The price catalog at run time: ``catalog.json``, the user's overrides, and model matching.
+
+``find_price`` runs on every LLM call, so it is an ``lru_cache`` over (model, provider):
+a repeated lookup is a dict hit. Everything behind it loads lazily on the first lookup and
+is rebuilt only when overrides change.
+
+Matching order for one model id, first hit wins: the user's prices, then the catalog;
+within each, the exact id (gateway prefix stripped, lowercase), the id without a Bedrock
+geography, then the model family (no date, version or ``@`` suffix). Within a hit, the entry
+of the provider that served the call wins, else the model maker's own list price.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.pricing.entry import PRICE_FIELDS, PriceEntry
+from otel_llmcost.pricing.names import (
+    PREFERENCE,
+    UPSTREAM,
+    ModelNames,
+    bare_id,
+    base_name,
+    catalog_provider,
+    is_regional,
+    model_names,
+)
+from otel_llmcost.pricing.overrides import Discount, OverrideError, Overrides, load_file, parse_item
+
+logger = logging.getLogger("otel_llmcost.pricing")
+
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+_DATE_IN_KEY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+class EntryIndex:
+    """Entries by exact id and by family name, each split by provider."""
+
+    def __init__(self, entries: Iterable[PriceEntry]) -> None:
+        self.by_id: dict[str, dict[str, PriceEntry]] = {}
+        families: dict[str, dict[str, list[PriceEntry]]] = {}
+        for entry in entries:
+            name, _ = bare_id(entry.key)
+            by_provider = self.by_id.setdefault(name, {})
+            # "bedrock/us.anthropic.x" and "us.anthropic.x" are one id: the key without a gateway prefix wins.
+            if entry.provider not in by_provider or entry.key.lower() == name:
+                by_provider[entry.provider] = entry
+            families.setdefault(base_name(name), {}).setdefault(entry.provider, []).append(entry)
+        self.by_family = {
+            family: {provider: min(group, key=functools.partial(_family_rank, family)) for provider, group in by_provider.items()}
+            for family, by_provider in families.items()
+        }
+
+    def lookup(self, names: ModelNames, provider: str | None) -> PriceEntry | None:
+        hits = [
+            hit
+            for name, is_family in names.candidates
+            if (hit := (self.by_family if is_family else self.by_id).get(name))
+        ]
+        if provider is not None:
+            for hit in hits:
+                if provider in hit:
+                    return hit[provider]
+        return _preferred(hits[0], provider) if hits else None
+
+
+def _family_rank(family: str, entry: PriceEntry) -> tuple[bool, bool, int, str]:
+    """Which of several ids of one family prices an unknown sibling: the undated alias
+    (``gpt-4o``), else a non-regional id, else the newest dated one."""
+    name, _ = bare_id(entry.key)
+    dated = _DATE_IN_KEY.search(name)
+    return (name != family, is_regional(name), -int("".join(dated.groups())) if dated else 0, entry.key)
+
+
+def _preferred(hit: dict[str, PriceEntry], provider: str | None) -> PriceEntry:
+    for candidate in (UPSTREAM.get(provider or ""), *PREFERENCE):
+        if candidate in hit:
+            return hit[candidate]
+    return hit[min(hit)]
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    metadata: dict[str, Any]
+    entries: tuple[PriceEntry, ...]
+    index: EntryIndex
+
+
+@dataclass(frozen=True)
+class _Prices:
+    catalog: _Catalog
+    user: EntryIndex
+    user_entries: tuple[PriceEntry, ...]
+    model_discounts: dict[tuple[str, bool], Discount]  # (name, is_family) -> discount
+    provider_discounts: dict[str, Discount]
+
+    def find(self, model: str, provider: str | None) -> PriceEntry | None:
+        names = model_names(model)
+        wanted = catalog_provider(provider) or names.provider_hint
+        entry = self.user.lookup(names, wanted)
+        if entry is not None:
+            return entry
+        entry = self.catalog.index.lookup(names, wanted)
+        if entry is None:
+            return None
+        discount = self.discount_for(names, entry)
+        return entry if discount is None else entry.discounted(discount.percent, discount.origin)
+
+    def discount_for(self, names: ModelNames, entry: PriceEntry) -> Discount | None:
+        for candidate in names.candidates:
+            discount = self.model_discounts.get(candidate)
+            if discount is not None and discount.provider in (None, entry.provider):
+                return discount
+        return self.provider_discounts.get(entry.provider)
+
+
+_lock = threading.RLock()
+_catalog: _Catalog | None = None
+_file_overrides: Overrides | None = None  # read once, again after clear_overrides()
+_api_overrides: list[PriceEntry | Discount] = []  # set_price() calls, oldest first
+_prices: _Prices | None = None
+
+
+def _load_catalog() -> _Catalog:
+    data = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
+    entries = tuple(PriceEntry.from_json(item) for item in data["entries"])
+    metadata = {key: value for key, value in data.items() if key != "entries"}
+    return _Catalog(metadata, entries, EntryIndex(entries))
+
+
+def _read_override_file() -> Overrides:
+    path = os.environ.get(sc.ENV_PRICING_FILE, "").strip()
+    if not path:
+        return Overrides()
+    try:
+        return load_file(Path(path).expanduser())
+    except OverrideError as exc:
+        # A typo in a price file must not take the application down: say what is wrong, once, and go on.
+        logger.error(
+            "Ignoring the price file %s (named by %s): %s. Costs use the built-in catalog until it is fixed.",
+            path,
+            sc.ENV_PRICING_FILE,
+            exc,
+        )
+        return Overrides()
+
+
+def _current() -> _Prices:
+    global _catalog, _file_overrides, _prices
+    prices = _prices
+    if prices is not None:
+        return prices
+    with _lock:
+        if _prices is None:
+            if _catalog is None:
+                _catalog = _load_catalog()
+            if _file_overrides is None:
+                _file_overrides = _read_override_file()
+            _prices = _combine(_catalog, _file_overrides, _api_overrides)
+        return _prices
+
+
+def _combine(catalog: _Catalog, file: Overrides, api: list[PriceEntry | Discount]) -> _Prices:
+    # Later wins: set_price() over the file, a later item over an earlier one.
+    entries = [*file.entries, *(item for item in api if isinstance(item, PriceEntry))][::-1]
+    model_discounts: dict[tuple[str, bool], Discount] = {}
+    provider_discounts: dict[str, Discount] = {}
+    for discount in [*file.discounts, *(item for item in api if isinstance(item, Discount))]:
+        if discount.model is None:
+            provider_discounts[discount.provider or ""] = discount
+            continue
+        name, _ = bare_id(discount.model)
+        model_discounts[name, False] = discount
+        model_discounts[base_name(name), True] = discount
+    return _Prices(catalog, EntryIndex(entries), tuple(entries), model_discounts, provider_discounts)
+
+
+def _changed() -> None:
+    global _prices
+    _prices = None
+    find_price.cache_clear()
+
+
+@functools.lru_cache(maxsize=8192)
+def find_price(model: str, provider: str | None = None) -> PriceEntry | None:
+    """The price entry for a model id as the SDK or gateway names it, or None if unknown.
+
+    ``provider`` is the ``gen_ai.provider.name`` of the call (``openai``, ``azure.ai.openai``,
+    ``anthropic``, ``aws.bedrock``, ``gcp.vertex_ai``) or a catalog provider name.
+    """
+    return _current().find(model, provider)
+
+
+def set_price(model: str | None, *, provider: str | None = None, discount: Any = None, **prices: Any) -> None:
+    """Set a price at run time, like an item of the override file (USD per 1M tokens).
+
+    ``set_price("my-model", input=0.2, output=0.6)`` prices a model the catalog lacks;
+    ``set_price("gpt-4o", discount=20)`` takes 20% off the catalog price of gpt-4o and its
+    dated versions; ``set_price(None, provider="anthropic", discount=10)`` off every
+    Anthropic model. Raises ValueError (naming the problem) for bad input.
+    """
+    item: dict[str, Any] = {**prices, "model": model, "provider": provider}
+    if discount is not None:
+        item["discount"] = discount
+    item = {key: value for key, value in item.items() if value is not None}
+    parsed = parse_item(item, "set_price()", "set_price()", date.today().isoformat())
+    with _lock:
+        _api_overrides.append(parsed)
+        _changed()
+
+
+def clear_overrides() -> None:
+    """Forget prices set with ``set_price`` and read OTEL_LLMCOST_PRICING_FILE again on next use."""
+    global _file_overrides
+    with _lock:
+        _api_overrides.clear()
+        _file_overrides = None
+        _changed()
+
+
+def catalog_metadata() -> dict[str, Any]:
+    """The catalog header: schema and catalog version, generated date, sources, corrections, cross-check."""
+    return _current().catalog.metadata
+
+
+def all_entries() -> list[PriceEntry]:
+    """Every price in force: the user's entries, then the catalog's with discounts applied."""
+    prices = _current()
+    catalog = []
+    for entry in prices.catalog.entries:
+        discount = prices.discount_for(model_names(entry.key), entry)
+        catalog.append(entry if discount is None else entry.discounted(discount.percent, discount.origin))
+    return [*prices.user_entries, *catalog]
+
+
+def catalog_entries() -> list[dict[str, Any]]:
+    """Every price in force as flat rows (for the store's pricing table).
+
+    Each row has ``key``, ``provider``, ``mode``, every name of ``PRICE_FIELDS`` (Decimal USD
+    per 1M tokens, or None), ``long_context_threshold``, ``web_search_per_1k``, ``source``,
+    ``effective_date`` and ``aliases``: the lowercase names (exact id, family name) that
+    ``find_price`` resolves to this entry when no provider is given.
+    """
+    rows = []
+    for entry in all_entries():
+        row: dict[str, Any] = {"key": entry.key, "provider": entry.provider, "mode": entry.mode}
+        row.update({name: entry.prices.get(name) for name in PRICE_FIELDS})
+        row.update(
+            long_context_threshold=entry.long_context_threshold,
+            web_search_per_1k=entry.web_search_per_1k,
+            source=entry.source,
+            effective_date=entry.effective_date,
+            aliases=_aliases(entry),
+        )
+        rows.append(row)
+    return rows
+
+
+def _aliases(entry: PriceEntry) -> list[str]:
+    name, _ = bare_id(entry.key)
+    aliases = []
+    for alias in dict.fromkeys((entry.key.lower(), name, base_name(name))):
+        found = find_price(alias)
+        if found is not None and found.key == entry.key and found.provider == entry.provider:
+            aliases.append(alias)
+    return aliases
+

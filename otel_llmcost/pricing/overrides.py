@@ -1,0 +1,125 @@
+"""User prices: the JSON file named by OTEL_LLMCOST_PRICING_FILE and ``set_price``.
+
+File shape (prices in USD per 1M tokens, as numbers or numeric strings)::
+
+    {
+      "prices": [
+        {"model": "my-finetuned-llama", "provider": "openai", "input": 0.2, "output": 0.6},
+        {"model": "gpt-4o", "cache_read": "1.25", "input": "2.5", "output": "10"},
+        {"model": "claude-sonnet-4-5", "discount": 15},
+        {"provider": "azure", "discount": 10}
+      ]
+    }
+
+An item either gives prices (``input`` and ``output`` required, any other price field of
+the catalog optional: ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``batch_input``,
+``flex_output``, ``long_input``... plus ``long_context_threshold``, ``web_search_per_1k``,
+``mode``, ``effective_date``), or a negotiated ``discount`` in percent off the catalog price,
+for one ``model`` (all its dated versions too) or for every model of a ``provider``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping
+
+from otel_llmcost.pricing.entry import PRICE_FIELDS, PriceEntry, parse_price
+from otel_llmcost.pricing.names import catalog_provider
+
+META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
+ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
+
+
+class OverrideError(ValueError):
+    """An override that cannot be used; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Discount:
+    model: str | None  # None: every model of ``provider``
+    provider: str | None
+    percent: Decimal
+    origin: str
+
+
+@dataclass(frozen=True)
+class Overrides:
+    entries: tuple[PriceEntry, ...] = ()
+    discounts: tuple[Discount, ...] = ()
+
+
+def load_file(path: Path) -> Overrides:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OverrideError(f"cannot read it: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OverrideError(f"it is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or set(data) != {"prices"} or not isinstance(data["prices"], list):
+        raise OverrideError('expected an object {"prices": [ ... ]} with a list of price items')
+    origin = f"override file {path}"
+    file_date = date.fromtimestamp(path.stat().st_mtime).isoformat()
+    entries, discounts = [], []
+    for index, item in enumerate(data["prices"]):
+        parsed = parse_item(item, f"prices[{index}]", origin, file_date)
+        (discounts if isinstance(parsed, Discount) else entries).append(parsed)
+    return Overrides(tuple(entries), tuple(discounts))
+
+
+def parse_item(item: Any, where: str, origin: str, default_date: str) -> PriceEntry | Discount:
+    if not isinstance(item, Mapping):
+        raise OverrideError(f"{where} must be an object, got {item!r}")
+    unknown = sorted(set(item) - ALLOWED_FIELDS)
+    if unknown:
+        raise OverrideError(
+            f"{where} has unknown field(s) {', '.join(unknown)}; allowed: model, provider, discount, "
+            "input, output, cache_read, cache_write_5m, cache_write_1h and the other catalog price fields"
+        )
+    model, provider = item.get("model"), item.get("provider")
+    for name, value in (("model", model), ("provider", provider)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise OverrideError(f"{where}.{name} must be a non-empty string, got {value!r}")
+    try:
+        if "discount" in item:
+            return parse_discount(item, where, origin)
+        return parse_entry(item, where, origin, default_date)
+    except ValueError as exc:
+        raise OverrideError(str(exc)) from None
+
+
+def parse_discount(item: Mapping[str, Any], where: str, origin: str) -> Discount:
+    priced = sorted(set(item) & set(PRICE_FIELDS))
+    if priced:
+        raise OverrideError(f"{where} gives both a discount and prices ({', '.join(priced)}): use one or the other")
+    if item.get("model") is None and item.get("provider") is None:
+        raise OverrideError(f"{where} has a discount but neither a model nor a provider to apply it to")
+    percent = parse_price(item["discount"], f"{where}.discount")
+    if percent > 100:
+        raise OverrideError(f"{where}.discount is a percentage from 0 to 100, got {item['discount']!r}")
+    return Discount(item.get("model"), catalog_provider(item.get("provider")), percent, origin)
+
+
+def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: str) -> PriceEntry:
+    if item.get("model") is None:
+        raise OverrideError(f"{where} gives prices but no model")
+    missing = [name for name in ("input", "output") if name not in item]
+    if missing:
+        raise OverrideError(f"{where} ({item['model']}) needs {' and '.join(missing)} (USD per 1M tokens)")
+    threshold = item.get("long_context_threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold <= 0):
+        raise OverrideError(f"{where}.long_context_threshold must be a positive whole number of tokens")
+    web_search = item.get("web_search_per_1k")
+    return PriceEntry(
+        key=item["model"],
+        provider=catalog_provider(item.get("provider")) or "custom",
+        mode=str(item.get("mode", "chat")),
+        prices={name: parse_price(item[name], f"{where}.{name}") for name in PRICE_FIELDS if name in item},
+        long_context_threshold=threshold,
+        web_search_per_1k=None if web_search is None else parse_price(web_search, f"{where}.web_search_per_1k"),
+        source=origin,
+        effective_date=str(item.get("effective_date", default_date)),
+    )
