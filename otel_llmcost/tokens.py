@@ -1,0 +1,177 @@
+"""Token counts with tiktoken that never touch the network.
+
+tiktoken downloads an encoding's file on first use. Air-gapped hosts have no network and an
+instrumented app must never block on one, so encodings are read only from a local directory:
+``OTEL_LLMCOST_TIKTOKEN_DIR``, else ``TIKTOKEN_CACHE_DIR`` (tiktoken's own setting), else
+tiktoken's default cache ``<tmp>/data-gym-cache``. The files there are named as tiktoken's
+cache names them (sha1 of the download URL), so a cache directory filled by tiktoken on a
+machine with network, or the one tiktoken wheels ship, works as is.
+
+When an encoding's file is missing, counts fall back to ceil(characters / 4) (OpenAI's rule of
+thumb for English text) and one warning per encoding says how to provide the file.
+
+Encodings: o200k_base for gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and the o-series, cl100k_base for
+gpt-4, gpt-3.5 and the embedding models (tiktoken's own model table). Claude's tokenizer is
+not public: Claude models are counted with cl100k_base, an approximation (Claude usually
+needs somewhat more tokens for the same text). Other unknown models use o200k_base.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+import types
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import tiktoken
+import tiktoken.model
+import tiktoken_ext.openai_public as openai_public
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.pricing.names import bare_id
+
+logger = logging.getLogger("otel_llmcost.tokens")
+
+CHARS_PER_TOKEN = 4  # the fallback heuristic
+# OpenAI chat format: every message is wrapped in <|start|>{role/name}\n{content}<|end|>\n,
+# a name costs one more token, and every reply is primed with <|start|>assistant<|message|>.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+TOKENS_PER_REPLY = 3
+
+DEFAULT_ENCODING = "o200k_base"
+CLAUDE_ENCODING = "cl100k_base"
+# Encodings that tiktoken builds from one downloadable ranks file; o200k_harmony only adds special
+# tokens to o200k_base, so ordinary text counts the same with o200k_base.
+LOCAL_ENCODINGS = {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"}
+SAME_RANKS = {"o200k_harmony": "o200k_base", "p50k_edit": "p50k_base", "gpt2": "r50k_base"}
+_NOT_TEXT_PARTS = {"image", "image_url", "input_image", "input_audio", "audio", "file", "input_file", "document"}
+
+
+class _EncodingUnavailable(Exception):
+    pass
+
+
+def encoding_dir() -> Path:
+    for variable in (sc.ENV_TIKTOKEN_DIR, sc.ENV_TIKTOKEN_CACHE_DIR):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return Path(value).expanduser()
+    return Path(tempfile.gettempdir()) / "data-gym-cache"
+
+
+def encoding_name_for(model: str) -> str:
+    name, _ = bare_id(model or "")
+    if "claude" in name:
+        return CLAUDE_ENCODING
+    try:
+        encoding = tiktoken.model.encoding_name_for_model(name)
+    except KeyError:
+        return DEFAULT_ENCODING
+    return SAME_RANKS.get(encoding, encoding)
+
+
+def count_text(text: str, model: str) -> int:
+    """Tokens of ``text`` for ``model`` (an estimate when the encoding file is not available)."""
+    if not text:
+        return 0
+    encoding = _encoding(encoding_name_for(model), str(encoding_dir()))
+    if encoding is None:
+        return math.ceil(len(text) / CHARS_PER_TOKEN)
+    return len(encoding.encode_ordinary(text))
+
+
+def count_messages(messages: Iterable[Any], model: str) -> int:
+    """Prompt tokens of a chat request in OpenAI's message format (dicts with role, content, name...).
+
+    Text content parts are counted, images, audio and files are not; other structured values
+    (tool calls) are counted as their JSON.
+    """
+    total = TOKENS_PER_REPLY
+    for message in messages:
+        fields = _as_mapping(message)
+        total += TOKENS_PER_MESSAGE
+        for key, value in fields.items():
+            total += count_text(_text_of(value), model)
+            if key == "name":
+                total += TOKENS_PER_NAME
+    return total
+
+
+def _as_mapping(message: Any) -> Mapping[str, Any]:
+    if isinstance(message, Mapping):
+        return message
+    dump = getattr(message, "model_dump", None)  # pydantic message objects of the SDKs
+    return dump(exclude_none=True) if callable(dump) else {"content": str(message)}
+
+
+def _text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(_text_of_part(part) for part in value)
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _text_of_part(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, Mapping):
+        if isinstance(part.get("text"), str):
+            return part["text"]
+        if part.get("type") in _NOT_TEXT_PARTS:
+            return ""
+    return json.dumps(part, default=str, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _encoding(name: str, directory: str) -> tiktoken.Encoding | None:
+    try:
+        return _load_local_encoding(name, Path(directory))
+    except _EncodingUnavailable as exc:
+        logger.warning(
+            "Token counts for %s are estimated as ceil(characters / %d): %s. To count exactly offline, "
+            "put tiktoken's encoding files in a directory and name it with %s (or %s).",
+            name,
+            CHARS_PER_TOKEN,
+            exc,
+            sc.ENV_TIKTOKEN_DIR,
+            sc.ENV_TIKTOKEN_CACHE_DIR,
+        )
+        return None
+
+
+def _load_local_encoding(name: str, directory: Path) -> tiktoken.Encoding:
+    if name not in LOCAL_ENCODINGS:
+        raise _EncodingUnavailable(f"{name} cannot be loaded from a local file")
+    # Run tiktoken's own constructor (pattern, special tokens, file URL and hash stay tiktoken's)
+    # with a ranks loader that only reads the local cache file, so no code path can download.
+    constructor = getattr(openai_public, name)
+    scope = {**vars(openai_public), "load_tiktoken_bpe": functools.partial(_read_local_ranks, directory)}
+    spec = types.FunctionType(constructor.__code__, scope, constructor.__name__)()
+    return tiktoken.Encoding(**spec)
+
+
+def _read_local_ranks(directory: Path, url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+    path = directory / hashlib.sha1(url.encode()).hexdigest()
+    try:
+        contents = path.read_bytes()
+    except OSError as exc:
+        raise _EncodingUnavailable(f"{path} ({url.rsplit('/', 1)[-1]}) is not readable: {exc.strerror or exc}") from None
+    if expected_hash is not None and hashlib.sha256(contents).hexdigest() != expected_hash:
+        raise _EncodingUnavailable(f"{path} is not tiktoken's {url.rsplit('/', 1)[-1]} (sha256 mismatch)")
+    ranks = {}
+    for line in contents.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
