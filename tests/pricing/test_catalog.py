@@ -1,0 +1,147 @@
+import json
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from otel_llmcost.pricing import PRICE_FIELDS, catalog_entries, catalog_metadata, find_price
+from otel_llmcost.pricing.build_catalog import CATALOG_PATH, build, per_million
+from otel_llmcost.pricing.entry import format_price
+
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "pricing"
+LITELLM = REFERENCE / "litellm_model_prices_2026-07-24.json"
+LANGFUSE = REFERENCE / "langfuse_default_model_prices.json"
+
+
+def test_shipped_catalog_is_exactly_what_the_importer_builds_from_the_sources():
+    shipped = json.loads(CATALOG_PATH.read_text())
+    rebuilt, _ = build(json.loads(LITELLM.read_text()), json.loads(LANGFUSE.read_text()), "2026-07-24", shipped["generated"])
+    assert rebuilt == shipped
+
+
+def test_catalog_header_names_versions_and_sources():
+    metadata = catalog_metadata()
+    assert metadata["schema_version"] == 1
+    assert metadata["catalog_version"].startswith("2026-07-24.")
+    assert [source["name"] for source in metadata["sources"]] == [
+        "litellm model_prices_and_context_window.json 2026-07-24",
+        "langfuse default-model-prices (updated to 2026-08-20)",
+    ]
+
+
+def test_catalog_records_the_documented_corrections():
+    corrections = {(c["key"], c["field"]): c for c in catalog_metadata()["corrections"]}
+    opus_1h = corrections["claude-3-opus-20240229", "cache_write_1h"]
+    assert (opus_1h["from"], opus_1h["to"]) == ("6", "30")  # 2 x $15 input
+    batch = corrections["claude-opus-4-5", "batch_input, batch_output"]
+    assert batch["to"] == "2.5, 12.5"  # 50% of $5 / $25
+
+
+def test_cross_check_records_each_disagreement_and_the_choice():
+    records = {(r["key"], r["field"]): r for r in catalog_metadata()["cross_check"]}
+    # LiteLLM gives this EU profile of Claude 3.5 Haiku the prices of Claude 3 Haiku.
+    haiku = records["eu.anthropic.claude-3-5-haiku-20241022-v1:0", "input"]
+    assert (haiku["litellm"], haiku["langfuse"], haiku["chosen"]) == ("0.25", "0.8", "langfuse")
+    # Langfuse rounds o4-mini's flex cached input (half of $0.275) to 0.138.
+    flex = records["o4-mini", "flex_cache_read"]
+    assert (flex["litellm"], flex["langfuse"], flex["chosen"]) == ("0.1375", "0.138", "litellm")
+    # AWS's regional premium is real: Langfuse's pattern does not distinguish regional ids.
+    regional = records["us.anthropic.claude-sonnet-4-5-20250929-v1:0", "input"]
+    assert (regional["litellm"], regional["langfuse"], regional["chosen"]) == ("3.3", "3", "litellm")
+    assert find_price("eu.anthropic.claude-3-5-haiku-20241022-v1:0").prices["input"] == D("0.8")
+
+
+@pytest.mark.parametrize(
+    ("per_token", "per_1m"),
+    [(1.6500000000000002e-06, "1.65"), (7.5e-08, "0.075"), (1.375e-07, "0.1375"), (3e-05, "30"), (0.0, "0")],
+)
+def test_per_token_floats_become_exact_per_million_decimals(per_token, per_1m):
+    assert format_price(per_million(per_token)) == per_1m
+
+
+def litellm_entry(**prices):
+    return {"litellm_provider": "openai", "mode": "chat", **prices}
+
+
+def langfuse_model(name, updated, **prices):
+    return {
+        "modelName": name,
+        "matchPattern": f"(?i)^(openai/)?({name})$",
+        "updatedAt": f"{updated}T00:00:00.000Z",
+        "pricingTiers": [{"name": "Standard", "isDefault": True, "conditions": [], "prices": prices}],
+    }
+
+
+def test_importer_prefers_the_later_source_and_keeps_tiers_in_proportion():
+    litellm = {
+        "m-newer": litellm_entry(
+            input_cost_per_token=2.5e-06,
+            output_cost_per_token=1.5e-05,
+            input_cost_per_token_batches=1.25e-06,
+            output_cost_per_token_batches=7.5e-06,
+        ),
+        "m-older": litellm_entry(input_cost_per_token=3e-06, output_cost_per_token=4e-06),
+    }
+    langfuse = [
+        langfuse_model("m-newer", "2026-08-20", input=2e-06, output=1.2e-05, input_cache_read=2e-07),
+        langfuse_model("m-older", "2025-12-12", input=5e-07, output=1.5e-06),
+    ]
+    catalog, check = build(litellm, langfuse, "2026-07-24", "2026-11-22")
+    entries = {entry["key"]: entry for entry in catalog["entries"]}
+
+    # Langfuse updated m-newer after the LiteLLM snapshot: its $2 / $12 win, its cache price fills the
+    # gap, and LiteLLM's batch prices follow the new level (still 50%).
+    assert entries["m-newer"]["prices"] == {
+        "input": "2",
+        "cache_read": "0.2",
+        "output": "12",
+        "batch_input": "1",
+        "batch_output": "6",
+    }
+    assert entries["m-newer"]["effective_date"] == "2026-08-20"
+    # The LiteLLM snapshot is newer than Langfuse's m-older row.
+    assert entries["m-older"]["prices"] == {"input": "3", "output": "4"}
+    assert {(r["key"], r["field"], r["chosen"]) for r in check.records} == {
+        ("m-newer", "input", "langfuse"),
+        ("m-newer", "output", "langfuse"),
+        ("m-older", "input", "litellm"),
+        ("m-older", "output", "litellm"),
+    }
+    assert check.filled == 1
+
+
+def test_catalog_entries_are_flat_rows_with_aliases():
+    rows = {(row["key"], row["provider"]): row for row in catalog_entries()}
+    row = rows["gpt-4o-mini-2024-07-18", "openai"]
+    assert set(PRICE_FIELDS) <= set(row)
+    assert (row["input"], row["cache_read"], row["output"], row["flex_input"]) == (D("0.15"), D("0.075"), D("0.6"), None)
+    assert row["aliases"] == ["gpt-4o-mini-2024-07-18"]
+    assert rows["gpt-4o-mini", "openai"]["aliases"] == ["gpt-4o-mini"]
+    assert rows["azure/gpt-4o-mini", "azure"]["aliases"] == ["azure/gpt-4o-mini"]
+    assert "claude-3-7-sonnet" in rows["claude-3-7-sonnet-20250219", "anthropic"]["aliases"]
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "key"),
+    [
+        ("gpt-4o-mini", None, "gpt-4o-mini"),
+        ("OpenAI/GPT-4o-mini", None, "gpt-4o-mini"),
+        ("gpt-4o", "azure.ai.openai", "azure/gpt-4o"),
+        ("azure/gpt-4o", None, "azure/gpt-4o"),
+        ("claude-3-7-sonnet-latest", None, "claude-3.7-sonnet-latest"),
+        ("claude-3.7-sonnet-20250219", None, "claude-3-7-sonnet-20250219"),
+        ("claude-3-5-sonnet-v2@20241022", "gcp.vertex_ai", "vertex_ai/claude-3-5-sonnet"),
+        ("bedrock/converse/us.anthropic.claude-sonnet-4-6", None, "us.anthropic.claude-sonnet-4-6"),
+        ("claude-sonnet-4-5-20250929", "aws.bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("ft:gpt-4.1-2025-04-14:acme::x1", None, "ft:gpt-4.1-2025-04-14"),
+        ("ft:gpt-5-mini-2025-08-07:acme::x1", None, "gpt-5-mini-2025-08-07"),  # no fine-tune price: base model
+        ("gpt-4o-mini-2099-01-01", None, "gpt-4o-mini"),
+    ],
+)
+def test_model_ids_match_the_catalog(model, provider, key):
+    assert find_price(model, provider).key == key
+
+
+@pytest.mark.parametrize("model", ["gpt-6-mini", "claude-fable-5-2", "", "totally-unknown"])
+def test_unknown_ids_have_no_price(model):
+    assert find_price(model) is None

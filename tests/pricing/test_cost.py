@@ -1,0 +1,197 @@
+"""Costs computed by hand from the published per-1M prices, compared exactly (Decimal ==)."""
+
+import logging
+import uuid
+from decimal import Decimal as D
+
+from otel_llmcost.pricing import Usage, price_call
+
+M = D(1_000_000)
+
+
+def test_openai_cached_input_is_a_subset_of_input():
+    # gpt-4o-mini: $0.15 input, $0.075 cached input, $0.60 output per 1M.
+    usage = Usage(input_tokens=12_000, cache_read_tokens=8_000, output_tokens=500)
+    cost = price_call("gpt-4o-mini", usage, provider="openai")
+
+    assert cost.input == 4_000 * D("0.15") / M == D("0.0006")
+    assert cost.cache_read == 8_000 * D("0.075") / M == D("0.0006")
+    assert cost.output == 500 * D("0.6") / M == D("0.0003")
+    assert cost.cache_write == 0 and cost.request_fees == 0
+    assert cost.total == D("0.0015")
+    assert (cost.entry, cost.tier, cost.long_context, cost.price_date) == ("gpt-4o-mini", "standard", False, "2026-07-24")
+
+
+def test_reasoning_tokens_are_output_and_reported_as_their_share():
+    # o4-mini: $1.10 input, $4.40 output per 1M; 2,500 of the 3,000 output tokens are reasoning.
+    usage = Usage(input_tokens=2_000, output_tokens=3_000, reasoning_tokens=2_500)
+    cost = price_call("o4-mini", usage)
+
+    assert cost.input == 2_000 * D("1.1") / M == D("0.0022")
+    assert cost.output == 3_000 * D("4.4") / M == D("0.0132")
+    assert cost.reasoning == 2_500 * D("4.4") / M == D("0.011")
+    assert cost.total == D("0.0154")  # reasoning is inside output, not added again
+
+
+def test_flex_tier_uses_flex_prices():
+    # o3 flex: $1 input, $0.25 cached input, $4 output per 1M (standard is 2 / 0.5 / 8).
+    usage = Usage(input_tokens=10_000, cache_read_tokens=2_000, output_tokens=1_000)
+    cost = price_call("o3", usage, service_tier="flex")
+
+    assert cost.input == 8_000 * D(1) / M
+    assert cost.cache_read == 2_000 * D("0.25") / M
+    assert cost.output == 1_000 * D(4) / M
+    assert cost.total == D("0.0125")
+    assert cost.tier == "flex"
+
+
+def test_batch_tier_and_cached_input_at_the_batch_ratio():
+    # gpt-4o-mini batch: $0.075 input, $0.30 output per 1M, i.e. 50% of standard. The sources list
+    # no batch cached-input price, so cached input follows the same 50%: 0.075 * 0.5 = 0.0375.
+    usage = Usage(input_tokens=10_000, cache_read_tokens=4_000, output_tokens=2_000)
+    cost = price_call("gpt-4o-mini", usage, service_tier="batch")
+
+    assert cost.input == 6_000 * D("0.075") / M == D("0.00045")
+    assert cost.cache_read == 4_000 * D("0.0375") / M == D("0.00015")
+    assert cost.output == 2_000 * D("0.3") / M == D("0.0006")
+    assert cost.total == D("0.0012")
+    assert cost.tier == "batch"
+
+
+def test_anthropic_batch_is_half_price():
+    # Anthropic's Message Batches API: 50% of claude-sonnet-4-5's $3 / $15.
+    cost = price_call("claude-sonnet-4-5", Usage(input_tokens=100_000, output_tokens=10_000), service_tier="batch")
+    assert cost.input == 100_000 * D("1.5") / M == D("0.15")
+    assert cost.output == 10_000 * D("7.5") / M == D("0.075")
+    assert cost.tier == "batch"
+
+
+def test_priority_tier_and_openai_default_tiers():
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    # gpt-4.1 priority: $3.50 / $14 per 1M; "default", "auto" and "scale" are the standard $2 / $8.
+    assert price_call("gpt-4.1", usage, service_tier="priority").total == D("3.5") + D(14)
+    for tier in ("default", "auto", "scale", None):
+        cost = price_call("gpt-4.1", usage, service_tier=tier)
+        assert (cost.total, cost.tier) == (D(2) + D(8), "standard")
+
+
+def test_tier_without_a_price_falls_back_to_standard_with_one_warning(caplog):
+    # gpt-4o-mini has no flex price in the catalog.
+    usage = Usage(input_tokens=1_000, output_tokens=1_000)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.pricing"):
+        costs = [price_call("gpt-4o-mini", usage, service_tier="flex") for _ in range(3)]
+    assert all(cost.tier == "standard" and cost.total == D("0.00075") for cost in costs)
+    warnings = [r for r in caplog.records if "No flex price for gpt-4o-mini" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_anthropic_long_context_prices_the_whole_request_at_the_higher_rates():
+    # claude-sonnet-4-5 past 200k input tokens (cache included): $6 input, $0.60 cache read,
+    # $7.50 5m cache write, $22.50 output per 1M, for every token of the request.
+    usage = Usage(input_tokens=250_000, cache_read_tokens=100_000, cache_write_5m_tokens=20_000, output_tokens=1_000)
+    cost = price_call("claude-sonnet-4-5", usage, provider="anthropic")
+
+    assert cost.input == 130_000 * D(6) / M == D("0.78")
+    assert cost.cache_read == 100_000 * D("0.6") / M == D("0.06")
+    assert cost.cache_write == 20_000 * D("7.5") / M == D("0.15")
+    assert cost.output == 1_000 * D("22.5") / M == D("0.0225")
+    assert cost.total == D("1.0125")
+    assert cost.long_context is True
+
+
+def test_long_context_threshold_is_exclusive():
+    # Exactly 200k input tokens is still the standard $3 / $15.
+    cost = price_call("claude-sonnet-4-5", Usage(input_tokens=200_000, output_tokens=1_000))
+    assert cost.long_context is False
+    assert cost.total == 200_000 * D(3) / M + 1_000 * D(15) / M == D("0.615")
+
+
+def test_openai_long_context_past_272k():
+    # gpt-5.4 past 272k input tokens: $5 input, $0.50 cached input, $22.50 output per 1M.
+    usage = Usage(input_tokens=300_000, cache_read_tokens=50_000, output_tokens=2_000)
+    cost = price_call("gpt-5.4", usage)
+    assert cost.input == 250_000 * D(5) / M == D("1.25")
+    assert cost.cache_read == 50_000 * D("0.5") / M == D("0.025")
+    assert cost.output == 2_000 * D("22.5") / M == D("0.045")
+    assert cost.total == D("1.32")
+    assert cost.long_context is True
+
+
+def test_claude_cache_read_and_5m_and_1h_writes():
+    # Anthropic reports input_tokens=1,000 uncached + 5,000 cache read + 2,000 5m writes + 1,000 1h
+    # writes; the adapters normalise input_tokens to the sum, 9,000. claude-sonnet-4-5: $3 input,
+    # $0.30 cache read, $3.75 5m write (1.25x), $6 1h write (2x), $15 output per 1M.
+    usage = Usage(
+        input_tokens=9_000,
+        cache_read_tokens=5_000,
+        cache_write_5m_tokens=2_000,
+        cache_write_1h_tokens=1_000,
+        output_tokens=400,
+    )
+    cost = price_call("claude-sonnet-4-5-20250929", usage, provider="anthropic")
+
+    assert cost.input == 1_000 * D(3) / M == D("0.003")
+    assert cost.cache_read == 5_000 * D("0.3") / M == D("0.0015")
+    assert cost.cache_write == 2_000 * D("3.75") / M + 1_000 * D(6) / M == D("0.0135")
+    assert cost.output == 400 * D(15) / M == D("0.006")
+    assert cost.total == D("0.024")
+
+
+def test_claude_3_haiku_1h_write_is_corrected_to_twice_input():
+    # LiteLLM lists $6 per 1M for Claude 3 Haiku's 1h write; Anthropic's rule is 2x the $0.25 input.
+    cost = price_call("claude-3-haiku-20240307", Usage(input_tokens=10_000, cache_write_1h_tokens=10_000))
+    assert cost.cache_write == 10_000 * (2 * D("0.25")) / M == D("0.005")
+
+
+def test_embedding():
+    # text-embedding-3-small: $0.02 per 1M tokens.
+    cost = price_call("text-embedding-3-small", Usage(input_tokens=12_345))
+    assert cost.total == 12_345 * D("0.02") / M == D("0.0002469")
+
+
+def test_dated_model_ids():
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    # A dated id the catalog lists is priced as itself...
+    assert price_call("gpt-4o-2024-05-13", usage).total == D(5) + D(15)
+    # ...and one it does not list as its family's current alias: gpt-4.1 at $2 / $8.
+    cost = price_call("gpt-4.1-2030-01-01", usage)
+    assert (cost.entry, cost.total) == ("gpt-4.1", D(10))
+
+
+def test_bedrock_ids():
+    usage = Usage(input_tokens=100_000, output_tokens=100_000)  # under the 200k long-context threshold
+    # A US cross-region profile of Claude Sonnet 4.5 carries AWS's 10% regional premium: $3.30 / $16.50.
+    cost = price_call("us.anthropic.claude-sonnet-4-5-20250929-v1:0", usage, provider="aws.bedrock")
+    assert cost.entry == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert cost.total == 100_000 * D("3.3") / M + 100_000 * D("16.5") / M == D("1.98")
+    # A geography the catalog lacks is priced as the in-region id: Claude Sonnet 4 at $3 / $15.
+    cost = price_call("ca.anthropic.claude-sonnet-4-20250514-v1:0", usage, provider="aws.bedrock")
+    assert cost.entry == "anthropic.claude-sonnet-4-20250514-v1:0"
+    assert cost.total == 100_000 * D(3) / M + 100_000 * D(15) / M == D("1.8")
+
+
+def test_vertex_and_fine_tuned_ids():
+    usage = Usage(input_tokens=100_000, output_tokens=100_000)
+    cost = price_call("claude-sonnet-4@20250514", usage, provider="gcp.vertex_ai")
+    assert (cost.entry, cost.total) == ("vertex_ai/claude-sonnet-4@20250514", D("1.8"))
+    # OpenAI bills a fine-tuned gpt-4o-mini at $0.30 / $1.20, twice the base model.
+    cost = price_call("ft:gpt-4o-mini-2024-07-18:acme:support:abc123", usage)
+    assert cost.entry == "ft:gpt-4o-mini-2024-07-18"
+    assert cost.total == 100_000 * D("0.3") / M + 100_000 * D("1.2") / M == D("0.15")
+
+
+def test_web_search_requests_are_a_per_request_fee():
+    # Anthropic web search: $10 per 1,000 searches.
+    cost = price_call("claude-sonnet-4-5", Usage(input_tokens=1_000, output_tokens=100, web_search_requests=3))
+    assert cost.request_fees == 3 * D(10) / 1000 == D("0.03")
+    assert cost.total == 1_000 * D(3) / M + 100 * D(15) / M + D("0.03")
+
+
+def test_unknown_model_is_unpriced_with_exactly_one_warning(caplog):
+    model = f"gpt-6-mini-{uuid.uuid4().hex[:8]}"
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.pricing"):
+        results = [price_call(model, Usage(input_tokens=100, output_tokens=10)) for _ in range(3)]
+    assert results == [None, None, None]
+    warnings = [r for r in caplog.records if model in r.getMessage()]
+    assert len(warnings) == 1
+    assert "OTEL_LLMCOST_PRICING_FILE" in warnings[0].getMessage() and "set_price" in warnings[0].getMessage()

@@ -1,0 +1,115 @@
+import json
+import logging
+from decimal import Decimal as D
+
+import pytest
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.pricing import Usage, clear_overrides, find_price, price_call, set_price
+
+M = D(1_000_000)
+ONE_M_EACH = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+
+
+def use_price_file(monkeypatch, path, content):
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    monkeypatch.setenv(sc.ENV_PRICING_FILE, str(path))
+    clear_overrides()  # re-read the file on next use
+
+
+def test_override_file_prices_a_new_model_and_discounts_catalog_ones(monkeypatch, tmp_path):
+    use_price_file(
+        monkeypatch,
+        tmp_path / "prices.json",
+        {
+            "prices": [
+                {"model": "acme-llm", "provider": "openai", "input": 0.2, "output": "0.6", "cache_read": "0.02"},
+                {"model": "gpt-4o-mini", "discount": 20},
+                {"provider": "anthropic", "discount": "10"},
+            ]
+        },
+    )
+    usage = Usage(input_tokens=10_000, cache_read_tokens=5_000, output_tokens=1_000)
+    custom = price_call("acme-llm", usage, provider="openai")
+    assert custom.total == 5_000 * D("0.2") / M + 5_000 * D("0.02") / M + 1_000 * D("0.6") / M == D("0.0017")
+    assert custom.source == f"override file {tmp_path / 'prices.json'}"
+
+    # 20% off gpt-4o-mini's $0.15 / $0.075 / $0.60 -- for its dated versions too.
+    for model in ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"):
+        cost = price_call(model, usage)
+        assert cost.input == 5_000 * (D("0.15") * D("0.8")) / M
+        assert cost.cache_read == 5_000 * (D("0.075") * D("0.8")) / M
+        assert cost.output == 1_000 * (D("0.6") * D("0.8")) / M
+        assert "20% discount" in cost.source
+    # gpt-4o is another model: list price.
+    assert price_call("gpt-4o", ONE_M_EACH).total == D("2.5") + D(10)
+    # 10% off every Anthropic model: claude-sonnet-4-5 at $2.70 / $13.50 (100k input: under long context).
+    cost = price_call("claude-sonnet-4-5", Usage(input_tokens=100_000, output_tokens=100_000), provider="anthropic")
+    assert cost.total == 100_000 * D("2.7") / M + 100_000 * D("13.5") / M == D("1.62")
+
+
+def test_set_price_and_clear_overrides():
+    assert price_call("acme-embed", Usage(input_tokens=1_000)) is None
+    set_price("acme-embed", input="0.05", output=0, mode="embedding")
+    assert price_call("acme-embed", Usage(input_tokens=1_000)).total == 1_000 * D("0.05") / M
+    set_price(None, provider="openai", discount=50)
+    assert price_call("gpt-4.1", ONE_M_EACH).total == (D(2) + D(8)) / 2
+
+    clear_overrides()
+    assert find_price("acme-embed") is None
+    assert price_call("gpt-4.1", ONE_M_EACH).total == D(10)
+
+
+def test_set_price_overrides_the_catalog_for_that_model():
+    set_price("gpt-4o", input=2, output=8, cache_read=1)
+    cost = price_call("gpt-4o-2024-11-20", Usage(input_tokens=1_000_000, cache_read_tokens=500_000, output_tokens=0))
+    assert cost.total == 500_000 * D(2) / M + 500_000 * D(1) / M == D("1.5")
+    assert cost.entry == "gpt-4o"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input": "cheap", "output": 1}, "set_price().input must be a number"),
+        ({"input": -1, "output": 1}, "must be a finite number >= 0"),
+        ({"input": 1}, "needs output"),
+        ({"input": 1, "output": 1, "inptu": 2}, "unknown field(s) inptu"),
+        ({"discount": 120}, "percentage from 0 to 100"),
+        ({"discount": 10, "input": 1}, "both a discount and prices"),
+    ],
+)
+def test_set_price_rejects_bad_input_with_a_clear_message(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        set_price("acme-llm", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"prices": [ {"model": "x", "input": 1, ', "it is not valid JSON"),
+        ({"models": []}, 'expected an object {"prices": [ ... ]}'),
+        ({"prices": [{"model": "acme-llm", "input": "1", "ouput": "2"}]}, "prices[0] has unknown field(s) ouput"),
+        ({"prices": [{"model": "acme-llm", "input": "-1", "output": "2"}]}, "prices[0].input must be a finite number >= 0"),
+        ({"prices": [{"model": "gpt-4o", "discount": "lots"}]}, "prices[0].discount must be a number"),
+    ],
+)
+def test_bad_override_file_logs_one_clear_error_and_keeps_the_catalog(monkeypatch, tmp_path, caplog, content, problem):
+    path = tmp_path / "prices.json"
+    with caplog.at_level(logging.ERROR, logger="otel_llmcost.pricing"):
+        use_price_file(monkeypatch, path, content)
+        costs = [price_call("gpt-4o-mini", Usage(input_tokens=1_000_000)) for _ in range(2)]
+        assert find_price("acme-llm") is None
+
+    assert [cost.total for cost in costs] == [D("0.15"), D("0.15")]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert str(path) in errors[0] and sc.ENV_PRICING_FILE in errors[0] and problem in errors[0]
+
+
+def test_missing_override_file_is_reported(monkeypatch, tmp_path, caplog):
+    missing = tmp_path / "nope.json"
+    monkeypatch.setenv(sc.ENV_PRICING_FILE, str(missing))
+    clear_overrides()
+    with caplog.at_level(logging.ERROR, logger="otel_llmcost.pricing"):
+        assert price_call("gpt-4o-mini", Usage(input_tokens=1_000_000)).total == D("0.15")
+    assert any(str(missing) in r.getMessage() and "cannot read it" in r.getMessage() for r in caplog.records)
