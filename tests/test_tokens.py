@@ -1,0 +1,124 @@
+import logging
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+import tiktoken
+import tiktoken.load
+import tiktoken_ext.openai_public
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.tokens import count_messages, count_text, encoding_name_for
+
+SHARED_TIKTOKEN = Path(os.environ[sc.ENV_TIKTOKEN_CACHE_DIR])
+TEXT = "The quick brown fox jumps over the lazy dog. Prices: $0.15 per 1M input tokens, 50% off in batch!"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every way tiktoken (or anything) could fetch an encoding fails the test loudly."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError(f"network/download attempted: {args!r}")
+
+    monkeypatch.setattr(tiktoken.load, "read_file", fail)
+    monkeypatch.setattr(tiktoken.load, "read_file_cached", fail)
+    monkeypatch.setattr(tiktoken_ext.openai_public, "load_tiktoken_bpe", fail)
+    monkeypatch.setattr(urllib.request, "urlopen", fail)
+    try:
+        import requests
+    except ImportError:
+        return
+    monkeypatch.setattr(requests, "get", fail)
+
+
+@pytest.fixture(scope="module")
+def linked_shared_files(tmp_path_factory):
+    """A directory of links to the shared encoding files, new to this module's tests (so they load it)."""
+    directory = tmp_path_factory.mktemp("tiktoken")
+    for file in SHARED_TIKTOKEN.iterdir():
+        (directory / file.name).symlink_to(file)
+    return directory
+
+
+@pytest.fixture
+def local_dir(linked_shared_files, tmp_path, monkeypatch):
+    """That directory named by OTEL_LLMCOST_TIKTOKEN_DIR, with TIKTOKEN_CACHE_DIR pointing elsewhere."""
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(linked_shared_files))
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_CACHE_DIR, str(tmp_path / "elsewhere"))  # must not be used
+    return linked_shared_files
+
+
+def test_counts_exactly_offline_from_the_local_directory(local_dir, no_network):
+    assert count_text("hello world", "gpt-4o") == 2  # chars/4 would say 3
+    assert count_text("hello world", "gpt-4") == 2
+
+
+def test_counts_match_tiktoken_itself(local_dir, no_network, monkeypatch):
+    ours = {model: count_text(TEXT, model) for model in ("gpt-4o-mini", "gpt-3.5-turbo", "text-embedding-3-small")}
+    monkeypatch.undo()  # give tiktoken back its own loader and cache directory
+    assert ours == {
+        "gpt-4o-mini": len(tiktoken.get_encoding("o200k_base").encode_ordinary(TEXT)),
+        "gpt-3.5-turbo": len(tiktoken.get_encoding("cl100k_base").encode_ordinary(TEXT)),
+        "text-embedding-3-small": len(tiktoken.get_encoding("cl100k_base").encode_ordinary(TEXT)),
+    }
+
+
+def test_model_to_encoding():
+    assert [encoding_name_for(m) for m in ("gpt-4o", "gpt-4.1-mini", "gpt-5", "o3", "openai/o4-mini")] == ["o200k_base"] * 5
+    assert [encoding_name_for(m) for m in ("gpt-4", "gpt-3.5-turbo", "text-embedding-3-large")] == ["cl100k_base"] * 3
+    assert encoding_name_for("claude-sonnet-4-5") == "cl100k_base"  # approximation, Claude's tokenizer is not public
+    assert encoding_name_for("gpt-oss-120b") == "o200k_base"  # o200k_harmony: same ranks
+    assert encoding_name_for("some-new-model") == "o200k_base"
+
+
+def test_missing_files_fall_back_to_chars_over_4_with_one_warning(tmp_path, monkeypatch, no_network, caplog):
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(tmp_path / "empty"))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.tokens"):
+        counts = [count_text("hello world", model) for model in ("gpt-4o", "gpt-4o-mini", "o3")]
+    assert counts == [3, 3, 3]  # ceil(11 / 4)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "o200k_base" in warnings[0] and str(tmp_path / "empty") in warnings[0]
+    assert sc.ENV_TIKTOKEN_DIR in warnings[0]
+
+
+def test_a_corrupt_file_is_not_used_and_not_deleted(tmp_path, monkeypatch, no_network, caplog):
+    directory = tmp_path / "tiktoken"
+    directory.mkdir()
+    cl100k = directory / "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"  # sha1 of cl100k_base's download URL
+    cl100k.write_bytes(b"aGVsbG8= 0\n")
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(directory))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.tokens"):
+        assert count_text("hello world", "gpt-4") == 3
+    assert "sha256 mismatch" in caplog.records[0].getMessage()
+    assert cl100k.exists()
+
+
+def test_count_messages_adds_openai_chat_overhead(local_dir, no_network):
+    messages = [
+        {"role": "system", "content": "hello world"},
+        {"role": "user", "content": "hello world", "name": "bob"},
+    ]
+    # 3 per message + "system" 1 + "hello world" 2; 3 + "user" 1 + 2 + "bob" 1 + 1 for the name;
+    # 3 to prime the reply.
+    assert count_messages(messages, "gpt-4") == (3 + 1 + 2) + (3 + 1 + 2 + 1 + 1) + 3 == 17
+
+
+def test_count_messages_counts_text_parts_not_images(local_dir, no_network):
+    parts = [
+        {"type": "text", "text": "hello world"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+    ]
+    assert count_messages([{"role": "user", "content": parts}], "gpt-4o") == 3 + 1 + 2 + 3
+
+
+def test_count_messages_without_encodings_uses_the_heuristic(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(tmp_path / "empty"))
+    # ceil(4/4) for "user" + ceil(11/4) for "hello world", plus the fixed chat overhead.
+    assert count_messages([{"role": "user", "content": "hello world"}], "gpt-4o") == 3 + 1 + 3 + 3
+
+
+def test_empty_text_is_zero_tokens():
+    assert count_text("", "gpt-4o") == 0
