@@ -88,6 +88,16 @@ def count_text(text: str, model: str) -> int:
     return len(encoding.encode_ordinary(text))
 
 
+def counting_method(model: str) -> str:
+    """How ``count_text`` counts for ``model``, for people reading an estimate."""
+    name = encoding_name_for(model)
+    if _encoding(name, str(encoding_dir())) is None:
+        return f"estimate: ceil(characters / {CHARS_PER_TOKEN}), {name} files not found in {encoding_dir()}"
+    if "claude" in bare_id(model or "")[0]:
+        return f"tiktoken {name} (approximation: Claude's tokenizer is not public)"
+    return f"tiktoken {name}"
+
+
 def count_messages(messages: Iterable[Any], model: str) -> int:
     """Prompt tokens of a chat request in OpenAI's message format (dicts with role, content, name...).
 

@@ -113,25 +113,26 @@ def billing_tier(entry: PriceEntry, service_tier: str | None, model: str) -> str
 @functools.lru_cache(maxsize=4096)
 def rates_for(entry: PriceEntry, tier: str, long_context: bool) -> Rates:
     """The rate card of an entry for a tier, listed or derived (see the module doc)."""
-    input_rate = _rate(entry, tier, "input", long_context) or ZERO
-    cache_read = _rate(entry, tier, "cache_read", long_context)
-    write_5m = _rate(entry, tier, "cache_write_5m", long_context)
-    write_1h = _rate(entry, tier, "cache_write_1h", long_context)
+    input_rate = rate(entry, tier, "input", long_context) or ZERO
+    cache_read = rate(entry, tier, "cache_read", long_context)
+    write_5m = rate(entry, tier, "cache_write_5m", long_context)
+    write_1h = rate(entry, tier, "cache_write_1h", long_context)
     return Rates(
         input=input_rate,
         cache_read=input_rate if cache_read is None else cache_read,
         cache_write_5m=input_rate if write_5m is None else write_5m,
         cache_write_1h=write_1h if write_1h is not None else (input_rate if write_5m is None else write_5m),
-        output=_rate(entry, tier, "output", long_context) or ZERO,
+        output=rate(entry, tier, "output", long_context) or ZERO,
     )
 
 
-def _rate(entry: PriceEntry, tier: str, component: str, long_context: bool) -> Decimal | None:
+def rate(entry: PriceEntry, tier: str, component: str, long_context: bool) -> Decimal | None:
+    """One price of the rate card, listed or derived; None when neither (cache tokens then bill as input)."""
     listed = entry.price(tier, component, long_context)
     if listed is not None:
         return listed
     if tier != STANDARD:
-        standard = _rate(entry, STANDARD, component, long_context)
+        standard = rate(entry, STANDARD, component, long_context)
         ratio = _tier_ratio(entry, tier, component)
         return None if standard is None or ratio is None else standard * ratio
     if long_context:

@@ -1,0 +1,59 @@
+import json
+
+from click.testing import CliRunner
+
+from otel_llmcost.cli.main import cli
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, ["pricing", *args], input=input)
+
+
+def test_show_prints_the_matched_entry_and_its_rates():
+    result = run("show", "gpt-4o-mini-2024-07-18")
+    assert result.exit_code == 0, result.output
+    assert "catalog entry gpt-4o-mini-2024-07-18 (openai, chat)" in result.output
+    assert "litellm model_prices_and_context_window.json 2026-07-24" in result.output
+    standard = next(line for line in result.output.splitlines() if line.startswith("│ standard"))
+    assert [cell.strip() for cell in standard.strip("│").split("│")] == ["standard", "$0.15", "$0.075", "= input", "= input", "$0.6"]
+
+
+def test_show_unknown_model_suggests_the_nearest():
+    result = run("show", "gpt-4o-mni")
+    assert result.exit_code == 1
+    assert "No price for model 'gpt-4o-mni'" in result.output
+    assert "gpt-4o-mini" in result.output and "OTEL_LLMCOST_PRICING_FILE" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_estimate_counts_the_prompt_and_prices_it():
+    # "hello world" is 2 o200k tokens, 1 of them cached; gpt-4o-mini: $0.15 input, $0.075 cached, $0.60 output.
+    result = run("estimate", "--model", "gpt-4o-mini", "--text", "hello world", "--output-tokens", "1000", "--cached-tokens", "1")
+    assert result.exit_code == 0, result.output
+    assert "prompt: 2 tokens (tiktoken o200k_base), 1 of them cached" in result.output
+    # total = 1 * 0.15/1M + 1 * 0.075/1M + 1000 * 0.6/1M = 0.000000225 + 0.0006
+    assert "$0.000600225" in result.output
+
+
+def test_estimate_reads_chat_messages_from_stdin():
+    messages = json.dumps([{"role": "user", "content": "hello world"}])
+    # 3 + "user" 1 + "hello world" 2 + 3 = 9 cl100k tokens (Claude is approximated with cl100k);
+    # batch tier of claude-sonnet-4-5: $1.50 per 1M input -> 9 * 1.5 / 1M.
+    result = run("estimate", "--model", "claude-sonnet-4-5", "--messages", "--tier", "batch", input=messages)
+    assert result.exit_code == 0, result.output
+    assert "prompt: 9 tokens (tiktoken cl100k_base (approximation" in result.output
+    assert "priced as claude-sonnet-4-5, batch tier, prices of 2026-07-24" in result.output
+    assert "$0.0000135" in result.output
+
+
+def test_estimate_rejects_more_cached_tokens_than_the_prompt_has():
+    result = run("estimate", "--model", "gpt-4o-mini", "--text", "hello world", "--cached-tokens", "5")
+    assert result.exit_code == 2
+    assert "5 cached tokens but the prompt has only 2" in result.output
+
+
+def test_list_filters_by_provider():
+    result = run("list", "--provider", "anthropic", "--search", "claude-3-opus")
+    assert result.exit_code == 0, result.output
+    assert "claude-3-opus-20240229" in result.output and "$15" in result.output and "$75" in result.output
+    assert "bedrock" not in result.output
