@@ -35,7 +35,7 @@ from otel_llmcost.pricing.names import (
     is_regional,
     model_names,
 )
-from otel_llmcost.pricing.overrides import Discount, OverrideError, Overrides, load_file, parse_item
+from otel_llmcost.pricing.overrides import CUSTOM_PROVIDER, Discount, OverrideError, Overrides, load_file, parse_item
 
 logger = logging.getLogger("otel_llmcost.pricing")
 
@@ -108,7 +108,8 @@ class _Prices:
         names = model_names(model)
         wanted = catalog_provider(provider) or names.provider_hint
         entry = self.user.lookup(names, wanted)
-        if entry is not None:
+        # A user price names a provider only to restrict itself to that provider's calls.
+        if entry is not None and (wanted is None or entry.provider in (CUSTOM_PROVIDER, wanted)):
             return entry
         entry = self.catalog.index.lookup(names, wanted)
         if entry is None:

@@ -16,6 +16,8 @@ the catalog optional: ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``
 ``flex_output``, ``long_input``... plus ``long_context_threshold``, ``web_search_per_1k``,
 ``mode``, ``effective_date``), or a negotiated ``discount`` in percent off the catalog price,
 for one ``model`` (all its dated versions too) or for every model of a ``provider``.
+A price or discount that names a ``provider`` applies only to calls served by that provider
+(``openai``, ``azure``, ``anthropic``, ``bedrock``, ``vertex_ai``, or the ``gen_ai.provider.name``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from otel_llmcost.pricing.names import catalog_provider
 
 META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
 ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
+CUSTOM_PROVIDER = "custom"  # a user price without a provider: applies whoever serves the model
 
 
 class OverrideError(ValueError):
@@ -115,7 +118,7 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     web_search = item.get("web_search_per_1k")
     return PriceEntry(
         key=item["model"],
-        provider=catalog_provider(item.get("provider")) or "custom",
+        provider=catalog_provider(item.get("provider")) or CUSTOM_PROVIDER,
         mode=str(item.get("mode", "chat")),
         prices={name: parse_price(item[name], f"{where}.{name}") for name in PRICE_FIELDS if name in item},
         long_context_threshold=threshold,

@@ -48,6 +48,13 @@ def test_override_file_prices_a_new_model_and_discounts_catalog_ones(monkeypatch
     assert cost.total == 100_000 * D("2.7") / M + 100_000 * D("13.5") / M == D("1.62")
 
 
+def test_a_price_with_a_provider_applies_to_that_provider_only():
+    set_price("gpt-4o", provider="azure.ai.openai", input=1, output=4)
+    assert price_call("gpt-4o", ONE_M_EACH, provider="azure.ai.openai").total == D(5)
+    # Served by OpenAI: the catalog's $2.50 / $10.
+    assert price_call("gpt-4o", ONE_M_EACH, provider="openai").total == D("12.5")
+
+
 def test_set_price_and_clear_overrides():
     assert price_call("acme-embed", Usage(input_tokens=1_000)) is None
     set_price("acme-embed", input="0.05", output=0, mode="embedding")
