@@ -27,8 +27,9 @@ import math
 import os
 import tempfile
 import types
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import tiktoken
 import tiktoken.model
@@ -143,7 +144,7 @@ def _text_of_part(part: Any) -> str:
     return json.dumps(part, default=str, ensure_ascii=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _encoding(name: str, directory: str) -> tiktoken.Encoding | None:
     try:
         return _load_local_encoding(name, Path(directory))

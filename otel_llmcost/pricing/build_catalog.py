@@ -34,11 +34,12 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from otel_llmcost.pricing.entry import (
     INPUT_SIDE,
@@ -461,9 +462,9 @@ def build(
             check.merge(draft, model, originals[draft.key], base)
         # Langfuse names the model maker's own id; keep it when LiteLLM only has cloud ids for it.
         first_party = langfuse_provider(model)
-        if not any(draft.provider == first_party for draft in matched):
-            if draft := langfuse_only_draft(model, langfuse_source):
-                drafts.setdefault(draft.key, draft)
+        own = langfuse_only_draft(model, langfuse_source)
+        if own is not None and not any(draft.provider == first_party for draft in matched):
+            drafts.setdefault(own.key, own)
 
     corrections: list[dict[str, str]] = []
     for draft in drafts.values():

@@ -18,10 +18,11 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import PRICE_FIELDS, PriceEntry

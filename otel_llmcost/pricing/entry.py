@@ -8,9 +8,10 @@ Names without a tier prefix are the standard tier.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 STANDARD = "standard"
 TIERS = (STANDARD, "batch", "flex", "priority")

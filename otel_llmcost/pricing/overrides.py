@@ -23,11 +23,12 @@ A price or discount that names a ``provider`` applies only to calls served by th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from otel_llmcost.pricing.entry import PRICE_FIELDS, PriceEntry, parse_price
 from otel_llmcost.pricing.names import catalog_provider
