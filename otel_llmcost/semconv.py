@@ -71,6 +71,17 @@ PROVIDER_AZURE_OPENAI = "azure.ai.openai"
 PROVIDER_ANTHROPIC = "anthropic"
 PROVIDER_AWS_BEDROCK = "aws.bedrock"
 PROVIDER_GCP_VERTEX = "gcp.vertex_ai"
+PROVIDER_DEEPSEEK = "deepseek"
+PROVIDER_GROQ = "groq"
+PROVIDER_X_AI = "x_ai"
+PROVIDER_MISTRAL_AI = "mistral_ai"
+PROVIDER_PERPLEXITY = "perplexity"
+
+# OpenAI-specific attributes (semconv openai registry)
+OPENAI_API_TYPE = "openai.api.type"  # chat_completions | responses | embeddings | completions
+OPENAI_REQUEST_SERVICE_TIER = "openai.request.service_tier"
+OPENAI_RESPONSE_SERVICE_TIER = "openai.response.service_tier"
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
 
 # --- cost (open semconv proposal) -------------------------------------------
 GEN_AI_USAGE_COST_AMOUNT = "gen_ai.usage.cost.amount"  # float, USD, total

@@ -1,0 +1,254 @@
+"""Chat Completions (``/chat/completions``): request description, response, stream state."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.fingerprint import prompt_fingerprint
+from otel_llmcost.instrumentation.openai import params
+from otel_llmcost.instrumentation.openai.content import (
+    part_types,
+    parts_of,
+    text_of,
+    text_part,
+    tool_call_part,
+    tool_response_part,
+    tool_signature,
+)
+from otel_llmcost.pricing.types import Usage
+
+API_TYPE = "chat_completions"
+_SYSTEM_ROLES = ("system", "developer")
+
+
+def describe(body: Mapping[str, Any], request: core.Request) -> None:
+    attributes = request.attributes
+    attributes[sc.OPENAI_API_TYPE] = API_TYPE
+    params.sampling_attributes(body, attributes)
+    request.service_tier = params.service_tier(body, attributes)
+    response_format = body.get("response_format")
+    if isinstance(response_format, Mapping):
+        output_type = params.output_type(response_format.get("type"))
+        if output_type:
+            attributes[sc.GEN_AI_OUTPUT_TYPE] = output_type
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        messages = []
+    tools = body.get("tools")
+    request.fingerprint = prompt_fingerprint(
+        system_text(messages), map(tool_signature, tools) if isinstance(tools, list) else (), shape(messages)
+    )
+    request.input_messages = functools.partial(input_messages, messages)
+    request.estimate_input_tokens = functools.partial(_count_messages, messages, request.model or "")
+
+
+def system_text(messages: list[Any]) -> str:
+    """The system and developer messages that open the conversation (the template's instructions)."""
+    texts = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        if message.get("role") not in _SYSTEM_ROLES:
+            break
+        texts.append(text_of(message.get("content")))
+    return "\n".join(texts)
+
+
+def shape(messages: list[Any]) -> Iterator[str]:
+    """One ``role:part-types`` token per message (the fingerprint reads up to the first user message)."""
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        kinds = part_types(message.get("content"))
+        if message.get("tool_calls"):
+            kinds = f"{kinds}+tool_call" if kinds else "tool_call"
+        yield f"{message.get('role')}:{kinds}"
+
+
+def input_messages(messages: list[Any]) -> list[dict[str, Any]]:
+    converted = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        role = message.get("role")
+        if role == "tool":
+            parts = [tool_response_part(message.get("tool_call_id"), text_of(message.get("content")))]
+        else:
+            parts = parts_of(message.get("content"))
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or call.get("custom") or {}
+                parts.append(tool_call_part(call.get("id"), function.get("name"), function.get("arguments", function.get("input"))))
+        converted.append({"role": "system" if role == "developer" else role, "parts": parts})
+    return converted
+
+
+def usage_of(usage: Any) -> Usage:
+    """Chat usage: ``prompt_tokens`` already includes cached tokens, ``completion_tokens`` reasoning."""
+    details = usage.prompt_tokens_details
+    cached = (details.cached_tokens or 0) if details is not None else 0
+    if not cached:
+        # DeepSeek reports cache hits beside the OpenAI fields.
+        cached = getattr(usage, "prompt_cache_hit_tokens", None) or 0
+    output_details = usage.completion_tokens_details
+    return Usage(
+        input_tokens=usage.prompt_tokens or 0,
+        output_tokens=usage.completion_tokens or 0,
+        cache_read_tokens=cached,
+        reasoning_tokens=(output_details.reasoning_tokens or 0) if output_details is not None else 0,
+    )
+
+
+def read(completion: Any) -> core.Response:
+    finish_reasons = []
+    tool_calls = []
+    texts = []
+    for choice in completion.choices or ():
+        if choice.finish_reason:
+            finish_reasons.append(choice.finish_reason)
+        message = choice.message
+        if message is None:
+            continue
+        if message.content:
+            texts.append(message.content)
+        for call in message.tool_calls or ():
+            tool_calls.append((call.id, _tool_name(call)))
+    return core.Response(
+        model=completion.model,
+        id=completion.id,
+        finish_reasons=finish_reasons,
+        usage=usage_of(completion.usage) if completion.usage is not None else None,
+        service_tier=completion.service_tier,
+        tool_calls=tool_calls,
+        output_text="".join(texts),
+        output_messages=functools.partial(_output_messages, completion),
+        attributes=_response_attributes(completion),
+    )
+
+
+class ChatStream:
+    """What a chat completion stream said so far; ``add`` sees every chunk before the user does.
+
+    With ``injected_usage`` we asked for ``stream_options.include_usage`` on the user's behalf:
+    the usage-only chunk the API then sends last is kept from the user, and ``usage`` is
+    unmarked as set on the other chunks (the API sends it as ``null`` there), so every chunk
+    the user sees, and its ``to_dict()``, is what it would have been without the option.
+    """
+
+    __slots__ = ("injected_usage", "model", "id", "service_tier", "fingerprint", "usage", "texts", "finish", "tools")
+
+    def __init__(self, injected_usage: bool) -> None:
+        self.injected_usage = injected_usage
+        self.model: str | None = None
+        self.id: str | None = None
+        self.service_tier: str | None = None
+        self.fingerprint: str | None = None
+        self.usage: Any = None
+        self.texts: dict[int, list[str]] = {}
+        self.finish: dict[int, str] = {}
+        self.tools: dict[tuple[int, int], list[Any]] = {}  # (choice, tool index) -> [id, name, argument pieces]
+
+    def add(self, chunk: Any) -> bool:
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+            if self.injected_usage and not chunk.choices:
+                return False
+        elif self.injected_usage:
+            chunk.__pydantic_fields_set__.discard("usage")
+        if chunk.model:
+            self.model = chunk.model  # Azure's first chunk (prompt filter results) has an empty model
+        if self.id is None:
+            self.id = chunk.id
+            self.service_tier = chunk.service_tier
+            self.fingerprint = chunk.system_fingerprint
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta is not None:
+                if delta.content:
+                    self.texts.setdefault(choice.index, []).append(delta.content)
+                if delta.tool_calls:
+                    self._add_tool_calls(choice.index, delta.tool_calls)
+            if choice.finish_reason:
+                self.finish[choice.index] = choice.finish_reason
+        return True
+
+    def _add_tool_calls(self, choice: int, deltas: list[Any]) -> None:
+        # A tool call streams as deltas sharing an index: the first has its id and name, the rest argument pieces.
+        for delta in deltas:
+            call = self.tools.setdefault((choice, delta.index), [None, None, []])
+            if delta.id:
+                call[0] = delta.id
+            function = delta.function
+            if function is not None:
+                if function.name:
+                    call[1] = function.name
+                if function.arguments:
+                    call[2].append(function.arguments)
+
+    def response(self) -> core.Response:
+        attributes = {}
+        if self.fingerprint:
+            attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = self.fingerprint
+        if self.service_tier:
+            attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = self.service_tier
+        return core.Response(
+            model=self.model,
+            id=self.id,
+            finish_reasons=[self.finish[index] for index in sorted(self.finish)],
+            usage=usage_of(self.usage) if self.usage is not None else None,
+            service_tier=self.service_tier,
+            tool_calls=[(call[0] or "", call[1] or "") for _, call in sorted(self.tools.items())],
+            output_text="".join("".join(self.texts[index]) for index in sorted(self.texts)),
+            output_messages=self._output_messages,
+            attributes=attributes,
+        )
+
+    def _output_messages(self) -> list[dict[str, Any]]:
+        messages = []
+        for index in sorted(self.texts.keys() | self.finish.keys() | {choice for choice, _ in self.tools}):
+            parts = [text_part("".join(self.texts[index]))] if index in self.texts else []
+            for (choice, _), (call_id, name, pieces) in sorted(self.tools.items()):
+                if choice == index:
+                    parts.append(tool_call_part(call_id, name, "".join(pieces)))
+            messages.append({"role": "assistant", "parts": parts, "finish_reason": self.finish.get(index, "")})
+        return messages
+
+
+def _tool_name(call: Any) -> str:
+    function = getattr(call, "function", None) or getattr(call, "custom", None)
+    return getattr(function, "name", None) or ""
+
+
+def _response_attributes(completion: Any) -> dict[str, Any]:
+    attributes = {}
+    if completion.system_fingerprint:
+        attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = completion.system_fingerprint
+    if completion.service_tier:
+        attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = completion.service_tier
+    return attributes
+
+
+def _output_messages(completion: Any) -> list[dict[str, Any]]:
+    messages = []
+    for choice in completion.choices or ():
+        message = choice.message
+        parts = []
+        if message is not None:
+            if message.content:
+                parts.append(text_part(message.content))
+            for call in message.tool_calls or ():
+                function = getattr(call, "function", None) or getattr(call, "custom", None)
+                arguments = getattr(function, "arguments", None) or getattr(function, "input", None)
+                parts.append(tool_call_part(call.id, _tool_name(call), arguments))
+        messages.append({"role": "assistant", "parts": parts, "finish_reason": choice.finish_reason or ""})
+    return messages
+
+
+def _count_messages(messages: list[Any], model: str) -> int:
+    from otel_llmcost.tokens import count_messages
+
+    return count_messages(messages, model)

@@ -1,0 +1,221 @@
+"""The one choke point: the SDK client's internal ``request`` method.
+
+Every resource method (``create``, ``parse``, ``stream``, ``with_raw_response``,
+``with_streaming_response``, the Azure client) ends in ``SyncAPIClient.request`` or
+``AsyncAPIClient.request`` with the final request options. We look the URL path up in
+``ENDPOINTS``, start the call's span, and chain a ``post_parser`` into the options: the
+SDK hands every parsed result to it, whether it parses at once or when the user calls
+``.parse()`` on a raw response later, so the body is never read twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import openai
+from openai._constants import RAW_RESPONSE_HEADER
+from openai._legacy_response import LegacyAPIResponse
+from openai._response import BaseAPIResponse
+from opentelemetry import context, trace
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.openai import streams
+from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
+from otel_llmcost.instrumentation.openai.providers import server_of
+
+_RAW_RESPONSES = (BaseAPIResponse, LegacyAPIResponse)
+_INCLUDE_USAGE = {"include_usage": True}
+# Only the OpenAI API itself is known to accept stream_options (Azure api-versions before
+# 2024-09 and some compatible servers reject it): elsewhere a stream's usage is estimated.
+_ACCEPTS_STREAM_OPTIONS = (sc.PROVIDER_OPENAI,)
+
+
+class _Tracker:
+    """One request's call, from the request to the parsed result (or the stream's end)."""
+
+    __slots__ = ("call", "endpoint", "injected_usage", "response", "streaming", "returned")
+
+    def __init__(self, call: core.LLMCall, endpoint: Endpoint, injected_usage: bool) -> None:
+        self.call = call
+        self.endpoint = endpoint
+        self.injected_usage = injected_usage
+        self.response: core.Response | None = None
+        self.streaming = False
+        self.returned = False
+
+    @core.guarded()
+    def parsed(self, result: Any) -> None:
+        """The SDK parsed the response (post_parser): a model, or a stream to follow."""
+        if isinstance(result, (openai.Stream, openai.AsyncStream)):
+            stream_state = self.endpoint.stream_state
+            if stream_state is not None and not self.streaming:
+                self.streaming = True
+                state = stream_state(self.injected_usage)
+                streams.instrument(result, self.call, state, isinstance(result, openai.AsyncStream))
+            return
+        if isinstance(result, openai.BaseModel) and not self.call.ended:
+            self.response = self.endpoint.read(result)
+            if self.returned:  # a raw response parsed after the request returned
+                self.call.end(self.response)
+
+    @core.guarded()
+    def failed(self, error: BaseException) -> None:
+        self.call.end(self.response, error=error)
+
+    @core.guarded()
+    def finished(self, result: Any) -> None:
+        if self.streaming:
+            return  # the stream ends the call
+        if isinstance(result, _RAW_RESPONSES) and self.response is None:
+            # with_raw_response / with_streaming_response: the body is parsed when the user asks.
+            self.returned = True
+            weakref.finalize(result, self.abandoned)
+            return
+        self.call.end(self.response)
+
+    def abandoned(self) -> None:
+        """A raw response was dropped without being parsed (or a raw stream without being read)."""
+        if not self.streaming and not self.call.ended:
+            self.call.end(core.Response())  # the input was still billed: estimate it
+
+
+def _chained_post_parser(tracker: _Tracker, original: Callable[[Any], Any] | None, result: Any) -> Any:
+    # We look first, so a post_parser that raises (.parse() on a truncated answer) does not hide the usage.
+    tracker.parsed(result)
+    return result if original is None else original(result)
+
+
+class _Started:
+    __slots__ = ("tracker", "options", "saved")
+
+    def __init__(self, tracker: _Tracker, options: Any, saved: dict[str, Any]) -> None:
+        self.tracker, self.options, self.saved = tracker, options, saved
+
+    def restore(self) -> None:
+        # The SDK copied the options before sending; the caller's object goes back as it was.
+        self.options.__dict__.update(self.saved)
+
+
+@core.guarded()
+def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Started | None:
+    options = args[1] if len(args) > 1 else kwargs.get("options")
+    endpoint = ENDPOINTS.get(getattr(options, "url", None))  # type: ignore[arg-type]
+    if endpoint is None or options.method.lower() != "post":
+        return None
+    body = options.json_data
+    if not isinstance(body, Mapping):
+        return None
+    if options.extra_json:
+        body = {**body, **options.extra_json}
+    server = server_of(client)
+    model = body.get("model")
+    stream = kwargs.get("stream") is True or body.get("stream") is True
+    request = core.Request(
+        operation=endpoint.operation,
+        provider=server.provider,
+        model=model if isinstance(model, str) else None,
+        server_address=server.address,
+        server_port=server.port,
+        stream=stream,
+        body=body,
+    )
+    _describe(endpoint, body, request)
+    injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server.provider)
+    tracker = _Tracker(core.LLMCall(telemetry, request), endpoint, injected_usage)
+    original_parser = options.post_parser
+    saved = {"post_parser": original_parser}
+    options.__dict__["post_parser"] = functools.partial(
+        _chained_post_parser, tracker, original_parser if callable(original_parser) else None
+    )
+    if injected_usage:
+        saved["json_data"] = options.json_data
+        options.__dict__["json_data"] = {**options.json_data, "stream_options": _INCLUDE_USAGE}
+    return _Started(tracker, options, saved)
+
+
+@core.guarded()
+def _describe(endpoint: Endpoint, body: Mapping[str, Any], request: core.Request) -> None:
+    endpoint.describe(body, request)
+
+
+def _may_inject_usage(options: Any, body: Mapping[str, Any], provider: str) -> bool:
+    """Ask for the stream's usage only where the user cannot tell: not when they chose
+    stream_options, and not on a raw response, whose bytes they may read themselves."""
+    if "stream_options" in body or provider not in _ACCEPTS_STREAM_OPTIONS:
+        return False
+    headers = options.headers
+    return not (isinstance(headers, Mapping) and RAW_RESPONSE_HEADER in headers) and _fields_set_per_instance()
+
+
+@functools.cache
+def _fields_set_per_instance() -> bool:
+    # Hiding the injected option unmarks ``usage`` in each chunk's pydantic 2 fields-set.
+    import pydantic
+
+    return not pydantic.VERSION.startswith("1.")
+
+
+def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
+    """The wrapt wrapper of ``SyncAPIClient.request``."""
+
+    def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        started = _start(telemetry, client, args, kwargs)
+        if started is None:
+            return wrapped(*args, **kwargs)
+        tracker = started.tracker
+        token = context.attach(trace.set_span_in_context(tracker.call.span))
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            tracker.failed(error)
+            raise
+        finally:
+            context.detach(token)
+            started.restore()
+        tracker.finished(result)
+        return result
+
+    return request
+
+
+def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
+    """The wrapt wrapper of ``AsyncAPIClient.request``."""
+
+    async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        started = _start(telemetry, client, args, kwargs)
+        if started is None:
+            return await wrapped(*args, **kwargs)
+        tracker = started.tracker
+        token = context.attach(trace.set_span_in_context(tracker.call.span))
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            tracker.failed(error)
+            raise
+        finally:
+            context.detach(token)
+            started.restore()
+        tracker.finished(result)
+        return result
+
+    return request
+
+
+def stream_exit(wrapped: Callable[..., Any], stream: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``Stream.__exit__``: an exception leaving the user's ``with`` block ends the call with it."""
+    _record_exit(stream, args)
+    return wrapped(*args, **kwargs)
+
+
+async def async_stream_exit(wrapped: Callable[..., Any], stream: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    _record_exit(stream, args)
+    return await wrapped(*args, **kwargs)
+
+
+@core.guarded()
+def _record_exit(stream: Any, args: tuple[Any, ...]) -> None:
+    streams.exit_with_error(stream, args[1] if len(args) > 1 else None)

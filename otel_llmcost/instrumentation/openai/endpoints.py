@@ -1,0 +1,32 @@
+"""The OpenAI API paths we record, and what reads each one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.openai import chat, completions, embeddings, responses
+from otel_llmcost.instrumentation.openai.streams import StreamState
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    operation: str
+    describe: Callable[[Mapping[str, Any], core.Request], None]  # fills the request's attributes from the body
+    read: Callable[[Any], core.Response]  # the parsed response object
+    stream_state: Callable[[bool], StreamState] | None = None  # called with "usage was injected"
+    # The endpoint accepts stream_options.include_usage, so a stream's usage can be asked for.
+    usage_option: bool = False
+
+
+ENDPOINTS = {
+    "/chat/completions": Endpoint(sc.OP_CHAT, chat.describe, chat.read, chat.ChatStream, usage_option=True),
+    "/responses": Endpoint(sc.OP_CHAT, responses.describe, responses.read, responses.ResponseStream),
+    "/embeddings": Endpoint(sc.OP_EMBEDDINGS, embeddings.describe, embeddings.read),
+    "/completions": Endpoint(
+        sc.OP_TEXT_COMPLETION, completions.describe, completions.read, completions.CompletionStream, usage_option=True
+    ),
+}

@@ -1,0 +1,75 @@
+"""Which provider a client talks to, from its base URL.
+
+The openai SDK reaches many OpenAI-compatible APIs through ``base_url``; the span's
+``gen_ai.provider.name`` (and so the price list the cost comes from) follows the host.
+A host we do not know keeps ``openai``: local servers and gateways usually serve
+OpenAI models or name them the OpenAI way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from otel_llmcost import semconv as sc
+
+# host suffix -> gen_ai.provider.name (semconv well-known values)
+_HOSTS = (
+    ("api.openai.com", sc.PROVIDER_OPENAI),
+    (".openai.azure.com", sc.PROVIDER_AZURE_OPENAI),
+    (".cognitiveservices.azure.com", sc.PROVIDER_AZURE_OPENAI),
+    (".services.ai.azure.com", sc.PROVIDER_AZURE_OPENAI),
+    ("api.deepseek.com", sc.PROVIDER_DEEPSEEK),
+    ("api.groq.com", sc.PROVIDER_GROQ),
+    ("api.x.ai", sc.PROVIDER_X_AI),
+    ("api.mistral.ai", sc.PROVIDER_MISTRAL_AI),
+    ("api.perplexity.ai", sc.PROVIDER_PERPLEXITY),
+    (".amazonaws.com", sc.PROVIDER_AWS_BEDROCK),
+    ("aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
+)
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_MAX_CACHED = 256
+
+
+class Server(NamedTuple):
+    provider: str
+    address: str | None
+    port: int | None
+
+
+_cache: dict[int, tuple[Any, Server]] = {}
+
+
+def server_of(client: Any) -> Server:
+    """Provider, host and port of a client; cached per base URL object (reading an
+    httpx URL's parts costs more than the rest of the request description)."""
+    url = client.base_url
+    hit = _cache.get(id(url))
+    if hit is not None and hit[0] is url:
+        return hit[1]
+    server = _server(url, azure=_is_azure_client(client))
+    if len(_cache) >= _MAX_CACHED:
+        _cache.clear()
+    _cache[id(url)] = (url, server)  # the URL is kept so its id cannot be reused while cached
+    return server
+
+
+def provider_for_host(host: str) -> str:
+    host = host.lower()
+    for suffix, provider in _HOSTS:
+        if host == suffix.lstrip(".") or host.endswith(suffix if suffix.startswith(".") else "." + suffix):
+            return provider
+    return sc.PROVIDER_OPENAI
+
+
+def _server(url: Any, azure: bool) -> Server:
+    host = url.host or None
+    port = url.port or _DEFAULT_PORTS.get(url.scheme)
+    provider = sc.PROVIDER_AZURE_OPENAI if azure else provider_for_host(host or "")
+    return Server(provider, host, port)
+
+
+def _is_azure_client(client: Any) -> bool:
+    # AzureOpenAI may sit behind a custom domain (a gateway, private endpoint): the class decides.
+    from openai.lib.azure import BaseAzureClient
+
+    return isinstance(client, BaseAzureClient)

@@ -1,0 +1,224 @@
+"""The Responses API (``/responses``): request description, response, stream state."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.fingerprint import prompt_fingerprint
+from otel_llmcost.instrumentation.openai import params
+from otel_llmcost.instrumentation.openai.content import (
+    part_types,
+    parts_of,
+    text_of,
+    text_part,
+    tool_call_part,
+    tool_response_part,
+    tool_signature,
+)
+from otel_llmcost.pricing.types import Usage
+
+API_TYPE = "responses"
+_SYSTEM_ROLES = ("system", "developer")
+# Responses status / incomplete reason -> semconv finish reason
+_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+# Output items that are tool calls the application must run: type -> (id field, name field)
+_TOOL_CALLS = {"function_call": ("call_id", "name"), "custom_tool_call": ("call_id", "name")}
+_FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+_START_EVENTS = ("response.created", "response.in_progress")
+
+
+def describe(body: Mapping[str, Any], request: core.Request) -> None:
+    attributes = request.attributes
+    attributes[sc.OPENAI_API_TYPE] = API_TYPE
+    params.sampling_attributes(body, attributes)
+    request.service_tier = params.service_tier(body, attributes)
+    text = body.get("text")
+    if isinstance(text, Mapping) and isinstance(text.get("format"), Mapping):
+        output_type = params.output_type(text["format"].get("type"))
+        if output_type:
+            attributes[sc.GEN_AI_OUTPUT_TYPE] = output_type
+    conversation = body.get("conversation")
+    if isinstance(conversation, Mapping):
+        conversation = conversation.get("id")
+    if isinstance(conversation, str):
+        attributes[sc.GEN_AI_CONVERSATION_ID] = conversation
+    items = _items(body.get("input"))
+    instructions = body.get("instructions")
+    instructions = instructions if isinstance(instructions, str) else None
+    tools = body.get("tools")
+    request.fingerprint = prompt_fingerprint(
+        _system_text(instructions, items), map(tool_signature, tools) if isinstance(tools, list) else (), _shape(items)
+    )
+    request.input_messages = functools.partial(_input_messages, items)
+    if instructions:
+        request.system_instructions = functools.partial(_system_instructions, instructions)
+    request.estimate_input_tokens = functools.partial(_count_input, instructions, items, request.model or "")
+
+
+def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
+    """Responses usage: ``input_tokens`` includes cached tokens, ``output_tokens`` reasoning."""
+    input_details = usage.input_tokens_details
+    output_details = usage.output_tokens_details
+    return Usage(
+        input_tokens=usage.input_tokens or 0,
+        output_tokens=usage.output_tokens or 0,
+        cache_read_tokens=(input_details.cached_tokens or 0) if input_details is not None else 0,
+        reasoning_tokens=(output_details.reasoning_tokens or 0) if output_details is not None else 0,
+        web_search_requests=web_search_requests,
+    )
+
+
+def read(response: Any) -> core.Response:
+    tool_calls = []
+    web_searches = 0
+    texts = []
+    for item in response.output or ():
+        kind = item.type
+        if kind == "message":
+            texts.extend(part.text for part in item.content or () if getattr(part, "type", None) == "output_text")
+        elif kind in _TOOL_CALLS:
+            id_field, name_field = _TOOL_CALLS[kind]
+            tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
+        elif kind == "web_search_call":
+            web_searches += 1
+    attributes = {}
+    if response.service_tier:
+        attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
+    return core.Response(
+        model=response.model,
+        id=response.id,
+        finish_reasons=_finish_reasons(response, bool(tool_calls)),
+        usage=usage_of(response.usage, web_searches) if response.usage is not None else None,
+        service_tier=response.service_tier,
+        tool_calls=tool_calls,
+        output_text="".join(texts),
+        output_messages=functools.partial(_output_messages, response),
+        attributes=attributes,
+    )
+
+
+class ResponseStream:
+    """What a Responses stream said so far. The final event carries the whole response
+    (usage included); the pieces before it only matter when the stream ends early."""
+
+    __slots__ = ("model", "id", "final", "texts", "tool_calls")
+
+    def __init__(self, injected_usage: bool = False) -> None:
+        self.model: str | None = None
+        self.id: str | None = None
+        self.final: Any = None
+        self.texts: list[str] = []
+        self.tool_calls: list[tuple[str, str]] = []
+
+    def add(self, event: Any) -> bool:
+        kind = event.type
+        if kind == "response.output_text.delta":
+            self.texts.append(event.delta)
+        elif kind == "response.output_item.done":
+            item = event.item
+            if item.type in _TOOL_CALLS:
+                id_field, name_field = _TOOL_CALLS[item.type]
+                self.tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
+        elif kind in _FINAL_EVENTS:
+            self.final = event.response
+        elif kind in _START_EVENTS:
+            self.model = event.response.model
+            self.id = event.response.id
+        return True
+
+    def response(self) -> core.Response:
+        if self.final is not None:
+            return read(self.final)
+        texts = self.texts
+        return core.Response(
+            model=self.model,
+            id=self.id,
+            tool_calls=self.tool_calls,
+            output_text="".join(texts),
+            output_messages=lambda: [{"role": "assistant", "parts": [text_part("".join(texts))], "finish_reason": ""}],
+        )
+
+
+def _finish_reasons(response: Any, called_tools: bool) -> list[str]:
+    status = response.status
+    if status == "completed":
+        return ["tool_calls" if called_tools else "stop"]
+    if status == "incomplete":
+        details = response.incomplete_details
+        reason = getattr(details, "reason", None)
+        return [_INCOMPLETE.get(reason, reason or "incomplete")]
+    if status == "failed":
+        return ["error"]
+    return []
+
+
+def _items(value: Any) -> list[Any]:
+    """The input as a list of items: a plain string is one user message."""
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if isinstance(value, list):
+        return value
+    return []
+
+
+def _system_text(instructions: str | None, items: list[Any]) -> str:
+    texts = [instructions] if instructions else []
+    for item in items:
+        if not isinstance(item, Mapping) or item.get("role") not in _SYSTEM_ROLES:
+            break
+        texts.append(text_of(item.get("content")))
+    return "\n".join(texts)
+
+
+def _shape(items: list[Any]) -> Iterator[str]:
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        role = item.get("role")
+        if role is not None:
+            yield f"{role}:{part_types(item.get('content'))}"
+        else:
+            yield f"item:{item.get('type')}"  # function_call, function_call_output, reasoning, ...
+
+
+def _input_messages(items: list[Any]) -> list[dict[str, Any]]:
+    messages = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("type")
+        if item.get("role") is not None:
+            role = item["role"]
+            messages.append({"role": "system" if role == "developer" else role, "parts": parts_of(item.get("content"))})
+        elif kind in _TOOL_CALLS:
+            call = tool_call_part(item.get("call_id"), item.get("name"), item.get("arguments", item.get("input")))
+            messages.append({"role": "assistant", "parts": [call]})
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            messages.append({"role": "tool", "parts": [tool_response_part(item.get("call_id"), item.get("output"))]})
+    return messages
+
+
+def _system_instructions(instructions: str) -> list[dict[str, Any]]:
+    return [text_part(instructions)]
+
+
+def _output_messages(response: Any) -> list[dict[str, Any]]:
+    parts = []
+    for item in response.output or ():
+        if item.type == "message":
+            parts.extend(text_part(part.text) for part in item.content or () if getattr(part, "type", None) == "output_text")
+        elif item.type in _TOOL_CALLS:
+            parts.append(tool_call_part(item.call_id, item.name, getattr(item, "arguments", None) or getattr(item, "input", None)))
+    finish = _finish_reasons(response, any(part["type"] == "tool_call" for part in parts))
+    return [{"role": "assistant", "parts": parts, "finish_reason": finish[0] if finish else ""}]
+
+
+def _count_input(instructions: str | None, items: list[Any], model: str) -> int:
+    from otel_llmcost.tokens import count_messages
+
+    messages = [{"role": "system", "content": instructions}] if instructions else []
+    return count_messages([*messages, *items], model)

@@ -1,0 +1,141 @@
+"""Streams: the SDK's own ``Stream`` / ``AsyncStream`` object, reporting as the user reads it.
+
+The user keeps the exact object the SDK made (same type, same chunks); we swap its
+internal iterator for one that shows every chunk to a stream state first, and hook its
+HTTP response's close. The call ends exactly once, on whichever comes first:
+- the last chunk was read (the SDK closes the response after ``[DONE]``),
+- the user closed the stream (``close()``, a ``with`` block, the ``.stream()`` helpers),
+- the SDK raised mid-stream, or the user's ``with`` block exited on an exception (error),
+- the stream was garbage collected unfinished or never read (abandoned).
+An early end records what was seen; output tokens are then estimated from the text.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+from otel_llmcost.instrumentation import core
+
+
+class StreamState(Protocol):
+    def add(self, chunk: Any) -> bool:
+        """Take a chunk in; False keeps it from the user (a chunk only we asked for)."""
+
+    def response(self) -> core.Response: ...
+
+
+# stream -> (call, state), so the ``with`` block's exit can find the call to record its exception.
+_open: weakref.WeakKeyDictionary[Any, tuple[core.LLMCall, StreamState]] = weakref.WeakKeyDictionary()
+
+
+def instrument(stream: Any, call: core.LLMCall, state: StreamState, asynchronous: bool) -> None:
+    if asynchronous:
+        stream._iterator = _aiterate(stream._iterator, call, state)
+        _hook_close(stream.response, "aclose", _AsyncCloseHook, call, state)
+    else:
+        stream._iterator = _iterate(stream._iterator, call, state)
+        _hook_close(stream.response, "close", _CloseHook, call, state)
+    weakref.finalize(stream, finish, call, state)
+    _open[stream] = (call, state)
+
+
+def exit_with_error(stream: Any, error: BaseException | None) -> None:
+    """The user's ``with stream:`` block raised: the call ends with that error."""
+    if error is None:
+        return
+    entry = _open.get(stream)
+    if entry is not None:
+        finish(entry[0], entry[1], error)
+
+
+def finish(call: core.LLMCall, state: StreamState, error: BaseException | None = None) -> None:
+    if call.ended:
+        return
+    call.end(_response_of(state), error=error)
+
+
+@core.guarded()
+def _response_of(state: StreamState) -> core.Response | None:
+    return state.response()
+
+
+def _add(state: StreamState, chunk: Any) -> bool:
+    try:
+        return state.add(chunk)
+    except Exception:
+        core.log_once("openai.stream", "otel-llmcost: reading an OpenAI stream chunk failed", exc_info=True)
+        return True  # our failure never hides a chunk
+
+
+def _iterate(chunks: Iterator[Any], call: core.LLMCall, state: StreamState) -> Iterator[Any]:
+    first = True
+    try:
+        for chunk in chunks:
+            if first:
+                first = False
+                call.first_chunk()
+            if _add(state, chunk):
+                yield chunk
+    except GeneratorExit:
+        raise
+    except BaseException as error:
+        finish(call, state, error)
+        raise
+    finally:
+        finish(call, state)
+
+
+async def _aiterate(chunks: AsyncIterator[Any], call: core.LLMCall, state: StreamState) -> AsyncIterator[Any]:
+    first = True
+    try:
+        async for chunk in chunks:
+            if first:
+                first = False
+                call.first_chunk()
+            if _add(state, chunk):
+                yield chunk
+    except GeneratorExit:
+        raise
+    except BaseException as error:
+        finish(call, state, error)
+        raise
+    finally:
+        finish(call, state)
+
+
+def _hook_close(response: Any, name: str, hook: type, call: core.LLMCall, state: StreamState) -> None:
+    setattr(response, name, hook(response, name, call, state))
+
+
+class _CloseHook:
+    """Stands in for the HTTP response's ``close`` once: ends the call after closing."""
+
+    __slots__ = ("response", "name", "call", "state")
+
+    def __init__(self, response: Any, name: str, call: core.LLMCall, state: StreamState) -> None:
+        self.response, self.name, self.call, self.state = response, name, call, state
+
+    def _unhook(self) -> Any:
+        response = self.response
+        response.__dict__.pop(self.name, None)  # the class's method is back
+        return getattr(response, self.name)
+
+    def __call__(self) -> None:
+        close = self._unhook()
+        try:
+            close()
+        finally:
+            finish(self.call, self.state)
+
+
+class _AsyncCloseHook(_CloseHook):
+    __slots__ = ()
+
+    async def __call__(self) -> None:  # type: ignore[override]
+        close = self._unhook()
+        try:
+            await close()
+        finally:
+            finish(self.call, self.state)

@@ -1,0 +1,158 @@
+"""Fixtures for the SDK adapter tests: in-memory telemetry, SDK clients on a mock wire,
+and older SDK majors installed on the side for test_older_major.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.pricing import clear_overrides
+
+from wire import Api, Reply, Wire, http_client, http_module
+
+REPO = Path(__file__).resolve().parents[2]
+SDK_CACHE = REPO / ".cache"
+
+
+@dataclass
+class Telemetry:
+    exporter: InMemorySpanExporter
+    reader: InMemoryMetricReader
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.exporter.get_finished_spans())
+
+    def span(self) -> ReadableSpan:
+        """The one span recorded (fails if there are more or none)."""
+        spans = self.spans()
+        assert len(spans) == 1, [span.name for span in spans]
+        return spans[0]
+
+    def metric_points(self, name: str) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        points = []
+        for resource_metrics in data.resource_metrics if data else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name == name:
+                        points.extend(metric.data.data_points)
+        return points
+
+
+@pytest.fixture(autouse=True)
+def catalog_prices_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Costs in these tests are the shipped catalog's, whatever the machine's environment."""
+    monkeypatch.delenv(sc.ENV_PRICING_FILE, raising=False)
+    monkeypatch.delenv(sc.ENV_CAPTURE_CONTENT, raising=False)
+    clear_overrides()
+    yield
+    clear_overrides()
+
+
+@pytest.fixture
+def telemetry() -> Telemetry:
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    return Telemetry(exporter, reader, tracer_provider, MeterProvider(metric_readers=[reader]))
+
+
+@pytest.fixture
+def instrument_openai(telemetry: Telemetry) -> Iterator[Callable[..., Any]]:
+    """Instrument the openai SDK into ``telemetry`` (keyword arguments go to ``instrument``)."""
+    from otel_llmcost.instrumentation.openai import OpenAIInstrumentor
+
+    instrumentor = OpenAIInstrumentor()
+
+    def instrument(**kwargs: Any) -> Any:
+        instrumentor.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs)
+        return instrumentor
+
+    yield instrument
+    instrumentor.uninstrument()
+
+
+@pytest.fixture
+def openai_instrumented(instrument_openai: Callable[..., Any], telemetry: Telemetry) -> Telemetry:
+    instrument_openai()
+    return telemetry
+
+
+@pytest.fixture(params=["sync", "async"])
+def asynchronous(request: pytest.FixtureRequest) -> bool:
+    return request.param == "async"
+
+
+@pytest.fixture
+def openai_api(asynchronous: bool) -> Callable[..., Api]:
+    """``openai_api(*replies, azure=False, **client_kwargs)``: a real OpenAI (or AzureOpenAI)
+    client, sync or async, whose HTTP goes to a ``Wire`` answering ``replies`` in order."""
+    import openai
+
+    def connect(*replies: Reply | Callable[[Any], Reply], azure: bool = False, **kwargs: Any) -> Api:
+        http = http_module("openai")
+        wire = Wire(http, *replies)
+        if azure:
+            cls = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
+            kwargs.setdefault("api_version", "2024-10-21")
+        else:
+            cls = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+        kwargs.setdefault("api_key", "sk-test")
+        kwargs.setdefault("max_retries", 0)
+        client = cls(http_client=http_client(http, wire, asynchronous), **kwargs)
+        return Api(client, wire, asynchronous)
+
+    return connect
+
+
+# --- Older SDK majors -----------------------------------------------------------
+
+
+@pytest.fixture
+def older_sdk() -> Callable[..., Path]:
+    return install_older_sdk
+
+
+@pytest.fixture
+def tests_with_sdk() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_tests_with
+
+
+def install_older_sdk(name: str, major: int, extra: tuple[str, ...] = ()) -> Path:
+    """``pip install --target .cache/sdk-<name>-<major>`` once (the SDK without its
+    dependencies, plus ``extra`` ones the newer major no longer needs); skips the test
+    with the reason when the package index cannot be reached."""
+    target = SDK_CACHE / f"sdk-{name}-{major}"
+    marker = target / ".installed"
+    if marker.exists():
+        return target
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    command += ["--target", str(target), f"{name}=={major}.*", *extra]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.skip(f"cannot install {name} {major}.x from the package index: {result.stderr.strip()[-400:]}")
+    marker.write_text(" ".join(command[4:]))
+    return target
+
+
+def run_tests_with(sdk_dir: Path, *test_files: str) -> subprocess.CompletedProcess[str]:
+    """Run test modules in a subprocess that imports the SDK from ``sdk_dir`` first."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(sdk_dir), str(REPO)])}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *test_files]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)

@@ -1,0 +1,426 @@
+"""Chat Completions, Embeddings and legacy Completions through the real openai SDK:
+span attributes, usage and exact costs (hand-computed from the catalog's per-1M prices)."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal as D
+
+import pytest
+from opentelemetry.trace import SpanKind, StatusCode
+from wire import (
+    chat_completion,
+    chat_usage,
+    completion,
+    embedding_response,
+    json_reply,
+    tool_call,
+)
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.pricing import cost as pricing_cost
+
+M = D(1_000_000)
+MESSAGES = [
+    {"role": "system", "content": "You are the support agent for order 12345. Answer briefly."},
+    {"role": "user", "content": "Where is my parcel?"},
+]
+
+
+def cost_of(attributes):
+    return {key: value for key, value in attributes.items() if key.startswith(("gen_ai.usage.cost", "llmcost.cost", "llmcost.pricing"))}
+
+
+def create_chat(**kwargs):
+    async def scenario(api):
+        return await api(api.client.chat.completions.create(**{"messages": MESSAGES, **kwargs}))
+
+    return scenario
+
+
+def test_cached_input_is_priced_at_the_cache_rate(openai_instrumented, openai_api):
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))))
+    api.run(create_chat(model="gpt-4o-mini"))
+
+    span = openai_instrumented.span()
+    assert span.name == "chat gpt-4o-mini"
+    assert span.kind is SpanKind.CLIENT
+    attributes = dict(span.attributes)
+    # gpt-4o-mini-2024-07-18: input 0.15, cache read 0.075, output 0.6 USD per 1M tokens
+    uncached, cached, output = D(176) * D("0.15") / M, D(1024) * D("0.075") / M, D(300) * D("0.6") / M
+    assert cost_of(attributes) == {
+        sc.GEN_AI_USAGE_COST_AMOUNT: float(uncached + cached + output),
+        sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        sc.GEN_AI_USAGE_COST_SOURCE: "local",
+        sc.LLMCOST_COST_INPUT: float(uncached),
+        sc.LLMCOST_COST_CACHE_READ: float(cached),
+        sc.LLMCOST_COST_CACHE_WRITE: 0.0,
+        sc.LLMCOST_COST_OUTPUT: float(output),
+        sc.LLMCOST_COST_REASONING: 0.0,
+        sc.LLMCOST_COST_REQUEST_FEES: 0.0,
+        sc.LLMCOST_PRICING_ENTRY: "gpt-4o-mini-2024-07-18",
+        sc.LLMCOST_PRICING_DATE: attributes[sc.LLMCOST_PRICING_DATE],
+        sc.LLMCOST_PRICING_TIER: "standard",
+        sc.LLMCOST_PRICING_LONG_CONTEXT: False,
+    }
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D("0.0002832"))
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200  # includes the cached tokens
+    assert attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1024
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 300
+    assert attributes[sc.GEN_AI_OPERATION_NAME] == "chat"
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "openai"
+    assert attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-CKv3Nx2ABC"
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert attributes[sc.OPENAI_API_TYPE] == "chat_completions"
+    assert attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] == "default"
+    assert attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] == "fp_560af6e559"
+    assert attributes[sc.SERVER_ADDRESS] == "api.openai.com"
+    assert attributes[sc.SERVER_PORT] == 443
+    assert len(attributes[sc.LLMCOST_PROMPT_FINGERPRINT]) == 16
+    assert sc.GEN_AI_REQUEST_STREAM not in attributes
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_a_dated_model_id_is_priced(openai_instrumented, openai_api):
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(1000, 100))))
+    api.run(create_chat(model="gpt-4o-mini-2024-07-18"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini-2024-07-18"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1000) * D("0.15") / M + D(100) * D("0.6") / M)
+
+
+def test_reasoning_tokens_on_the_flex_tier(openai_instrumented, openai_api):
+    reply = chat_completion("o4-mini-2025-04-16", "42", chat_usage(2000, 1500, reasoning=1200), service_tier="flex")
+    api = openai_api(json_reply(reply))
+    api.run(create_chat(model="o4-mini", service_tier="flex", max_completion_tokens=4000))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    # o4-mini flex: input 0.55, output 2.2 USD per 1M tokens; reasoning is output
+    output = D(1500) * D("2.2") / M
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(2000) * D("0.55") / M + output)
+    assert attributes[sc.LLMCOST_COST_OUTPUT] == float(output)
+    assert attributes[sc.LLMCOST_COST_REASONING] == float(D(1200) * D("2.2") / M)
+    assert attributes[sc.LLMCOST_PRICING_TIER] == "flex"
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == "o4-mini-2025-04-16"
+    assert attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 1200
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 1500
+    assert attributes[sc.OPENAI_REQUEST_SERVICE_TIER] == "flex"
+    assert attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] == "flex"
+    assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 4000
+
+
+def test_the_tier_the_response_reports_wins_over_the_requested_one(openai_instrumented, openai_api):
+    reply = chat_completion("o4-mini-2025-04-16", "42", chat_usage(2000, 1500, reasoning=1200), service_tier="default")
+    api = openai_api(json_reply(reply))
+    api.run(create_chat(model="o4-mini", service_tier="flex"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_PRICING_TIER] == "standard"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(2000) * D("1.1") / M + D(1500) * D("4.4") / M)
+
+
+def test_the_requested_tier_prices_a_response_that_does_not_report_one(openai_instrumented, openai_api):
+    reply = chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(1000, 200, cached=512), service_tier=None)
+    api = openai_api(json_reply(reply))
+    api.run(create_chat(model="gpt-4o-mini", service_tier="priority"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    # gpt-4o-mini priority: input 0.25, cache read 0.125, output 1 USD per 1M tokens
+    assert attributes[sc.LLMCOST_PRICING_TIER] == "priority"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(488) * D("0.25") / M + D(512) * D("0.125") / M + D(200) / M)
+
+
+def test_long_context_prices_the_whole_request_past_the_threshold(openai_instrumented, openai_api):
+    reply = chat_completion("gpt-5.4-2026-03-05", "Summary...", chat_usage(300_000, 2_000, cached=100_000, reasoning=500))
+    api = openai_api(json_reply(reply))
+    api.run(create_chat(model="gpt-5.4"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    # gpt-5.4 above 272k input tokens: input 5, cache read 0.5, output 22.5 USD per 1M tokens
+    expected = D(200_000) * D(5) / M + D(100_000) * D("0.5") / M + D(2_000) * D("22.5") / M
+    assert expected == D("1.095")
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
+    assert attributes[sc.LLMCOST_PRICING_LONG_CONTEXT] is True
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == "gpt-5.4-2026-03-05"
+
+
+def test_an_unknown_model_is_unpriced_with_one_warning(openai_instrumented, openai_api, caplog, monkeypatch):
+    monkeypatch.setattr(pricing_cost, "_warned", set())
+    reply = chat_completion("gpt-6-turbo", "Hi", chat_usage(100, 10))
+    api = openai_api(json_reply(reply), json_reply(reply))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        api.run(create_chat(model="gpt-6-turbo"))
+        api.run(create_chat(model="gpt-6-turbo"))
+
+    for span in openai_instrumented.spans():
+        attributes = dict(span.attributes)
+        assert attributes[sc.LLMCOST_COST_UNPRICED] is True
+        assert sc.GEN_AI_USAGE_COST_AMOUNT not in attributes
+        assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100
+    warnings = [record for record in caplog.records if "gpt-6-turbo" in record.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_request_parameters_become_semconv_attributes(openai_instrumented, openai_api):
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(10, 2))))
+    api.run(
+        create_chat(
+            model="gpt-4o-mini",
+            temperature=0.2,
+            top_p=0.9,
+            max_tokens=256,
+            frequency_penalty=0.1,
+            presence_penalty=0.3,
+            seed=42,
+            stop=["END", "STOP"],
+            n=2,
+            response_format={"type": "json_object"},
+        )
+    )
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_REQUEST_TEMPERATURE] == 0.2
+    assert attributes[sc.GEN_AI_REQUEST_TOP_P] == 0.9
+    assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 256
+    assert attributes[sc.GEN_AI_REQUEST_FREQUENCY_PENALTY] == 0.1
+    assert attributes[sc.GEN_AI_REQUEST_PRESENCE_PENALTY] == 0.3
+    assert attributes[sc.GEN_AI_REQUEST_SEED] == 42
+    assert attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] == ("END", "STOP")
+    assert attributes[sc.GEN_AI_REQUEST_CHOICE_COUNT] == 2
+    assert attributes[sc.GEN_AI_OUTPUT_TYPE] == "json"
+
+
+def test_tool_calls_the_model_asked_for(openai_instrumented, openai_api):
+    calls = [
+        tool_call("call_A1", "get_order", {"order_id": "12345"}),
+        tool_call("call_B2", "get_weather", {"city": "Paris"}),
+    ]
+    reply = chat_completion("gpt-4o-mini-2024-07-18", None, chat_usage(300, 40), finish_reason="tool_calls", tool_calls=calls)
+    api = openai_api(json_reply(reply))
+    tools = [
+        {"type": "function", "function": {"name": "get_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}},
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}},
+    ]
+    result = api.run(create_chat(model="gpt-4o-mini", tools=tools))
+
+    assert [call.function.name for call in result.choices[0].message.tool_calls] == ["get_order", "get_weather"]
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_COUNT] == 2
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_order", "get_weather")
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_A1", "call_B2")
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+
+
+def test_the_fingerprint_follows_the_template_not_the_user_text(openai_instrumented, openai_api):
+    replies = [json_reply(chat_completion("gpt-4o-mini", "Hi", chat_usage(10, 2))) for _ in range(4)]
+    api = openai_api(*replies)
+    other_order = [{"role": "system", "content": "You are the support agent for order 67890. Answer briefly."}, MESSAGES[1]]
+    other_user_text = [MESSAGES[0], {"role": "user", "content": "Can I change the address?"}]
+    other_template = [{"role": "system", "content": "You translate to French."}, MESSAGES[1]]
+    for messages in (MESSAGES, other_order, other_user_text, other_template):
+        api.run(create_chat(model="gpt-4o-mini", messages=messages))
+
+    fingerprints = [span.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] for span in openai_instrumented.spans()]
+    assert fingerprints[0] == fingerprints[1] == fingerprints[2]
+    assert fingerprints[3] != fingerprints[0]
+
+
+def test_structured_output_parse_returns_the_same_parsed_object(instrument_openai, telemetry, openai_api):
+    from pydantic import BaseModel
+
+    class Parcel(BaseModel):
+        status: str
+        eta_days: int
+
+    content = '{"status": "in transit", "eta_days": 2}'
+
+    async def scenario(api):
+        return await api(api.client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Parcel))
+
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", content, chat_usage(150, 20)))
+    bare = openai_api(reply).run(scenario)
+    instrument_openai()
+    traced = openai_api(reply).run(scenario)
+
+    assert type(traced) is type(bare)
+    assert traced.choices[0].message.parsed == bare.choices[0].message.parsed == Parcel(status="in transit", eta_days=2)
+    assert traced.to_dict(warnings=False) == bare.to_dict(warnings=False)
+    attributes = dict(telemetry.span().attributes)
+    assert attributes[sc.GEN_AI_OUTPUT_TYPE] == "json"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(150) * D("0.15") / M + D(20) * D("0.6") / M)
+
+
+def test_with_raw_response_is_recorded_when_parsed(openai_instrumented, openai_api):
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10)), headers={"x-request-id": "req_1"}))
+
+    async def scenario(api):
+        raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES))
+        assert raw.headers["x-request-id"] == "req_1"
+        assert openai_instrumented.spans() == []  # not parsed yet: nothing read, nothing recorded
+        return await api(raw.parse())
+
+    result = api.run(scenario)
+    assert result.choices[0].message.content == "Hi"
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(100) * D("0.15") / M + D(10) * D("0.6") / M)
+
+
+def test_with_streaming_response_is_recorded_when_parsed(openai_instrumented, openai_api):
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10))))
+
+    async def scenario(api):
+        manager = api.client.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MESSAGES)
+        if api.asynchronous:
+            async with manager as response:
+                return await response.parse()
+        with manager as response:
+            return response.parse()
+
+    result = api.run(scenario)
+    assert result.usage.prompt_tokens == 100
+    assert dict(openai_instrumented.span().attributes)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 10
+
+
+def test_a_raw_response_never_parsed_still_ends_its_span(openai_instrumented, openai_api):
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10))))
+
+    async def scenario(api):
+        raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES))
+        assert raw.status_code == 200
+        del raw  # dropped without parse(): the call was billed, its input is estimated
+
+    api.run(scenario)
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0
+
+
+def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_instrumented, openai_api):
+    reply = chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(1000, 100, cached=256))
+    api = openai_api(json_reply(reply), azure=True, azure_endpoint="https://contoso-eastus.openai.azure.com")
+    api.run(create_chat(model="support-4o-mini"))  # an Azure deployment name, not a model
+
+    request = api.wire.requests[0]
+    assert request.url.path == "/openai/deployments/support-4o-mini/chat/completions"
+    span = openai_instrumented.span()
+    attributes = dict(span.attributes)
+    assert span.name == "chat support-4o-mini"
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
+    assert attributes[sc.GEN_AI_REQUEST_MODEL] == "support-4o-mini"
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
+    assert attributes[sc.SERVER_ADDRESS] == "contoso-eastus.openai.azure.com"
+    assert attributes[sc.SERVER_PORT] == 443
+    # azure/gpt-4o-mini-2024-07-18: input 0.165, cache read 0.075, output 0.66 USD per 1M tokens
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == "azure/gpt-4o-mini-2024-07-18"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(744) * D("0.165") / M + D(256) * D("0.075") / M + D(100) * D("0.66") / M)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "provider", "port"),
+    [
+        ("https://api.openai.com/v1", "openai", 443),
+        ("https://my-resource.openai.azure.com/openai/v1", "azure.ai.openai", 443),
+        ("https://api.deepseek.com", "deepseek", 443),
+        ("https://api.groq.com/openai/v1", "groq", 443),
+        ("https://api.x.ai/v1", "x_ai", 443),
+        ("https://api.mistral.ai/v1", "mistral_ai", 443),
+        ("https://api.perplexity.ai", "perplexity", 443),
+        ("http://localhost:8000/v1", "openai", 8000),
+        ("http://llm-gateway.internal/v1", "openai", 80),
+    ],
+)
+def test_the_provider_follows_the_base_url(openai_instrumented, openai_api, base_url, provider, port):
+    api = openai_api(json_reply(chat_completion("some-model", "Hi", chat_usage(10, 2))), base_url=base_url)
+    api.run(create_chat(model="some-model"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == provider
+    assert attributes[sc.SERVER_PORT] == port
+
+
+def test_deepseek_cache_hits_are_priced(openai_instrumented, openai_api):
+    usage = {
+        "prompt_tokens": 2000,
+        "completion_tokens": 100,
+        "total_tokens": 2100,
+        "prompt_tokens_details": {"cached_tokens": 1536},
+        "prompt_cache_hit_tokens": 1536,
+        "prompt_cache_miss_tokens": 464,
+    }
+    reply = chat_completion("deepseek-chat", "Hi", usage, service_tier=None)
+    api = openai_api(json_reply(reply), base_url="https://api.deepseek.com")
+    api.run(create_chat(model="deepseek-chat"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "deepseek"
+    assert attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1536
+    price = __import__("otel_llmcost.pricing", fromlist=["find_price"]).find_price("deepseek-chat", "deepseek")
+    expected = D(464) * price.prices["input"] / M + D(1536) * price.prices["cache_read"] / M + D(100) * price.prices["output"] / M
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
+
+
+def test_embeddings(openai_instrumented, openai_api):
+    api = openai_api(json_reply(embedding_response("text-embedding-3-small", [[0.1, -0.2, 0.3]], 512)))
+
+    async def scenario(api):
+        return await api(api.client.embeddings.create(model="text-embedding-3-small", input="a long document", encoding_format="float"))
+
+    result = api.run(scenario)
+    assert result.data[0].embedding == [0.1, -0.2, 0.3]
+    span = openai_instrumented.span()
+    attributes = dict(span.attributes)
+    assert span.name == "embeddings text-embedding-3-small"
+    assert attributes[sc.GEN_AI_OPERATION_NAME] == "embeddings"
+    assert attributes[sc.GEN_AI_REQUEST_ENCODING_FORMATS] == ("float",)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 512
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 0
+    # text-embedding-3-small: 0.02 USD per 1M input tokens
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(512) * D("0.02") / M)
+
+
+def test_embeddings_with_the_sdk_default_base64_encoding(openai_instrumented, openai_api):
+    import base64
+    import struct
+
+    vector = base64.b64encode(struct.pack("<3f", 0.5, -0.25, 1.0)).decode()
+    api = openai_api(json_reply({**embedding_response("text-embedding-3-small", [], 8), "data": [{"object": "embedding", "index": 0, "embedding": vector}]}))
+
+    async def scenario(api):
+        return await api(api.client.embeddings.create(model="text-embedding-3-small", input=["one", "two"]))
+
+    result = api.run(scenario)
+    assert result.data[0].embedding == [0.5, -0.25, 1.0]  # the SDK still decodes after our look
+    assert dict(openai_instrumented.span().attributes)[sc.GEN_AI_USAGE_INPUT_TOKENS] == 8
+
+
+def test_legacy_completions(openai_instrumented, openai_api):
+    api = openai_api(json_reply(completion("gpt-3.5-turbo-instruct", " Paris.", chat_usage(10, 5))))
+
+    async def scenario(api):
+        return await api(api.client.completions.create(model="gpt-3.5-turbo-instruct", prompt="The capital of France is", max_tokens=5))
+
+    result = api.run(scenario)
+    assert result.choices[0].text == " Paris."
+    span = openai_instrumented.span()
+    attributes = dict(span.attributes)
+    assert span.name == "text_completion gpt-3.5-turbo-instruct"
+    assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 5
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    # gpt-3.5-turbo-instruct: input 1.5, output 2 USD per 1M tokens
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(10) * D("1.5") / M + D(5) * D(2) / M)
+
+
+def test_other_endpoints_are_not_recorded(openai_instrumented, openai_api):
+    api = openai_api(json_reply({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "openai"}]}))
+
+    async def scenario(api):
+        page = await api(api.client.models.list())
+        return [model.id for model in page.data]
+
+    assert api.run(scenario) == ["gpt-4o-mini"]
+    assert openai_instrumented.spans() == []
