@@ -412,3 +412,14 @@ class Api:
 
     def run(self, scenario: Callable[[Api], Any]) -> Any:
         return asyncio.run(self(scenario(self)))
+
+
+def chat_stream(model: str, pieces: list[str], usage: dict[str, Any], **kwargs: Any) -> Callable[[Any], Reply]:
+    """A chat stream reply that, like the API, carries usage only when the request asked
+    for it with stream_options.include_usage."""
+
+    def reply(request: Any) -> Reply:
+        options = json.loads(request.content).get("stream_options") or {}
+        return sse_reply(chat_chunks(model, pieces, usage=usage if options.get("include_usage") else None, **kwargs))
+
+    return reply

@@ -21,17 +21,13 @@ from openai._legacy_response import LegacyAPIResponse
 from openai._response import BaseAPIResponse
 from opentelemetry import context, trace
 
-from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.openai import streams
 from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
-from otel_llmcost.instrumentation.openai.providers import server_of
+from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api, server_of
 
 _RAW_RESPONSES = (BaseAPIResponse, LegacyAPIResponse)
 _INCLUDE_USAGE = {"include_usage": True}
-# Only the OpenAI API itself is known to accept stream_options (Azure api-versions before
-# 2024-09 and some compatible servers reject it): elsewhere a stream's usage is estimated.
-_ACCEPTS_STREAM_OPTIONS = (sc.PROVIDER_OPENAI,)
 
 
 class _Tracker:
@@ -124,7 +120,7 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
         body=body,
     )
     _describe(endpoint, body, request)
-    injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server.provider)
+    injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server)
     tracker = _Tracker(core.LLMCall(telemetry, request), endpoint, injected_usage)
     original_parser = options.post_parser
     saved = {"post_parser": original_parser}
@@ -142,10 +138,12 @@ def _describe(endpoint: Endpoint, body: Mapping[str, Any], request: core.Request
     endpoint.describe(body, request)
 
 
-def _may_inject_usage(options: Any, body: Mapping[str, Any], provider: str) -> bool:
+def _may_inject_usage(options: Any, body: Mapping[str, Any], server: Server) -> bool:
     """Ask for the stream's usage only where the user cannot tell: not when they chose
-    stream_options, and not on a raw response, whose bytes they may read themselves."""
-    if "stream_options" in body or provider not in _ACCEPTS_STREAM_OPTIONS:
+    stream_options, not on a raw response, whose bytes they may read themselves, and only
+    from the OpenAI API itself (Azure api-versions before 2024-09 and some compatible
+    servers reject the option; there a stream's usage is estimated)."""
+    if "stream_options" in body or not is_openai_api(server):
         return False
     headers = options.headers
     return not (isinstance(headers, Mapping) and RAW_RESPONSE_HEADER in headers) and _fields_set_per_instance()

@@ -53,6 +53,12 @@ def server_of(client: Any) -> Server:
     return server
 
 
+def is_openai_api(server: Server) -> bool:
+    """The OpenAI API itself (not a compatible server or gateway that happens to say ``openai``)."""
+    address = server.address or ""
+    return address == "api.openai.com" or address.endswith(".api.openai.com")
+
+
 def provider_for_host(host: str) -> str:
     host = host.lower()
     for suffix, provider in _HOSTS:

@@ -32,11 +32,11 @@ _open: weakref.WeakKeyDictionary[Any, tuple[core.LLMCall, StreamState]] = weakre
 
 def instrument(stream: Any, call: core.LLMCall, state: StreamState, asynchronous: bool) -> None:
     if asynchronous:
-        stream._iterator = _aiterate(stream._iterator, call, state)
-        _hook_close(stream.response, "aclose", _AsyncCloseHook, call, state)
+        chunks = stream._iterator = _aiterate(stream._iterator, call, state)
+        stream.response.aclose = _AsyncCloseHook(stream.response, "aclose", call, state, chunks)
     else:
-        stream._iterator = _iterate(stream._iterator, call, state)
-        _hook_close(stream.response, "close", _CloseHook, call, state)
+        chunks = stream._iterator = _iterate(stream._iterator, call, state)
+        stream.response.close = _CloseHook(stream.response, "close", call, state, chunks)
     weakref.finalize(stream, finish, call, state)
     _open[stream] = (call, state)
 
@@ -105,29 +105,34 @@ async def _aiterate(chunks: AsyncIterator[Any], call: core.LLMCall, state: Strea
         finish(call, state)
 
 
-def _hook_close(response: Any, name: str, hook: type, call: core.LLMCall, state: StreamState) -> None:
-    setattr(response, name, hook(response, name, call, state))
-
-
 class _CloseHook:
-    """Stands in for the HTTP response's ``close`` once: ends the call after closing."""
+    """Stands in for the HTTP response's ``close`` once: ends the call after closing.
 
-    __slots__ = ("response", "name", "call", "state")
+    The SDK also closes the response itself when its stream ends or fails; then our
+    iterator is running and ends the call (with the error, if any) right after.
+    """
 
-    def __init__(self, response: Any, name: str, call: core.LLMCall, state: StreamState) -> None:
-        self.response, self.name, self.call, self.state = response, name, call, state
+    __slots__ = ("response", "name", "call", "state", "chunks")
+
+    def __init__(self, response: Any, name: str, call: core.LLMCall, state: StreamState, chunks: Any) -> None:
+        self.response, self.name, self.call, self.state, self.chunks = response, name, call, state, chunks
 
     def _unhook(self) -> Any:
         response = self.response
         response.__dict__.pop(self.name, None)  # the class's method is back
         return getattr(response, self.name)
 
+    def _iterating(self) -> bool:
+        chunks = self.chunks
+        return bool(getattr(chunks, "gi_running", None) or getattr(chunks, "ag_running", None))
+
     def __call__(self) -> None:
         close = self._unhook()
         try:
             close()
         finally:
-            finish(self.call, self.state)
+            if not self._iterating():
+                finish(self.call, self.state)
 
 
 class _AsyncCloseHook(_CloseHook):
@@ -138,4 +143,5 @@ class _AsyncCloseHook(_CloseHook):
         try:
             await close()
         finally:
-            finish(self.call, self.state)
+            if not self._iterating():
+                finish(self.call, self.state)

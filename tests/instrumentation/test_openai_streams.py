@@ -1,0 +1,348 @@
+"""Streams through the real openai SDK: chunks the user sees are untouched, usage is exact
+(asked for on the user's behalf where that is invisible) or estimated, and the span ends
+exactly once however the stream ends."""
+
+from __future__ import annotations
+
+import gc
+import json
+from decimal import Decimal as D
+
+import openai
+import pytest
+from opentelemetry.trace import StatusCode
+from wire import (
+    Reply,
+    chat_chunks,
+    chat_stream,
+    chat_usage,
+    completion,
+    function_call_item,
+    message_item,
+    reasoning_item,
+    response_events,
+    response_object,
+    responses_usage,
+    sse_reply,
+    tool_call,
+)
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.tokens import count_messages, count_text
+
+M = D(1_000_000)
+MESSAGES = [
+    {"role": "system", "content": "You are the support agent for order 12345."},
+    {"role": "user", "content": "Where is my parcel?"},
+]
+PIECES = ["Your parcel ", "left the depot ", "this morning."]
+USAGE = chat_usage(1200, 300, cached=1024)
+# gpt-4o-mini: input 0.15, cache read 0.075, output 0.6 USD per 1M tokens
+USAGE_COST = float(D(176) * D("0.15") / M + D(1024) * D("0.075") / M + D(300) * D("0.6") / M)
+
+
+def snapshot(chunks):
+    """Everything the user can observe of the chunks they iterated."""
+    return [(type(chunk), chunk.to_dict(), chunk.to_json(), sorted(chunk.model_fields_set)) for chunk in chunks]
+
+
+def stream_chat(limit=None, **kwargs):
+    async def scenario(api):
+        stream = await api(api.client.chat.completions.create(**{"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True, **kwargs}))
+        chunks = await api.items(stream, limit)
+        return stream, chunks
+
+    return scenario
+
+
+def test_usage_is_asked_for_and_the_user_sees_exactly_the_chunks_of_a_plain_stream(instrument_openai, telemetry, openai_api):
+    reply = chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE)
+    bare_stream, bare = openai_api(reply).run(stream_chat())
+    instrument_openai()
+    api = openai_api(reply)
+    traced_stream, traced = api.run(stream_chat())
+
+    assert api.wire.bodies[0]["stream_options"] == {"include_usage": True}
+    assert type(traced_stream) is type(bare_stream)
+    assert snapshot(traced) == snapshot(bare)
+    assert all(chunk.usage is None for chunk in traced)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in traced) == "".join(PIECES)
+    attributes = dict(telemetry.span().attributes)
+    assert attributes[sc.GEN_AI_REQUEST_STREAM] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200
+    assert attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1024
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 300
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-CKv3Stream1"
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
+    assert attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] > 0
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert len(telemetry.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)) == 1
+
+
+def test_the_users_own_stream_options_are_left_alone(openai_instrumented, openai_api):
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
+    _, chunks = api.run(stream_chat(stream_options={"include_usage": True}))
+
+    assert api.wire.bodies[0]["stream_options"] == {"include_usage": True}
+    assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == 1200  # theirs to see
+    assert "usage" in chunks[0].model_fields_set
+    assert dict(openai_instrumented.span().attributes)[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
+
+
+def test_a_stream_without_usage_is_estimated_with_tiktoken(openai_instrumented, openai_api):
+    api = openai_api(chat_stream("llama-3.1-8b", PIECES, USAGE), base_url="http://localhost:8000/v1")
+    _, chunks = api.run(stream_chat(model="gpt-4o-mini", stream_options={"include_usage": False}))
+
+    assert len(chunks) == len(PIECES) + 2
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "gpt-4o-mini")
+
+
+def test_no_usage_is_injected_where_the_server_may_reject_it(openai_instrumented, openai_api):
+    api = openai_api(chat_stream("llama-3.1-8b", PIECES, USAGE), base_url="http://localhost:8000/v1")
+    api.run(stream_chat(model="llama-3.1-8b"))
+
+    assert "stream_options" not in api.wire.bodies[0]
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.LLMCOST_COST_UNPRICED] is True
+
+
+def test_streamed_tool_calls_are_assembled_by_index(openai_instrumented, openai_api):
+    calls = [tool_call("call_A1", "get_order", {"order_id": "12345"}), tool_call("call_B2", "get_weather", {"city": "Paris"})]
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", [], chat_usage(300, 40), tool_calls=calls, finish_reason="tool_calls"))
+    _, chunks = api.run(stream_chat())
+
+    pieces = [delta.function.arguments for chunk in chunks for delta in chunk.choices[0].delta.tool_calls or ()]
+    assert "".join(pieces) == calls[0]["function"]["arguments"] + calls[1]["function"]["arguments"]
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_order", "get_weather")
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_A1", "call_B2")
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+
+
+def test_breaking_out_then_closing_ends_the_span_once_with_what_was_seen(openai_instrumented, openai_api):
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
+
+    async def scenario(api):
+        stream, chunks = await stream_chat(limit=2)(api)
+        assert openai_instrumented.spans() == []  # still open: the user may read on
+        await api.close(stream)
+        await api.close(stream)
+        return chunks
+
+    chunks = api.run(scenario)
+    gc.collect()
+    span = openai_instrumented.span()
+    attributes = dict(span.attributes)
+    seen = "".join(chunk.choices[0].delta.content for chunk in chunks)
+    assert seen == PIECES[0]
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(seen, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_an_abandoned_stream_ends_its_span_when_collected(openai_instrumented, openai_api):
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
+
+    async def scenario(api):
+        stream = await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        assert stream.response.status_code == 200
+        # never read, never closed
+
+    api.run(scenario)
+    gc.collect()
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 0
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, "gpt-4o-mini")
+
+
+class Stop(Exception):
+    pass
+
+
+def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instrumented, openai_api):
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
+
+    async def scenario(api):
+        stream = await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        if api.asynchronous:
+            async with stream:
+                async for _ in stream:
+                    raise Stop("user code failed")
+        with stream:
+            for _ in stream:
+                raise Stop("user code failed")
+
+    with pytest.raises(Stop, match="user code failed"):
+        api.run(scenario)
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "Stop"
+    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+
+
+def test_an_error_event_mid_stream_ends_the_span_with_the_sdk_error(openai_instrumented, openai_api):
+    chunks = chat_chunks("gpt-4o-mini-2024-07-18", PIECES)[:2]
+    body = b"".join(f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks)
+    body += b'data: {"error": {"message": "The server had an error while processing your request.", "type": "server_error"}}\n\n'
+    api = openai_api(Reply(200, body, {"content-type": "text/event-stream"}))
+
+    with pytest.raises(openai.APIError, match="The server had an error"):
+        api.run(stream_chat())
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "APIError"
+
+
+def test_the_chat_stream_helper(instrument_openai, telemetry, openai_api):
+    async def scenario(api):
+        manager = api.client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)
+        if api.asynchronous:
+            async with manager as stream:
+                events = [event.type async for event in stream]
+                final = await stream.get_final_completion()
+        else:
+            with manager as stream:
+                events = [event.type for event in stream]
+                final = stream.get_final_completion()
+        return events, final
+
+    reply = chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE)
+    bare_events, bare_final = openai_api(reply).run(scenario)
+    instrument_openai()
+    events, final = openai_api(reply).run(scenario)
+
+    assert events == bare_events
+    assert final.to_dict(warnings=False) == bare_final.to_dict(warnings=False)
+    assert final.usage is None  # as without instrumentation: the user did not ask for usage
+    attributes = dict(telemetry.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
+
+
+def test_a_raw_stream_is_recorded_when_parsed_and_read(openai_instrumented, openai_api):
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
+
+    async def scenario(api):
+        raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        stream = await api(raw.parse())
+        return await api.items(stream)
+
+    chunks = api.run(scenario)
+    assert len(chunks) == len(PIECES) + 2
+    # The user may read a raw response's bytes: nothing is injected into its request.
+    assert "stream_options" not in api.wire.bodies[0]
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "gpt-4o-mini")
+
+
+def test_legacy_completion_stream(openai_instrumented, openai_api):
+    def chunks(request):
+        include = (json.loads(request.content).get("stream_options") or {}).get("include_usage")
+        events = [
+            {**completion("gpt-3.5-turbo-instruct", text, None), "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]}
+            for text, finish in ((" Paris", None), (".", "stop"))
+        ]
+        if include:
+            events.append({**completion("gpt-3.5-turbo-instruct", "", chat_usage(10, 2)), "choices": []})
+        return sse_reply(events)
+
+    api = openai_api(chunks)
+
+    async def scenario(api):
+        stream = await api(api.client.completions.create(model="gpt-3.5-turbo-instruct", prompt="The capital of France is", stream=True))
+        return await api.items(stream)
+
+    texts = [chunk.choices[0].text for chunk in api.run(scenario)]
+    assert texts == [" Paris", "."]
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(10) * D("1.5") / M + D(2) * D(2) / M)
+
+
+# --- Responses API streams ---------------------------------------------------
+
+RESPONSE = response_object(
+    "gpt-5-mini-2025-08-07",
+    [reasoning_item(), message_item("".join(PIECES))],
+    responses_usage(5000, 800, cached=4096, reasoning=512),
+)
+# gpt-5-mini: input 0.25, cache read 0.025, output 2 USD per 1M tokens
+RESPONSE_COST = float(D(904) * D("0.25") / M + D(4096) * D("0.025") / M + D(800) * D(2) / M)
+
+
+def test_responses_stream(openai_instrumented, openai_api):
+    api = openai_api(sse_reply(response_events(RESPONSE, PIECES), named=True, done=False))
+
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-5-mini", input="Where is my parcel?", stream=True))
+        return await api.items(stream)
+
+    events = api.run(scenario)
+    assert events[-1].type == "response.completed"
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.OPENAI_API_TYPE] == "responses"
+    assert attributes[sc.GEN_AI_REQUEST_STREAM] is True
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == RESPONSE_COST
+    assert attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 512
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
+
+
+def test_the_responses_stream_helper_with_a_function_call(instrument_openai, telemetry, openai_api):
+    final = response_object(
+        "gpt-5-mini-2025-08-07",
+        [reasoning_item(), function_call_item("call_Z9", "get_order", {"order_id": "12345"})],
+        responses_usage(900, 120, reasoning=64),
+    )
+    tools = [{"type": "function", "name": "get_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}, "strict": False}]
+
+    async def scenario(api):
+        manager = api.client.responses.stream(model="gpt-5-mini", input="Where is order 12345?", tools=tools)
+        if api.asynchronous:
+            async with manager as stream:
+                types = [event.type async for event in stream]
+                response = await stream.get_final_response()
+        else:
+            with manager as stream:
+                types = [event.type for event in stream]
+                response = stream.get_final_response()
+        return types, response
+
+    reply = sse_reply(response_events(final, []), named=True, done=False)
+    bare_types, bare_response = openai_api(reply).run(scenario)
+    instrument_openai()
+    types, response = openai_api(reply).run(scenario)
+
+    assert types == bare_types
+    assert response.to_dict(warnings=False) == bare_response.to_dict(warnings=False)
+    attributes = dict(telemetry.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_order",)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_Z9",)
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(900) * D("0.25") / M + D(120) * D(2) / M)
+
+
+def test_a_responses_stream_cut_short_is_estimated(openai_instrumented, openai_api):
+    api = openai_api(sse_reply(response_events(RESPONSE, PIECES), named=True, done=False))
+
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-5-mini", input="Where is my parcel?", stream=True))
+        events = await api.items(stream, limit=8)  # created, in_progress, reasoning item, message item, part, 2 deltas
+        await api.close(stream)
+        return events
+
+    events = api.run(scenario)
+    assert [event.type for event in events][-1] == "response.output_text.delta"
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES[:2]), "gpt-5-mini")
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
