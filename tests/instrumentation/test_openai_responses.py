@@ -1,0 +1,170 @@
+"""The Responses API through the real openai SDK: usage, reasoning, tool calls, web search."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from wire import (
+    function_call_item,
+    json_reply,
+    message_item,
+    reasoning_item,
+    response_object,
+    responses_usage,
+    web_search_item,
+)
+
+from otel_llmcost import semconv as sc
+
+M = D(1_000_000)
+TOOLS = [
+    {
+        "type": "function",
+        "name": "get_order",
+        "description": "Look an order up",
+        "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+    }
+]
+
+
+def create_response(**kwargs):
+    async def scenario(api):
+        return await api(api.client.responses.create(**{"model": "gpt-5-mini", "input": "Where is my parcel?", **kwargs}))
+
+    return scenario
+
+
+def test_reasoning_and_cached_input(openai_instrumented, openai_api):
+    reply = response_object(
+        "gpt-5-mini-2025-08-07",
+        [reasoning_item(), message_item("It left the depot.")],
+        responses_usage(5000, 800, cached=4096, reasoning=512),
+    )
+    api = openai_api(json_reply(reply))
+    result = api.run(create_response(instructions="You are the support agent.", max_output_tokens=2000, temperature=1.0))
+
+    assert result.output_text == "It left the depot."
+    span = openai_instrumented.span()
+    attributes = dict(span.attributes)
+    assert span.name == "chat gpt-5-mini"
+    # gpt-5-mini: input 0.25, cache read 0.025, output 2 USD per 1M tokens
+    uncached, cached, output = D(904) * D("0.25") / M, D(4096) * D("0.025") / M, D(800) * D(2) / M
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(uncached + cached + output)
+    assert attributes[sc.LLMCOST_COST_CACHE_READ] == float(cached)
+    assert attributes[sc.LLMCOST_COST_REASONING] == float(D(512) * D(2) / M)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 5000
+    assert attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 4096
+    assert attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 512
+    assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 2000
+    assert attributes[sc.GEN_AI_REQUEST_TEMPERATURE] == 1.0
+    assert attributes[sc.OPENAI_API_TYPE] == "responses"
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-5-mini-2025-08-07"
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
+
+
+def test_function_calls_the_model_asked_for(openai_instrumented, openai_api):
+    reply = response_object(
+        "gpt-5-mini-2025-08-07",
+        [
+            reasoning_item(),
+            function_call_item("call_Z9", "get_order", {"order_id": "12345"}),
+            function_call_item("call_Y8", "get_order", {"order_id": "67890"}, item_id="fc_2"),
+        ],
+        responses_usage(900, 120, reasoning=64),
+    )
+    api = openai_api(json_reply(reply))
+    api.run(create_response(tools=TOOLS))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_COUNT] == 2
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_order", "get_order")
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_Z9", "call_Y8")
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+
+
+def test_web_search_calls_are_billed_per_request(openai_instrumented, openai_api):
+    reply = response_object(
+        "gpt-4o-mini-2024-07-18",
+        [web_search_item(), message_item("OpenTelemetry GenAI conventions are at v1.41.")],
+        responses_usage(300, 100),
+    )
+    api = openai_api(json_reply(reply))
+    api.run(create_response(model="gpt-4o-mini", tools=[{"type": "web_search"}]))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] == 1
+    # gpt-4o-mini-2024-07-18: input 0.15, output 0.6 USD per 1M tokens, web search 27.5 USD per 1,000 calls
+    fees = D("27.5") / D(1000)
+    assert attributes[sc.LLMCOST_COST_REQUEST_FEES] == float(fees)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(300) * D("0.15") / M + D(100) * D("0.6") / M + fees)
+
+
+def test_an_incomplete_response_reports_why(openai_instrumented, openai_api):
+    reply = response_object(
+        "gpt-5-mini-2025-08-07",
+        [reasoning_item()],
+        responses_usage(100, 2000, reasoning=2000),
+        status="incomplete",
+        incomplete_reason="max_output_tokens",
+    )
+    api = openai_api(json_reply(reply))
+    api.run(create_response(max_output_tokens=2000))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("length",)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(100) * D("0.25") / M + D(2000) * D(2) / M)
+
+
+def test_flex_tier_from_the_response(openai_instrumented, openai_api):
+    reply = response_object("gpt-5-mini-2025-08-07", [message_item("ok")], responses_usage(1000, 100), service_tier="flex")
+    api = openai_api(json_reply(reply))
+    api.run(create_response(service_tier="flex"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    # gpt-5-mini flex: input 0.125, output 1 USD per 1M tokens
+    assert attributes[sc.LLMCOST_PRICING_TIER] == "flex"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1000) * D("0.125") / M + D(100) / M)
+
+
+def test_instructions_and_tools_make_the_fingerprint(openai_instrumented, openai_api):
+    replies = [json_reply(response_object("gpt-5-mini", [message_item("ok")], responses_usage(10, 2))) for _ in range(4)]
+    api = openai_api(*replies)
+    api.run(create_response(instructions="You are agent 7.", input="first question", tools=TOOLS))
+    api.run(create_response(instructions="You are agent 9.", input=[{"role": "user", "content": "second question"}], tools=TOOLS))
+    api.run(create_response(instructions="You are agent 7.", input="first question"))
+    api.run(create_response(instructions="You translate.", input="first question", tools=TOOLS))
+
+    first, second, no_tools, other = (span.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] for span in openai_instrumented.spans())
+    assert first == second
+    assert len({first, no_tools, other}) == 3
+
+
+def test_conversation_and_output_type(openai_instrumented, openai_api):
+    reply = response_object("gpt-5-mini", [message_item('{"ok": true}')], responses_usage(10, 2))
+    api = openai_api(json_reply(reply))
+    text_format = {"format": {"type": "json_schema", "name": "ok", "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}
+    api.run(create_response(conversation="conv_689667905b048191b4740501625afd940c7533ace33a2dab", text=text_format))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_CONVERSATION_ID] == "conv_689667905b048191b4740501625afd940c7533ace33a2dab"
+    assert attributes[sc.GEN_AI_OUTPUT_TYPE] == "json"
+
+
+def test_responses_parse_returns_the_same_parsed_object(instrument_openai, telemetry, openai_api):
+    from pydantic import BaseModel
+
+    class Parcel(BaseModel):
+        status: str
+
+    async def scenario(api):
+        return await api(api.client.responses.parse(model="gpt-5-mini", input="Where is my parcel?", text_format=Parcel))
+
+    reply = json_reply(response_object("gpt-5-mini-2025-08-07", [message_item('{"status": "in transit"}')], responses_usage(50, 10)))
+    bare = openai_api(reply).run(scenario)
+    instrument_openai()
+    traced = openai_api(reply).run(scenario)
+
+    assert type(traced) is type(bare)
+    assert traced.output_parsed == bare.output_parsed == Parcel(status="in transit")
+    assert dict(telemetry.span().attributes)[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(50) * D("0.25") / M + D(10) * D(2) / M)

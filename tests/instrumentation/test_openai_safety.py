@@ -1,0 +1,268 @@
+"""The user's program first: errors, return values, uninstrument, our own bugs, privacy,
+attribution and metrics, through the real openai SDK."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+
+import openai
+import pytest
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+from wire import (
+    chat_completion,
+    chat_stream,
+    chat_usage,
+    error_reply,
+    json_reply,
+    message_item,
+    response_object,
+    responses_usage,
+    tool_call,
+)
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.attribution import attributes as attribution
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS
+
+MESSAGES = [
+    {"role": "system", "content": "You are the support agent."},
+    {"role": "user", "content": "Where is my parcel?"},
+]
+REPLY = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(100, 10)), headers={"x-request-id": "req_42"})
+
+
+async def create_chat(api, **kwargs):
+    return await api(api.client.chat.completions.create(**{"model": "gpt-4o-mini", "messages": MESSAGES, **kwargs}))
+
+
+@pytest.fixture
+def fresh_log_once(monkeypatch):
+    monkeypatch.setattr(core, "_logged", set())
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "kind"),
+    [(429, openai.RateLimitError, "rate_limit_exceeded"), (500, openai.InternalServerError, "server_error")],
+)
+def test_http_errors_are_recorded_and_reraised_unchanged(instrument_openai, telemetry, openai_api, status, error_class, kind):
+    reply = error_reply(status, f"Request failed ({kind}).", kind, code=kind)
+    with pytest.raises(error_class) as bare:
+        openai_api(reply).run(create_chat)
+    instrument_openai()
+    with pytest.raises(error_class) as traced:
+        openai_api(reply).run(create_chat)
+
+    assert type(traced.value) is type(bare.value)
+    assert str(traced.value) == str(bare.value)
+    assert traced.value.status_code == bare.value.status_code == status
+    assert traced.value.body == bare.value.body
+    span = telemetry.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == str(status)
+    assert sc.GEN_AI_USAGE_COST_AMOUNT not in span.attributes
+    assert [point.attributes[sc.ERROR_TYPE] for point in telemetry.metric_points(sc.METRIC_OPERATION_DURATION)] == [str(status)]
+
+
+def test_a_connection_error_is_recorded_and_reraised(openai_instrumented, openai_api):
+    def refuse(request):
+        raise api.wire.http.ConnectError("connection refused", request=request)
+
+    api = openai_api(refuse)
+    with pytest.raises(openai.APIConnectionError):
+        api.run(create_chat)
+    span = openai_instrumented.span()
+    assert span.attributes[sc.ERROR_TYPE] == "APIConnectionError"
+
+
+def test_return_values_are_identical_with_and_without_instrumentation(instrument_openai, telemetry, openai_api):
+    bare = openai_api(REPLY).run(create_chat)
+    instrument_openai()
+    traced = openai_api(REPLY).run(create_chat)
+
+    assert type(traced) is type(bare)
+    assert traced.to_dict() == bare.to_dict()
+    assert traced.model_fields_set == bare.model_fields_set
+    assert traced._request_id == bare._request_id == "req_42"
+    assert len(telemetry.spans()) == 1
+
+
+def test_uninstrument_restores_the_original_functions(instrument_openai, telemetry, openai_api):
+    from openai._base_client import AsyncAPIClient, SyncAPIClient
+    from openai._streaming import AsyncStream, Stream
+
+    patched = [(SyncAPIClient, "request"), (AsyncAPIClient, "request"), (Stream, "__exit__"), (AsyncStream, "__aexit__")]
+    originals = [vars(owner)[name] for owner, name in patched]
+    instrumentor = instrument_openai()
+    assert all(vars(owner)[name] is not original for (owner, name), original in zip(patched, originals))
+    instrumentor.uninstrument()
+
+    assert all(vars(owner)[name] is original for (owner, name), original in zip(patched, originals))
+    openai_api(REPLY).run(create_chat)
+    assert telemetry.spans() == []
+
+
+def test_the_call_span_is_current_while_the_sdk_sends(openai_instrumented, openai_api):
+    seen = []
+
+    def reply(request):
+        seen.append(trace.get_current_span().get_span_context().span_id)
+        return REPLY
+
+    openai_api(reply).run(create_chat)
+    assert seen == [openai_instrumented.span().context.span_id]
+
+
+def test_a_bug_of_ours_never_reaches_the_user(openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once):
+    def broken(_):
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setitem(ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], read=broken))
+    api = openai_api(REPLY, REPLY)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        first = api.run(create_chat)
+        second = api.run(create_chat)
+
+    assert first.choices[0].message.content == second.choices[0].message.content == "It left the depot."
+    ours = [record for record in caplog.records if record.name.startswith("otel_llmcost")]
+    assert len(ours) == 1 and "extractor bug" in ours[0].exc_text
+    assert len(openai_instrumented.spans()) == 2  # the calls are still recorded, without usage
+
+
+def test_a_broken_request_description_still_records_the_call(openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once):
+    def broken(body, request):
+        raise KeyError("describe bug")
+
+    monkeypatch.setitem(ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], describe=broken))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        result = openai_api(REPLY).run(create_chat)
+
+    assert result.usage.prompt_tokens == 100
+    assert dict(openai_instrumented.span().attributes)[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100
+    assert len([record for record in caplog.records if record.name.startswith("otel_llmcost")]) == 1
+
+
+def test_a_broken_stream_state_never_hides_or_breaks_chunks(instrument_openai, telemetry, openai_api, monkeypatch, caplog, fresh_log_once):
+    class BrokenState:
+        def __init__(self, injected_usage):
+            pass
+
+        def add(self, chunk):
+            raise ValueError("stream bug")
+
+        def response(self):
+            raise ValueError("stream bug")
+
+    reply = chat_stream("gpt-4o-mini-2024-07-18", ["a", "b"], chat_usage(10, 2))
+
+    async def scenario(api):
+        stream = await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}))
+        return [chunk.to_dict() for chunk in await api.items(stream)]
+
+    bare = openai_api(reply).run(scenario)
+    monkeypatch.setitem(ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], stream_state=BrokenState))
+    instrument_openai()
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        traced = openai_api(reply).run(scenario)
+
+    assert traced == bare
+    assert len(telemetry.spans()) == 1
+    assert len([record for record in caplog.records if record.name.startswith("otel_llmcost")]) == 2  # chunk reader, end
+
+
+def test_content_is_not_captured_by_default(openai_instrumented, openai_api):
+    openai_api(REPLY).run(create_chat)
+    attributes = openai_instrumented.span().attributes
+    assert sc.GEN_AI_INPUT_MESSAGES not in attributes
+    assert sc.GEN_AI_OUTPUT_MESSAGES not in attributes
+
+
+def test_content_is_captured_with_the_env_var(instrument_openai, telemetry, openai_api, monkeypatch):
+    monkeypatch.setenv(sc.ENV_CAPTURE_CONTENT, "true")
+    instrument_openai()
+    messages = [
+        *MESSAGES,
+        {"role": "assistant", "content": None, "tool_calls": [tool_call("call_1", "get_order", {"order_id": "1"})]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "shipped"},
+    ]
+    openai_api(REPLY).run(lambda api: create_chat(api, messages=messages))
+
+    attributes = telemetry.span().attributes
+    assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == [
+        {"role": "system", "parts": [{"type": "text", "content": "You are the support agent."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Where is my parcel?"}]},
+        {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "get_order", "arguments": {"order_id": "1"}}]},
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "shipped"}]},
+    ]
+    assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "It left the depot."}], "finish_reason": "stop"}
+    ]
+
+
+def test_responses_instructions_are_captured_as_system_instructions(instrument_openai, telemetry, openai_api):
+    instrument_openai(capture_content=True)
+    reply = json_reply(response_object("gpt-5-mini", [message_item("Bonjour")], responses_usage(10, 2)))
+
+    async def scenario(api):
+        return await api(api.client.responses.create(model="gpt-5-mini", instructions="Translate to French.", input="Hello"))
+
+    openai_api(reply).run(scenario)
+    attributes = telemetry.span().attributes
+    assert json.loads(attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS]) == [{"type": "text", "content": "Translate to French."}]
+    assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == [{"role": "user", "parts": [{"type": "text", "content": "Hello"}]}]
+    assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Bonjour"}], "finish_reason": "stop"}
+    ]
+
+
+def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry, openai_api):
+    def redact(messages):
+        return [{**message, "parts": [{"type": "text", "content": "[redacted]"}]} for message in messages]
+
+    instrument_openai(capture_content=True, redact=redact)
+    openai_api(REPLY).run(create_chat)
+
+    attributes = telemetry.span().attributes
+    for key in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES):
+        assert all(message["parts"] == [{"type": "text", "content": "[redacted]"}] for message in json.loads(attributes[key]))
+    assert "parcel" not in attributes[sc.GEN_AI_INPUT_MESSAGES]
+
+
+def test_attribution_lands_on_the_span_and_the_cost_metric(openai_instrumented, openai_api):
+    async def scenario(api):
+        with attribution(team="support", feature="answer", customer="c-042", user="u-7", prompt_name="triage", region="eu"):
+            return await create_chat(api)
+
+    openai_api(REPLY).run(scenario)
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.LLMCOST_TEAM] == "support"
+    assert attributes[sc.LLMCOST_FEATURE] == "answer"
+    assert attributes[sc.LLMCOST_CUSTOMER] == "c-042"
+    assert attributes[sc.LLMCOST_USER] == "u-7"
+    assert attributes[sc.GEN_AI_PROMPT_NAME] == "triage"
+    assert attributes["llmcost.attr.region"] == "eu"
+    [cost] = openai_instrumented.metric_points(sc.METRIC_COST)
+    assert cost.attributes[sc.LLMCOST_TEAM] == "support"
+    assert cost.attributes[sc.LLMCOST_FEATURE] == "answer"
+    assert cost.value == attributes[sc.GEN_AI_USAGE_COST_AMOUNT]
+
+
+def test_metrics_use_the_semconv_buckets(openai_instrumented, openai_api):
+    openai_api(REPLY).run(create_chat)
+
+    tokens = openai_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
+    assert {point.attributes[sc.GEN_AI_TOKEN_TYPE]: point.sum for point in tokens} == {"input": 100, "output": 10}
+    assert all(tuple(point.explicit_bounds) == sc.TOKEN_USAGE_BUCKETS for point in tokens)
+    [duration] = openai_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert tuple(duration.explicit_bounds) == sc.DURATION_BUCKETS
+    assert duration.count == 1
+    assert duration.attributes == {
+        sc.GEN_AI_OPERATION_NAME: "chat",
+        sc.GEN_AI_PROVIDER_NAME: "openai",
+        sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+        sc.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
+        sc.SERVER_ADDRESS: "api.openai.com",
+    }
