@@ -1,0 +1,108 @@
+"""Zero-code: ``opentelemetry-instrument python app.py`` with nothing configured but the data
+directory records every OpenAI call, with its cost, in the embedded store's spool."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from decimal import Decimal as D
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from wire import chat_completion, chat_usage
+
+from otel_llmcost import semconv as sc
+
+APP = Path(__file__).parent / "apps" / "openai_chat_app.py"
+REPLY = chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
+# gpt-4o-mini-2024-07-18: input 0.15, cache read 0.075, output 0.6 USD per 1M tokens
+COST = float(D(176) * D("0.15") / 10**6 + D(1024) * D("0.075") / 10**6 + D(300) * D("0.6") / 10**6)
+
+
+def _requires_the_installed_package() -> None:
+    names = {entry.name for entry in entry_points(group="opentelemetry_instrumentor")}
+    if "openai_llmcost" not in names:
+        pytest.skip("otel-llmcost is not installed (pip install -e .): opentelemetry-instrument finds adapters by entry point")
+    try:
+        from otel_llmcost.store.exporter import configure_default_export  # noqa: F401
+    except ImportError:
+        pytest.skip("waits on otel_llmcost.store.exporter.configure_default_export (the store's spool exporter)")
+
+
+class _FakeOpenAI(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.dumps(REPLY).encode() if self.path.endswith("/chat/completions") else b"{}"
+        self.send_response(200 if self.path.endswith("/chat/completions") else 404)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def _run_instrumented(fake_url: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "OPENAI_"))}
+    clean.update(OTEL_LLMCOST_DATA_DIR=str(data_dir), OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake_url, **env)
+    instrument = shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent)) or "opentelemetry-instrument"
+    return subprocess.run([instrument, sys.executable, str(APP)], env=clean, capture_output=True, text=True, timeout=120)
+
+
+def _spooled_spans(spool: Path) -> list[dict]:
+    spans = []
+    for path in sorted(spool.iterdir()):
+        if path.name.startswith(".") or path.suffix == ".tmp":
+            continue  # a batch still being written
+        request = ExportTraceServiceRequest.FromString(path.read_bytes())
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = {item.key: _value(item.value) for item in span.attributes}
+                    spans.append({"name": span.name, "attributes": attributes})
+    return spans
+
+
+def _value(value) -> object:
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None
+
+
+def test_spans_land_in_the_spool_with_their_cost(fake_openai, tmp_path):
+    _requires_the_installed_package()
+    result = _run_instrumented(fake_openai, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "answer: It left the depot." in result.stdout
+    spans = _spooled_spans(tmp_path / "spool")
+    [call] = [span for span in spans if span["name"] == "chat gpt-4o-mini"]
+    assert call["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+    assert call["attributes"][sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200
+    assert call["attributes"][sc.GEN_AI_PROVIDER_NAME] == "openai"
+
+
+def test_a_configured_console_exporter_prints_the_cost(fake_openai, tmp_path):
+    _requires_the_installed_package()
+    result = _run_instrumented(fake_openai, tmp_path, OTEL_TRACES_EXPORTER="console")
+
+    assert result.returncode == 0, result.stderr
+    assert f'"{sc.GEN_AI_USAGE_COST_AMOUNT}": {COST}' in result.stdout
