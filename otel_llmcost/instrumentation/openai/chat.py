@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
-from otel_llmcost.instrumentation.fingerprint import prompt_fingerprint
 from otel_llmcost.instrumentation.openai import params
 from otel_llmcost.instrumentation.openai.content import (
+    fingerprint,
     part_types,
     parts_of,
     text_of,
@@ -39,34 +39,31 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     if not isinstance(messages, list):
         messages = []
     tools = body.get("tools")
-    request.fingerprint = prompt_fingerprint(
-        system_text(messages), map(tool_signature, tools) if isinstance(tools, list) else (), shape(messages)
-    )
+    system, shape = template(messages)
+    request.fingerprint = fingerprint(system, map(tool_signature, tools) if isinstance(tools, list) else (), shape)
     request.input_messages = functools.partial(input_messages, messages)
     request.estimate_input_tokens = functools.partial(_count_messages, messages, request.model or "")
 
 
-def system_text(messages: list[Any]) -> str:
-    """The system and developer messages that open the conversation (the template's instructions)."""
-    texts = []
+def template(messages: list[Any]) -> tuple[str, list[str]]:
+    """What the fingerprint reads of a conversation, in one pass up to the first user message:
+    the system and developer messages that open it, and one ``role:part-types`` token per message."""
+    system = []
+    shape = []
     for message in messages:
         if not isinstance(message, Mapping):
             continue
-        if message.get("role") not in _SYSTEM_ROLES:
-            break
-        texts.append(text_of(message.get("content")))
-    return "\n".join(texts)
-
-
-def shape(messages: list[Any]) -> Iterator[str]:
-    """One ``role:part-types`` token per message (the fingerprint reads up to the first user message)."""
-    for message in messages:
-        if not isinstance(message, Mapping):
-            continue
-        kinds = part_types(message.get("content"))
+        role = message.get("role")
+        content = message.get("content")
+        if role in _SYSTEM_ROLES and len(system) == len(shape):
+            system.append(text_of(content))
+        kinds = part_types(content)
         if message.get("tool_calls"):
             kinds = f"{kinds}+tool_call" if kinds else "tool_call"
-        yield f"{message.get('role')}:{kinds}"
+        shape.append(f"{role}:{kinds}")
+        if role == "user":
+            break
+    return "\n".join(system), shape
 
 
 def input_messages(messages: list[Any]) -> list[dict[str, Any]]:

@@ -27,36 +27,57 @@ from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
 from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api, server_of
 
 _RAW_RESPONSES = (BaseAPIResponse, LegacyAPIResponse)
+_STREAMS = (openai.Stream, openai.AsyncStream)
 _INCLUDE_USAGE = {"include_usage": True}
 
 
 class _Tracker:
     """One request's call, from the request to the parsed result (or the stream's end)."""
 
-    __slots__ = ("call", "endpoint", "injected_usage", "response", "streaming", "returned")
+    __slots__ = ("call", "endpoint", "injected_usage", "response", "streaming", "returned", "options", "saved", "post_parser")
 
-    def __init__(self, call: core.LLMCall, endpoint: Endpoint, injected_usage: bool) -> None:
+    def __init__(self, call: core.LLMCall, endpoint: Endpoint, injected_usage: bool, options: Any) -> None:
         self.call = call
         self.endpoint = endpoint
         self.injected_usage = injected_usage
         self.response: core.Response | None = None
         self.streaming = False
         self.returned = False
+        self.options = options
+        self.saved: dict[str, Any] = {"post_parser": options.post_parser}
+        self.post_parser: Callable[[Any], Any] | None = options.post_parser if callable(options.post_parser) else None
+
+    def swap_options(self) -> None:
+        """Chain our post_parser into the request options (and ask for a stream's usage)."""
+        options = self.options
+        options.__dict__["post_parser"] = self.parse
+        if self.injected_usage:
+            self.saved["json_data"] = options.json_data
+            options.__dict__["json_data"] = {**options.json_data, "stream_options": _INCLUDE_USAGE}
+
+    def restore_options(self) -> None:
+        # The SDK copied the options before sending; the caller's object goes back as it was.
+        self.options.__dict__.update(self.saved)
+
+    def parse(self, result: Any) -> Any:
+        """The post_parser the SDK hands every parsed result to. We look first, so a
+        post_parser that raises (``.parse()`` of a truncated answer) cannot hide the usage."""
+        self.parsed(result)
+        post_parser = self.post_parser
+        return result if post_parser is None else post_parser(result)
 
     @core.guarded()
     def parsed(self, result: Any) -> None:
-        """The SDK parsed the response (post_parser): a model, or a stream to follow."""
-        if isinstance(result, (openai.Stream, openai.AsyncStream)):
+        if isinstance(result, openai.BaseModel):
+            if not self.call.ended:
+                self.response = self.endpoint.read(result)
+                if self.returned:  # a raw response parsed after the request returned
+                    self.call.end(self.response)
+        elif isinstance(result, _STREAMS) and not self.streaming:
             stream_state = self.endpoint.stream_state
-            if stream_state is not None and not self.streaming:
+            if stream_state is not None:
                 self.streaming = True
-                state = stream_state(self.injected_usage)
-                streams.instrument(result, self.call, state, isinstance(result, openai.AsyncStream))
-            return
-        if isinstance(result, openai.BaseModel) and not self.call.ended:
-            self.response = self.endpoint.read(result)
-            if self.returned:  # a raw response parsed after the request returned
-                self.call.end(self.response)
+                streams.instrument(result, self.call, stream_state(self.injected_usage), isinstance(result, openai.AsyncStream))
 
     @core.guarded()
     def failed(self, error: BaseException) -> None:
@@ -66,7 +87,7 @@ class _Tracker:
     def finished(self, result: Any) -> None:
         if self.streaming:
             return  # the stream ends the call
-        if isinstance(result, _RAW_RESPONSES) and self.response is None:
+        if self.response is None and isinstance(result, _RAW_RESPONSES):
             # with_raw_response / with_streaming_response: the body is parsed when the user asks.
             self.returned = True
             weakref.finalize(result, self.abandoned)
@@ -79,41 +100,24 @@ class _Tracker:
             self.call.end(core.Response())  # the input was still billed: estimate it
 
 
-def _chained_post_parser(tracker: _Tracker, original: Callable[[Any], Any] | None, result: Any) -> Any:
-    # We look first, so a post_parser that raises (.parse() on a truncated answer) does not hide the usage.
-    tracker.parsed(result)
-    return result if original is None else original(result)
-
-
-class _Started:
-    __slots__ = ("tracker", "options", "saved")
-
-    def __init__(self, tracker: _Tracker, options: Any, saved: dict[str, Any]) -> None:
-        self.tracker, self.options, self.saved = tracker, options, saved
-
-    def restore(self) -> None:
-        # The SDK copied the options before sending; the caller's object goes back as it was.
-        self.options.__dict__.update(self.saved)
-
-
 @core.guarded()
-def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Started | None:
-    options = args[1] if len(args) > 1 else kwargs.get("options")
-    endpoint = ENDPOINTS.get(getattr(options, "url", None))  # type: ignore[arg-type]
-    if endpoint is None or options.method.lower() != "post":
+def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Tracker | None:
+    options = args[1] if len(args) > 1 else kwargs["options"]
+    endpoint = ENDPOINTS.get(options.url)
+    if endpoint is None or options.method != "post":
         return None
     body = options.json_data
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):
         return None
     if options.extra_json:
         body = {**body, **options.extra_json}
     server = server_of(client)
     model = body.get("model")
-    stream = kwargs.get("stream") is True or body.get("stream") is True
+    stream = body.get("stream") is True or kwargs.get("stream") is True
     request = core.Request(
         operation=endpoint.operation,
         provider=server.provider,
-        model=model if isinstance(model, str) else None,
+        model=model if type(model) is str else None,
         server_address=server.address,
         server_port=server.port,
         stream=stream,
@@ -121,16 +125,9 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
     )
     _describe(endpoint, body, request)
     injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server)
-    tracker = _Tracker(core.LLMCall(telemetry, request), endpoint, injected_usage)
-    original_parser = options.post_parser
-    saved = {"post_parser": original_parser}
-    options.__dict__["post_parser"] = functools.partial(
-        _chained_post_parser, tracker, original_parser if callable(original_parser) else None
-    )
-    if injected_usage:
-        saved["json_data"] = options.json_data
-        options.__dict__["json_data"] = {**options.json_data, "stream_options": _INCLUDE_USAGE}
-    return _Started(tracker, options, saved)
+    tracker = _Tracker(core.LLMCall(telemetry, request), endpoint, injected_usage, options)
+    tracker.swap_options()
+    return tracker
 
 
 @core.guarded()
@@ -161,10 +158,9 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``SyncAPIClient.request``."""
 
     def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        started = _start(telemetry, client, args, kwargs)
-        if started is None:
+        tracker = _start(telemetry, client, args, kwargs)
+        if tracker is None:
             return wrapped(*args, **kwargs)
-        tracker = started.tracker
         token = context.attach(trace.set_span_in_context(tracker.call.span))
         try:
             result = wrapped(*args, **kwargs)
@@ -173,7 +169,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             raise
         finally:
             context.detach(token)
-            started.restore()
+            tracker.restore_options()
         tracker.finished(result)
         return result
 
@@ -184,10 +180,9 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``AsyncAPIClient.request``."""
 
     async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        started = _start(telemetry, client, args, kwargs)
-        if started is None:
+        tracker = _start(telemetry, client, args, kwargs)
+        if tracker is None:
             return await wrapped(*args, **kwargs)
-        tracker = started.tracker
         token = context.attach(trace.set_span_in_context(tracker.call.span))
         try:
             result = await wrapped(*args, **kwargs)
@@ -196,7 +191,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             raise
         finally:
             context.detach(token)
-            started.restore()
+            tracker.restore_options()
         tracker.finished(result)
         return result
 

@@ -6,9 +6,12 @@ Content capture writes the semconv JSON shapes (``gen-ai-input-messages.json``,
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from otel_llmcost.instrumentation.fingerprint import prompt_fingerprint
 
 # OpenAI content part type -> semconv modality, for parts that carry media rather than text
 _MEDIA = {
@@ -19,6 +22,23 @@ _MEDIA = {
     "input_file": "file",
 }
 _TEXT_PARTS = ("text", "input_text", "output_text", "refusal")
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_fingerprint(system: str, tools: tuple[str, ...], shape: tuple[str, ...]) -> str:
+    return prompt_fingerprint(system, tools, shape)
+
+
+def fingerprint(system: str, tools: Iterable[str], shape: Iterable[str]) -> str:
+    """``prompt_fingerprint``, cached: calls of one template repeat the same inputs, and
+    masking and hashing the system text would otherwise cost more than the rest of the call.
+    ``shape`` is read up to its first user message, as the fingerprint reads it."""
+    head = []
+    for token in shape:
+        head.append(token)
+        if token.startswith("user"):
+            break
+    return _cached_fingerprint(system, tuple(tools), tuple(head))
 
 
 def text_of(content: Any) -> str:

@@ -7,37 +7,42 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 
-# body key -> attribute, for plain numbers (each endpoint lists the keys it accepts)
-NUMBERS = {
-    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
-    "top_p": sc.GEN_AI_REQUEST_TOP_P,
-    "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
-    "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
-}
-INTEGERS = {
-    "seed": sc.GEN_AI_REQUEST_SEED,
-    "n": sc.GEN_AI_REQUEST_CHOICE_COUNT,
+# body key -> (attribute, accepts float): the sampling parameters every endpoint shares
+_SAMPLING = {
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, True),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, True),
+    "frequency_penalty": (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, True),
+    "presence_penalty": (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, True),
+    "seed": (sc.GEN_AI_REQUEST_SEED, False),
+    "n": (sc.GEN_AI_REQUEST_CHOICE_COUNT, False),
 }
 # The output limit has had three names; the newest one present wins.
-MAX_TOKENS_KEYS = ("max_output_tokens", "max_completion_tokens", "max_tokens")
+_MAX_TOKENS = {"max_output_tokens": 3, "max_completion_tokens": 2, "max_tokens": 1}
 
 
 def sampling_attributes(body: Mapping[str, Any], attributes: dict[str, Any]) -> None:
     """temperature, top_p, penalties, seed, n, max tokens and stop sequences, when the request has them."""
-    for key, name in NUMBERS.items():
-        value = body.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            attributes[name] = value
-    for key, name in INTEGERS.items():
-        value = body.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            attributes[name] = value
-    for key in MAX_TOKENS_KEYS:
-        value = body.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = value
-            break
-    stop = body.get("stop")
+    max_tokens_rank = 0
+    for key, value in body.items():  # one pass over the few keys a request has
+        sampling = _SAMPLING.get(key)
+        if sampling is not None:
+            name, accepts_float = sampling
+            if _is_number(value, accepts_float):
+                attributes[name] = value
+        elif key in _MAX_TOKENS:
+            if _is_number(value, False) and _MAX_TOKENS[key] > max_tokens_rank:
+                max_tokens_rank = _MAX_TOKENS[key]
+                attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = value
+        elif key == "stop":
+            _stop_sequences(value, attributes)
+
+
+def _is_number(value: Any, accepts_float: bool) -> bool:
+    kind = type(value)
+    return kind is int or (accepts_float and kind is float)
+
+
+def _stop_sequences(stop: Any, attributes: dict[str, Any]) -> None:
     if isinstance(stop, str):
         attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
     elif isinstance(stop, (list, tuple)) and stop and all(isinstance(item, str) for item in stop):

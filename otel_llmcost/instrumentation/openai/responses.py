@@ -8,9 +8,9 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
-from otel_llmcost.instrumentation.fingerprint import prompt_fingerprint
 from otel_llmcost.instrumentation.openai import params
 from otel_llmcost.instrumentation.openai.content import (
+    fingerprint,
     part_types,
     parts_of,
     text_of,
@@ -50,7 +50,7 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     instructions = body.get("instructions")
     instructions = instructions if isinstance(instructions, str) else None
     tools = body.get("tools")
-    request.fingerprint = prompt_fingerprint(
+    request.fingerprint = fingerprint(
         _system_text(instructions, items), map(tool_signature, tools) if isinstance(tools, list) else (), _shape(items)
     )
     request.input_messages = functools.partial(_input_messages, items)

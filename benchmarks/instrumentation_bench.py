@@ -1,0 +1,223 @@
+"""What the OpenAI instrumentation adds to a call, in CPU time, against the floor.
+
+The floor is what tracing the call by hand costs: a bare OpenTelemetry span, with the same
+attributes our span ends up with, around the same mocked SDK call. From one run we report:
+
+- per non-streaming chat call: CPU added by us / CPU added by the floor (target <= 1.5x),
+  once with no metrics pipeline (the zero-code default: traces to the spool) and once with
+  an SDK MeterProvider, where the floor also records the same four semconv metric points;
+- per streamed chunk: CPU we add per chunk beyond the floor (target <= 2 us), from the
+  slope between a short and a long stream so per-call costs cancel out;
+- the first chunk: extra wall time before the user's loop holds it.
+
+Every variant calls the real SDK on a mock transport (no network), so the SDK's own cost is
+in all of them and cancels out. The variants take turns call by call (the bare and floor
+variants use a client whose ``request`` is the SDK's original, unpatched one), each call is
+timed on its own, and each figure is a median: a shared machine's drift hits every variant
+alike, and the instrumentation runs with the caches as cold as in a real program.
+
+    python benchmarks/instrumentation_bench.py [--calls 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "instrumentation"))
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(REPO.parent / "shared" / "tiktoken"))
+
+import openai  # noqa: E402
+from opentelemetry.metrics import NoOpMeterProvider  # noqa: E402
+from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.trace import SpanKind  # noqa: E402
+from wire import Wire, chat_chunks, chat_completion, chat_usage, http_client, http_module, json_reply, sse_reply  # noqa: E402
+
+from otel_llmcost import semconv as sc  # noqa: E402
+from otel_llmcost.instrumentation.core import Telemetry  # noqa: E402
+from otel_llmcost.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
+
+MESSAGES = [
+    {"role": "system", "content": "You are the support agent for order 12345. Answer in two sentences."},
+    {"role": "user", "content": "Where is my parcel?"},
+]
+CALL = {"model": "gpt-4o-mini", "messages": MESSAGES, "temperature": 0.2, "max_tokens": 256}
+STREAM_CALL = {**CALL, "stream": True, "stream_options": {"include_usage": True}}  # the same wire for every variant
+SHORT, LONG = 20, 220  # chunks per streamed call
+
+
+class _Dropped(SpanExporter):
+    """Ends the span pipeline without I/O: we measure recording, not exporting."""
+
+    def export(self, spans):  # type: ignore[no-untyped-def]
+        return SpanExportResult.SUCCESS
+
+
+class _Endless(Wire):
+    """Answers every request with the same reply."""
+
+    def __init__(self, http, reply):  # type: ignore[no-untyped-def]
+        super().__init__(http)
+        self._reply = reply
+
+    def __call__(self, request):  # type: ignore[no-untyped-def]
+        self._replies.append(self._reply)
+        self.requests.clear()
+        return super().__call__(request)
+
+
+def _client(reply, bare: bool = False) -> openai.OpenAI:  # type: ignore[no-untyped-def]
+    """A client on an endless mock wire; ``bare`` ones keep the SDK's unpatched ``request``."""
+    http = http_module("openai")
+    cls = _BareOpenAI if bare else openai.OpenAI
+    return cls(api_key="sk-bench", max_retries=0, http_client=http_client(http, _Endless(http, reply), False))
+
+
+class _BareOpenAI(openai.OpenAI):
+    request = vars(openai._base_client.SyncAPIClient)["request"]  # taken before instrumenting
+
+
+def _timed(variants: dict[str, Callable[[], object]], calls: int, clock: Callable[[], int] = time.process_time_ns) -> dict[str, float]:
+    """Median time of each variant in us, the variants taking turns call by call."""
+    times: dict[str, list[int]] = {name: [] for name in variants}
+    for _ in range(calls):
+        for name, function in variants.items():
+            started = clock()
+            function()
+            times[name].append(clock() - started)
+    return {name: statistics.median(values) / 1000 for name, values in times.items()}
+
+
+def _our_span_attributes(call: Callable[[], object]) -> tuple[dict, dict]:
+    """The attributes our span gets at its start and at its end, for the floor to set the same."""
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=NoOpMeterProvider())
+    call()
+    instrumentor.uninstrument()
+    attributes = dict(exporter.get_finished_spans()[-1].attributes)
+    start_keys = (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.SERVER_ADDRESS, sc.SERVER_PORT, sc.LLMCOST_PROMPT_FINGERPRINT)
+    start = {key: value for key, value in attributes.items() if key in start_keys or key.startswith("gen_ai.request")}
+    return start, {key: value for key, value in attributes.items() if key not in start}
+
+
+def _semconv_points(telemetry: Telemetry, attributes: dict) -> None:
+    """The metric points a hand-written semconv instrumentation records for one call."""
+    telemetry.duration.record(0.4, attributes)
+    telemetry.token_usage.record(1200, {**attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
+    telemetry.token_usage.record(300, {**attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
+    telemetry.cost.add(0.0002832, attributes)
+
+
+def measure(calls: int) -> dict[str, float]:
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+    tracer = tracer_provider.get_tracer("floor")
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    floor_metrics = Telemetry(tracer_provider, meter_provider)
+
+    completion = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024)))
+    chunks = {count: sse_reply(chat_chunks("gpt-4o-mini-2024-07-18", ["token "] * count, usage=chat_usage(1200, count))) for count in (SHORT, LONG)}
+    bare, ours = _client(completion, bare=True), _client(completion)
+    bare_streams = {count: _client(reply, bare=True) for count, reply in chunks.items()}
+    our_streams = {count: _client(reply) for count, reply in chunks.items()}
+    start, end = _our_span_attributes(lambda: ours.chat.completions.create(**CALL))
+    metric_attributes = {key: end.get(key, start.get(key)) for key in (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL, sc.SERVER_ADDRESS)}
+
+    def floor(function: Callable[[], object], with_metrics: bool = False) -> Callable[[], object]:
+        def call() -> object:
+            with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
+                result = function()
+                span.set_attributes(end)
+            if with_metrics:
+                _semconv_points(floor_metrics, metric_attributes)
+            return result
+
+        return call
+
+    def chat(client: openai.OpenAI) -> Callable[[], object]:
+        return lambda: client.chat.completions.create(**CALL)
+
+    def read(client: openai.OpenAI) -> Callable[[], object]:
+        def consume() -> None:
+            for _ in client.chat.completions.create(**STREAM_CALL):
+                pass
+
+        return consume
+
+    def first_chunk(client: openai.OpenAI) -> Callable[[], object]:
+        def take() -> None:
+            stream = client.chat.completions.create(**STREAM_CALL)
+            next(iter(stream))
+            stream.close()
+
+        return take
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=NoOpMeterProvider())
+    calls_only = _timed({"bare": chat(bare), "floor": floor(chat(bare)), "ours": chat(ours)}, calls)
+    stream_calls = max(calls // 4, 20)
+    streamed = _timed(
+        {
+            **{f"floor {count}": floor(read(bare_streams[count])) for count in (SHORT, LONG)},
+            **{f"ours {count}": read(our_streams[count]) for count in (SHORT, LONG)},
+        },
+        stream_calls,
+    )
+    # The clock stops when the user's loop holds the first chunk: wall time, as the user waits.
+    first = _timed({"bare": first_chunk(bare_streams[LONG]), "ours": first_chunk(our_streams[LONG])}, stream_calls, time.perf_counter_ns)
+    instrumentor.uninstrument()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    with_metrics = _timed({"bare": chat(bare), "floor": floor(chat(bare), with_metrics=True), "ours": chat(ours)}, calls)
+    instrumentor.uninstrument()
+
+    def added(times: dict[str, float], name: str) -> float:
+        return times[name] - times["bare"]
+
+    per_chunk = ((streamed[f"ours {LONG}"] - streamed[f"floor {LONG}"]) - (streamed[f"ours {SHORT}"] - streamed[f"floor {SHORT}"])) / (LONG - SHORT)
+    return {
+        "sdk_call_us": calls_only["bare"],
+        "floor_us": added(calls_only, "floor"),
+        "ours_us": added(calls_only, "ours"),
+        "ratio": added(calls_only, "ours") / added(calls_only, "floor"),
+        "floor_metrics_us": added(with_metrics, "floor"),
+        "ours_metrics_us": added(with_metrics, "ours"),
+        "ratio_metrics": added(with_metrics, "ours") / added(with_metrics, "floor"),
+        "per_chunk_us": per_chunk,
+        "first_chunk_delay_us": first["ours"] - first["bare"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=600, help="timed calls per variant (streams: a quarter)")
+    args = parser.parse_args()
+    result = measure(args.calls)
+    print(f"openai {openai.__version__}, {args.calls} calls per variant, streams of {SHORT} and {LONG} chunks, medians")
+    print(f"SDK call on a mock transport, CPU                 {result['sdk_call_us']:8.1f} us")
+    print("no metrics pipeline (zero-code default):")
+    print(f"  added by the floor (bare span, same attributes)  {result['floor_us']:8.1f} us")
+    print(f"  added by otel-llmcost                           {result['ours_us']:8.1f} us  = {result['ratio']:.2f}x the floor (target <= 1.5x)")
+    print("SDK MeterProvider configured:")
+    print(f"  added by the floor (span + 4 semconv points)     {result['floor_metrics_us']:8.1f} us")
+    print(f"  added by otel-llmcost                           {result['ours_metrics_us']:8.1f} us  = {result['ratio_metrics']:.2f}x the floor")
+    print(f"per streamed chunk, beyond the floor               {result['per_chunk_us']:8.2f} us (target <= 2 us)")
+    print(f"first chunk, extra wall time                      {result['first_chunk_delay_us']:8.1f} us")
+
+
+if __name__ == "__main__":
+    main()
