@@ -22,7 +22,6 @@ alike, and the instrumentation runs with the caches as cold as in a real program
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -89,7 +88,9 @@ class _BareOpenAI(openai.OpenAI):
     request = vars(openai._base_client.SyncAPIClient)["request"]  # taken before instrumenting
 
 
-def _timed(variants: dict[str, Callable[[], object]], calls: int, clock: Callable[[], int] = time.process_time_ns) -> dict[str, list[int]]:
+def _timed(
+    variants: dict[str, Callable[[], object]], calls: int, clock: Callable[[], int] = time.process_time_ns
+) -> dict[str, list[int]]:
     """Time of every call of each variant in ns, the variants taking turns call by call."""
     times: dict[str, list[int]] = {name: [] for name in variants}
     for _ in range(calls):
@@ -119,7 +120,13 @@ def _our_span_attributes(call: Callable[[], object]) -> tuple[dict, dict]:
     call()
     instrumentor.uninstrument()
     attributes = dict(exporter.get_finished_spans()[-1].attributes)
-    start_keys = (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.SERVER_ADDRESS, sc.SERVER_PORT, sc.LLMCOST_PROMPT_FINGERPRINT)
+    start_keys = (
+        sc.GEN_AI_OPERATION_NAME,
+        sc.GEN_AI_PROVIDER_NAME,
+        sc.SERVER_ADDRESS,
+        sc.SERVER_PORT,
+        sc.LLMCOST_PROMPT_FINGERPRINT,
+    )
     start = {key: value for key, value in attributes.items() if key in start_keys or key.startswith("gen_ai.request")}
     return start, {key: value for key, value in attributes.items() if key not in start}
 
@@ -139,13 +146,27 @@ def measure(calls: int) -> dict[str, float]:
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     floor_metrics = Telemetry(tracer_provider, meter_provider)
 
-    completion = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024)))
-    chunks = {count: sse_reply(chat_chunks("gpt-4o-mini-2024-07-18", ["token "] * count, usage=chat_usage(1200, count))) for count in (SHORT, LONG)}
+    completion = json_reply(
+        chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
+    )
+    chunks = {
+        count: sse_reply(chat_chunks("gpt-4o-mini-2024-07-18", ["token "] * count, usage=chat_usage(1200, count)))
+        for count in (SHORT, LONG)
+    }
     bare, ours = _client(completion, bare=True), _client(completion)
     bare_streams = {count: _client(reply, bare=True) for count, reply in chunks.items()}
     our_streams = {count: _client(reply) for count, reply in chunks.items()}
     start, end = _our_span_attributes(lambda: ours.chat.completions.create(**CALL))
-    metric_attributes = {key: end.get(key, start.get(key)) for key in (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL, sc.SERVER_ADDRESS)}
+    metric_attributes = {
+        key: end.get(key, start.get(key))
+        for key in (
+            sc.GEN_AI_OPERATION_NAME,
+            sc.GEN_AI_PROVIDER_NAME,
+            sc.GEN_AI_REQUEST_MODEL,
+            sc.GEN_AI_RESPONSE_MODEL,
+            sc.SERVER_ADDRESS,
+        )
+    }
 
     def floor(function: Callable[[], object], with_metrics: bool = False) -> Callable[[], object]:
         def call() -> object:
@@ -189,15 +210,26 @@ def measure(calls: int) -> dict[str, float]:
     reading: dict[str, list[int]] = {f"{who} {count}": [] for who in ("bare", "ours") for count in (SHORT, LONG)}
     stream_calls = max(calls // 4, 50)
     _timed(
-        {name: iteration(bare_streams if name.startswith("bare") else our_streams, int(name.split()[1]), times) for name, times in reading.items()},
+        {
+            name: iteration(bare_streams if name.startswith("bare") else our_streams, int(name.split()[1]), times)
+            for name, times in reading.items()
+        },
         stream_calls,
     )
     # Wall time, as the user waits for the first chunk.
     first: dict[str, list[int]] = {"bare": [], "ours": []}
-    _timed({name: first_chunk(bare_streams[LONG] if name == "bare" else our_streams[LONG], waits) for name, waits in first.items()}, stream_calls)
+    _timed(
+        {
+            name: first_chunk(bare_streams[LONG] if name == "bare" else our_streams[LONG], waits)
+            for name, waits in first.items()
+        },
+        stream_calls,
+    )
     instrumentor.uninstrument()
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    with_metrics = _timed({"bare": chat(bare), "floor": floor(chat(bare), with_metrics=True), "ours": chat(ours)}, calls)
+    with_metrics = _timed(
+        {"bare": chat(bare), "floor": floor(chat(bare), with_metrics=True), "ours": chat(ours)}, calls
+    )
     instrumentor.uninstrument()
 
     floor_added, ours_added = _added(calls_only, "floor"), _added(calls_only, "ours")
@@ -209,11 +241,11 @@ def measure(calls: int) -> dict[str, float]:
         "sdk_call_us": median(calls_only["bare"]) / 1000,
         "floor_us": median(floor_added),
         "ours_us": median(ours_added),
-        "ratio": median(ours / floor for ours, floor in zip(ours_added, floor_added)),
+        "ratio": median(ours / floor for ours, floor in zip(ours_added, floor_added, strict=True)),
         "floor_metrics_us": median(floor_metrics),
         "ours_metrics_us": median(ours_metrics),
-        "ratio_metrics": median(ours / floor for ours, floor in zip(ours_metrics, floor_metrics)),
-        "per_chunk_us": median((long - short) / (LONG - SHORT) for long, short in zip(long_added, short_added)),
+        "ratio_metrics": median(ours / floor for ours, floor in zip(ours_metrics, floor_metrics, strict=True)),
+        "per_chunk_us": median((long - short) / (LONG - SHORT) for long, short in zip(long_added, short_added, strict=True)),
         "first_chunk_delay_us": median(_added(first, "ours", block=10)),
     }
 
@@ -257,9 +289,15 @@ def measure_request_level(calls: int) -> dict[str, float]:
     def ours() -> object:
         return wrapper(mocked_request, sdk, (ChatCompletion, options()), {})
 
-    per_call = {name: statistics.median(times) / 1000 for name, times in _timed({"bare": bare, "floor": floor, "ours": ours}, calls * 10).items()}
+    per_call = {
+        name: statistics.median(times) / 1000
+        for name, times in _timed({"bare": bare, "floor": floor, "ours": ours}, calls * 10).items()
+    }
 
-    chunks = [construct_type(type_=ChatCompletionChunk, value=chunk) for chunk in chat_chunks("gpt-4o-mini", ["token "] * LONG, usage=chat_usage(1200, LONG))]
+    chunks = [
+        construct_type(type_=ChatCompletionChunk, value=chunk)
+        for chunk in chat_chunks("gpt-4o-mini", ["token "] * LONG, usage=chat_usage(1200, LONG))
+    ]
 
     def read_plain() -> None:
         for _ in iter(chunks):
@@ -270,7 +308,10 @@ def measure_request_level(calls: int) -> dict[str, float]:
         for _ in streams._iterate(iter(chunks), call, chat.ChatStream(False)):  # noqa: SLF001 (the per-chunk path itself)
             pass
 
-    reading = {name: statistics.median(times) / 1000 / len(chunks) for name, times in _timed({"plain": read_plain, "ours": read_ours}, calls).items()}
+    reading = {
+        name: statistics.median(times) / 1000 / len(chunks)
+        for name, times in _timed({"plain": read_plain, "ours": read_ours}, calls).items()
+    }
 
     def before_send(function: Callable[[], object]) -> float:
         started = time.perf_counter_ns()
@@ -308,18 +349,26 @@ def main() -> None:
     print(f"SDK call on a mock transport, CPU                 {result['sdk_call_us']:8.1f} us")
     print("no metrics pipeline (zero-code default):")
     print(f"  added by the floor (bare span, same attributes)  {result['floor_us']:8.1f} us")
-    print(f"  added by otel-llmcost                           {result['ours_us']:8.1f} us  = {result['ratio']:.2f}x the floor (target <= 1.5x)")
+    print(
+        f"  added by otel-llmcost                           {result['ours_us']:8.1f} us  = {result['ratio']:.2f}x the floor (target <= 1.5x)"
+    )
     print("SDK MeterProvider configured:")
     print(f"  added by the floor (span + 4 semconv points)     {result['floor_metrics_us']:8.1f} us")
-    print(f"  added by otel-llmcost                           {result['ours_metrics_us']:8.1f} us  = {result['ratio_metrics']:.2f}x the floor")
+    print(
+        f"  added by otel-llmcost                           {result['ours_metrics_us']:8.1f} us  = {result['ratio_metrics']:.2f}x the floor"
+    )
     print(f"per streamed chunk, beyond the floor               {result['per_chunk_us']:8.2f} us (target <= 2 us)")
     print(f"first chunk, extra wall time                      {result['first_chunk_delay_us']:8.1f} us")
     exact = measure_request_level(args.calls)
     print("the SDK's own work taken out (request-level mock, warm):")
     print(f"  added by the floor                               {exact['floor_us']:8.1f} us")
-    print(f"  added by otel-llmcost                           {exact['ours_us']:8.1f} us  = {exact['ratio']:.2f}x the floor")
+    print(
+        f"  added by otel-llmcost                           {exact['ours_us']:8.1f} us  = {exact['ratio']:.2f}x the floor"
+    )
     print(f"  per streamed chunk (the floor adds none)         {exact['per_chunk_us']:8.2f} us")
-    print(f"  our work before the request is sent             {exact['before_send_us']:8.1f} us (the first chunk waits for nothing else)")
+    print(
+        f"  our work before the request is sent             {exact['before_send_us']:8.1f} us (the first chunk waits for nothing else)"
+    )
 
 
 if __name__ == "__main__":

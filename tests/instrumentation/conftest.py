@@ -17,11 +17,10 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from wire import Api, Reply, Wire, http_client, http_module
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing import clear_overrides
-
-from wire import Api, Reply, Wire, http_client, http_module
 
 REPO = Path(__file__).resolve().parents[2]
 SDK_CACHE = REPO / ".cache"
@@ -81,7 +80,9 @@ def instrument_openai(telemetry: Telemetry) -> Iterator[Callable[..., Any]]:
     instrumentor = OpenAIInstrumentor()
 
     def instrument(**kwargs: Any) -> Any:
-        instrumentor.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs)
+        instrumentor.instrument(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
+        )
         return instrumentor
 
     yield instrument

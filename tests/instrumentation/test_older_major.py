@@ -36,4 +36,6 @@ def test_openai_older_majors(older_sdk, tests_with_sdk, major):
 def _version_seen(sdk_dir, module):
     code = f"import {module}; print({module}.__version__)"
     env = {**os.environ, "PYTHONPATH": str(sdk_dir)}
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()

@@ -28,7 +28,11 @@ MESSAGES = [
 
 
 def cost_of(attributes):
-    return {key: value for key, value in attributes.items() if key.startswith(("gen_ai.usage.cost", "llmcost.cost", "llmcost.pricing"))}
+    return {
+        key: value
+        for key, value in attributes.items()
+        if key.startswith(("gen_ai.usage.cost", "llmcost.cost", "llmcost.pricing"))
+    }
 
 
 def create_chat(**kwargs):
@@ -39,7 +43,9 @@ def create_chat(**kwargs):
 
 
 def test_cached_input_is_priced_at_the_cache_rate(openai_instrumented, openai_api):
-    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))))
+    api = openai_api(
+        json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024)))
+    )
     api.run(create_chat(model="gpt-4o-mini"))
 
     span = openai_instrumented.span()
@@ -131,11 +137,15 @@ def test_the_requested_tier_prices_a_response_that_does_not_report_one(openai_in
     attributes = dict(openai_instrumented.span().attributes)
     # gpt-4o-mini priority: input 0.25, cache read 0.125, output 1 USD per 1M tokens
     assert attributes[sc.LLMCOST_PRICING_TIER] == "priority"
-    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(488) * D("0.25") / M + D(512) * D("0.125") / M + D(200) / M)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(
+        D(488) * D("0.25") / M + D(512) * D("0.125") / M + D(200) / M
+    )
 
 
 def test_long_context_prices_the_whole_request_past_the_threshold(openai_instrumented, openai_api):
-    reply = chat_completion("gpt-5.4-2026-03-05", "Summary...", chat_usage(300_000, 2_000, cached=100_000, reasoning=500))
+    reply = chat_completion(
+        "gpt-5.4-2026-03-05", "Summary...", chat_usage(300_000, 2_000, cached=100_000, reasoning=500)
+    )
     api = openai_api(json_reply(reply))
     api.run(create_chat(model="gpt-5.4"))
 
@@ -199,11 +209,25 @@ def test_tool_calls_the_model_asked_for(openai_instrumented, openai_api):
         tool_call("call_A1", "get_order", {"order_id": "12345"}),
         tool_call("call_B2", "get_weather", {"city": "Paris"}),
     ]
-    reply = chat_completion("gpt-4o-mini-2024-07-18", None, chat_usage(300, 40), finish_reason="tool_calls", tool_calls=calls)
+    reply = chat_completion(
+        "gpt-4o-mini-2024-07-18", None, chat_usage(300, 40), finish_reason="tool_calls", tool_calls=calls
+    )
     api = openai_api(json_reply(reply))
     tools = [
-        {"type": "function", "function": {"name": "get_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}},
-        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}},
+        {
+            "type": "function",
+            "function": {
+                "name": "get_order",
+                "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+            },
+        },
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        },
     ]
     result = api.run(create_chat(model="gpt-4o-mini", tools=tools))
 
@@ -218,7 +242,10 @@ def test_tool_calls_the_model_asked_for(openai_instrumented, openai_api):
 def test_the_fingerprint_follows_the_template_not_the_user_text(openai_instrumented, openai_api):
     replies = [json_reply(chat_completion("gpt-4o-mini", "Hi", chat_usage(10, 2))) for _ in range(4)]
     api = openai_api(*replies)
-    other_order = [{"role": "system", "content": "You are the support agent for order 67890. Answer briefly."}, MESSAGES[1]]
+    other_order = [
+        {"role": "system", "content": "You are the support agent for order 67890. Answer briefly."},
+        MESSAGES[1],
+    ]
     other_user_text = [MESSAGES[0], {"role": "user", "content": "Can I change the address?"}]
     other_template = [{"role": "system", "content": "You translate to French."}, MESSAGES[1]]
     for messages in (MESSAGES, other_order, other_user_text, other_template):
@@ -239,7 +266,9 @@ def test_structured_output_parse_returns_the_same_parsed_object(instrument_opena
     content = '{"status": "in transit", "eta_days": 2}'
 
     async def scenario(api):
-        return await api(api.client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Parcel))
+        return await api(
+            api.client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Parcel)
+        )
 
     reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", content, chat_usage(150, 20)))
     bare = openai_api(reply).run(scenario)
@@ -255,7 +284,11 @@ def test_structured_output_parse_returns_the_same_parsed_object(instrument_opena
 
 
 def test_with_raw_response_is_recorded_when_parsed(openai_instrumented, openai_api):
-    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10)), headers={"x-request-id": "req_1"}))
+    api = openai_api(
+        json_reply(
+            chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10)), headers={"x-request-id": "req_1"}
+        )
+    )
 
     async def scenario(api):
         raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES))
@@ -317,7 +350,9 @@ def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_inst
     assert attributes[sc.SERVER_PORT] == 443
     # azure/gpt-4o-mini-2024-07-18: input 0.165, cache read 0.075, output 0.66 USD per 1M tokens
     assert attributes[sc.LLMCOST_PRICING_ENTRY] == "azure/gpt-4o-mini-2024-07-18"
-    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(744) * D("0.165") / M + D(256) * D("0.075") / M + D(100) * D("0.66") / M)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(
+        D(744) * D("0.165") / M + D(256) * D("0.075") / M + D(100) * D("0.66") / M
+    )
 
 
 @pytest.mark.parametrize(
@@ -360,7 +395,11 @@ def test_deepseek_cache_hits_are_priced(openai_instrumented, openai_api):
     assert attributes[sc.GEN_AI_PROVIDER_NAME] == "deepseek"
     assert attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1536
     price = __import__("otel_llmcost.pricing", fromlist=["find_price"]).find_price("deepseek-chat", "deepseek")
-    expected = D(464) * price.prices["input"] / M + D(1536) * price.prices["cache_read"] / M + D(100) * price.prices["output"] / M
+    expected = (
+        D(464) * price.prices["input"] / M
+        + D(1536) * price.prices["cache_read"] / M
+        + D(100) * price.prices["output"] / M
+    )
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
 
 
@@ -368,7 +407,11 @@ def test_embeddings(openai_instrumented, openai_api):
     api = openai_api(json_reply(embedding_response("text-embedding-3-small", [[0.1, -0.2, 0.3]], 512)))
 
     async def scenario(api):
-        return await api(api.client.embeddings.create(model="text-embedding-3-small", input="a long document", encoding_format="float"))
+        return await api(
+            api.client.embeddings.create(
+                model="text-embedding-3-small", input="a long document", encoding_format="float"
+            )
+        )
 
     result = api.run(scenario)
     assert result.data[0].embedding == [0.1, -0.2, 0.3]
@@ -388,7 +431,14 @@ def test_embeddings_with_the_sdk_default_base64_encoding(openai_instrumented, op
     import struct
 
     vector = base64.b64encode(struct.pack("<3f", 0.5, -0.25, 1.0)).decode()
-    api = openai_api(json_reply({**embedding_response("text-embedding-3-small", [], 8), "data": [{"object": "embedding", "index": 0, "embedding": vector}]}))
+    api = openai_api(
+        json_reply(
+            {
+                **embedding_response("text-embedding-3-small", [], 8),
+                "data": [{"object": "embedding", "index": 0, "embedding": vector}],
+            }
+        )
+    )
 
     async def scenario(api):
         return await api(api.client.embeddings.create(model="text-embedding-3-small", input=["one", "two"]))
@@ -402,7 +452,11 @@ def test_legacy_completions(openai_instrumented, openai_api):
     api = openai_api(json_reply(completion("gpt-3.5-turbo-instruct", " Paris.", chat_usage(10, 5))))
 
     async def scenario(api):
-        return await api(api.client.completions.create(model="gpt-3.5-turbo-instruct", prompt="The capital of France is", max_tokens=5))
+        return await api(
+            api.client.completions.create(
+                model="gpt-3.5-turbo-instruct", prompt="The capital of France is", max_tokens=5
+            )
+        )
 
     result = api.run(scenario)
     assert result.choices[0].text == " Paris."
@@ -416,7 +470,11 @@ def test_legacy_completions(openai_instrumented, openai_api):
 
 
 def test_other_endpoints_are_not_recorded(openai_instrumented, openai_api):
-    api = openai_api(json_reply({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "openai"}]}))
+    api = openai_api(
+        json_reply(
+            {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "openai"}]}
+        )
+    )
 
     async def scenario(api):
         page = await api(api.client.models.list())

@@ -29,7 +29,9 @@ TOOLS = [
 
 def create_response(**kwargs):
     async def scenario(api):
-        return await api(api.client.responses.create(**{"model": "gpt-5-mini", "input": "Where is my parcel?", **kwargs}))
+        return await api(
+            api.client.responses.create(**{"model": "gpt-5-mini", "input": "Where is my parcel?", **kwargs})
+        )
 
     return scenario
 
@@ -41,7 +43,9 @@ def test_reasoning_and_cached_input(openai_instrumented, openai_api):
         responses_usage(5000, 800, cached=4096, reasoning=512),
     )
     api = openai_api(json_reply(reply))
-    result = api.run(create_response(instructions="You are the support agent.", max_output_tokens=2000, temperature=1.0))
+    result = api.run(
+        create_response(instructions="You are the support agent.", max_output_tokens=2000, temperature=1.0)
+    )
 
     assert result.output_text == "It left the depot."
     span = openai_instrumented.span()
@@ -117,7 +121,9 @@ def test_an_incomplete_response_reports_why(openai_instrumented, openai_api):
 
 
 def test_flex_tier_from_the_response(openai_instrumented, openai_api):
-    reply = response_object("gpt-5-mini-2025-08-07", [message_item("ok")], responses_usage(1000, 100), service_tier="flex")
+    reply = response_object(
+        "gpt-5-mini-2025-08-07", [message_item("ok")], responses_usage(1000, 100), service_tier="flex"
+    )
     api = openai_api(json_reply(reply))
     api.run(create_response(service_tier="flex"))
 
@@ -128,14 +134,22 @@ def test_flex_tier_from_the_response(openai_instrumented, openai_api):
 
 
 def test_instructions_and_tools_make_the_fingerprint(openai_instrumented, openai_api):
-    replies = [json_reply(response_object("gpt-5-mini", [message_item("ok")], responses_usage(10, 2))) for _ in range(4)]
+    replies = [
+        json_reply(response_object("gpt-5-mini", [message_item("ok")], responses_usage(10, 2))) for _ in range(4)
+    ]
     api = openai_api(*replies)
     api.run(create_response(instructions="You are agent 7.", input="first question", tools=TOOLS))
-    api.run(create_response(instructions="You are agent 9.", input=[{"role": "user", "content": "second question"}], tools=TOOLS))
+    api.run(
+        create_response(
+            instructions="You are agent 9.", input=[{"role": "user", "content": "second question"}], tools=TOOLS
+        )
+    )
     api.run(create_response(instructions="You are agent 7.", input="first question"))
     api.run(create_response(instructions="You translate.", input="first question", tools=TOOLS))
 
-    first, second, no_tools, other = (span.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] for span in openai_instrumented.spans())
+    first, second, no_tools, other = (
+        span.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] for span in openai_instrumented.spans()
+    )
     assert first == second
     assert len({first, no_tools, other}) == 3
 
@@ -143,7 +157,13 @@ def test_instructions_and_tools_make_the_fingerprint(openai_instrumented, openai
 def test_conversation_and_output_type(openai_instrumented, openai_api):
     reply = response_object("gpt-5-mini", [message_item('{"ok": true}')], responses_usage(10, 2))
     api = openai_api(json_reply(reply))
-    text_format = {"format": {"type": "json_schema", "name": "ok", "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}
+    text_format = {
+        "format": {
+            "type": "json_schema",
+            "name": "ok",
+            "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+        }
+    }
     api.run(create_response(conversation="conv_689667905b048191b4740501625afd940c7533ace33a2dab", text=text_format))
 
     attributes = dict(openai_instrumented.span().attributes)
@@ -158,13 +178,19 @@ def test_responses_parse_returns_the_same_parsed_object(instrument_openai, telem
         status: str
 
     async def scenario(api):
-        return await api(api.client.responses.parse(model="gpt-5-mini", input="Where is my parcel?", text_format=Parcel))
+        return await api(
+            api.client.responses.parse(model="gpt-5-mini", input="Where is my parcel?", text_format=Parcel)
+        )
 
-    reply = json_reply(response_object("gpt-5-mini-2025-08-07", [message_item('{"status": "in transit"}')], responses_usage(50, 10)))
+    reply = json_reply(
+        response_object("gpt-5-mini-2025-08-07", [message_item('{"status": "in transit"}')], responses_usage(50, 10))
+    )
     bare = openai_api(reply).run(scenario)
     instrument_openai()
     traced = openai_api(reply).run(scenario)
 
     assert type(traced) is type(bare)
     assert traced.output_parsed == bare.output_parsed == Parcel(status="in transit")
-    assert dict(telemetry.span().attributes)[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(50) * D("0.25") / M + D(10) * D(2) / M)
+    assert dict(telemetry.span().attributes)[sc.GEN_AI_USAGE_COST_AMOUNT] == float(
+        D(50) * D("0.25") / M + D(10) * D(2) / M
+    )

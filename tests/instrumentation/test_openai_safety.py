@@ -32,7 +32,10 @@ MESSAGES = [
     {"role": "system", "content": "You are the support agent."},
     {"role": "user", "content": "Where is my parcel?"},
 ]
-REPLY = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(100, 10)), headers={"x-request-id": "req_42"})
+REPLY = json_reply(
+    chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(100, 10)),
+    headers={"x-request-id": "req_42"},
+)
 
 
 async def create_chat(api, **kwargs):
@@ -48,7 +51,9 @@ def fresh_log_once(monkeypatch):
     ("status", "error_class", "kind"),
     [(429, openai.RateLimitError, "rate_limit_exceeded"), (500, openai.InternalServerError, "server_error")],
 )
-def test_http_errors_are_recorded_and_reraised_unchanged(instrument_openai, telemetry, openai_api, status, error_class, kind):
+def test_http_errors_are_recorded_and_reraised_unchanged(
+    instrument_openai, telemetry, openai_api, status, error_class, kind
+):
     reply = error_reply(status, f"Request failed ({kind}).", kind, code=kind)
     with pytest.raises(error_class) as bare:
         openai_api(reply).run(create_chat)
@@ -64,7 +69,9 @@ def test_http_errors_are_recorded_and_reraised_unchanged(instrument_openai, tele
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[sc.ERROR_TYPE] == str(status)
     assert sc.GEN_AI_USAGE_COST_AMOUNT not in span.attributes
-    assert [point.attributes[sc.ERROR_TYPE] for point in telemetry.metric_points(sc.METRIC_OPERATION_DURATION)] == [str(status)]
+    assert [point.attributes[sc.ERROR_TYPE] for point in telemetry.metric_points(sc.METRIC_OPERATION_DURATION)] == [
+        str(status)
+    ]
 
 
 def test_a_connection_error_is_recorded_and_reraised(openai_instrumented, openai_api):
@@ -94,13 +101,18 @@ def test_uninstrument_restores_the_original_functions(instrument_openai, telemet
     from openai._base_client import AsyncAPIClient, SyncAPIClient
     from openai._streaming import AsyncStream, Stream
 
-    patched = [(SyncAPIClient, "request"), (AsyncAPIClient, "request"), (Stream, "__exit__"), (AsyncStream, "__aexit__")]
+    patched = [
+        (SyncAPIClient, "request"),
+        (AsyncAPIClient, "request"),
+        (Stream, "__exit__"),
+        (AsyncStream, "__aexit__"),
+    ]
     originals = [vars(owner)[name] for owner, name in patched]
     instrumentor = instrument_openai()
-    assert all(vars(owner)[name] is not original for (owner, name), original in zip(patched, originals))
+    assert all(vars(owner)[name] is not original for (owner, name), original in zip(patched, originals, strict=True))
     instrumentor.uninstrument()
 
-    assert all(vars(owner)[name] is original for (owner, name), original in zip(patched, originals))
+    assert all(vars(owner)[name] is original for (owner, name), original in zip(patched, originals, strict=True))
     openai_api(REPLY).run(create_chat)
     assert telemetry.spans() == []
 
@@ -120,7 +132,9 @@ def test_a_bug_of_ours_never_reaches_the_user(openai_instrumented, openai_api, m
     def broken(_):
         raise RuntimeError("extractor bug")
 
-    monkeypatch.setitem(ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], read=broken))
+    monkeypatch.setitem(
+        ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], read=broken)
+    )
     api = openai_api(REPLY, REPLY)
     with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
         first = api.run(create_chat)
@@ -132,11 +146,15 @@ def test_a_bug_of_ours_never_reaches_the_user(openai_instrumented, openai_api, m
     assert len(openai_instrumented.spans()) == 2  # the calls are still recorded, without usage
 
 
-def test_a_broken_request_description_still_records_the_call(openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once):
+def test_a_broken_request_description_still_records_the_call(
+    openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once
+):
     def broken(body, request):
         raise KeyError("describe bug")
 
-    monkeypatch.setitem(ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], describe=broken))
+    monkeypatch.setitem(
+        ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], describe=broken)
+    )
     with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
         result = openai_api(REPLY).run(create_chat)
 
@@ -145,7 +163,9 @@ def test_a_broken_request_description_still_records_the_call(openai_instrumented
     assert len([record for record in caplog.records if record.name.startswith("otel_llmcost")]) == 1
 
 
-def test_a_broken_stream_state_never_hides_or_breaks_chunks(instrument_openai, telemetry, openai_api, monkeypatch, caplog, fresh_log_once):
+def test_a_broken_stream_state_never_hides_or_breaks_chunks(
+    instrument_openai, telemetry, openai_api, monkeypatch, caplog, fresh_log_once
+):
     class BrokenState:
         def __init__(self, injected_usage):
             pass
@@ -159,18 +179,26 @@ def test_a_broken_stream_state_never_hides_or_breaks_chunks(instrument_openai, t
     reply = chat_stream("gpt-4o-mini-2024-07-18", ["a", "b"], chat_usage(10, 2))
 
     async def scenario(api):
-        stream = await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}))
+        stream = await api(
+            api.client.chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+            )
+        )
         return [chunk.to_dict() for chunk in await api.items(stream)]
 
     bare = openai_api(reply).run(scenario)
-    monkeypatch.setitem(ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], stream_state=BrokenState))
+    monkeypatch.setitem(
+        ENDPOINTS, "/chat/completions", dataclasses.replace(ENDPOINTS["/chat/completions"], stream_state=BrokenState)
+    )
     instrument_openai()
     with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
         traced = openai_api(reply).run(scenario)
 
     assert traced == bare
     assert len(telemetry.spans()) == 1
-    assert len([record for record in caplog.records if record.name.startswith("otel_llmcost")]) == 2  # chunk reader, end
+    assert (
+        len([record for record in caplog.records if record.name.startswith("otel_llmcost")]) == 2
+    )  # chunk reader, end
 
 
 def test_content_is_not_captured_by_default(openai_instrumented, openai_api):
@@ -194,7 +222,10 @@ def test_content_is_captured_with_the_env_var(instrument_openai, telemetry, open
     assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == [
         {"role": "system", "parts": [{"type": "text", "content": "You are the support agent."}]},
         {"role": "user", "parts": [{"type": "text", "content": "Where is my parcel?"}]},
-        {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "get_order", "arguments": {"order_id": "1"}}]},
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "id": "call_1", "name": "get_order", "arguments": {"order_id": "1"}}],
+        },
         {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "shipped"}]},
     ]
     assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
@@ -207,12 +238,18 @@ def test_responses_instructions_are_captured_as_system_instructions(instrument_o
     reply = json_reply(response_object("gpt-5-mini", [message_item("Bonjour")], responses_usage(10, 2)))
 
     async def scenario(api):
-        return await api(api.client.responses.create(model="gpt-5-mini", instructions="Translate to French.", input="Hello"))
+        return await api(
+            api.client.responses.create(model="gpt-5-mini", instructions="Translate to French.", input="Hello")
+        )
 
     openai_api(reply).run(scenario)
     attributes = telemetry.span().attributes
-    assert json.loads(attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS]) == [{"type": "text", "content": "Translate to French."}]
-    assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == [{"role": "user", "parts": [{"type": "text", "content": "Hello"}]}]
+    assert json.loads(attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS]) == [
+        {"type": "text", "content": "Translate to French."}
+    ]
+    assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Hello"}]}
+    ]
     assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
         {"role": "assistant", "parts": [{"type": "text", "content": "Bonjour"}], "finish_reason": "stop"}
     ]
@@ -227,13 +264,17 @@ def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry
 
     attributes = telemetry.span().attributes
     for key in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES):
-        assert all(message["parts"] == [{"type": "text", "content": "[redacted]"}] for message in json.loads(attributes[key]))
+        assert all(
+            message["parts"] == [{"type": "text", "content": "[redacted]"}] for message in json.loads(attributes[key])
+        )
     assert "parcel" not in attributes[sc.GEN_AI_INPUT_MESSAGES]
 
 
 def test_attribution_lands_on_the_span_and_the_cost_metric(openai_instrumented, openai_api):
     async def scenario(api):
-        with attribution(team="support", feature="answer", customer="c-042", user="u-7", prompt_name="triage", region="eu"):
+        with attribution(
+            team="support", feature="answer", customer="c-042", user="u-7", prompt_name="triage", region="eu"
+        ):
             return await create_chat(api)
 
     openai_api(REPLY).run(scenario)

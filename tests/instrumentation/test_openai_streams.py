@@ -48,14 +48,20 @@ def snapshot(chunks):
 
 def stream_chat(limit=None, **kwargs):
     async def scenario(api):
-        stream = await api(api.client.chat.completions.create(**{"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True, **kwargs}))
+        stream = await api(
+            api.client.chat.completions.create(
+                **{"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True, **kwargs}
+            )
+        )
         chunks = await api.items(stream, limit)
         return stream, chunks
 
     return scenario
 
 
-def test_usage_is_asked_for_and_the_user_sees_exactly_the_chunks_of_a_plain_stream(instrument_openai, telemetry, openai_api):
+def test_usage_is_asked_for_and_the_user_sees_exactly_the_chunks_of_a_plain_stream(
+    instrument_openai, telemetry, openai_api
+):
     reply = chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE)
     bare_stream, bare = openai_api(reply).run(stream_chat())
     instrument_openai()
@@ -113,8 +119,13 @@ def test_no_usage_is_injected_where_the_server_may_reject_it(openai_instrumented
 
 
 def test_streamed_tool_calls_are_assembled_by_index(openai_instrumented, openai_api):
-    calls = [tool_call("call_A1", "get_order", {"order_id": "12345"}), tool_call("call_B2", "get_weather", {"city": "Paris"})]
-    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", [], chat_usage(300, 40), tool_calls=calls, finish_reason="tool_calls"))
+    calls = [
+        tool_call("call_A1", "get_order", {"order_id": "12345"}),
+        tool_call("call_B2", "get_weather", {"city": "Paris"}),
+    ]
+    api = openai_api(
+        chat_stream("gpt-4o-mini-2024-07-18", [], chat_usage(300, 40), tool_calls=calls, finish_reason="tool_calls")
+    )
     _, chunks = api.run(stream_chat())
 
     pieces = [delta.function.arguments for chunk in chunks for delta in chunk.choices[0].delta.tool_calls or ()]
@@ -231,7 +242,9 @@ def test_a_raw_stream_is_recorded_when_parsed_and_read(openai_instrumented, open
     api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
 
     async def scenario(api):
-        raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        raw = await api(
+            api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+        )
         stream = await api(raw.parse())
         return await api.items(stream)
 
@@ -248,7 +261,10 @@ def test_legacy_completion_stream(openai_instrumented, openai_api):
     def chunks(request):
         include = (json.loads(request.content).get("stream_options") or {}).get("include_usage")
         events = [
-            {**completion("gpt-3.5-turbo-instruct", text, None), "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]}
+            {
+                **completion("gpt-3.5-turbo-instruct", text, None),
+                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}],
+            }
             for text, finish in ((" Paris", None), (".", "stop"))
         ]
         if include:
@@ -258,7 +274,11 @@ def test_legacy_completion_stream(openai_instrumented, openai_api):
     api = openai_api(chunks)
 
     async def scenario(api):
-        stream = await api(api.client.completions.create(model="gpt-3.5-turbo-instruct", prompt="The capital of France is", stream=True))
+        stream = await api(
+            api.client.completions.create(
+                model="gpt-3.5-turbo-instruct", prompt="The capital of France is", stream=True
+            )
+        )
         return await api.items(stream)
 
     texts = [chunk.choices[0].text for chunk in api.run(scenario)]
@@ -303,7 +323,14 @@ def test_the_responses_stream_helper_with_a_function_call(instrument_openai, tel
         [reasoning_item(), function_call_item("call_Z9", "get_order", {"order_id": "12345"})],
         responses_usage(900, 120, reasoning=64),
     )
-    tools = [{"type": "function", "name": "get_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}, "strict": False}]
+    tools = [
+        {
+            "type": "function",
+            "name": "get_order",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+            "strict": False,
+        }
+    ]
 
     async def scenario(api):
         manager = api.client.responses.stream(model="gpt-5-mini", input="Where is order 12345?", tools=tools)

@@ -30,7 +30,9 @@ COST = float(D(176) * D("0.15") / 10**6 + D(1024) * D("0.075") / 10**6 + D(300) 
 def _requires_the_installed_package() -> None:
     names = {entry.name for entry in entry_points(group="opentelemetry_instrumentor")}
     if "openai_llmcost" not in names:
-        pytest.skip("otel-llmcost is not installed (pip install -e .): opentelemetry-instrument finds adapters by entry point")
+        pytest.skip(
+            "otel-llmcost is not installed (pip install -e .): opentelemetry-instrument finds adapters by entry point"
+        )
     try:
         from otel_llmcost.store.exporter import configure_default_export  # noqa: F401
     except ImportError:
@@ -64,8 +66,12 @@ def fake_openai() -> Iterator[str]:
 def _run_instrumented(fake_url: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "OPENAI_"))}
     clean.update(OTEL_LLMCOST_DATA_DIR=str(data_dir), OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake_url, **env)
-    instrument = shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent)) or "opentelemetry-instrument"
-    return subprocess.run([instrument, sys.executable, str(APP)], env=clean, capture_output=True, text=True, timeout=120)
+    instrument = (
+        shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent)) or "opentelemetry-instrument"
+    )
+    return subprocess.run(
+        [instrument, sys.executable, str(APP)], env=clean, capture_output=True, text=True, timeout=120
+    )
 
 
 def _spooled_spans(spool: Path) -> list[dict]:

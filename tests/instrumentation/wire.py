@@ -173,7 +173,12 @@ def chat_chunks(
     for index, call in enumerate(tool_calls or ()):
         arguments = call["function"]["arguments"]
         half = len(arguments) // 2
-        first = {"index": index, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+        first = {
+            "index": index,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
         chunks.append(chunk({"tool_calls": [first]}))
         chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[:half]}}]}))
         chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[half:]}}]}))
@@ -225,7 +230,9 @@ def message_item(text: str, item_id: str = "msg_68af4d1e") -> dict[str, Any]:
     }
 
 
-def function_call_item(call_id: str, name: str, arguments: dict[str, Any], item_id: str = "fc_68af4d20") -> dict[str, Any]:
+def function_call_item(
+    call_id: str, name: str, arguments: dict[str, Any], item_id: str = "fc_68af4d20"
+) -> dict[str, Any]:
     return {
         "id": item_id,
         "type": "function_call",
@@ -315,7 +322,13 @@ def response_events(final: dict[str, Any], pieces: list[str]) -> list[dict[str, 
                 }
             )
             events.append(
-                {"type": "response.content_part.added", "sequence_number": next(sequence), **common, "content_index": 0, "part": empty_part}
+                {
+                    "type": "response.content_part.added",
+                    "sequence_number": next(sequence),
+                    **common,
+                    "content_index": 0,
+                    "part": empty_part,
+                }
             )
             for piece in pieces:
                 events.append(
@@ -351,7 +364,14 @@ def response_events(final: dict[str, Any], pieces: list[str]) -> list[dict[str, 
             added = {**item, "status": "in_progress"}
             if item["type"] == "function_call":
                 added["arguments"] = ""
-            events.append({"type": "response.output_item.added", "sequence_number": next(sequence), "output_index": index, "item": added})
+            events.append(
+                {
+                    "type": "response.output_item.added",
+                    "sequence_number": next(sequence),
+                    "output_index": index,
+                    "item": added,
+                }
+            )
             if item["type"] == "function_call":
                 events.append(
                     {
@@ -372,7 +392,14 @@ def response_events(final: dict[str, Any], pieces: list[str]) -> list[dict[str, 
                         "name": item["name"],
                     }
                 )
-        events.append({"type": "response.output_item.done", "sequence_number": next(sequence), "output_index": index, "item": item})
+        events.append(
+            {
+                "type": "response.output_item.done",
+                "sequence_number": next(sequence),
+                "output_index": index,
+                "item": item,
+            }
+        )
     events.append({"type": f"response.{final['status']}", "sequence_number": next(sequence), "response": final})
     return events
 

@@ -78,7 +78,11 @@ def input_messages(messages: list[Any]) -> list[dict[str, Any]]:
             parts = parts_of(message.get("content"))
             for call in message.get("tool_calls") or ():
                 function = call.get("function") or call.get("custom") or {}
-                parts.append(tool_call_part(call.get("id"), function.get("name"), function.get("arguments", function.get("input"))))
+                parts.append(
+                    tool_call_part(
+                        call.get("id"), function.get("name"), function.get("arguments", function.get("input"))
+                    )
+                )
         converted.append({"role": "system" if role == "developer" else role, "parts": parts})
     return converted
 

@@ -34,7 +34,17 @@ _INCLUDE_USAGE = {"include_usage": True}
 class _Tracker:
     """One request's call, from the request to the parsed result (or the stream's end)."""
 
-    __slots__ = ("call", "endpoint", "injected_usage", "response", "streaming", "returned", "options", "saved", "post_parser")
+    __slots__ = (
+        "call",
+        "endpoint",
+        "injected_usage",
+        "response",
+        "streaming",
+        "returned",
+        "options",
+        "saved",
+        "post_parser",
+    )
 
     def __init__(self, call: core.LLMCall, endpoint: Endpoint, injected_usage: bool, options: Any) -> None:
         self.call = call
@@ -77,7 +87,9 @@ class _Tracker:
             stream_state = self.endpoint.stream_state
             if stream_state is not None:
                 self.streaming = True
-                streams.instrument(result, self.call, stream_state(self.injected_usage), isinstance(result, openai.AsyncStream))
+                streams.instrument(
+                    result, self.call, stream_state(self.injected_usage), isinstance(result, openai.AsyncStream)
+                )
 
     @core.guarded()
     def failed(self, error: BaseException) -> None:
@@ -204,7 +216,9 @@ def stream_exit(wrapped: Callable[..., Any], stream: Any, args: tuple[Any, ...],
     return wrapped(*args, **kwargs)
 
 
-async def async_stream_exit(wrapped: Callable[..., Any], stream: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+async def async_stream_exit(
+    wrapped: Callable[..., Any], stream: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     _record_exit(stream, args)
     return await wrapped(*args, **kwargs)
 

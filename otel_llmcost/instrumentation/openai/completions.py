@@ -34,7 +34,9 @@ def read(completion: Any) -> core.Response:
         finish_reasons=[choice.finish_reason for choice in choices if choice.finish_reason],
         usage=usage_of(completion.usage) if completion.usage is not None else None,
         output_text="".join(choice.text or "" for choice in choices),
-        output_messages=functools.partial(_output_messages, [(choice.text, choice.finish_reason) for choice in choices]),
+        output_messages=functools.partial(
+            _output_messages, [(choice.text, choice.finish_reason) for choice in choices]
+        ),
         attributes=_fingerprint_attribute(completion.system_fingerprint),
     )
 
@@ -83,7 +85,7 @@ class CompletionStream:
             usage=usage_of(self.usage) if self.usage is not None else None,
             output_text="".join(texts),
             output_messages=functools.partial(
-                _output_messages, [(text, self.finish.get(index)) for text, index in zip(texts, indexes)]
+                _output_messages, [(text, self.finish.get(index)) for text, index in zip(texts, indexes, strict=True)]
             ),
             attributes=_fingerprint_attribute(self.fingerprint),
         )

@@ -210,9 +210,15 @@ def _output_messages(response: Any) -> list[dict[str, Any]]:
     parts = []
     for item in response.output or ():
         if item.type == "message":
-            parts.extend(text_part(part.text) for part in item.content or () if getattr(part, "type", None) == "output_text")
+            parts.extend(
+                text_part(part.text) for part in item.content or () if getattr(part, "type", None) == "output_text"
+            )
         elif item.type in _TOOL_CALLS:
-            parts.append(tool_call_part(item.call_id, item.name, getattr(item, "arguments", None) or getattr(item, "input", None)))
+            parts.append(
+                tool_call_part(
+                    item.call_id, item.name, getattr(item, "arguments", None) or getattr(item, "input", None)
+                )
+            )
     finish = _finish_reasons(response, any(part["type"] == "tool_call" for part in parts))
     return [{"role": "assistant", "parts": parts, "finish_reason": finish[0] if finish else ""}]
 
