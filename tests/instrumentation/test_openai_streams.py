@@ -373,3 +373,37 @@ def test_a_responses_stream_cut_short_is_estimated(openai_instrumented, openai_a
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES[:2]), "gpt-5-mini")
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
+
+
+def test_streamed_content_is_captured_when_asked(instrument_openai, telemetry, openai_api):
+    instrument_openai(capture_content=True)
+    calls = [tool_call("call_A1", "get_order", {"order_id": "12345"})]
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE, tool_calls=calls, finish_reason="tool_calls"))
+    api.run(stream_chat())
+
+    output = json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert output == [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "text", "content": "".join(PIECES)},
+                {"type": "tool_call", "id": "call_A1", "name": "get_order", "arguments": {"order_id": "12345"}},
+            ],
+            "finish_reason": "tool_calls",
+        }
+    ]
+
+
+def test_an_azure_stream_is_not_asked_for_usage_and_is_estimated(openai_instrumented, openai_api):
+    api = openai_api(
+        chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE), azure=True, azure_endpoint="https://contoso.openai.azure.com"
+    )
+    api.run(stream_chat(model="support-4o-mini"))
+
+    assert "stream_options" not in api.wire.bodies[0]
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "support-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0  # priced as the model that answered
