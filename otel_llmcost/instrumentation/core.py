@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -108,8 +108,20 @@ class Response:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+# Called when a call ends: (response, usage, cost, error). Runs before the span ends, so it may add attributes.
+CallEnd = Callable[[Response | None, Usage | None, Cost | None, BaseException | None], None]
+# Observers of every LLM call, such as agent and tool cost roll-ups (otel_llmcost.agents). Each is called
+# in the caller's context when a call starts, with its request and span, and returns what to call when the
+# call ends (a stream may end in another context), or None when it has no interest in this call.
+CallObserver = Callable[[Request, trace.Span], CallEnd | None]
+call_observers: list[CallObserver] = []
+
+
 class Telemetry:
     """The tracer, the metric instruments and the settings shared by every call."""
+
+    # The most recently configured telemetry: agent and tool spans use its tracer and settings.
+    latest: ClassVar[Telemetry | None] = None
 
     def __init__(
         self,
@@ -143,12 +155,13 @@ class Telemetry:
         self.cost = meter.create_counter(sc.METRIC_COST, unit="USD", description="Cost of GenAI operations")
         self.capture_content = capture_content_from_env() if capture_content is None else capture_content
         self.redact = redact
+        Telemetry.latest = self
 
 
 class LLMCall:
     """One LLM call's span, from request to the end of the response or stream."""
 
-    __slots__ = ("span", "_telemetry", "_request", "_started", "_first_chunk", "_ended")
+    __slots__ = ("span", "_telemetry", "_request", "_started", "_first_chunk", "_ended", "_on_end")
 
     def __init__(self, telemetry: Telemetry, request: Request) -> None:
         self._telemetry = telemetry
@@ -160,6 +173,7 @@ class LLMCall:
             kind=SpanKind.CLIENT,
             attributes=_request_attributes(request),
         )
+        self._on_end = _observe(request, self.span) if call_observers else None
         self._started = time.perf_counter()
 
     @guarded()
@@ -210,6 +224,8 @@ class LLMCall:
             attributes.update(_content_attributes(telemetry, request, response))
         span.set_attributes(attributes)
         self._record_metrics(model, usage, cost, duration, attributes.get(sc.ERROR_TYPE))
+        if self._on_end:
+            _notify(self._on_end, response, usage, cost, error)
 
     def _record_metrics(
         self, model: str | None, usage: Usage | None, cost: Cost | None, duration: float, error_type: str | None
@@ -239,6 +255,20 @@ class LLMCall:
                 if key in attribution:
                     metric_attributes[key] = attribution[key]
             telemetry.cost.add(float(cost.total), metric_attributes)
+
+
+@guarded()
+def _observe(request: Request, span: trace.Span) -> list[CallEnd] | None:
+    ends = [end for observer in call_observers if (end := observer(request, span)) is not None]
+    return ends or None
+
+
+@guarded()
+def _notify(
+    ends: list[CallEnd], response: Response | None, usage: Usage | None, cost: Cost | None, error: BaseException | None
+) -> None:
+    for end in ends:
+        end(response, usage, cost, error)
 
 
 def _request_attributes(request: Request) -> dict[str, Any]:
