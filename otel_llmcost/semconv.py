@@ -52,6 +52,10 @@ GEN_AI_AGENT_ID = "gen_ai.agent.id"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
 GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
 GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
+GEN_AI_AGENT_DESCRIPTION = "gen_ai.agent.description"
+GEN_AI_TOOL_DESCRIPTION = "gen_ai.tool.description"
+GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"  # opt-in content, like messages
+GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"  # opt-in content, like messages
 
 SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
@@ -64,6 +68,11 @@ OP_EMBEDDINGS = "embeddings"
 OP_GENERATE_CONTENT = "generate_content"
 OP_INVOKE_AGENT = "invoke_agent"
 OP_EXECUTE_TOOL = "execute_tool"
+
+# gen_ai.tool.type values
+TOOL_TYPE_FUNCTION = "function"  # run by the application
+TOOL_TYPE_EXTENSION = "extension"  # calls an external API on the agent's side (e.g. an MCP server)
+TOOL_TYPE_DATASTORE = "datastore"  # retrieval
 
 # gen_ai.provider.name values
 PROVIDER_OPENAI = "openai"
@@ -138,6 +147,34 @@ LLMCOST_ROLLUP_OUTPUT_TOKENS = "llmcost.rollup.output_tokens"
 LLMCOST_ROLLUP_LLM_CALLS = "llmcost.rollup.llm_calls"
 LLMCOST_ROLLUP_UNPRICED_CALLS = "llmcost.rollup.unpriced_calls"
 
+# Agent runs. On invoke_agent spans, when they end: the run's LLM calls (steps, retries included),
+# the context growth, the runaway flag, retries, and per-tool cost of tool results resent to the model
+# (parallel arrays, one entry per tool name).
+LLMCOST_AGENT_STEPS = "llmcost.agent.steps"
+LLMCOST_AGENT_MAX_INPUT_TOKENS = "llmcost.agent.max_input_tokens"  # largest input of one step
+LLMCOST_AGENT_LAST_INPUT_TOKENS = "llmcost.agent.last_input_tokens"  # input of the last step
+LLMCOST_AGENT_RUNAWAY = "llmcost.agent.runaway"  # bool: steps > max steps or a step's input > max context
+LLMCOST_AGENT_RUNAWAY_REASON = "llmcost.agent.runaway.reason"  # "steps" | "context" | "steps,context"
+LLMCOST_AGENT_RETRIES = "llmcost.agent.retries"
+LLMCOST_AGENT_RETRY_COST = "llmcost.agent.retry_cost"  # USD spent on retried attempts
+LLMCOST_AGENT_TOOL_NAMES = "llmcost.agent.tool_names"
+LLMCOST_AGENT_TOOL_RESENT_INPUT_TOKENS = "llmcost.agent.tool_resent_input_tokens"
+LLMCOST_AGENT_TOOL_RESENT_COST = "llmcost.agent.tool_resent_cost"
+# On each LLM span inside a run (with gen_ai.agent.name): its 1-based index in the run, the run's
+# invoke_agent span id (16 hex), and the tool results it carried (counted with tiktoken, priced at its input rate).
+LLMCOST_AGENT_STEP = "llmcost.agent.step"
+LLMCOST_AGENT_RUN_SPAN_ID = "llmcost.agent.run_span_id"
+LLMCOST_TOOL_RESULTS_INPUT_TOKENS = "llmcost.tool_results.input_tokens"
+LLMCOST_TOOL_RESULTS_COST = "llmcost.tool_results.cost"
+LLMCOST_TOOL_RESULTS_CALL_IDS = "llmcost.tool_results.call_ids"
+# A retry: the same prompt (fingerprint and request body) sent again in the same run.
+LLMCOST_RETRY = "llmcost.retry"  # bool
+LLMCOST_RETRY_OF = "llmcost.retry.of"  # span id (16 hex) of the first attempt
+LLMCOST_RETRY_REASON = "llmcost.retry.reason"  # "error" | "discarded_output" (the previous attempt's fate)
+# On execute_tool spans: what the tool's result cost in later requests while the span was still open.
+LLMCOST_TOOL_RESENT_INPUT_TOKENS = "llmcost.tool.resent_input_tokens"
+LLMCOST_TOOL_RESENT_COST = "llmcost.tool.resent_cost"
+
 # Metrics
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION = "gen_ai.client.operation.duration"
@@ -154,3 +191,5 @@ ENV_PRICING_FILE = "OTEL_LLMCOST_PRICING_FILE"
 ENV_TIKTOKEN_DIR = "OTEL_LLMCOST_TIKTOKEN_DIR"  # falls back to TIKTOKEN_CACHE_DIR
 ENV_TIKTOKEN_CACHE_DIR = "TIKTOKEN_CACHE_DIR"  # tiktoken's own cache directory (read, never set)
 ENV_DATA_DIR = "OTEL_LLMCOST_DATA_DIR"  # embedded store + spool; default ~/.local/share/otel-llmcost
+ENV_AGENT_MAX_STEPS = "OTEL_LLMCOST_AGENT_MAX_STEPS"  # runaway threshold, default 25
+ENV_AGENT_MAX_CONTEXT_TOKENS = "OTEL_LLMCOST_AGENT_MAX_CONTEXT_TOKENS"  # runaway threshold, default 100000
