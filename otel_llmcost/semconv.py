@@ -193,3 +193,4 @@ ENV_TIKTOKEN_CACHE_DIR = "TIKTOKEN_CACHE_DIR"  # tiktoken's own cache directory 
 ENV_DATA_DIR = "OTEL_LLMCOST_DATA_DIR"  # embedded store + spool; default ~/.local/share/otel-llmcost
 ENV_AGENT_MAX_STEPS = "OTEL_LLMCOST_AGENT_MAX_STEPS"  # runaway threshold, default 25
 ENV_AGENT_MAX_CONTEXT_TOKENS = "OTEL_LLMCOST_AGENT_MAX_CONTEXT_TOKENS"  # runaway threshold, default 100000
+ENV_COLLECTOR_TOKEN = "OTEL_LLMCOST_COLLECTOR_TOKEN"  # bearer token the collector requires, if set
