@@ -1,0 +1,178 @@
+"""What every LLM call inside an agent run or tool call adds to them.
+
+``observe`` is a ``core.call_observers`` entry, installed the first time a run or tool span
+opens, so programs that never use agents do not pay for it. It runs when an LLM call starts, in
+the caller's context, and returns None at once outside any run or tool. Inside one, the call
+becomes a step of the innermost run: numbered, checked against the run's earlier requests for a
+retry, and, when it ends (possibly in another context: a stream closed later), added to every
+open scope's roll-up, with the tool results its request carried charged to their tools.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from opentelemetry import trace
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.agents.run import UNKNOWN_TOOL, AgentRun
+from otel_llmcost.agents.scopes import Scope, innermost, lock, open_scopes
+from otel_llmcost.agents.tool_results import find_tool_results
+from otel_llmcost.instrumentation import core
+from otel_llmcost.pricing.types import ZERO, Cost, Usage
+
+RETRY_AFTER_ERROR = "error"
+RETRY_AFTER_DISCARDED_OUTPUT = "discarded_output"
+
+
+def install() -> None:
+    if observe not in core.call_observers:
+        core.call_observers.append(observe)
+
+
+def observe(request: core.Request, span: trace.Span) -> Step | None:
+    scopes = open_scopes()
+    if not scopes:
+        return None
+    return Step(scopes, request, span)
+
+
+class Attempt:
+    """The first time a run sent one request, and how its latest attempt went."""
+
+    __slots__ = ("ended", "errored", "first_span_id")
+
+    def __init__(self, first_span_id: str) -> None:
+        self.first_span_id = first_span_id
+        self.ended = False
+        self.errored = False
+
+
+class Step:
+    """One LLM call inside open scopes, from its start to its end (the ``core.CallEnd``)."""
+
+    __slots__ = ("attempt", "in_tool", "request", "retry", "run", "scopes", "span")
+
+    def __init__(self, scopes: tuple[Scope, ...], request: core.Request, span: trace.Span) -> None:
+        self.scopes = scopes
+        self.request = request
+        self.span = span
+        self.run: AgentRun | None = innermost(scopes, AgentRun)
+        self.in_tool = scopes[-1] is not self.run  # a tool's own LLM call, not a step of the agent's loop
+        self.attempt: Attempt | None = None
+        self.retry = False
+        if self.run is not None:
+            self._start()
+
+    def _start(self) -> None:
+        run, request = self.run, self.request
+        assert run is not None
+        key = _request_key(request)
+        span_id = format(self.span.get_span_context().span_id, "016x")
+        with lock:
+            run.steps += 1
+            index = run.steps
+            if run.provider is None:
+                run.provider, run.model = request.provider, request.model
+            if index > run.max_steps:
+                run.flag_runaway("steps")
+            previous = run.attempts.get(key) if key is not None else None
+            if previous is None:
+                if key is not None:
+                    self.attempt = run.attempts[key] = Attempt(span_id)
+            elif previous.ended:
+                # Sent again after an answer came back: that answer failed or was thrown away.
+                # (A request still in flight is sent twice on purpose, not retried.)
+                self.attempt, self.retry = previous, True
+                reason = RETRY_AFTER_ERROR if previous.errored else RETRY_AFTER_DISCARDED_OUTPUT
+                previous.ended = False
+                run.retries += 1
+        attributes: dict[str, Any] = {
+            sc.GEN_AI_AGENT_NAME: run.name,
+            sc.LLMCOST_AGENT_STEP: index,
+            sc.LLMCOST_AGENT_RUN_SPAN_ID: run.run_span_id,
+        }
+        if self.retry:
+            attributes[sc.LLMCOST_RETRY] = True
+            attributes[sc.LLMCOST_RETRY_OF] = previous.first_span_id  # type: ignore[union-attr]
+            attributes[sc.LLMCOST_RETRY_REASON] = reason
+        self.span.set_attributes(attributes)
+
+    def __call__(
+        self, response: core.Response | None, usage: Usage | None, cost: Cost | None, error: BaseException | None
+    ) -> None:
+        with lock:
+            for scope in self.scopes:
+                scope.rollup.add(usage, cost)
+        run = self.run
+        if run is None:
+            return
+        with lock:
+            if usage is not None:
+                run.last_input_tokens = usage.input_tokens
+                run.max_input_tokens = max(run.max_input_tokens, usage.input_tokens)
+                if usage.input_tokens > run.max_context_tokens:
+                    run.flag_runaway("context")
+            if self.attempt is not None:
+                self.attempt.ended, self.attempt.errored = True, error is not None
+            if self.retry and cost is not None:
+                run.retry_cost += cost.total
+            if response is not None and not self.in_tool:
+                run.expect_tool_calls(list(response.tool_calls))
+        if error is None and usage is not None and self.request.body is not None:
+            self._charge_tool_results(run, response, cost)
+
+    def _charge_tool_results(self, run: AgentRun, response: core.Response | None, cost: Cost | None) -> None:
+        """Count the tool results this request resent and charge them, at its input rate, to their tools."""
+        request = self.request
+        found = find_tool_results(request.body)  # type: ignore[arg-type]
+        if not found.results:
+            return
+        model = (response.model if response is not None else None) or request.model or ""
+        call_ids: list[str] = []
+        total_tokens, total_cost = 0, ZERO
+        for call_id, text in found.results:
+            tokens = _result_tokens(run, call_id, text, model)
+            # An unpriced call prices nothing; otherwise the tier the call was billed at.
+            amount = _input_cost(model, tokens, request.provider, cost.tier) if cost is not None else ZERO
+            with lock:
+                name = run.tool_names.get(call_id) or found.names.get(call_id) or UNKNOWN_TOOL
+                run.charge_resent(call_id, name, tokens, amount)
+            call_ids.append(call_id)
+            total_tokens += tokens
+            total_cost += amount
+        self.span.set_attributes(
+            {
+                sc.LLMCOST_TOOL_RESULTS_INPUT_TOKENS: total_tokens,
+                sc.LLMCOST_TOOL_RESULTS_COST: float(total_cost),
+                sc.LLMCOST_TOOL_RESULTS_CALL_IDS: call_ids,
+            }
+        )
+
+
+def _request_key(request: core.Request) -> tuple[str | None, int] | None:
+    """The prompt's fingerprint and a hash of the whole body: equal only for the same request sent again."""
+    if request.body is None:
+        return None
+    text = json.dumps(request.body, separators=(",", ":"), default=str, ensure_ascii=False)
+    return request.fingerprint, hash(text)
+
+
+def _result_tokens(run: AgentRun, call_id: str, text: str, model: str) -> int:
+    # A result is resent unchanged at every later step: count it once per model.
+    key = (call_id, model)
+    tokens = run.result_tokens.get(key)
+    if tokens is None:
+        from otel_llmcost.tokens import count_text  # tiktoken loads only for runs that resend tool results
+
+        tokens = run.result_tokens[key] = count_text(text, model)
+    return tokens
+
+
+def _input_cost(model: str, tokens: int, provider: str, tier: str) -> Decimal:
+    from otel_llmcost.pricing import price_call  # the catalog loads on first use, as for the core
+
+    priced = price_call(model, Usage(input_tokens=tokens), provider=provider, service_tier=tier)
+    return priced.total if priced is not None else ZERO
