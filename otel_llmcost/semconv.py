@@ -41,6 +41,12 @@ GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 ANTHROPIC_SDK_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"
 # OpenLIT writes its cost here; read it, never write it.
 OPENLIT_USAGE_COST = "gen_ai.usage.cost"
+# Older GenAI conventions (and OpenLIT) name the provider here; read it, never write it.
+GEN_AI_SYSTEM = "gen_ai.system"
+# anthropic 2.x's own spans: the 1-hour share of cache writes and the service tier; read them, never write them.
+ANTHROPIC_SDK_USAGE_CACHE_WRITE_1H_TOKENS = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
+ANTHROPIC_SDK_REQUEST_SERVICE_TIER = "anthropic.request.service_tier"
+ANTHROPIC_SDK_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
 
 GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
@@ -60,6 +66,11 @@ GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"  # opt-in content, like mess
 SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
+
+# Resource attributes (OpenTelemetry semantic conventions)
+SERVICE_NAME = "service.name"
+DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"
+DEPLOYMENT_ENVIRONMENT = "deployment.environment"  # the deprecated name, still common: read it as a fallback
 
 # gen_ai.operation.name values
 OP_CHAT = "chat"
@@ -191,6 +202,13 @@ ENV_PRICING_FILE = "OTEL_LLMCOST_PRICING_FILE"
 ENV_TIKTOKEN_DIR = "OTEL_LLMCOST_TIKTOKEN_DIR"  # falls back to TIKTOKEN_CACHE_DIR
 ENV_TIKTOKEN_CACHE_DIR = "TIKTOKEN_CACHE_DIR"  # tiktoken's own cache directory (read, never set)
 ENV_DATA_DIR = "OTEL_LLMCOST_DATA_DIR"  # embedded store + spool; default ~/.local/share/otel-llmcost
+ENV_XDG_DATA_HOME = "XDG_DATA_HOME"  # the data dir default follows it: $XDG_DATA_HOME/otel-llmcost
+# OpenTelemetry SDK settings that mean "the user configured export": the default export stays out of the way.
+ENV_OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+ENV_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+ENV_OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
+ENV_OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
+ENV_OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
 ENV_AGENT_MAX_STEPS = "OTEL_LLMCOST_AGENT_MAX_STEPS"  # runaway threshold, default 25
 ENV_AGENT_MAX_CONTEXT_TOKENS = "OTEL_LLMCOST_AGENT_MAX_CONTEXT_TOKENS"  # runaway threshold, default 100000
 ENV_COLLECTOR_TOKEN = "OTEL_LLMCOST_COLLECTOR_TOKEN"  # bearer token the collector requires, if set

@@ -1,0 +1,104 @@
+"""The embedded store's spool: instrumented programs append OTLP batches, the store's holder ingests them.
+
+Programs never open chDB (one process per data directory), so their exporter writes each
+batch as a serialized ``ExportTraceServiceRequest`` to ``$DATA_DIR/spool/``: first to a
+dot-named temp file, then renamed, so a reader only ever sees whole batches. The process that
+holds the store (a CLI command, the collector) drains the spool: it inserts each file with the
+file name as dedup token and deletes it after the insert succeeded, so a crash between the
+two only causes a retry that ClickHouse drops. A file that is not OTLP goes to ``spool/bad/``.
+
+This module imports no ClickHouse code: the instrumented program's side stays light.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from otel_llmcost.store.connection import data_dir
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+logger = logging.getLogger("otel_llmcost.store")
+
+SUFFIX = ".otlp"
+BAD_DIR = "bad"
+_counter = itertools.count()
+
+
+def resolve_dir(configured: str | os.PathLike[str] | None = None) -> Path:
+    """The spool directory: the argument, else ``$OTEL_LLMCOST_DATA_DIR/spool``."""
+    return Path(configured) if configured is not None else data_dir() / "spool"
+
+
+def write_batch(payload: bytes, spool_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Append one batch (serialized ExportTraceServiceRequest) to the spool; returns its path.
+
+    The name sorts by time and is unique across processes and threads: time, pid, counter.
+    """
+    directory = resolve_dir(spool_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}{SUFFIX}"
+    temp = directory / f".{name}.tmp"
+    with open(temp, "wb") as file:
+        file.write(payload)
+        file.flush()
+        os.fsync(file.fileno())  # the rename must never publish a batch the disk does not have yet
+    os.replace(temp, directory / name)
+    return directory / name
+
+
+def pending(spool_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Whole batches waiting, oldest first (temp files of batches being written are not listed)."""
+    directory = resolve_dir(spool_dir)
+    if not directory.is_dir():
+        return []
+    return sorted(path for path in directory.iterdir() if path.name.endswith(SUFFIX) and not path.name.startswith("."))
+
+
+def drain(
+    client: Client,
+    spool_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Insert every spooled batch into the store and delete it; returns the number of spans inserted.
+
+    ``progress(done, total)`` is called after each file. A file that is not OTLP is moved to
+    ``bad/`` with a log line and the rest go on; a store error stops the drain (the files stay
+    for the next one) and is raised.
+    """
+    from otel_llmcost.store.errors import BadPayload
+    from otel_llmcost.store.ingest import insert_otlp
+
+    files = pending(spool_dir)
+    spans = 0
+    for done, path in enumerate(files, start=1):
+        try:
+            payload = path.read_bytes()
+        except FileNotFoundError:
+            continue  # another drainer (server mode) took it
+        try:
+            spans += insert_otlp(client, payload, dedup_token=path.name)
+        except BadPayload as exc:
+            _quarantine(path, exc)
+        else:
+            path.unlink(missing_ok=True)
+        if progress is not None:
+            progress(done, len(files))
+    return spans
+
+
+def _quarantine(path: Path, reason: Exception) -> None:
+    bad = path.parent / BAD_DIR
+    bad.mkdir(exist_ok=True)
+    try:
+        os.replace(path, bad / path.name)
+    except FileNotFoundError:
+        return
+    logger.warning("Moved the spool file %s to %s: %s", path.name, bad, reason)
