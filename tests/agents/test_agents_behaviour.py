@@ -1,0 +1,464 @@
+"""Agent and tool spans beyond the happy loop: retries, runaway runs, exceptions, call ids,
+nesting, streams, the Responses API, content capture, and our own failures contained."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from decimal import Decimal as D
+
+import openai
+import pytest
+from conftest import M, span_id, tokens
+from opentelemetry.trace import StatusCode
+from wire import (
+    chat_completion,
+    chat_stream,
+    chat_usage,
+    error_reply,
+    function_call_item,
+    json_reply,
+    message_item,
+    response_object,
+    responses_usage,
+    tool_call,
+)
+
+import otel_llmcost
+from otel_llmcost import semconv as sc
+from otel_llmcost.agents import api, observer
+from otel_llmcost.instrumentation.core import Telemetry
+
+MODEL = "gpt-4o-mini"
+SERVED = "gpt-4o-mini-2024-07-18"
+# gpt-4o-mini-2024-07-18 in the catalog: input 0.15, output 0.6 USD per 1M tokens
+INPUT, OUTPUT = D("0.15"), D("0.6")
+MESSAGES = [
+    {"role": "system", "content": "Extract the order as JSON."},
+    {"role": "user", "content": "Two parcels to Lyon"},
+]
+
+
+def answer(text, prompt, completion, completion_id="chatcmpl-a", **kwargs):
+    return json_reply(
+        chat_completion(SERVED, text, chat_usage(prompt, completion), completion_id=completion_id, **kwargs)
+    )
+
+
+def cost(prompt, completion):
+    return (prompt * INPUT + completion * OUTPUT) / M
+
+
+# --- retries ---------------------------------------------------------------------
+
+
+def test_a_request_sent_again_after_an_error_is_a_retry(openai_client, spans):
+    client, _ = openai_client(error_reply(500, "The server had an error", "server_error"), answer('{"n": 2}', 90, 12))
+
+    with otel_llmcost.agent("extractor"):
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    failed, retried = sorted(spans.named("chat gpt-4o-mini"), key=lambda span: span.start_time)
+    assert failed.status.status_code is StatusCode.ERROR
+    assert sc.LLMCOST_RETRY not in failed.attributes
+    assert failed.attributes[sc.LLMCOST_AGENT_STEP] == 1
+    assert retried.attributes[sc.LLMCOST_AGENT_STEP] == 2
+    assert retried.attributes[sc.LLMCOST_RETRY] is True
+    assert retried.attributes[sc.LLMCOST_RETRY_OF] == span_id(failed)
+    assert retried.attributes[sc.LLMCOST_RETRY_REASON] == "error"
+    run = spans.one("invoke_agent extractor").attributes
+    assert run[sc.LLMCOST_AGENT_RETRIES] == 1
+    assert run[sc.LLMCOST_AGENT_RETRY_COST] == float(cost(90, 12))
+    assert run[sc.LLMCOST_ROLLUP_COST] == float(cost(90, 12))
+    assert run[sc.LLMCOST_ROLLUP_LLM_CALLS] == 2  # the failed call counts, with no usage and no price
+    assert run[sc.LLMCOST_ROLLUP_UNPRICED_CALLS] == 0
+    assert run[sc.LLMCOST_AGENT_STEPS] == 2
+
+
+def test_a_request_sent_again_after_a_rejected_answer_is_a_retry(openai_client, spans):
+    client, _ = openai_client(
+        answer("not json", 90, 10, "chatcmpl-1"),
+        answer("still not json", 90, 11, "chatcmpl-2"),
+        answer('{"parcels": 2}', 90, 12, "chatcmpl-3"),
+    )
+
+    with otel_llmcost.agent("extractor"):
+        for _ in range(3):
+            text = client.chat.completions.create(model=MODEL, messages=MESSAGES).choices[0].message.content
+            try:
+                json.loads(text)
+                break
+            except ValueError:
+                continue  # the app throws the answer away and asks the same again
+
+    first, second, third = spans.llm_calls()
+    assert sc.LLMCOST_RETRY not in first.attributes
+    for retry in (second, third):
+        assert retry.attributes[sc.LLMCOST_RETRY] is True
+        assert retry.attributes[sc.LLMCOST_RETRY_OF] == span_id(first)  # always the first attempt
+        assert retry.attributes[sc.LLMCOST_RETRY_REASON] == "discarded_output"
+    run = spans.one("invoke_agent extractor").attributes
+    assert run[sc.LLMCOST_AGENT_RETRIES] == 2
+    assert run[sc.LLMCOST_AGENT_RETRY_COST] == float(cost(90, 11) + cost(90, 12))
+    assert run[sc.LLMCOST_ROLLUP_COST] == float(cost(90, 10) + cost(90, 11) + cost(90, 12))
+
+
+def test_a_different_request_or_another_run_is_not_a_retry(openai_client, spans):
+    client, _ = openai_client(answer("a", 90, 10), answer("b", 95, 10), answer("c", 90, 10))
+
+    with otel_llmcost.agent("first"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        client.chat.completions.create(model=MODEL, messages=MESSAGES, temperature=0.5)
+    with otel_llmcost.agent("second"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    assert all(sc.LLMCOST_RETRY not in span.attributes for span in spans.llm_calls())
+    assert spans.one("invoke_agent first").attributes[sc.LLMCOST_AGENT_RETRIES] == 0
+
+
+# --- runaway ---------------------------------------------------------------------
+
+
+def test_more_steps_than_the_limit_flags_a_runaway(openai_client, spans):
+    client, _ = openai_client(answer("a", 100, 5), answer("b", 200, 5), answer("c", 300, 5))
+
+    with otel_llmcost.agent("looper", max_steps=2) as run:
+        for turn in range(3):
+            client.chat.completions.create(model=MODEL, messages=[*MESSAGES, {"role": "user", "content": str(turn)}])
+            assert run.runaway is (turn == 2)
+
+    attributes = spans.one("invoke_agent looper").attributes
+    assert attributes[sc.LLMCOST_AGENT_RUNAWAY] is True
+    assert attributes[sc.LLMCOST_AGENT_RUNAWAY_REASON] == "steps"
+    assert attributes[sc.LLMCOST_AGENT_STEPS] == 3
+    assert attributes[sc.LLMCOST_AGENT_MAX_INPUT_TOKENS] == 300
+    assert attributes[sc.LLMCOST_AGENT_LAST_INPUT_TOKENS] == 300
+
+
+def test_a_step_input_over_the_context_limit_flags_a_runaway(openai_client, spans):
+    client, _ = openai_client(answer("a", 399, 5), answer("b", 401, 5), answer("c", 120, 5))
+
+    with otel_llmcost.agent("reader", max_context_tokens=400):
+        for turn in range(3):
+            client.chat.completions.create(model=MODEL, messages=[*MESSAGES, {"role": "user", "content": str(turn)}])
+
+    attributes = spans.one("invoke_agent reader").attributes
+    assert attributes[sc.LLMCOST_AGENT_RUNAWAY] is True
+    assert attributes[sc.LLMCOST_AGENT_RUNAWAY_REASON] == "context"
+    assert attributes[sc.LLMCOST_AGENT_MAX_INPUT_TOKENS] == 401
+    assert attributes[sc.LLMCOST_AGENT_LAST_INPUT_TOKENS] == 120
+
+
+def test_runaway_limits_default_from_the_environment(openai_client, spans, monkeypatch):
+    monkeypatch.setenv(sc.ENV_AGENT_MAX_STEPS, "1")
+    client, _ = openai_client(answer("a", 100, 5), answer("b", 100, 5))
+
+    with otel_llmcost.agent("looper"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        client.chat.completions.create(model=MODEL, messages=MESSAGES[:1])
+
+    assert spans.one("invoke_agent looper").attributes[sc.LLMCOST_AGENT_RUNAWAY_REASON] == "steps"
+
+
+def test_a_run_within_limits_is_not_a_runaway(openai_client, spans):
+    client, _ = openai_client(answer("a", 100, 5))
+
+    with otel_llmcost.agent("calm", max_steps=1, max_context_tokens=100):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    attributes = spans.one("invoke_agent calm").attributes
+    assert attributes[sc.LLMCOST_AGENT_RUNAWAY] is False
+    assert sc.LLMCOST_AGENT_RUNAWAY_REASON not in attributes
+
+
+# --- exceptions ------------------------------------------------------------------
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+def test_a_tool_error_propagates_unchanged_and_marks_the_spans(tracer_provider, spans):
+    Telemetry(tracer_provider=tracer_provider)
+    raised = OrderNotFound("no order 999")
+
+    @otel_llmcost.tool
+    def lookup_order(order_id):
+        raise raised
+
+    with pytest.raises(OrderNotFound) as caught, otel_llmcost.agent("support-bot"):
+        lookup_order("999")
+
+    assert caught.value is raised
+    assert caught.value.__traceback__.tb_next is not None  # the user's frames are still there
+    tool = spans.one("execute_tool lookup_order")
+    assert tool.status.status_code is StatusCode.ERROR
+    assert tool.status.description == "OrderNotFound: no order 999"
+    assert tool.attributes[sc.ERROR_TYPE] == "OrderNotFound"
+    assert [event.name for event in tool.events] == ["exception"]
+    run = spans.one("invoke_agent support-bot")
+    assert run.status.status_code is StatusCode.ERROR
+    assert run.attributes[sc.ERROR_TYPE] == "OrderNotFound"
+
+
+def test_an_async_tool_error_propagates_unchanged(tracer_provider, spans):
+    Telemetry(tracer_provider=tracer_provider)
+    raised = TimeoutError("carrier API timed out")
+
+    @otel_llmcost.tool(name="track_parcel")
+    async def track(parcel_id):
+        await asyncio.sleep(0)
+        raise raised
+
+    @otel_llmcost.agent("tracker")
+    async def run():
+        return await track("P-1")
+
+    with pytest.raises(TimeoutError) as caught:
+        asyncio.run(run())
+
+    assert caught.value is raised
+    assert spans.one("execute_tool track_parcel").attributes[sc.ERROR_TYPE] == "TimeoutError"
+    assert spans.one("invoke_agent tracker").attributes[sc.ERROR_TYPE] == "TimeoutError"
+
+
+def test_decorated_functions_return_their_values_and_keep_their_names(tracer_provider, spans):
+    Telemetry(tracer_provider=tracer_provider)
+
+    @otel_llmcost.tool
+    def add(a, b):
+        """Add two numbers."""
+        return a + b
+
+    @otel_llmcost.agent("calculator")
+    def solve():
+        return add(2, b=3)
+
+    assert solve() == 5
+    assert (add.__name__, add.__doc__, solve.__name__) == ("add", "Add two numbers.", "solve")
+    assert spans.one("execute_tool add").attributes[sc.GEN_AI_TOOL_DESCRIPTION] == "Add two numbers."
+    assert spans.one("invoke_agent calculator").attributes[sc.LLMCOST_ROLLUP_LLM_CALLS] == 0
+
+
+# --- call ids and nesting --------------------------------------------------------
+
+
+def test_call_ids_passed_by_argument_or_matched_by_name(openai_client, spans):
+    step = answer(
+        None,
+        100,
+        20,
+        finish_reason="tool_calls",
+        tool_calls=[tool_call("call_w", "get_weather", {"city": "Lyon"}), tool_call("call_t", "get_time", {})],
+    )
+    client, _ = openai_client(step)
+
+    @otel_llmcost.tool(call_id_arg="tool_call_id")
+    def get_weather(city, tool_call_id):
+        return "sunny"
+
+    with otel_llmcost.agent("assistant"):
+        response = client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        calls = {call.function.name: call.id for call in response.choices[0].message.tool_calls}
+        get_weather("Lyon", tool_call_id="explicit-id")
+        with otel_llmcost.tool_call("get_time") as call:
+            matched = call.call_id
+        with otel_llmcost.tool_call("get_time") as call:  # the model asked once: nothing left to match
+            unmatched = call.call_id
+
+    assert calls == {"get_weather": "call_w", "get_time": "call_t"}
+    assert spans.one("execute_tool get_weather").attributes[sc.GEN_AI_TOOL_CALL_ID] == "explicit-id"
+    assert (matched, unmatched) == ("call_t", None)
+    untracked = [span for span in spans.named("execute_tool get_time") if sc.GEN_AI_TOOL_CALL_ID not in span.attributes]
+    assert len(untracked) == 1
+
+
+def test_a_sub_agent_inside_a_tool_rolls_up_into_the_outer_run(openai_client, spans):
+    client, _ = openai_client(answer("plan", 100, 10), answer("research", 50, 30), answer("done", 200, 20))
+
+    with otel_llmcost.agent("planner"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        with otel_llmcost.tool_call("research"), otel_llmcost.agent("researcher"):
+            client.chat.completions.create(model=MODEL, messages=MESSAGES[1:])
+        client.chat.completions.create(model=MODEL, messages=MESSAGES[:1])
+
+    planner = spans.one("invoke_agent planner").attributes
+    researcher = spans.one("invoke_agent researcher").attributes
+    assert researcher[sc.LLMCOST_ROLLUP_COST] == float(cost(50, 30))
+    assert researcher[sc.LLMCOST_AGENT_STEPS] == 1
+    assert spans.one("execute_tool research").attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(50, 30))
+    assert planner[sc.LLMCOST_ROLLUP_COST] == float(cost(100, 10) + cost(50, 30) + cost(200, 20))
+    assert planner[sc.LLMCOST_ROLLUP_LLM_CALLS] == 3
+    assert planner[sc.LLMCOST_AGENT_STEPS] == 2  # the researcher's call is its own run's step
+    inner = spans.llm_calls()[1]
+    assert inner.attributes[sc.GEN_AI_AGENT_NAME] == "researcher"
+    assert inner.attributes[sc.LLMCOST_AGENT_STEP] == 1
+
+
+def test_a_tool_outside_any_agent_rolls_up_its_calls(openai_client, spans):
+    client, _ = openai_client(answer("summary", 40, 8))
+
+    with otel_llmcost.tool_call("summarise", call_id="call_s"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    tool = spans.one("execute_tool summarise").attributes
+    assert tool[sc.GEN_AI_TOOL_CALL_ID] == "call_s"
+    assert tool[sc.LLMCOST_ROLLUP_COST] == float(cost(40, 8))
+    assert sc.GEN_AI_AGENT_NAME not in tool
+    assert sc.LLMCOST_AGENT_STEP not in spans.llm_calls()[0].attributes
+
+
+def test_calls_outside_agents_carry_no_agent_attributes(openai_client, spans):
+    client, _ = openai_client(answer("hi", 40, 8), answer("hi", 40, 8))
+    with otel_llmcost.agent("warm-up"):  # installs the observer
+        pass
+
+    client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    for span in spans.llm_calls():
+        assert not [
+            key for key in span.attributes if key.startswith(("llmcost.agent", "llmcost.retry", "llmcost.tool_"))
+        ]
+
+
+# --- streams and the Responses API -----------------------------------------------
+
+
+def test_a_streamed_step_rolls_up_when_the_stream_ends(openai_client, spans):
+    client, _ = openai_client(chat_stream(SERVED, ["It ", "left."], chat_usage(70, 9)))
+
+    with otel_llmcost.agent("streamer") as run:
+        stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+        before = run.llm_calls
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+
+    assert (before, text) == (0, "It left.")
+    attributes = spans.one("invoke_agent streamer").attributes
+    assert attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(70, 9))
+    assert spans.llm_calls()[0].attributes[sc.LLMCOST_AGENT_STEP] == 1
+
+
+def test_responses_api_function_call_outputs_are_charged_to_their_tool(openai_client, spans):
+    weather = json.dumps({"city": "Lyon", "forecast": "sunny", "high_c": 31, "low_c": 18, "wind_kmh": 12})
+    client, _ = openai_client(
+        json_reply(
+            response_object(
+                "gpt-4.1-mini-2025-04-14",
+                [function_call_item("call_lyon", "get_weather", {"city": "Lyon"})],
+                responses_usage(120, 20),
+            )
+        ),
+        json_reply(response_object("gpt-4.1-mini-2025-04-14", [message_item("Sunny, 31°C.")], responses_usage(190, 9))),
+    )
+
+    with otel_llmcost.agent("weather-bot"):
+        first = client.responses.create(model="gpt-4.1-mini", input="Weather in Lyon?")
+        call = first.output[0]
+        with otel_llmcost.tool_call("get_weather") as tool:
+            result = weather
+        client.responses.create(
+            model="gpt-4.1-mini",
+            input=[
+                {"role": "user", "content": "Weather in Lyon?"},
+                {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+                {"type": "function_call_output", "call_id": call.call_id, "output": result},
+            ],
+        )
+
+    # gpt-4.1-mini: input 0.4, output 1.6 USD per 1M tokens
+    resent = tokens(weather)
+    assert tool.call_id == "call_lyon"
+    second = spans.llm_calls()[1].attributes
+    assert second[sc.LLMCOST_TOOL_RESULTS_INPUT_TOKENS] == resent
+    assert second[sc.LLMCOST_TOOL_RESULTS_CALL_IDS] == ("call_lyon",)
+    assert second[sc.LLMCOST_TOOL_RESULTS_COST] == float(resent * D("0.4") / M)
+    run = spans.one("invoke_agent weather-bot").attributes
+    assert run[sc.LLMCOST_AGENT_TOOL_NAMES] == ("get_weather",)
+    assert run[sc.LLMCOST_AGENT_TOOL_RESENT_INPUT_TOKENS] == (resent,)
+    assert run[sc.LLMCOST_ROLLUP_COST] == float((120 * D("0.4") + 20 * D("1.6") + 190 * D("0.4") + 9 * D("1.6")) / M)
+
+
+def test_a_result_resent_while_its_tool_span_is_open_lands_on_the_tool(openai_client, spans):
+    client, _ = openai_client(
+        answer(None, 80, 10, finish_reason="tool_calls", tool_calls=[tool_call("call_q", "query_db", {})]),
+        answer("42 rows", 150, 10),
+    )
+    rows = "id,name\n" + "\n".join(f"{n},customer-{n}" for n in range(20))
+
+    with otel_llmcost.agent("analyst"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        with otel_llmcost.tool_call("query_db") as tool:
+            # The tool hands its result to the model itself before it returns.
+            client.chat.completions.create(
+                model=MODEL,
+                messages=[
+                    *MESSAGES,
+                    {"role": "assistant", "tool_calls": [tool_call("call_q", "query_db", {})]},
+                    {"role": "tool", "tool_call_id": tool.call_id, "content": rows},
+                ],
+            )
+
+    attributes = spans.one("execute_tool query_db").attributes
+    assert attributes[sc.LLMCOST_TOOL_RESENT_INPUT_TOKENS] == tokens(rows)
+    assert attributes[sc.LLMCOST_TOOL_RESENT_COST] == float(tokens(rows) * INPUT / M)
+    assert attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(150, 10))
+
+
+# --- content capture and our own failures ------------------------------------------
+
+
+def test_tool_arguments_and_results_only_with_content_capture(tracer_provider, spans):
+    @otel_llmcost.tool
+    def lookup(order_id, verbose=False):
+        return {"status": "shipped"}
+
+    Telemetry(tracer_provider=tracer_provider, capture_content=False)
+    lookup("12345")
+    Telemetry(tracer_provider=tracer_provider, capture_content=True)
+    lookup("12345", verbose=True)
+
+    private, captured = sorted(spans.named("execute_tool lookup"), key=lambda span: span.start_time)
+    assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in private.attributes
+    assert sc.GEN_AI_TOOL_CALL_RESULT not in private.attributes
+    assert json.loads(captured.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"order_id": "12345", "verbose": True}
+    assert json.loads(captured.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"status": "shipped"}
+
+
+def test_our_failure_in_a_step_never_reaches_the_program(openai_client, spans, monkeypatch, caplog):
+    def broken(body):
+        raise RuntimeError("bug in otel-llmcost")
+
+    monkeypatch.setattr(observer, "find_tool_results", broken)
+    client, _ = openai_client(answer("fine", 60, 6))
+
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"), otel_llmcost.agent("robust") as run:
+        response = client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    assert response.choices[0].message.content == "fine"
+    assert run.cost == cost(60, 6)  # the roll-up before the failing part still happened
+    assert spans.llm_calls()[0].attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(cost(60, 6))
+    assert spans.one("invoke_agent robust").attributes[sc.LLMCOST_ROLLUP_LLM_CALLS] == 1
+    assert "telemetry for this call may be incomplete" in caplog.text
+
+
+def test_a_span_that_cannot_start_still_runs_the_block(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug in otel-llmcost")
+
+    monkeypatch.setattr(api, "start_run", broken)
+    monkeypatch.setattr(api, "start_tool", broken)
+
+    @otel_llmcost.tool
+    def double(x):
+        return 2 * x
+
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"), otel_llmcost.agent("inert") as run:
+        value = double(21)
+
+    assert value == 42
+    assert (run.name, run.cost, run.steps) == ("inert", 0, 0)
+    assert "could not start an agent or tool span" in caplog.text
