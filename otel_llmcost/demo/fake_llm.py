@@ -81,6 +81,12 @@ class _HTTPError(Exception):
         self.status, self.message, self.param = status, message, param
 
 
+class _UnknownPath(_HTTPError):
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(404, "Not Found")
+        self.method, self.path = method, path
+
+
 class FakeLLMServer:
     """The fake server on 127.0.0.1 and a free port, served from a background thread."""
 
@@ -176,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _checked(self, call: _Call, fake: FakeLLMServer) -> _Call:
         """The call with its scenario, or the error a real API would answer."""
         if call.endpoint not in _ANTHROPIC_ENDPOINTS | _OPENAI_ENDPOINTS:
-            raise _HTTPError(404, _unknown_path_message(call.provider, self.command, urlsplit(self.path).path))
+            raise _UnknownPath(self.command, urlsplit(self.path).path)
         if not isinstance(call.body, dict):
             raise _HTTPError(400, "We could not parse the JSON body of your request. Send a JSON object.")
         if not call.model:
@@ -250,7 +256,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
 
     def _send_error(self, exc: _HTTPError, call: _Call) -> None:
-        if call.provider == "anthropic":
+        if isinstance(exc, _UnknownPath) and call.provider == "openai":
+            body, headers = openai_wire.unknown_path(exc.method, exc.path), {}
+        elif call.provider == "anthropic":
             body, headers = anthropic_wire.error(exc.status, call.request_id, model=call.model, message=exc.message)
         else:
             body, headers = openai_wire.error(
@@ -269,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         del body  # drained, so the connection can carry the next request
         call = _Call("", provider, False, "", "", {}, Scenario(), "req_" + uuid.uuid4().hex[:24])
-        self._send_error(_HTTPError(404, _unknown_path_message(provider, self.command, url.path)), call)
+        self._send_error(_UnknownPath(self.command, url.path), call)
 
 
 def _route(path: str) -> tuple[str, bool, str]:
@@ -284,12 +292,6 @@ def _route(path: str) -> tuple[str, bool, str]:
     if path.startswith("/v1/"):
         path = path[len("/v1") :]
     return path.rstrip("/"), azure, deployment
-
-
-def _unknown_path_message(provider: str, method: str, path: str) -> str:
-    if provider == "anthropic":
-        return "Not Found"
-    return f"Invalid URL ({method} {path})"
 
 
 def _respond(call: _Call) -> tuple[Any, list[tuple[str | None, str]] | None]:
