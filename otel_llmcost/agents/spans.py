@@ -86,5 +86,11 @@ def record_result(tool: ToolCall, result: Any) -> None:
         tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, _as_json(result))
 
 
+def record_arguments(tool: ToolCall, arguments: Any) -> None:
+    """The tool's arguments when they are known only after the span started (a framework's span)."""
+    if capture_content():
+        tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _as_json(arguments))
+
+
 def _as_json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
