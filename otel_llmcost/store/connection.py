@@ -205,15 +205,18 @@ def open_store(
     """The store ready to read: connected, schema applied if missing, the spool ingested.
 
     Every data-reading command opens the store through this, so a report run right after an
-    instrumented program sees its calls. ``progress(done, total)`` is called per spool file.
+    instrumented program sees its calls; calls of models the store could not price at
+    ingestion but the catalog resolves get priced here. ``progress(done, total)`` is called
+    per spool file.
     """
-    from otel_llmcost.store import schema, spool
+    from otel_llmcost.store import reprice, schema, spool
 
     client = connect(url, database=database, timeout=timeout)
     try:
         schema.apply_schema(client, database=store_database(client))
         if drain_spool:
             spool.drain(client, progress=progress)
+            reprice.price_new_models(client)
     except BaseException:
         client.close()
         raise

@@ -54,8 +54,8 @@ class Target:
         """
         if not self.cluster:
             return f"{kind}({', '.join(args)})"
-        shard = "{shard}/" if sharded else ""
-        path = f"'/clickhouse/tables/{shard}{self.database}/{table}_local'"
+        # A sharded table is the _local one under a Distributed table; an unsharded one keeps its name.
+        path = f"'/clickhouse/tables/{{shard}}/{self.database}/{table}_local'" if sharded else f"'/clickhouse/tables/{self.database}/{table}'"
         return f"Replicated{kind}({', '.join((path, _REPLICA, *args))})"
 
     def distributed(self, table: str, sharding_key: str = "rand()") -> list[str]:
