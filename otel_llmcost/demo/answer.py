@@ -59,7 +59,7 @@ class Prompt:
     tokens: int  # prompt tokens of the whole request (system, messages, tools)
     text: str  # the last user text: seeds the generated reply and tool arguments
     tools: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # declared tool -> argument schema
-    after_tool_result: bool = False  # the conversation ends with a tool result: answer, don't call again
+    tool_rounds: int = 0  # turns of tool results already in the conversation
     max_output_tokens: int | None = None
     reasoning: bool = False  # a reasoning model, or Claude with thinking enabled
 
@@ -101,7 +101,7 @@ def pieces(text: str, words_per_piece: int = 3) -> list[str]:
 
 def answer(prompt: Prompt, scenario: Scenario) -> Answer:
     seed = int.from_bytes(hashlib.sha256(f"{prompt.model}\0{prompt.tokens}\0{prompt.text}".encode()).digest()[:8])
-    tool_calls = () if prompt.after_tool_result else _tool_calls(prompt, scenario, seed)
+    tool_calls = _tool_calls(prompt, scenario, seed) if prompt.tool_rounds < scenario.tool_rounds else ()
     reasoning = _reasoning_tokens(prompt, scenario, seed)
     text = scenario.reply if scenario.reply is not None else _generated_text(prompt, scenario, seed, tool_calls)
     truncated = False

@@ -28,8 +28,6 @@ def messages_prompt(body: Mapping[str, Any], model: str) -> Prompt:
         raise BadRequest("max_tokens: Field required")
     system = body.get("system")
     with_system = ([{"role": "system", "content": system}] if system else []) + messages
-    last = messages[-1]
-    blocks = last.get("content") if isinstance(last.get("content"), list) else []
     users = [message for message in messages if message.get("role") == "user"]
     tools = {tool["name"]: tool.get("input_schema") or {} for tool in body.get("tools") or () if "input_schema" in tool}
     return Prompt(
@@ -37,10 +35,15 @@ def messages_prompt(body: Mapping[str, Any], model: str) -> Prompt:
         tokens=count_messages(with_system, model) + tools_tokens(body.get("tools"), model),
         text=text_of(users[-1].get("content")) if users else "",
         tools=tools,
-        after_tool_result=any(isinstance(block, Mapping) and block.get("type") == "tool_result" for block in blocks),
+        tool_rounds=sum(_has_tool_result(message) for message in messages),
         max_output_tokens=body["max_tokens"],
         reasoning=(body.get("thinking") or {}).get("type") in ("enabled", "adaptive"),
     )
+
+
+def _has_tool_result(message: Mapping[str, Any]) -> bool:
+    blocks = message.get("content")
+    return isinstance(blocks, list) and any(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in blocks)
 
 
 def count_tokens(body: Mapping[str, Any], model: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from itertools import count
 from typing import Any
 
 from otel_llmcost.demo.answer import Answer, BadRequest, Prompt, pieces
-from otel_llmcost.demo.openai_wire import is_reasoning_model, require, service_tier, text_of, tools_tokens
+from otel_llmcost.demo.openai_wire import is_reasoning_model, require, service_tier, text_of, tools_tokens, turns
 from otel_llmcost.demo.scenario import Scenario
 from otel_llmcost.pricing.types import Usage
 from otel_llmcost.tokens import count_messages
@@ -36,7 +36,7 @@ def responses_prompt(body: Mapping[str, Any], model: str) -> Prompt:
         tokens=count_messages(messages, model) + tools_tokens(body.get("tools"), model),
         text=text_of(users[-1].get("content")) if users else "",
         tools=tools,
-        after_tool_result=items[-1].get("type") == "function_call_output",
+        tool_rounds=turns(item.get("type") == "function_call_output" for item in items),
         max_output_tokens=body.get("max_output_tokens"),
         reasoning=is_reasoning_model(model),
     )

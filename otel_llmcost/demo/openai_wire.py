@@ -13,7 +13,7 @@ import random
 import re
 import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from otel_llmcost.demo.answer import Answer, BadRequest, Prompt, pieces
@@ -57,6 +57,15 @@ def text_of(content: Any) -> str:
     return ""
 
 
+def turns(flags: Iterable[bool]) -> int:
+    """How many runs of consecutive True there are: turns of tool results in a conversation."""
+    count, previous = 0, False
+    for flag in flags:
+        count += flag and not previous
+        previous = flag
+    return count
+
+
 def chat_prompt(body: Mapping[str, Any], model: str) -> Prompt:
     messages = require(body, "messages")
     if not isinstance(messages, list) or not messages:
@@ -72,7 +81,7 @@ def chat_prompt(body: Mapping[str, Any], model: str) -> Prompt:
         tokens=count_messages(messages, model) + tools_tokens(body.get("tools"), model),
         text=text_of(users[-1].get("content")) if users else "",
         tools=tools,
-        after_tool_result=messages[-1].get("role") == "tool",
+        tool_rounds=turns(message.get("role") == "tool" for message in messages),
         max_output_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
         reasoning=is_reasoning_model(model),
     )

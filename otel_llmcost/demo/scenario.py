@@ -33,6 +33,7 @@ class Scenario:
     cache_ttl: str = "short"  # cache writes: "short" (5m Anthropic, 30m OpenAI) or "long" (1h / 12h)
     reasoning_tokens: int | None = None  # None: reasoning models reason a deterministic amount
     tools: tuple[str, ...] = ()  # call these tools (the request must declare them)
+    tool_rounds: int = 1  # call them until the conversation holds this many turns of tool results
     tool_args: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per tool, else from its schema
     error: int | None = None  # answer with this HTTP status and the provider's error body
     delay: float = 0.0  # seconds before the first byte; for the demo, never for tests
@@ -85,7 +86,7 @@ class Scenario:
             raise ScenarioError("cached_share + cache_write_share must not exceed 1")
         if self.cache_ttl not in ("short", "long"):
             raise ScenarioError(f'cache_ttl must be "short" or "long", got {self.cache_ttl!r}')
-        for name in ("output_tokens", "reasoning_tokens", "abort_after", "error"):
+        for name in ("output_tokens", "reasoning_tokens", "abort_after", "error", "tool_rounds"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise ScenarioError(f"{name} must be a non-negative integer, got {value!r}")

@@ -156,6 +156,22 @@ def test_after_a_tool_result_the_model_answers(openai_client):
     assert answer.choices[0].message.content
 
 
+def test_tool_rounds_keep_the_model_calling_tools(openai_client):
+    scenario = Scenario(tools=("lookup_order",), tool_rounds=2)
+    messages = list(QUESTION)
+    finishes = []
+    for _ in range(3):
+        completion = openai_client.chat.completions.create(
+            model="gpt-4.1", messages=messages, tools=[LOOKUP_ORDER], extra_headers=scenario.headers()
+        )
+        message = completion.choices[0].message
+        finishes.append(completion.choices[0].finish_reason)
+        messages.append(message.model_dump(exclude_none=True))
+        for call in message.tool_calls or ():
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": "shipped"})
+    assert finishes == ["tool_calls", "tool_calls", "stop"]
+
+
 def test_scripted_tool_the_request_does_not_declare_is_a_400(openai_client):
     with pytest.raises(openai.BadRequestError) as raised:
         openai_client.chat.completions.create(
