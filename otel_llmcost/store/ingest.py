@@ -64,12 +64,20 @@ def parse_request(payload: bytes) -> ExportTraceServiceRequest:
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise BadPayload(f"An OTLP payload must be bytes, got {type(payload).__name__}.")
     try:
-        return ExportTraceServiceRequest.FromString(bytes(payload))
+        request = ExportTraceServiceRequest.FromString(bytes(payload))
     except (DecodeError, ValueError) as exc:
-        raise BadPayload(
-            f"{len(payload)} bytes that are not a serialized OTLP ExportTraceServiceRequest (protobuf): {exc}. "
-            "OTLP/JSON must be converted to protobuf first."
-        ) from None
+        raise _not_otlp(len(payload), str(exc)) from None
+    if payload and not request.ListFields():
+        # protobuf skips fields it does not know, so random bytes can parse as an empty request
+        raise _not_otlp(len(payload), "no field of an ExportTraceServiceRequest in it")
+    return request
+
+
+def _not_otlp(size: int, why: str) -> BadPayload:
+    return BadPayload(
+        f"{size} bytes that are not a serialized OTLP ExportTraceServiceRequest (protobuf): {why}. "
+        "OTLP/JSON must be converted to protobuf first."
+    )
 
 
 def rows_from_otlp(payload: bytes) -> dict[str, list[Any]]:
