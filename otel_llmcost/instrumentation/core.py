@@ -374,7 +374,13 @@ def _error_type(error: BaseException) -> str:
     # HTTP errors from the SDKs carry the status; the semconv asks for the most specific low-cardinality value.
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
-        return str(status)
+        if status >= 400:
+            return str(status)
+        # An error event inside a stream that opened with 200 (Anthropic's overloaded_error): the
+        # status names no error, the provider's error type does.
+        provider_type = getattr(error, "type", None)
+        if isinstance(provider_type, str) and provider_type:
+            return provider_type
     return type(error).__qualname__
 
 

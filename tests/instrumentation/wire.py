@@ -13,9 +13,11 @@ import asyncio
 import importlib
 import inspect
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 
 @dataclass
@@ -450,3 +452,209 @@ def chat_stream(model: str, pieces: list[str], usage: dict[str, Any], **kwargs: 
         return sse_reply(chat_chunks(model, pieces, usage=usage if options.get("include_usage") else None, **kwargs))
 
     return reply
+
+
+# --- Anthropic (Messages API, Bedrock and Vertex clients) -------------------------
+# Payloads as the API sends them: usage with the cache-write split, SSE with ``event:`` lines
+# and no [DONE], the error envelope. Fixtures for the anthropic tests follow.
+
+CLAUDE_REQUEST_ID = "req_011CSHoEeqs5C35K2UUqR7Fy"
+
+
+def claude_usage(
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    cache_read: int = 0,
+    cache_5m: int = 0,
+    cache_1h: int = 0,
+    split: bool = True,
+    web_search: int | None = None,
+    service_tier: str | None = "standard",
+) -> dict[str, Any]:
+    """A Messages ``usage``: ``input_tokens`` EXCLUDES cache reads and writes. ``split=False``
+    leaves out the ``cache_creation`` TTL breakdown, as API versions before it did."""
+    usage: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": cache_5m + cache_1h,
+        "cache_read_input_tokens": cache_read,
+    }
+    if split:
+        usage["cache_creation"] = {"ephemeral_5m_input_tokens": cache_5m, "ephemeral_1h_input_tokens": cache_1h}
+    usage["output_tokens"] = output_tokens
+    if service_tier is not None:
+        usage["service_tier"] = service_tier
+    if web_search is not None:
+        usage["server_tool_use"] = {"web_search_requests": web_search}
+    return usage
+
+
+def text_block(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+def tool_use_block(block_id: str, name: str, tool_input: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_use", "id": block_id, "name": name, "input": tool_input}
+
+
+def thinking_block(thinking: str) -> dict[str, Any]:
+    return {"type": "thinking", "thinking": thinking, "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pk"}
+
+
+def claude_message(
+    model: str,
+    content: list[dict[str, Any]],
+    usage: dict[str, Any],
+    *,
+    stop_reason: str = "end_turn",
+    message_id: str = "msg_01XFDUDYJgAACzvnptvVoYEL",
+) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+
+
+def claude_events(message: dict[str, Any], *, delta_usage: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The event stream of ``message`` as the API sends it: ``message_start`` (no content, the
+    input side of the usage, a placeholder ``output_tokens``), ``ping``, each content block
+    started, streamed in pieces and stopped, ``message_delta`` (stop reason, cumulative output
+    tokens; ``delta_usage`` replaces its usage) and ``message_stop``."""
+    usage = message["usage"]
+    start = {
+        **message,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": start}, {"type": "ping"}]
+    for index, block in enumerate(message["content"]):
+        events += _block_events(index, block)
+    final = {"output_tokens": usage["output_tokens"]}
+    if "server_tool_use" in usage:
+        final["server_tool_use"] = usage["server_tool_use"]
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": final if delta_usage is None else delta_usage,
+        }
+    )
+    events.append({"type": "message_stop"})
+    return events
+
+
+def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
+    kind = block["type"]
+    if kind == "text":
+        start: dict[str, Any] = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in _pieces(block["text"])]
+    elif kind == "tool_use":
+        start = {**block, "input": {}}
+        arguments = json.dumps(block["input"])
+        half = len(arguments) // 2
+        deltas = [
+            {"type": "input_json_delta", "partial_json": piece} for piece in ("", arguments[:half], arguments[half:])
+        ]
+    elif kind == "thinking":
+        start = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": piece} for piece in _pieces(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    else:
+        start, deltas = block, []
+    return [
+        {"type": "content_block_start", "index": index, "content_block": start},
+        *({"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas),
+        {"type": "content_block_stop", "index": index},
+    ]
+
+
+def _pieces(text: str) -> list[str]:
+    """Text as it streams: a few words per delta."""
+    words = text.split(" ")
+    return [
+        " ".join(words[start : start + 3]) + (" " if start + 3 < len(words) else "")
+        for start in range(0, len(words), 3)
+    ]
+
+
+def claude_stream(events: Iterable[dict[str, Any]]) -> Reply:
+    return sse_reply(events, named=True, done=False)
+
+
+def claude_error(status: int, kind: str, message: str) -> Reply:
+    """Anthropic's error envelope (overloaded_error is 529, rate_limit_error 429)."""
+    headers = {"request-id": CLAUDE_REQUEST_ID}
+    if status == 429:
+        headers["retry-after"] = "0"
+    body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": CLAUDE_REQUEST_ID}
+    return json_reply(body, status, headers)
+
+
+def anthropic_has_own_tracing() -> bool:
+    """anthropic 2.x starts spans of its own (``open_telemetry`` client option); 0.x does not."""
+    from anthropic._base_client import BaseClient
+
+    return isinstance(vars(BaseClient).get("_tracer"), property)
+
+
+@pytest.fixture
+def instrument_anthropic(telemetry: Any) -> Iterator[Callable[..., Any]]:
+    """Instrument the anthropic SDK into ``telemetry`` (keyword arguments go to ``instrument``)."""
+    from otel_llmcost.instrumentation.anthropic import AnthropicInstrumentor
+
+    instrumentor = AnthropicInstrumentor()
+
+    def instrument(**kwargs: Any) -> Any:
+        instrumentor.instrument(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
+        )
+        return instrumentor
+
+    yield instrument
+    instrumentor.uninstrument()
+
+
+@pytest.fixture
+def anthropic_instrumented(instrument_anthropic: Callable[..., Any], telemetry: Any) -> Any:
+    instrument_anthropic()
+    return telemetry
+
+
+@pytest.fixture
+def anthropic_api(asynchronous: bool) -> Callable[..., Api]:
+    """``anthropic_api(*replies, platform="anthropic" | "bedrock" | "vertex", **client_kwargs)``: a
+    real Anthropic (or AnthropicBedrock / AnthropicVertex) client, sync or async, whose HTTP goes
+    to a ``Wire`` answering ``replies`` in order."""
+    import anthropic
+
+    platforms: dict[str, tuple[Any, Any, dict[str, Any]]] = {
+        "anthropic": (anthropic.Anthropic, anthropic.AsyncAnthropic, {"api_key": "sk-ant-api03-test"}),
+        "bedrock": (
+            anthropic.AnthropicBedrock,
+            anthropic.AsyncAnthropicBedrock,
+            {"api_key": "bedrock-api-key-test", "aws_region": "us-east-1"},
+        ),
+        "vertex": (
+            anthropic.AnthropicVertex,
+            anthropic.AsyncAnthropicVertex,
+            {"region": "us-east5", "project_id": "acme-prod", "access_token": "ya29.test"},
+        ),
+    }
+
+    def connect(*replies: Reply | Callable[[Any], Reply], platform: str = "anthropic", **kwargs: Any) -> Api:
+        http = http_module("anthropic")
+        wire = Wire(http, *replies)
+        sync_cls, async_cls, defaults = platforms[platform]
+        kwargs = {**defaults, "max_retries": 0, **kwargs}
+        client = (async_cls if asynchronous else sync_cls)(http_client=http_client(http, wire, asynchronous), **kwargs)
+        return Api(client, wire, asynchronous)
+
+    return connect

@@ -1,0 +1,235 @@
+"""The one choke point: the SDK client's internal ``request`` method.
+
+``messages.create`` (streamed or not), ``messages.stream()``, ``messages.parse()``, their beta
+twins, ``.with_raw_response`` / ``.with_streaming_response`` and the Bedrock and Vertex clients
+all end in ``SyncAPIClient.request`` or ``AsyncAPIClient.request`` with the request options, the
+URL still ``/v1/messages`` (the cloud clients rewrite it later, per attempt). We start the call's
+span there and chain a ``post_parser`` into the options: the SDK hands it every parsed result,
+a message or a stream, whether it parses at once or when the user calls ``.parse()`` on a raw
+response later, so the body is never read twice.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anthropic
+from anthropic._response import BaseAPIResponse
+from opentelemetry import context
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.anthropic import messages, sdk_tracing
+from otel_llmcost.instrumentation.anthropic.providers import bill_by_request_model, server_of
+from otel_llmcost.instrumentation.openai import streams
+
+_STREAMS = (anthropic.Stream, anthropic.AsyncStream)
+_MESSAGES_PATH = "/v1/messages"  # count_tokens and batches have paths of their own: no usage to price
+
+
+def _raw_response_types() -> tuple[type, ...]:
+    try:  # anthropic < 2 returns these from .with_raw_response
+        from anthropic._legacy_response import LegacyAPIResponse
+    except ImportError:
+        return (BaseAPIResponse,)
+    return (BaseAPIResponse, LegacyAPIResponse)
+
+
+_RAW_RESPONSES = _raw_response_types()
+
+
+class _Tracker:
+    """One request's call, from the request to the parsed result (or the stream's end)."""
+
+    __slots__ = ("call", "request", "response", "streaming", "returned", "options", "saved", "post_parser")
+
+    def __init__(self, call: core.LLMCall, request: core.Request, options: Any) -> None:
+        self.call = call
+        self.request = request
+        self.response: core.Response | None = None
+        self.streaming = False
+        self.returned = False
+        self.options = options
+        self.saved = options.post_parser
+        self.post_parser: Callable[[Any], Any] | None = self.saved if callable(self.saved) else None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Tracker:
+        # The Bedrock and Vertex clients deep-copy the request options, our post_parser among
+        # them, on every attempt: the copy must still be this call (and its span's locks cannot be copied).
+        return self
+
+    def swap_options(self) -> None:
+        self.options.__dict__["post_parser"] = self.parse
+
+    def restore_options(self) -> None:
+        # The SDK copied the options before sending; the caller's object goes back as it was.
+        self.options.__dict__["post_parser"] = self.saved
+
+    def parse(self, result: Any) -> Any:
+        """The post_parser the SDK hands every parsed result to. We look first, so a user's
+        post_parser that raises (``messages.parse()`` of an answer that fails validation)
+        cannot hide the usage."""
+        self.parsed(result)
+        post_parser = self.post_parser
+        return result if post_parser is None else post_parser(result)
+
+    @core.guarded()
+    def parsed(self, result: Any) -> None:
+        if isinstance(result, anthropic.BaseModel) and getattr(result, "type", None) == "message":
+            if not self.call.ended:
+                self.response = bill_by_request_model(messages.read(result), self.request)
+                if self.returned:  # a raw response parsed after the request returned
+                    self.call.end(self.response)
+        elif isinstance(result, _STREAMS) and not self.streaming:
+            self.streaming = True
+            streams.instrument(result, self.call, _StreamState(self.request), isinstance(result, anthropic.AsyncStream))
+
+    @core.guarded()
+    def failed(self, error: BaseException) -> None:
+        self.call.end(self.response, error=error)
+
+    @core.guarded()
+    def finished(self, result: Any) -> None:
+        if self.streaming:
+            return  # the stream ends the call
+        if self.response is None and isinstance(result, _RAW_RESPONSES):
+            # with_raw_response / with_streaming_response: the body is parsed when the user asks.
+            self.returned = True
+            weakref.finalize(result, self.abandoned)
+            return
+        self.call.end(self.response)
+
+    def abandoned(self) -> None:
+        """A raw response was dropped without being parsed (or a raw stream without being read)."""
+        if not self.streaming and not self.call.ended:
+            self.call.end(core.Response())  # the input was still billed: estimate it
+
+
+class _StreamState(messages.MessageStream):
+    """The Messages stream state, priced by the model id the cloud clients bill by."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: core.Request) -> None:
+        super().__init__()
+        self.request = request
+
+    def response(self) -> core.Response:
+        return bill_by_request_model(super().response(), self.request)
+
+
+@core.guarded()
+def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Tracker | None:
+    options = args[1] if len(args) > 1 else kwargs["options"]
+    if options.method != "post" or options.url.partition("?")[0] != _MESSAGES_PATH:
+        return None
+    body = options.json_data
+    if not isinstance(body, Mapping):
+        return None
+    extra = options.extra_json
+    if isinstance(extra, Mapping) and extra:
+        body = {**body, **extra}
+    server = server_of(client)
+    model = body.get("model")
+    request = core.Request(
+        operation=sc.OP_CHAT,
+        provider=server.provider,
+        model=model if isinstance(model, str) else None,
+        server_address=server.address,
+        server_port=server.port,
+        stream=body.get("stream") is True or kwargs.get("stream") is True,
+        body=body,
+    )
+    _describe(body, request)
+    tracker = _Tracker(core.LLMCall(telemetry, request), request, options)
+    tracker.swap_options()
+    return tracker
+
+
+@core.guarded()
+def _describe(body: Mapping[str, Any], request: core.Request) -> None:
+    messages.describe(body, request)
+
+
+def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
+    """The wrapt wrapper of ``SyncAPIClient.request``."""
+
+    def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        tracker = _start(telemetry, client, args, kwargs)
+        if tracker is None:
+            return wrapped(*args, **kwargs)
+        token = context.attach(sdk_tracing.call_context(tracker.call.span))
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            tracker.failed(error)
+            raise
+        finally:
+            context.detach(token)
+            tracker.restore_options()
+        tracker.finished(result)
+        return result
+
+    return request
+
+
+def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
+    """The wrapt wrapper of ``AsyncAPIClient.request``."""
+
+    async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        tracker = _start(telemetry, client, args, kwargs)
+        if tracker is None:
+            return await wrapped(*args, **kwargs)
+        token = context.attach(sdk_tracing.call_context(tracker.call.span))
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            tracker.failed(error)
+            raise
+        finally:
+            context.detach(token)
+            tracker.restore_options()
+        tracker.finished(result)
+        return result
+
+    return request
+
+
+def stream_exit(wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``__exit__`` of a stream, a stream helper or its manager: an exception leaving the user's
+    ``with`` block ends the call with it (the exit would close the stream, ending it without)."""
+    _record_exit(owner, args)
+    return wrapped(*args, **kwargs)
+
+
+async def async_stream_exit(
+    wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    _record_exit(owner, args)
+    return await wrapped(*args, **kwargs)
+
+
+@core.guarded()
+def _record_exit(owner: Any, args: tuple[Any, ...]) -> None:
+    error = args[1] if len(args) > 1 else None
+    if error is None:
+        return
+    raw = _raw_stream_of(owner)
+    if raw is not None:
+        streams.exit_with_error(raw, error)
+
+
+def _raw_stream_of(owner: Any) -> Any:
+    """The SDK stream behind a stream, a ``MessageStream`` or the manager that made one."""
+    if isinstance(owner, _STREAMS):
+        return owner
+    raw = getattr(owner, "_raw_stream", None)
+    if raw is not None:
+        return raw
+    for value in vars(owner).values():  # a manager keeps its MessageStream under a private name
+        raw = getattr(value, "_raw_stream", None)
+        if isinstance(raw, _STREAMS):
+            return raw
+    return None

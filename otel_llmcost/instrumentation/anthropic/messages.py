@@ -1,0 +1,246 @@
+"""The Messages API (``/v1/messages``, beta included): request description, response, stream state.
+
+Anthropic's ``input_tokens`` EXCLUDES cache reads and cache writes; the semconv
+``gen_ai.usage.input_tokens`` is their sum (``Usage`` documents the same rule). Cache writes are
+split by TTL (``cache_creation.ephemeral_5m_input_tokens`` / ``ephemeral_1h_input_tokens``); a
+total without the split is a 5-minute write, the only kind there was before the split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.anthropic.content import (
+    field,
+    input_messages,
+    listed,
+    output_messages,
+    shape,
+    system_instructions,
+    system_text,
+    text_of_blocks,
+    tool_signature,
+)
+from otel_llmcost.instrumentation.openai.content import fingerprint, json_or_text
+from otel_llmcost.pricing.types import Usage
+
+# body key -> (attribute, accepted value types)
+_PARAMETERS = {
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, (int, float)),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, (int,)),
+}
+# A content_block_delta's payload, by delta type
+_DELTA_TEXT = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+# A streamed block's accumulated pieces go back under this field, by block type
+_BLOCK_TEXT = {"text": "text", "thinking": "thinking"}
+
+
+def describe(body: Mapping[str, Any], request: core.Request) -> None:
+    attributes = request.attributes
+    for key, (name, kinds) in _PARAMETERS.items():
+        value = body.get(key)
+        if type(value) in kinds:
+            attributes[name] = value
+    stop = listed(body.get("stop_sequences"))
+    if stop and all(isinstance(item, str) for item in stop):
+        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+    tier = body.get("service_tier")
+    if isinstance(tier, str):
+        # auto / standard_only choose among tiers; the response says which one billed the call.
+        attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = tier
+    if _asks_for_json(body):
+        attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
+    system = body.get("system")
+    messages = listed(body.get("messages"))
+    tools = listed(body.get("tools"))
+    request.fingerprint = fingerprint(system_text(system), map(tool_signature, tools), shape(messages))
+    request.input_messages = functools.partial(input_messages, messages)
+    if system:
+        request.system_instructions = functools.partial(system_instructions, system)
+    request.estimate_input_tokens = functools.partial(_count_input, system, messages, tools, request.model or "")
+
+
+def _asks_for_json(body: Mapping[str, Any]) -> bool:
+    # output_config.format, or its deprecated form output_format
+    formats = (field(body.get("output_config"), "format"), body.get("output_format"))
+    return any(field(output_format, "type") == "json_schema" for output_format in formats if output_format)
+
+
+def usage_of(usage: Any, delta: Any = None) -> Usage:
+    """Normalised usage of a message, or of a stream: ``message_start``'s usage then the last
+    ``message_delta``'s, whose counts are cumulative and win where set (its ``output_tokens``
+    always; newer API versions repeat the input side there too)."""
+
+    def value(name: str) -> Any:
+        if delta is not None and (found := getattr(delta, name, None)) is not None:
+            return found
+        return getattr(usage, name, None)
+
+    cache_read = value("cache_read_input_tokens") or 0
+    write_5m, write_1h = _cache_writes(value("cache_creation_input_tokens") or 0, value("cache_creation"))
+    input_tokens = (value("input_tokens") or 0) + cache_read + write_5m + write_1h
+    output_tokens = value("output_tokens") or 0
+    compacted = _compactions(value("iterations"))
+    if compacted is not None:
+        input_tokens += compacted.input_tokens
+        output_tokens += compacted.output_tokens
+        cache_read += compacted.cache_read_tokens
+        write_5m += compacted.cache_write_5m_tokens
+        write_1h += compacted.cache_write_1h_tokens
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        reasoning_tokens=getattr(value("output_tokens_details"), "thinking_tokens", None) or 0,
+        web_search_requests=getattr(value("server_tool_use"), "web_search_requests", None) or 0,
+    )
+
+
+def _cache_writes(total: int, split: Any) -> tuple[int, int]:
+    """(5-minute, 1-hour) cache writes; what the split does not account for is a 5-minute write."""
+    if split is None:
+        return total, 0
+    one_hour = getattr(split, "ephemeral_1h_input_tokens", None) or 0
+    five_minutes = getattr(split, "ephemeral_5m_input_tokens", None) or 0
+    return max(total, five_minutes + one_hour) - one_hour, one_hour
+
+
+def _compactions(iterations: Any) -> Usage | None:
+    """Context compaction (beta) runs as iterations whose tokens the top-level usage leaves out,
+    though they are billed; the other iterations are already in it."""
+    compactions = [entry for entry in listed(iterations) if getattr(entry, "type", None) == "compaction"]
+    if not compactions:
+        return None
+    total = Usage()
+    for entry in compactions:
+        part = usage_of(entry)
+        total = Usage(
+            input_tokens=total.input_tokens + part.input_tokens,
+            output_tokens=total.output_tokens + part.output_tokens,
+            cache_read_tokens=total.cache_read_tokens + part.cache_read_tokens,
+            cache_write_5m_tokens=total.cache_write_5m_tokens + part.cache_write_5m_tokens,
+            cache_write_1h_tokens=total.cache_write_1h_tokens + part.cache_write_1h_tokens,
+        )
+    return total
+
+
+def read(message: Any) -> core.Response:
+    blocks = listed(message.content)
+    usage = message.usage
+    tier = getattr(usage, "service_tier", None)
+    stop_reason = message.stop_reason
+    return core.Response(
+        model=message.model,
+        id=message.id,
+        finish_reasons=(stop_reason,) if stop_reason else (),
+        usage=usage_of(usage) if usage is not None else None,
+        service_tier=tier,
+        tool_calls=tool_calls(blocks),
+        output_text=text_of_blocks(blocks),
+        output_messages=functools.partial(output_messages, blocks, stop_reason),
+        attributes=_tier_attributes(tier),
+    )
+
+
+def tool_calls(blocks: Sequence[Any]) -> list[tuple[str, str]]:
+    """The application's tools the model asked for (server tools such as web search run at Anthropic)."""
+    return [
+        (field(block, "id") or "", field(block, "name") or "") for block in blocks if field(block, "type") == "tool_use"
+    ]
+
+
+def _tier_attributes(tier: Any) -> dict[str, Any]:
+    return {sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER: tier} if isinstance(tier, str) else {}
+
+
+class MessageStream:
+    """What a Messages stream said so far; ``add`` sees every event before the user does.
+
+    ``message_start`` carries the id, the model and the input side of the usage; ``message_delta``
+    the stop reason and the final output tokens. A stream that ends before ``message_delta`` (cut,
+    closed early, abandoned) keeps the reported input and estimates the output from the text seen.
+    """
+
+    __slots__ = ("start", "delta_usage", "stop_reason", "blocks")
+
+    def __init__(self) -> None:
+        self.start: Any = None  # message_start's message
+        self.delta_usage: Any = None
+        self.stop_reason: str | None = None
+        self.blocks: dict[int, tuple[Any, list[str]]] = {}  # index -> (content_block_start's block, pieces)
+
+    def add(self, event: Any) -> bool:
+        kind = event.type
+        if kind == "content_block_delta":
+            block = self.blocks.get(event.index)
+            name = _DELTA_TEXT.get(getattr(event.delta, "type", None))
+            if block is not None and name is not None:
+                block[1].append(getattr(event.delta, name, None) or "")
+        elif kind == "content_block_start":
+            self.blocks[event.index] = (event.content_block, [])
+        elif kind == "message_delta":
+            self.delta_usage = event.usage
+            self.stop_reason = event.delta.stop_reason or self.stop_reason
+        elif kind == "message_start":
+            self.start = event.message
+        return True
+
+    def response(self) -> core.Response:
+        blocks = [_assembled(block, pieces) for _, (block, pieces) in sorted(self.blocks.items())]
+        text = text_of_blocks(blocks)
+        start = self.start
+        if start is None:
+            return core.Response(output_text=text)  # nothing reported: the core estimates it all
+        tier = getattr(start.usage, "service_tier", None)
+        return core.Response(
+            model=start.model,
+            id=start.id,
+            finish_reasons=(self.stop_reason,) if self.stop_reason else (),
+            usage=self._usage(start, text),
+            service_tier=tier,
+            tool_calls=tool_calls(blocks),
+            output_text=text,
+            output_messages=functools.partial(output_messages, blocks, self.stop_reason),
+            attributes=_tier_attributes(tier),
+        )
+
+    def _usage(self, start: Any, text: str) -> Usage | None:
+        if start.usage is None:
+            return None
+        if self.delta_usage is not None:
+            return usage_of(start.usage, self.delta_usage)
+        # message_start's output count is a placeholder: count what arrived instead.
+        from otel_llmcost.tokens import count_text
+
+        seen = count_text(text, start.model or "")
+        return dataclasses.replace(usage_of(start.usage), output_tokens=seen, reasoning_tokens=0, estimated=True)
+
+
+def _assembled(block: Any, pieces: list[str]) -> Any:
+    """A streamed content block with its deltas put together, as the message would hold it."""
+    kind = field(block, "type")
+    if not pieces:
+        return block
+    joined = "".join(pieces)
+    if kind in _BLOCK_TEXT:
+        return {"type": kind, _BLOCK_TEXT[kind]: joined}
+    if kind == "tool_use":
+        return {"type": kind, "id": field(block, "id"), "name": field(block, "name"), "input": json_or_text(joined)}
+    return block
+
+
+def _count_input(system: Any, messages: Sequence[Any], tools: Sequence[Any], model: str) -> int:
+    from otel_llmcost.tokens import count_messages, count_text
+
+    text = system_text(system)
+    prompt = [{"role": "system", "content": text}, *messages] if text else messages
+    return count_messages(prompt, model) + sum(count_text(tool_signature(tool), model) for tool in tools)

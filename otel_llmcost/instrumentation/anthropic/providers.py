@@ -1,0 +1,67 @@
+"""Which provider serves an anthropic client's calls, and which model id the call is billed by.
+
+One SDK reaches Claude on Anthropic's API, on AWS Bedrock (``AnthropicBedrock``) and on Google
+Vertex AI (``AnthropicVertex``); the provider picks the price list. anthropic 2.x names it on
+the client class (``_gen_ai_provider_name``, for its own spans); older SDKs are told apart by
+their clients' base classes.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import core
+
+# Base classes of the cloud clients in every SDK major -> gen_ai.provider.name
+_CLOUD_BASES = {"BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK, "BaseVertexClient": sc.PROVIDER_GCP_VERTEX}
+_CLOUDS = frozenset(_CLOUD_BASES.values())
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_MAX_CACHED = 256
+
+
+class Server(NamedTuple):
+    provider: str
+    address: str | None
+    port: int | None
+
+
+_cache: dict[int, tuple[Any, Server]] = {}
+
+
+def server_of(client: Any) -> Server:
+    """Provider, host and port of a client, cached per base URL object (reading an httpx URL's
+    parts costs more than the rest of the request description)."""
+    url = client.base_url
+    hit = _cache.get(id(url))
+    if hit is not None and hit[0] is url:
+        return hit[1]
+    server = Server(provider_of(type(client)), url.host or None, url.port or _DEFAULT_PORTS.get(url.scheme))
+    if len(_cache) >= _MAX_CACHED:
+        _cache.clear()
+    _cache[id(url)] = (url, server)  # the URL is kept so its id cannot be reused while cached
+    return server
+
+
+@functools.cache
+def provider_of(client_class: type) -> str:
+    named = getattr(client_class, "_gen_ai_provider_name", None)
+    if isinstance(named, str) and named:
+        return named
+    for base in client_class.__mro__:
+        provider = _CLOUD_BASES.get(base.__name__)
+        if provider is not None:
+            return provider
+    return sc.PROVIDER_ANTHROPIC
+
+
+def bill_by_request_model(response: core.Response, request: core.Request) -> core.Response:
+    """On Bedrock and Vertex the request's model id names what is billed: a cross-region inference
+    profile (``us.anthropic.claude-...``) costs more than the bare model the response names. The
+    response model stays on the span; only the price lookup uses the request's id. An ARN (an
+    application inference profile) names nothing a price list knows, so the response model prices it."""
+    if request.provider in _CLOUDS and response.model and request.model and not request.model.startswith("arn:"):
+        response.attributes[sc.GEN_AI_RESPONSE_MODEL] = response.model
+        response.model = None
+    return response
