@@ -125,4 +125,3 @@ def status_body(content_type: str, grpc_code: int, message: str) -> bytes:
     if content_type == PROTOBUF:
         return status.SerializeToString()
     return json_format.MessageToJson(status, indent=None).encode()
-

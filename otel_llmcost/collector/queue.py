@@ -109,7 +109,9 @@ class DiskQueue:
             self._bytes += len(payload)  # reserved now, so concurrent appends cannot overshoot
             name = f"{self._run}-{next(self._seq):010d}-{spans}"
         try:
-            _write_durably(self._tmp_dir / (name + SEGMENT_SUFFIX), self._segments_dir / (name + SEGMENT_SUFFIX), payload)
+            _write_durably(
+                self._tmp_dir / (name + SEGMENT_SUFFIX), self._segments_dir / (name + SEGMENT_SUFFIX), payload
+            )
         except BaseException:
             with self._state:
                 self._bytes -= len(payload)
@@ -118,6 +120,9 @@ class DiskQueue:
             self._unclaimed[name] = Segment(name=name, spans=spans, size=len(payload))
             self._unclaimed_spans += spans
             self._state.notify_all()
+
+    def has_room(self) -> bool:
+        return self._bytes < self.max_bytes
 
     def depth(self) -> Depth:
         with self._state:
@@ -128,9 +133,7 @@ class DiskQueue:
     def wait(self, min_spans: int, timeout: float) -> None:
         """Block until a batch of ``min_spans`` is ready, a claimed batch waits, or ``timeout`` passes."""
         with self._state:
-            self._state.wait_for(
-                lambda: self._batches or self._unclaimed_spans >= min_spans, timeout
-            )
+            self._state.wait_for(lambda: self._batches or self._unclaimed_spans >= min_spans, timeout)
 
     def wake(self) -> None:
         with self._state:
@@ -206,7 +209,9 @@ class DiskQueue:
         for leftover in self._tmp_dir.iterdir():  # never acknowledged: the rename had not happened
             leftover.unlink()
         on_disk = {
-            path.name.removesuffix(SEGMENT_SUFFIX): Segment.from_name(path.name.removesuffix(SEGMENT_SUFFIX), path.stat().st_size)
+            path.name.removesuffix(SEGMENT_SUFFIX): Segment.from_name(
+                path.name.removesuffix(SEGMENT_SUFFIX), path.stat().st_size
+            )
             for path in self._segments_dir.iterdir()
             if path.name.endswith(SEGMENT_SUFFIX)
         }

@@ -1,0 +1,65 @@
+"""The writer against a real embedded store whose inserts fail: retried until they land, exactly once."""
+
+from __future__ import annotations
+
+from collector_harness import query, request_of
+
+from otel_llmcost.collector.config import CollectorConfig
+from otel_llmcost.collector.queue import DiskQueue
+from otel_llmcost.collector.sink import StoreSink
+from otel_llmcost.collector.stats import Stats
+from otel_llmcost.collector.writer import Writer
+
+
+class FlakySink(StoreSink):
+    """Fails the first inserts: before ClickHouse saw them, or after it stored them (a lost answer)."""
+
+    def __init__(self, url: str, *, fail_before: int = 0, fail_after: int = 0) -> None:
+        super().__init__(url)
+        self.fail_before, self.fail_after = fail_before, fail_after
+        self.tokens: list[str] = []
+
+    def insert(self, payload: bytes, token: str) -> int:
+        self.tokens.append(token)
+        if self.fail_before:
+            self.fail_before -= 1
+            raise ConnectionError("ClickHouse is down")
+        spans = super().insert(payload, token)
+        if self.fail_after:
+            self.fail_after -= 1
+            raise TimeoutError("the answer was lost")
+        return spans
+
+
+def _drain(tmp_path, sink: FlakySink, requests: int) -> Stats:
+    config = CollectorConfig(queue_dir=tmp_path / "queue", batch_spans=1000, flush_interval=0.05)
+    queue = DiskQueue(config.queue_dir, config.queue_max_bytes)
+    for _ in range(requests):
+        queue.append(request_of(10), spans=10)
+    stats = Stats()
+    writer = Writer(queue, sink, stats, config)
+    writer.start()
+    writer.stop(timeout=60)  # flushes until the queue is empty (or the bound passes)
+    assert queue.depth().requests == 0
+    queue.close()
+    return stats
+
+
+def test_failed_inserts_are_retried_until_they_land(tmp_path, store_url):
+    sink = FlakySink(store_url, fail_before=2)
+
+    stats = _drain(tmp_path, sink, requests=3)
+
+    assert stats.inserted_spans == 30
+    assert len(sink.tokens) == 3 and len(set(sink.tokens)) == 1  # the same batch, the same token
+    assert query(store_url, "SELECT count(), uniqExact(SpanId) FROM otel.otel_traces") == [(30, 30)]
+
+
+def test_a_retry_of_an_insert_that_had_landed_is_dropped_by_its_token(tmp_path, store_url):
+    sink = FlakySink(store_url, fail_after=1)
+
+    _drain(tmp_path, sink, requests=3)
+
+    assert len(sink.tokens) == 2 and len(set(sink.tokens)) == 1
+    assert query(store_url, "SELECT count(), uniqExact(SpanId) FROM otel.otel_traces") == [(30, 30)]
+    assert query(store_url, "SELECT count() FROM otel.llm_calls") == [(30,)]
