@@ -9,6 +9,7 @@ one client API. URLs:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ def connect(url: str | None = None, *, database: str = DEFAULT_DATABASE, timeout
     The embedded store takes the store lock first (StoreBusy if another process has it) and
     releases it when the client is closed. The client's default database is the store's
     database once it exists, so queries may name tables without it. ``timeout`` (seconds)
-    bounds connecting to and talking with a server.
+    bounds connecting to and talking with a server (rounded up to whole seconds).
     """
     target = parse_url(resolve_url(url))
     database = target.database or database
@@ -132,7 +133,9 @@ def connect(url: str | None = None, *, database: str = DEFAULT_DATABASE, timeout
     if target.embedded:
         client = _connect_embedded(clickhouse_connect, target)
     else:
-        timeouts = {} if timeout is None else {"connect_timeout": timeout, "send_receive_timeout": timeout}
+        # clickhouse-connect takes whole seconds (and refuses 0)
+        seconds = None if timeout is None else max(math.ceil(timeout), 1)
+        timeouts = {} if seconds is None else {"connect_timeout": seconds, "send_receive_timeout": seconds}
         try:
             client = clickhouse_connect.get_client(
                 host=target.host,

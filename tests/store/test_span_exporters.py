@@ -1,0 +1,204 @@
+"""Span exporters into the store: the spool exporter, the ClickHouse exporter and its fallback, the default export."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace.export import SpanExportResult
+from store_helpers import local_call, make_spans, rows
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.store import exporter as exporter_module
+from otel_llmcost.store import spool
+from otel_llmcost.store.exporter import ClickHouseSpanExporter, SpoolSpanExporter
+
+
+def _span_names(path: Path) -> list[str]:
+    request = ExportTraceServiceRequest.FromString(path.read_bytes())
+    return [span.name for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+
+
+def test_spool_exporter_writes_each_batch_as_an_otlp_request(data_dir):
+    spans = make_spans([{sc.GEN_AI_REQUEST_MODEL: "a"}, {sc.GEN_AI_REQUEST_MODEL: "b"}])
+
+    assert SpoolSpanExporter().export(spans) == SpanExportResult.SUCCESS
+
+    [batch] = spool.pending()
+    assert _span_names(batch) == ["chat a", "chat b"]
+
+
+def test_the_exporter_side_imports_no_clickhouse_code(data_dir):
+    script = textwrap.dedent(
+        """
+        import sys
+        from otel_llmcost.store.exporter import SpoolSpanExporter, configure_default_export
+        from opentelemetry import trace
+        print(configure_default_export())
+        with trace.get_tracer("t").start_as_current_span("x"):
+            pass
+        trace.get_tracer_provider().force_flush()
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("chdb", "clickhouse_connect")))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_clean_env(data_dir), timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"installed: SpoolSpanExporter -> {data_dir / 'spool'}", "[]"]
+    assert len(spool.pending()) == 1
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_server_gets_retries_within_the_timeout_then_the_batch_is_spooled(data_dir, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(exporter_module.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(exporter_module.time, "sleep", clock.sleep)
+    spans = make_spans([local_call("gpt-4o-mini", D("0.01"), input_tokens=1, output_tokens=1)])
+    exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{_closed_port()}/otel", timeout=5.0)
+
+    assert exporter.export(spans) == SpanExportResult.SUCCESS
+
+    assert len(clock.slept) >= 3  # it retried, backing off
+    assert sum(clock.slept) == pytest.approx(5.0)  # and stopped at its timeout, not later
+    assert clock.slept[2] > clock.slept[0]  # backing off exponentially: 0.25 s then 1 s, each ±50% jitter
+    [batch] = spool.pending()
+    assert _span_names(batch) == ["chat gpt-4o-mini"]
+
+
+def test_a_server_that_never_answers_does_not_hold_the_export(data_dir):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True)
+    thread.start()
+    try:
+        exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=1.0)
+        result = exporter.export(make_spans([{sc.GEN_AI_REQUEST_MODEL: "m"}]))
+    finally:
+        listener.close()
+    assert result == SpanExportResult.SUCCESS
+    assert len(spool.pending()) == 1
+    assert accepted  # it did reach the (silent) server
+
+
+def test_a_bad_url_fails_at_setup_not_in_the_export_thread():
+    with pytest.raises(ValueError, match="Unsupported ClickHouse URL scheme 'tcp'"):
+        ClickHouseSpanExporter("tcp://clickhouse:9000")
+
+
+def _clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    env.update({sc.ENV_DATA_DIR: str(data_dir), "PYTHONPATH": str(Path(__file__).parent)}, **extra)
+    return env
+
+
+DEFAULT_EXPORT = textwrap.dedent(
+    """
+    from opentelemetry import trace
+    from otel_llmcost.store.exporter import configure_default_export
+    print(configure_default_export())
+    print(configure_default_export())
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "first"),
+    [
+        ({}, "installed: SpoolSpanExporter -> {spool}"),
+        ({sc.ENV_CLICKHOUSE_URL: "https://u:secret@ch.example:8443/llm"}, "installed: ClickHouseSpanExporter -> https://u@ch.example:8443/llm"),
+        ({sc.ENV_CLICKHOUSE_URL: "chdb:///somewhere/else"}, "installed: SpoolSpanExporter -> {spool}"),
+        ({sc.ENV_OTEL_TRACES_EXPORTER: "console"}, "skipped: OTEL_TRACES_EXPORTER is set: OpenTelemetry's own export is in charge"),
+        (
+            {sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318"},
+            "skipped: OTEL_EXPORTER_OTLP_ENDPOINT is set: OpenTelemetry's own export is in charge",
+        ),
+    ],
+    ids=["nothing-configured", "server-url", "embedded-url", "traces-exporter", "otlp-endpoint"],
+)
+def test_default_export_steps_aside_for_the_users_own(data_dir, env, first):
+    result = subprocess.run(
+        [sys.executable, "-c", DEFAULT_EXPORT], capture_output=True, text=True, env=_clean_env(data_dir, **env), timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == first.format(spool=data_dir / "spool")
+    if lines[0].startswith("installed"):
+        assert lines[1] == "skipped: a tracer provider is already set"  # calling it again changes nothing
+
+
+def test_default_export_flushes_at_exit_with_the_resource_from_the_environment(data_dir):
+    script = DEFAULT_EXPORT + textwrap.dedent(
+        """
+        with trace.get_tracer("app").start_as_current_span("chat gpt-4o") as span:
+            span.set_attribute("gen_ai.usage.input_tokens", 12)
+        """
+    )
+    env = _clean_env(data_dir, OTEL_SERVICE_NAME="billing", OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=prod")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+    [batch] = spool.pending()
+    request = ExportTraceServiceRequest.FromString(batch.read_bytes())
+    resource = {item.key: item.value.string_value for item in request.resource_spans[0].resource.attributes}
+    assert (resource["service.name"], resource["deployment.environment.name"]) == ("billing", "prod")
+    assert _span_names(batch) == ["chat gpt-4o"]
+
+
+SERVER_URL = os.environ.get(sc.ENV_CLICKHOUSE_URL, "")
+
+
+@pytest.mark.skipif(
+    not SERVER_URL.startswith(("http://", "https://")),
+    reason="server mode needs a ClickHouse server: set OTEL_LLMCOST_CLICKHOUSE_URL=http://user:password@host:8123",
+)
+def test_server_mode_inserts_idempotently_into_a_clickhouse_server(tmp_path, monkeypatch):
+    from otel_llmcost.store.connection import open_store, parse_url
+
+    database = f"otel_llmcost_test_{uuid.uuid4().hex[:8]}"
+    target = parse_url(SERVER_URL)
+    url = f"{target.scheme}://{target.username}:{target.password}@{target.host}:{target.port}/{database}"
+    monkeypatch.setenv(sc.ENV_DATA_DIR, str(tmp_path))
+    exporter = ClickHouseSpanExporter(url, timeout=30)
+    spans = make_spans([local_call("gpt-4o-mini", D("0.25"), input_tokens=10, output_tokens=2)] * 4)
+
+    assert exporter.export(spans) == SpanExportResult.SUCCESS
+    exporter.shutdown()
+
+    client = open_store(url)
+    try:
+        assert spool.pending() == []
+        assert rows(client, "SELECT count() AS calls, sum(CostUSD) AS cost FROM llm_calls") == [{"calls": 4, "cost": D(1)}]
+        assert rows(client, "SELECT sum(Calls) AS calls FROM llm_cost_1h") == [{"calls": 4}]
+    finally:
+        client.command(f"DROP DATABASE IF EXISTS {database}")
+        client.close()
