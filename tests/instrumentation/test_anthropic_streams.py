@@ -1,0 +1,349 @@
+"""Streamed Messages through the real anthropic SDK: ``create(stream=True)``, the ``messages.stream()``
+helpers (beta included), raw and streaming responses, and every way a stream can end (read to the
+end, closed early, abandoned, broken by the user's code, by an error event, or cut by the server)."""
+
+from __future__ import annotations
+
+import gc
+import json
+from decimal import Decimal as D
+
+import anthropic
+import pytest
+from opentelemetry.trace import StatusCode
+from wire import (
+    Reply,
+    anthropic_api,
+    anthropic_instrumented,
+    claude_events,
+    claude_message,
+    claude_stream,
+    claude_usage,
+    instrument_anthropic,
+    json_reply,
+    sse,
+    text_block,
+    tool_use_block,
+)
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.tokens import count_messages, count_text
+
+__all__ = ["anthropic_api", "anthropic_instrumented", "instrument_anthropic"]  # fixtures, used by name
+
+pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
+
+M = D(1_000_000)
+SONNET = "claude-sonnet-4-5-20250929"
+MESSAGES = [{"role": "user", "content": "Where is my parcel?"}]
+CALL = {"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": MESSAGES}
+ANSWER = "Your parcel left the depot this morning and arrives tomorrow before noon."
+USAGE = claude_usage(1500, 800, cache_read=20000, cache_5m=3000, cache_1h=1000)
+MESSAGE = claude_message(SONNET, [text_block(ANSWER)], USAGE)
+# claude-sonnet-4-5: input 3, cache read 0.3, 5m write 3.75, 1h write 6, output 15 USD per 1M tokens
+INPUT_SIDE_COST = (D(1500) * 3 + D(20000) * D("0.3") + D(3000) * D("3.75") + D(1000) * 6) / M
+FULL_COST = INPUT_SIDE_COST + D(800) * 15 / M
+
+
+class Stop(Exception):
+    pass
+
+
+def create_stream(**kwargs):
+    async def scenario(api):
+        stream = await api(api.client.messages.create(**{**CALL, "stream": True, **kwargs}))
+        return await api.items(stream)
+
+    return scenario
+
+
+def text_seen(events):
+    return "".join(event.delta.text for event in events if event.type == "content_block_delta")
+
+
+def test_a_stream_read_to_the_end_combines_message_start_and_message_delta(
+    instrument_anthropic, telemetry, anthropic_api
+):
+    bare = anthropic_api(claude_stream(claude_events(MESSAGE))).run(create_stream())
+    instrument_anthropic()
+    traced = anthropic_api(claude_stream(claude_events(MESSAGE))).run(create_stream())
+
+    # The user sees exactly the events they would see without us.
+    assert [type(event) for event in traced] == [type(event) for event in bare]
+    assert [event.to_dict() for event in traced] == [event.to_dict() for event in bare]
+    assert text_seen(traced) == ANSWER
+    span = telemetry.span()
+    attributes = dict(span.attributes)
+    assert span.name == "chat claude-sonnet-4-5"
+    assert attributes[sc.GEN_AI_REQUEST_STREAM] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500  # from message_start, cache included
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800  # message_delta's, not message_start's placeholder
+    assert attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] == 3000
+    assert attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] == 1000
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == SONNET
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "msg_01XFDUDYJgAACzvnptvVoYEL"
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
+    assert attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] > 0
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert span.status.status_code is StatusCode.UNSET
+    assert len(telemetry.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)) == 1
+
+
+def test_message_delta_counts_are_cumulative_and_win(anthropic_instrumented, anthropic_api):
+    # A server-tool loop: message_start has the first turn's input, message_delta the whole call's.
+    message = claude_message(SONNET, [text_block("Found it.")], claude_usage(1000, 300))
+    delta_usage = {
+        "input_tokens": 2500,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 4000,
+        "output_tokens": 300,
+        "server_tool_use": {"web_search_requests": 1},
+    }
+    api = anthropic_api(claude_stream(claude_events(message, delta_usage=delta_usage)))
+    api.run(create_stream())
+
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 6500
+    assert attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 4000
+    assert attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] == 1
+    expected = (D(2500) * 3 + D(4000) * D("0.3") + D(300) * 15) / M + D(10) / 1000
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
+
+
+def test_streamed_tool_use_blocks_are_assembled(anthropic_instrumented, anthropic_api):
+    content = [
+        text_block("Checking."),
+        tool_use_block("toolu_01T1x1fJ34qAmk2tNTrN7Up6", "track_parcel", {"order": "12345"}),
+    ]
+    message = claude_message(SONNET, content, claude_usage(400, 90), stop_reason="tool_use")
+    api = anthropic_api(claude_stream(claude_events(message)))
+    api.run(create_stream())
+
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("toolu_01T1x1fJ34qAmk2tNTrN7Up6",)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("track_parcel",)
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_use",)
+
+
+@pytest.mark.parametrize("beta", [False, True], ids=["messages", "beta"])
+def test_the_stream_helper(instrument_anthropic, telemetry, anthropic_api, beta):
+    async def scenario(api):
+        messages = api.client.beta.messages if beta else api.client.messages
+        if api.asynchronous:
+            async with messages.stream(**CALL) as stream:
+                text = "".join([piece async for piece in stream.text_stream])
+                return text, await stream.get_final_message()
+        with messages.stream(**CALL) as stream:
+            return "".join(stream.text_stream), stream.get_final_message()
+
+    bare_text, bare_final = anthropic_api(claude_stream(claude_events(MESSAGE))).run(scenario)
+    instrument_anthropic()
+    text, final = anthropic_api(claude_stream(claude_events(MESSAGE))).run(scenario)
+
+    assert text == bare_text == ANSWER
+    assert final.to_dict() == bare_final.to_dict()
+    assert final.usage.output_tokens == 800
+    attributes = dict(telemetry.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+
+
+def test_breaking_out_then_closing_keeps_the_input_and_estimates_the_output(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        events = await api.items(stream, limit=5)  # message_start, block start, three text deltas
+        assert anthropic_instrumented.spans() == []  # still open: the user may read on
+        await api.close(stream)
+        await api.close(stream)
+        return events
+
+    seen = text_seen(api.run(scenario))
+    gc.collect()
+    span = anthropic_instrumented.span()
+    attributes = dict(span.attributes)
+    output = count_text(seen, SONNET)
+    assert 0 < output < 800
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500  # message_start's input is real
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == output
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(INPUT_SIDE_COST + D(output) * 15 / M)
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_an_abandoned_stream_ends_its_span_when_collected(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        assert stream.response.status_code == 200
+        # never read, never closed
+
+    api.run(scenario)
+    gc.collect()
+    attributes = dict(anthropic_instrumented.span().attributes)
+    # Nothing was read, not even message_start: the input is counted with tiktoken.
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, SONNET)
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 0
+
+
+def test_a_stream_abandoned_midway_ends_once_with_what_was_seen(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        return await api.items(stream, limit=4)
+
+    seen = text_seen(api.run(scenario))
+    gc.collect()
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(seen, SONNET)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+
+
+@pytest.mark.parametrize("holder", ["stream", "helper"])
+def test_an_exception_in_the_users_with_block_ends_the_span_with_it(anthropic_instrumented, anthropic_api, holder):
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        if holder == "helper":
+            if api.asynchronous:
+                async with api.client.messages.stream(**CALL) as stream:
+                    async for _ in stream.text_stream:
+                        raise Stop("user code failed")
+            with api.client.messages.stream(**CALL) as stream:
+                for _ in stream.text_stream:
+                    raise Stop("user code failed")
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        if api.asynchronous:
+            async with stream:
+                async for _ in stream:
+                    raise Stop("user code failed")
+        with stream:
+            for _ in stream:
+                raise Stop("user code failed")
+
+    with pytest.raises(Stop, match="user code failed"):
+        api.run(scenario)
+    span = anthropic_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "Stop"
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500
+    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+
+
+def test_an_overloaded_error_event_mid_stream_ends_the_span_with_it(instrument_anthropic, telemetry, anthropic_api):
+    events = claude_events(MESSAGE)[:5]  # message_start, ping, block start, two text deltas
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    body = sse(events, named=True, done=False) + f"event: error\ndata: {json.dumps(error)}\n\n".encode()
+    reply = Reply(200, body, {"content-type": "text/event-stream; charset=utf-8"})
+
+    with pytest.raises(anthropic.APIStatusError) as bare:
+        anthropic_api(reply).run(create_stream())
+    instrument_anthropic()
+    with pytest.raises(anthropic.APIStatusError) as traced:
+        anthropic_api(reply).run(create_stream())
+
+    assert type(traced.value) is type(bare.value)
+    assert str(traced.value) == str(bare.value)
+    assert traced.value.body == bare.value.body
+    span = telemetry.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "overloaded_error"
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("Your parcel left the depot this ", SONNET)
+
+
+def test_a_stream_the_server_cuts_before_message_delta_is_estimated(anthropic_instrumented, anthropic_api):
+    events = [event for event in claude_events(MESSAGE) if event["type"] not in ("message_delta", "message_stop")]
+    api = anthropic_api(claude_stream(events))
+    assert text_seen(api.run(create_stream())) == ANSWER
+
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(ANSWER, SONNET)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert sc.GEN_AI_RESPONSE_FINISH_REASONS not in attributes
+
+
+def test_a_raw_stream_is_recorded_when_parsed_and_read(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        raw = await api(api.client.messages.with_raw_response.create(**CALL, stream=True))
+        assert anthropic_instrumented.spans() == []
+        stream = await api(raw.parse())
+        return await api.items(stream)
+
+    assert text_seen(api.run(scenario)) == ANSWER
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+
+
+def test_a_raw_response_is_recorded_when_parsed(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(json_reply(MESSAGE, headers={"request-id": "req_42"}))
+
+    async def scenario(api):
+        raw = await api(api.client.messages.with_raw_response.create(**CALL))
+        assert raw.headers["request-id"] == "req_42"
+        assert anthropic_instrumented.spans() == []  # the body is not parsed yet
+        return await api(raw.parse())
+
+    assert api.run(scenario).usage.output_tokens == 800
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+
+
+def test_a_raw_response_never_parsed_is_estimated_when_dropped(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(json_reply(MESSAGE))
+
+    async def scenario(api):
+        raw = await api(api.client.messages.with_raw_response.create(**CALL))
+        assert raw.status_code == 200
+
+    api.run(scenario)
+    gc.collect()
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, SONNET)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+def test_with_streaming_response(anthropic_instrumented, anthropic_api, stream):
+    reply = claude_stream(claude_events(MESSAGE)) if stream else json_reply(MESSAGE)
+    api = anthropic_api(reply)
+
+    async def scenario(api):
+        call = {**CALL, "stream": True} if stream else CALL
+        if api.asynchronous:
+            async with api.client.messages.with_streaming_response.create(**call) as response:
+                parsed = await response.parse()
+                return await api.items(parsed) if stream else parsed
+        with api.client.messages.with_streaming_response.create(**call) as response:
+            parsed = response.parse()
+            return list(parsed) if stream else parsed
+
+    api.run(scenario)
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+
+
+def test_a_vertex_stream(anthropic_instrumented, anthropic_api):
+    model = "claude-sonnet-4-5@20250929"
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)), platform="vertex")
+    assert text_seen(api.run(create_stream(model=model))) == ANSWER
+
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert api.wire.requests[0].url.path.endswith(f"/models/{model}:streamRawPredict")
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "gcp.vertex_ai"
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == SONNET
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == "vertex_ai/claude-sonnet-4-5@20250929"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
