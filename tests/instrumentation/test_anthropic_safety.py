@@ -1,0 +1,336 @@
+"""The user's program first, through the real anthropic SDK: errors, return values, uninstrument,
+our own bugs, privacy, attribution, metrics, and one span with usage per call whether or not
+anthropic 2.x's own tracing is on."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import anthropic
+import pytest
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+from wire import (
+    anthropic_api,
+    anthropic_has_own_tracing,
+    anthropic_instrumented,
+    claude_error,
+    claude_events,
+    claude_message,
+    claude_stream,
+    claude_usage,
+    instrument_anthropic,
+    json_reply,
+    text_block,
+    tool_use_block,
+)
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.attribution import attributes as attribution
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.anthropic import messages
+
+__all__ = ["anthropic_api", "anthropic_instrumented", "instrument_anthropic"]  # fixtures, used by name
+
+pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
+
+SONNET = "claude-sonnet-4-5-20250929"
+SYSTEM = "You are the support agent."
+MESSAGES = [
+    {"role": "user", "content": "Where is my parcel?"},
+    {"role": "assistant", "content": [tool_use_block("toolu_01", "track_parcel", {"order": "12345"})]},
+    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "At the depot."}]},
+]
+CALL = {"model": "claude-sonnet-4-5", "max_tokens": 512, "system": SYSTEM, "messages": MESSAGES}
+MESSAGE = claude_message(
+    SONNET,
+    [text_block("It is at the depot."), tool_use_block("toolu_02", "notify", {"channel": "email"})],
+    claude_usage(120, 30, cache_read=1000),
+    stop_reason="tool_use",
+)
+REPLY = json_reply(MESSAGE, headers={"request-id": "req_42"})
+needs_own_tracing = pytest.mark.skipif(not anthropic_has_own_tracing(), reason="anthropic < 2 has no spans of its own")
+
+
+async def create(api, **kwargs):
+    return await api(api.client.messages.create(**{**CALL, **kwargs}))
+
+
+async def create_stream(api, **kwargs):
+    return await api.items(await api(api.client.messages.create(**{**CALL, "stream": True, **kwargs})))
+
+
+@pytest.fixture
+def fresh_log_once(monkeypatch):
+    monkeypatch.setattr(core, "_logged", set())
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "kind"),
+    [(529, anthropic.OverloadedError, "overloaded_error"), (429, anthropic.RateLimitError, "rate_limit_error")],
+)
+def test_http_errors_are_recorded_and_reraised_unchanged(
+    instrument_anthropic, telemetry, anthropic_api, status, error_class, kind
+):
+    reply = claude_error(
+        status,
+        kind,
+        "Overloaded" if status == 529 else "Number of request tokens has exceeded your per-minute rate limit",
+    )
+    with pytest.raises(error_class) as bare:
+        anthropic_api(reply).run(create)
+    instrument_anthropic()
+    with pytest.raises(error_class) as traced:
+        anthropic_api(reply).run(create)
+
+    assert type(traced.value) is type(bare.value)
+    assert str(traced.value) == str(bare.value)
+    assert traced.value.status_code == bare.value.status_code == status
+    assert traced.value.body == bare.value.body
+    assert traced.value.request_id == bare.value.request_id
+    span = telemetry.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == str(status)
+    assert sc.GEN_AI_USAGE_COST_AMOUNT not in span.attributes
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in span.attributes
+    points = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert [point.attributes[sc.ERROR_TYPE] for point in points] == [str(status)]
+
+
+def test_a_connection_error_is_recorded_and_reraised(anthropic_instrumented, anthropic_api):
+    def refuse(request):
+        raise api.wire.http.ConnectError("connection refused", request=request)
+
+    api = anthropic_api(refuse)
+    with pytest.raises(anthropic.APIConnectionError):
+        api.run(create)
+    assert anthropic_instrumented.span().attributes[sc.ERROR_TYPE] == "APIConnectionError"
+
+
+def test_return_values_are_identical_with_and_without_instrumentation(instrument_anthropic, telemetry, anthropic_api):
+    bare = anthropic_api(REPLY).run(create)
+    instrument_anthropic()
+    traced = anthropic_api(REPLY).run(create)
+
+    assert type(traced) is type(bare)
+    assert traced.to_dict() == bare.to_dict()
+    assert traced.model_fields_set == bare.model_fields_set
+    assert traced._request_id == bare._request_id == "req_42"
+    assert len(telemetry.spans()) == 1
+
+
+def test_uninstrument_restores_the_original_functions(instrument_anthropic, telemetry, anthropic_api):
+    from anthropic._base_client import AsyncAPIClient, BaseClient, SyncAPIClient
+    from anthropic._streaming import AsyncStream, Stream
+    from anthropic.lib.streaming import (
+        AsyncMessageStream,
+        AsyncMessageStreamManager,
+        MessageStream,
+        MessageStreamManager,
+    )
+
+    patched = [
+        (SyncAPIClient, "request"),
+        (AsyncAPIClient, "request"),
+        (Stream, "__exit__"),
+        (AsyncStream, "__aexit__"),
+        (MessageStream, "__exit__"),
+        (MessageStreamManager, "__exit__"),
+        (AsyncMessageStream, "__aexit__"),
+        (AsyncMessageStreamManager, "__aexit__"),
+    ]
+    if anthropic_has_own_tracing():
+        patched.append((BaseClient, "_tracer"))
+    originals = [vars(owner)[name] for owner, name in patched]
+    instrumentor = instrument_anthropic()
+    assert all(vars(owner)[name] is not original for (owner, name), original in zip(patched, originals, strict=True))
+    instrumentor.uninstrument()
+
+    assert all(vars(owner)[name] is original for (owner, name), original in zip(patched, originals, strict=True))
+    anthropic_api(REPLY).run(create)
+    assert telemetry.spans() == []
+
+
+def test_the_call_span_is_current_while_the_sdk_sends(anthropic_instrumented, anthropic_api):
+    seen = []
+
+    def reply(request):
+        seen.append(trace.get_current_span().get_span_context().span_id)
+        return REPLY
+
+    anthropic_api(reply).run(create)
+    assert seen == [anthropic_instrumented.span().context.span_id]
+
+
+def test_a_bug_of_ours_never_reaches_the_user(
+    anthropic_instrumented, anthropic_api, monkeypatch, caplog, fresh_log_once
+):
+    def broken(*_):
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr(messages, "read", broken)
+    monkeypatch.setattr(messages, "describe", broken)
+    api = anthropic_api(REPLY, REPLY)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        first = api.run(create)
+        second = api.run(create)
+
+    assert first.content[0].text == second.content[0].text == "It is at the depot."
+    spans = anthropic_instrumented.spans()
+    assert len(spans) == 2  # each call still has its span, ended once
+    assert all(span.attributes[sc.GEN_AI_REQUEST_MODEL] == "claude-sonnet-4-5" for span in spans)
+    ours = [record for record in caplog.records if "otel-llmcost" in record.getMessage()]
+    assert len(ours) == 2  # one per broken step, not one per call
+    assert [str(record.exc_info[1]) for record in ours] == ["extractor bug", "extractor bug"]
+
+
+def test_a_bug_in_the_stream_state_never_hides_an_event(
+    instrument_anthropic, telemetry, anthropic_api, monkeypatch, fresh_log_once
+):
+    bare = anthropic_api(claude_stream(claude_events(MESSAGE))).run(create_stream)
+
+    def broken(self, event):
+        raise RuntimeError("stream state bug")
+
+    monkeypatch.setattr(messages.MessageStream, "add", broken)
+    instrument_anthropic()
+    traced = anthropic_api(claude_stream(claude_events(MESSAGE))).run(create_stream)
+
+    assert [event.to_dict() for event in traced] == [event.to_dict() for event in bare]
+    assert len(telemetry.spans()) == 1
+
+
+def test_content_is_not_captured_by_default(anthropic_instrumented, anthropic_api):
+    anthropic_api(REPLY).run(create)
+    attributes = anthropic_instrumented.span().attributes
+    for key in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS):
+        assert key not in attributes
+    assert "parcel" not in json.dumps(dict(attributes))
+
+
+EXPECTED_INPUT = [
+    {"role": "user", "parts": [{"type": "text", "content": "Where is my parcel?"}]},
+    {
+        "role": "assistant",
+        "parts": [{"type": "tool_call", "id": "toolu_01", "name": "track_parcel", "arguments": {"order": "12345"}}],
+    },
+    {"role": "user", "parts": [{"type": "tool_call_response", "id": "toolu_01", "response": "At the depot."}]},
+]
+EXPECTED_OUTPUT = [
+    {
+        "role": "assistant",
+        "parts": [
+            {"type": "text", "content": "It is at the depot."},
+            {"type": "tool_call", "id": "toolu_02", "name": "notify", "arguments": {"channel": "email"}},
+        ],
+        "finish_reason": "tool_call",
+    }
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+def test_content_is_captured_with_the_env_switch(instrument_anthropic, telemetry, anthropic_api, monkeypatch, stream):
+    monkeypatch.setenv(sc.ENV_CAPTURE_CONTENT, "true")
+    instrument_anthropic()
+    reply = claude_stream(claude_events(MESSAGE)) if stream else REPLY
+    anthropic_api(reply).run(create_stream if stream else create)
+
+    attributes = telemetry.span().attributes
+    assert json.loads(attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS]) == [{"type": "text", "content": SYSTEM}]
+    assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES]) == EXPECTED_INPUT
+    assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == EXPECTED_OUTPUT
+
+
+def test_captured_content_goes_through_the_redaction_hook(instrument_anthropic, telemetry, anthropic_api):
+    def redact(messages):
+        return [
+            {**message, "parts": [{"type": "text", "content": "[redacted]"}]} if "role" in message else message
+            for message in messages
+        ]
+
+    instrument_anthropic(capture_content=True, redact=redact)
+    anthropic_api(REPLY).run(create)
+
+    attributes = telemetry.span().attributes
+    assert "parcel" not in attributes[sc.GEN_AI_INPUT_MESSAGES]
+    assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [{"type": "text", "content": "[redacted]"}]
+
+
+def test_attribution_lands_on_the_span_and_the_cost_metric(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(REPLY)
+    with attribution(team="support", feature="answer", customer="c-042", ticket="T-9"):
+        api.run(create)
+
+    attributes = anthropic_instrumented.span().attributes
+    assert attributes[sc.LLMCOST_TEAM] == "support"
+    assert attributes[sc.LLMCOST_FEATURE] == "answer"
+    assert attributes[sc.LLMCOST_CUSTOMER] == "c-042"
+    assert attributes[sc.LLMCOST_EXTRA_PREFIX + "ticket"] == "T-9"
+    [point] = anthropic_instrumented.metric_points(sc.METRIC_COST)
+    assert point.attributes[sc.LLMCOST_TEAM] == "support"
+    assert point.attributes[sc.LLMCOST_FEATURE] == "answer"
+    assert point.value == attributes[sc.GEN_AI_USAGE_COST_AMOUNT]
+
+
+# --- anthropic 2.x's own spans -----------------------------------------------------
+
+
+def sdk_tracing(setting, telemetry):
+    """The client option that turns the SDK's own spans on (into the test's provider) or off."""
+    if setting == "off":
+        return {"open_telemetry": False} if anthropic_has_own_tracing() else {}
+    if not anthropic_has_own_tracing():
+        pytest.skip("anthropic < 2 has no spans of its own")
+    return {"open_telemetry": {"tracer_provider": telemetry.tracer_provider}}
+
+
+def usage_spans(telemetry):
+    return [span for span in telemetry.spans() if sc.GEN_AI_USAGE_INPUT_TOKENS in span.attributes]
+
+
+@needs_own_tracing
+def test_without_us_the_sdks_own_span_carries_usage(telemetry, anthropic_api):
+    # Why one of the two spans must go: the SDK's own span would be a second row in llm_calls.
+    anthropic_api(REPLY, **sdk_tracing("on", telemetry)).run(create)
+    [span] = usage_spans(telemetry)
+    assert span.name == "anthropic.messages.create"
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1120
+
+
+@pytest.mark.parametrize("setting", ["on", "off"], ids=["sdk-tracing-on", "sdk-tracing-off"])
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+def test_exactly_one_span_per_call_carries_the_usage_and_the_cost(
+    anthropic_instrumented, anthropic_api, setting, stream
+):
+    reply = claude_stream(claude_events(MESSAGE)) if stream else REPLY
+    anthropic_api(reply, **sdk_tracing(setting, anthropic_instrumented)).run(create_stream if stream else create)
+
+    [span] = usage_spans(anthropic_instrumented)
+    assert span.name == "chat claude-sonnet-4-5"
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1120
+    assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+    assert [span.name for span in anthropic_instrumented.spans()] == ["chat claude-sonnet-4-5"]
+
+
+@needs_own_tracing
+def test_the_sdk_still_sends_our_spans_trace_context(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(REPLY, **sdk_tracing("on", anthropic_instrumented))
+    api.run(create)
+
+    context = anthropic_instrumented.span().context
+    traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+    assert api.wire.requests[0].headers["traceparent"] == traceparent
+
+
+@needs_own_tracing
+def test_calls_we_do_not_record_keep_the_sdks_span(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(json_reply({"input_tokens": 2095}), **sdk_tracing("on", anthropic_instrumented))
+
+    async def scenario(api):
+        return await api(api.client.messages.count_tokens(model="claude-sonnet-4-5", messages=MESSAGES))
+
+    api.run(scenario)
+    [span] = anthropic_instrumented.spans()
+    assert span.name == "anthropic.messages.count_tokens"
+    assert not [key for key in span.attributes if key.startswith("gen_ai.usage.")]
