@@ -10,7 +10,6 @@ open scope's roll-up, with the tool results its request carried charged to their
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +52,7 @@ class Attempt:
 class Step:
     """One LLM call inside open scopes, from its start to its end (the ``core.CallEnd``)."""
 
-    __slots__ = ("attempt", "in_tool", "request", "retry", "run", "scopes", "span")
+    __slots__ = ("attempt", "attributes", "in_tool", "request", "retry", "run", "scopes", "span")
 
     def __init__(self, scopes: tuple[Scope, ...], request: core.Request, span: trace.Span) -> None:
         self.scopes = scopes
@@ -63,6 +62,8 @@ class Step:
         self.in_tool = scopes[-1] is not self.run  # a tool's own LLM call, not a step of the agent's loop
         self.attempt: Attempt | None = None
         self.retry = False
+        # Set on the span when the call ends, with what the end adds: one set_attributes call, not two.
+        self.attributes: dict[str, Any] = {}
         if self.run is not None:
             self._start()
 
@@ -89,16 +90,14 @@ class Step:
                 reason = RETRY_AFTER_ERROR if previous.errored else RETRY_AFTER_DISCARDED_OUTPUT
                 previous.ended = False
                 run.retries += 1
-        attributes: dict[str, Any] = {
-            sc.GEN_AI_AGENT_NAME: run.name,
-            sc.LLMCOST_AGENT_STEP: index,
-            sc.LLMCOST_AGENT_RUN_SPAN_ID: run.run_span_id,
-        }
+        attributes = self.attributes
+        attributes[sc.GEN_AI_AGENT_NAME] = run.name
+        attributes[sc.LLMCOST_AGENT_STEP] = index
+        attributes[sc.LLMCOST_AGENT_RUN_SPAN_ID] = run.run_span_id
         if self.retry:
             attributes[sc.LLMCOST_RETRY] = True
             attributes[sc.LLMCOST_RETRY_OF] = previous.first_span_id  # type: ignore[union-attr]
             attributes[sc.LLMCOST_RETRY_REASON] = reason
-        self.span.set_attributes(attributes)
 
     def __call__(
         self, response: core.Response | None, usage: Usage | None, cost: Cost | None, error: BaseException | None
@@ -121,8 +120,11 @@ class Step:
                 run.retry_cost += cost.total
             if response is not None and not self.in_tool:
                 run.expect_tool_calls(list(response.tool_calls))
-        if error is None and usage is not None and self.request.body is not None:
-            self._charge_tool_results(run, response, cost)
+        try:
+            if error is None and usage is not None and self.request.body is not None:
+                self._charge_tool_results(run, response, cost)
+        finally:
+            self.span.set_attributes(self.attributes)
 
     def _charge_tool_results(self, run: AgentRun, response: core.Response | None, cost: Cost | None) -> None:
         """Count the tool results this request resent and charge them, at its input rate, to their tools."""
@@ -133,46 +135,45 @@ class Step:
         model = (response.model if response is not None else None) or request.model or ""
         call_ids: list[str] = []
         total_tokens, total_cost = 0, ZERO
+        # An unpriced call prices nothing; otherwise at the tier the call was billed at.
+        tier = cost.tier if cost is not None else None
         for call_id, text in found.results:
-            tokens = _result_tokens(run, call_id, text, model)
-            # An unpriced call prices nothing; otherwise the tier the call was billed at.
-            amount = _input_cost(model, tokens, request.provider, cost.tier) if cost is not None else ZERO
+            tokens, amount = _result_charge(run, call_id, text, model, request.provider, tier)
             with lock:
                 name = run.tool_names.get(call_id) or found.names.get(call_id) or UNKNOWN_TOOL
                 run.charge_resent(call_id, name, tokens, amount)
             call_ids.append(call_id)
             total_tokens += tokens
             total_cost += amount
-        self.span.set_attributes(
-            {
-                sc.LLMCOST_TOOL_RESULTS_INPUT_TOKENS: total_tokens,
-                sc.LLMCOST_TOOL_RESULTS_COST: float(total_cost),
-                sc.LLMCOST_TOOL_RESULTS_CALL_IDS: call_ids,
-            }
-        )
+        self.attributes[sc.LLMCOST_TOOL_RESULTS_INPUT_TOKENS] = total_tokens
+        self.attributes[sc.LLMCOST_TOOL_RESULTS_COST] = float(total_cost)
+        self.attributes[sc.LLMCOST_TOOL_RESULTS_CALL_IDS] = call_ids
 
 
 def _request_key(request: core.Request) -> tuple[str | None, int] | None:
     """The prompt's fingerprint and a hash of the whole body: equal only for the same request sent again."""
     if request.body is None:
         return None
-    text = json.dumps(request.body, separators=(",", ":"), default=str, ensure_ascii=False)
-    return request.fingerprint, hash(text)
+    # repr, not JSON: equal bodies have equal reprs and it is twice as fast. An object without a
+    # value repr (an address) can only make two equal requests look different, never the reverse.
+    return request.fingerprint, hash(repr(request.body))
 
 
-def _result_tokens(run: AgentRun, call_id: str, text: str, model: str) -> int:
-    # A result is resent unchanged at every later step: count it once per model.
-    key = (call_id, model)
-    tokens = run.result_tokens.get(key)
-    if tokens is None:
-        from otel_llmcost.tokens import count_text  # tiktoken loads only for runs that resend tool results
+def _result_charge(
+    run: AgentRun, call_id: str, text: str, model: str, provider: str, tier: str | None
+) -> tuple[int, Decimal]:
+    """Tokens of one resent result and their price. A result is resent unchanged at every later
+    step, so it is counted and priced once per (model, tier) in a run."""
+    key = (call_id, model, tier)
+    charge = run.result_charges.get(key)
+    if charge is None:
+        # Loaded only for runs that resend tool results: tiktoken, and the catalog (on first use, as for the core).
+        from otel_llmcost.pricing import price_call
+        from otel_llmcost.tokens import count_text
 
-        tokens = run.result_tokens[key] = count_text(text, model)
-    return tokens
-
-
-def _input_cost(model: str, tokens: int, provider: str, tier: str) -> Decimal:
-    from otel_llmcost.pricing import price_call  # the catalog loads on first use, as for the core
-
-    priced = price_call(model, Usage(input_tokens=tokens), provider=provider, service_tier=tier)
-    return priced.total if priced is not None else ZERO
+        tokens = count_text(text, model)
+        priced = None
+        if tier is not None:
+            priced = price_call(model, Usage(input_tokens=tokens), provider=provider, service_tier=tier)
+        charge = run.result_charges[key] = (tokens, priced.total if priced is not None else ZERO)
+    return charge

@@ -40,7 +40,7 @@ class AgentRun(Scope):
         "pending_calls",
         "provider",
         "resent",
-        "result_tokens",
+        "result_charges",
         "retries",
         "retry_cost",
         "run_span_id",
@@ -72,7 +72,8 @@ class AgentRun(Scope):
         self.tool_names: dict[str, str] = {}  # call id -> tool name
         self.open_tools: dict[str, ToolCall] = {}  # call id -> open tool span
         self.resent: dict[str, list[Any]] = {}  # tool name -> [input tokens, cost] of its resent results
-        self.result_tokens: dict[tuple[str, str], int] = {}  # (call id, model) -> tokens of that result
+        # (call id, model, tier) -> tokens of that result and their input price
+        self.result_charges: dict[tuple[str, str, str | None], tuple[int, Decimal]] = {}
 
     # -- read by the user while the run is open ----------------------------------------------
     @property
