@@ -33,6 +33,25 @@ def test_openai_older_majors(older_sdk, tests_with_sdk, major):
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
 
 
+ANTHROPIC_TESTS = (
+    "tests/instrumentation/test_anthropic_messages.py",
+    "tests/instrumentation/test_anthropic_streams.py",
+    "tests/instrumentation/test_anthropic_safety.py",
+)
+
+
+@pytest.mark.parametrize("major", [1, 0])
+def test_anthropic_older_majors(older_sdk, tests_with_sdk, major):
+    # anthropic 1.x already has httpx2 and spans of its own (replaced like 2.x's); 0.x has neither
+    # (httpx, no spans) and still needs distro.
+    sdk = older_sdk("anthropic", major, extra=("distro>=1.7,<2",))
+    assert _version_seen(sdk, "anthropic").startswith(f"{major}."), "the subprocess must import the older major"
+    result = tests_with_sdk(sdk, *ANTHROPIC_TESTS)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-2000:]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
+
+
 def _version_seen(sdk_dir, module):
     code = f"import {module}; print({module}.__version__)"
     env = {**os.environ, "PYTHONPATH": str(sdk_dir)}
