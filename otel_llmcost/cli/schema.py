@@ -129,4 +129,4 @@ def reprice(since: datetime, until: datetime | None, clickhouse_url: str | None)
         finally:
             client.close()
     window = f"{since.isoformat()} .. {until.isoformat() if until else 'now'}"
-    Console(highlight=False).print(f"Repriced {changed} call(s) between {window}.")
+    click.echo(f"Repriced {changed} call(s) between {window}.")

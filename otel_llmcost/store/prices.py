@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from otel_llmcost.pricing import PRICE_FIELDS, PriceEntry, catalog_entries, find_price
 from otel_llmcost.pricing.cost import rates_for
 from otel_llmcost.pricing.entry import PER_MILLION, TIERS
-from otel_llmcost.pricing.names import CATALOG_PROVIDERS
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, base_name
 from otel_llmcost.store.ddl import Target
 
 if TYPE_CHECKING:
@@ -102,19 +102,24 @@ class PriceRow:
 
 
 def catalog_rows() -> list[PriceRow]:
-    """Every catalog alias, for any provider and for each provider that resolves it to the same entry."""
+    """Every catalog alias for any provider, and each name of an entry for the providers that resolve it there.
+
+    ``gpt-4o-mini`` has a provider-less row (OpenAI's list price) and an ``azure.ai.openai``
+    row with Azure's price, because ``find_price`` answers so.
+    """
     rows = []
     providers_of: dict[str, list[str]] = {}
     for provider, catalog_name in CATALOG_PROVIDERS.items():
         providers_of.setdefault(catalog_name, []).append(provider)
     for item in catalog_entries():
         entry = _entry(item)
-        for alias in item["aliases"]:
-            rows.append(PriceRow(alias, "", entry, CATALOG))
+        rows += [PriceRow(alias, "", entry, CATALOG) for alias in item["aliases"]]
+        name = bare_id(entry.key)[0]
+        for candidate in dict.fromkeys((*item["aliases"], entry.key.lower(), name, base_name(name))):
             for provider in providers_of.get(entry.provider, ()):
-                found = find_price(alias, provider)
+                found = find_price(candidate, provider)
                 if found is not None and (found.key, found.provider) == (entry.key, entry.provider):
-                    rows.append(PriceRow(alias, provider, entry, CATALOG))
+                    rows.append(PriceRow(candidate, provider, entry, CATALOG))
     return rows
 
 
