@@ -4,6 +4,7 @@ catalog's per-1M prices."""
 
 from __future__ import annotations
 
+import json
 import logging
 from decimal import Decimal as D
 
@@ -365,3 +366,67 @@ def test_count_tokens_gets_no_span_of_ours(anthropic_instrumented, anthropic_api
 
     assert api.run(scenario).input_tokens == 2095
     assert anthropic_instrumented.spans() == []
+
+
+def test_structured_output_is_recorded_even_when_the_answer_fails_validation(anthropic_instrumented, anthropic_api):
+    from pydantic import BaseModel, ValidationError
+
+    class Parcel(BaseModel):
+        order: str
+        status: str
+
+    good = claude_message(SONNET, [text_block('{"order": "12345", "status": "at depot"}')], claude_usage(300, 20))
+    bad = claude_message(SONNET, [text_block('{"order": 12345}')], claude_usage(300, 9))
+    api = anthropic_api(json_reply(good), json_reply(bad))
+
+    async def scenario(api):
+        return await api(
+            api.client.messages.parse(
+                model="claude-sonnet-4-5", max_tokens=256, messages=MESSAGES, output_format=Parcel
+            )
+        )
+
+    assert api.run(scenario).parsed_output == Parcel(order="12345", status="at depot")
+    with pytest.raises(ValidationError):
+        api.run(scenario)
+
+    first, second = (dict(span.attributes) for span in anthropic_instrumented.spans())
+    assert first[sc.GEN_AI_OUTPUT_TYPE] == "json"
+    assert first[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 20
+    # The SDK's parser raised, yet the call was billed: the usage is there, and the error.
+    assert second[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 9
+    assert second[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(300) * 3 + D(9) * 15) / M)
+    assert second[sc.ERROR_TYPE] == "ValidationError"
+
+
+def test_a_one_shot_iterable_of_messages_is_left_for_the_sdk(anthropic_instrumented, anthropic_api):
+    api = anthropic_api(json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(10, 5))))
+    api.run(create(messages=(message for message in MESSAGES), system=(block for block in [text_block(SYSTEM)])))
+
+    assert api.wire.bodies[0]["messages"] == MESSAGES
+    assert api.wire.bodies[0]["system"] == [text_block(SYSTEM)]
+    assert anthropic_instrumented.span().attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
+
+
+def test_content_blocks_sent_back_as_sdk_objects_read_like_dicts(instrument_anthropic, telemetry, anthropic_api):
+    instrument_anthropic(capture_content=True)
+    answer = claude_message(
+        SONNET, [tool_use_block("toolu_01", "track_parcel", {"order": "12345"})], claude_usage(10, 5)
+    )
+    reply = json_reply(answer)
+    api = anthropic_api(reply, reply, reply)
+
+    def follow_up(content):
+        result = {"type": "tool_result", "tool_use_id": "toolu_01", "content": "At the depot."}
+        return [*MESSAGES, {"role": "assistant", "content": content}, {"role": "user", "content": [result]}]
+
+    first = api.run(create(tools=[TRACK]))
+    api.run(create(tools=[TRACK], messages=follow_up(first.content)))  # the SDK's ToolUseBlock objects
+    api.run(create(tools=[TRACK], messages=follow_up(answer["content"])))  # the same blocks as dicts
+
+    _, as_objects, as_dicts = (json.loads(span.attributes[sc.GEN_AI_INPUT_MESSAGES]) for span in telemetry.spans())
+    assert as_objects == as_dicts
+    assert as_objects[1] == {
+        "role": "assistant",
+        "parts": [{"type": "tool_call", "id": "toolu_01", "name": "track_parcel", "arguments": {"order": "12345"}}],
+    }
