@@ -96,7 +96,7 @@ def _part_text(part: Mapping[str, Any]) -> str:
 
 
 def _fields(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # the exact-type test first: ABC checks are slow
         return value
     dump = getattr(value, "model_dump", None)  # the SDKs' pydantic message objects
     return dump(exclude_none=True) if callable(dump) else {}
