@@ -36,7 +36,9 @@ class Moment(click.ParamType):
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            self.fail(f"{text!r} is not a time: use ISO 8601 (2026-07-01 or 2026-07-01T12:00) or an age (30m, 24h, 7d, 2w)")
+            self.fail(
+                f"{text!r} is not a time: use ISO 8601 (2026-07-01 or 2026-07-01T12:00) or an age (30m, 24h, 7d, 2w)"
+            )
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -62,7 +64,12 @@ def _spool_progress(progress: Progress) -> Callable[[int, int], None]:
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
     )
 
 
@@ -73,9 +80,18 @@ def schema() -> None:
 
 @schema.command()
 @click.option("--clickhouse-url", envvar="OTEL_LLMCOST_CLICKHOUSE_URL", help=URL_HELP)
-@click.option("--database", default=None, help=f"Database for the tables (default: the URL's, else {DEFAULT_DATABASE}).")
-@click.option("--cluster", default=None, help="ClickHouse cluster name: ON CLUSTER DDL with Replicated and Distributed tables.")
-@click.option("--ttl-days", type=click.IntRange(min=1), default=None, help="Keep raw spans, calls and minute rollups this many days.")
+@click.option(
+    "--database", default=None, help=f"Database for the tables (default: the URL's, else {DEFAULT_DATABASE})."
+)
+@click.option(
+    "--cluster", default=None, help="ClickHouse cluster name: ON CLUSTER DDL with Replicated and Distributed tables."
+)
+@click.option(
+    "--ttl-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep raw spans, calls and minute rollups this many days.",
+)
 def apply(clickhouse_url: str | None, database: str | None, cluster: str | None, ttl_days: int | None) -> None:
     """Create the tables, or apply the migrations they lack (safe to repeat)."""
     from otel_llmcost.store.schema import apply_schema
@@ -95,7 +111,9 @@ def apply(clickhouse_url: str | None, database: str | None, cluster: str | None,
 
 @schema.command()
 @click.option("--database", default=DEFAULT_DATABASE, show_default=True, help="Database for the tables.")
-@click.option("--cluster", default=None, help="Show the cluster variant (ON CLUSTER, Replicated and Distributed tables).")
+@click.option(
+    "--cluster", default=None, help="Show the cluster variant (ON CLUSTER, Replicated and Distributed tables)."
+)
 @click.option("--ttl-days", type=click.IntRange(min=1), default=None, help="Include this retention in the DDL.")
 def show(database: str, cluster: str | None, ttl_days: int | None) -> None:
     """Print the DDL, to review it or to run it yourself."""
@@ -107,7 +125,9 @@ def show(database: str, cluster: str | None, ttl_days: int | None) -> None:
 
 
 @click.command()
-@click.option("--since", required=True, type=Moment(), help="Reprice calls from this time (ISO 8601, or an age: 7d, 24h).")
+@click.option(
+    "--since", required=True, type=Moment(), help="Reprice calls from this time (ISO 8601, or an age: 7d, 24h)."
+)
 @click.option("--until", type=Moment(), default=None, help="Up to this time (default: now).")
 @click.option("--clickhouse-url", envvar="OTEL_LLMCOST_CLICKHOUSE_URL", help=URL_HELP)
 def reprice(since: datetime, until: datetime | None, clickhouse_url: str | None) -> None:
@@ -125,7 +145,9 @@ def reprice(since: datetime, until: datetime | None, clickhouse_url: str | None)
             step = progress.add_task("loading prices", total=None)
             rows = load_pricing(client)
             progress.update(step, description=f"loaded {rows} price rows")
-            changed = reprice_calls(client, since, until, progress=lambda message: progress.update(step, description=message))
+            changed = reprice_calls(
+                client, since, until, progress=lambda message: progress.update(step, description=message)
+            )
         finally:
             client.close()
     window = f"{since.isoformat()} .. {until.isoformat() if until else 'now'}"

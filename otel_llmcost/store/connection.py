@@ -106,7 +106,9 @@ def parse_url(url: str) -> StoreURL:
             password=unquote(parts.password or ""),
             database=segments[0] if segments else None,
         )
-    raise StoreURLError(f"Unsupported ClickHouse URL scheme {parts.scheme or '(none)'!r} in {url!r}. Use {ACCEPTED_FORMS}.")
+    raise StoreURLError(
+        f"Unsupported ClickHouse URL scheme {parts.scheme or '(none)'!r} in {url!r}. Use {ACCEPTED_FORMS}."
+    )
 
 
 def _clickhouse_connect() -> Any:
@@ -189,7 +191,11 @@ def _release_lock_on_close(client: Client, lock_file: Path) -> None:
 
 
 def database_exists(client: Client, database: str) -> bool:
-    return bool(client.query("SELECT count() FROM system.databases WHERE name = {db:String}", parameters={"db": database}).result_rows[0][0])
+    return bool(
+        client.query(
+            "SELECT count() FROM system.databases WHERE name = {db:String}", parameters={"db": database}
+        ).result_rows[0][0]
+    )
 
 
 def store_database(client: Client) -> str:

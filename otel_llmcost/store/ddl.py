@@ -55,7 +55,11 @@ class Target:
         if not self.cluster:
             return f"{kind}({', '.join(args)})"
         # A sharded table is the _local one under a Distributed table; an unsharded one keeps its name.
-        path = f"'/clickhouse/tables/{{shard}}/{self.database}/{table}_local'" if sharded else f"'/clickhouse/tables/{self.database}/{table}'"
+        path = (
+            f"'/clickhouse/tables/{{shard}}/{self.database}/{table}_local'"
+            if sharded
+            else f"'/clickhouse/tables/{self.database}/{table}'"
+        )
         return f"Replicated{kind}({', '.join((path, _REPLICA, *args))})"
 
     def distributed(self, table: str, sharding_key: str = "rand()") -> list[str]:
@@ -63,8 +67,10 @@ class Target:
         if not self.cluster:
             return []
         return [
-            f"CREATE TABLE IF NOT EXISTS {self.name(table)}{self.on_cluster} AS {self.local(table)}\n"
-            f"ENGINE = Distributed({self.cluster}, {self.database}, {table}_local, {sharding_key})"
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.name(table)}{self.on_cluster} AS {self.local(table)}\n"
+                f"ENGINE = Distributed({self.cluster}, {self.database}, {table}_local, {sharding_key})"
+            )
         ]
 
     def ttl(self, time_expression: str) -> str:

@@ -125,7 +125,7 @@ class ClickHouseSpanExporter(SpanExporter):
             if self._client is None:
                 self._client = self._open(max(deadline - time.monotonic(), 0.1))
             insert_otlp(self._client, payload, dedup_token=token)
-        except Exception as exc:  # any failure: reconnect and retry with the same token
+        except Exception as exc:  # noqa: BLE001 (any failure: reconnect and retry with the same token)
             self._drop_client()
             return exc
         return None
@@ -139,7 +139,9 @@ class ClickHouseSpanExporter(SpanExporter):
         try:
             spool.write_batch(payload, self.spool_dir)
         except Exception:
-            logger.exception("Could not spool %d spans to %s after ClickHouse failed: they are lost", count, self.spool_dir)
+            logger.exception(
+                "Could not spool %d spans to %s after ClickHouse failed: they are lost", count, self.spool_dir
+            )
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 

@@ -141,11 +141,15 @@ def span_columns() -> str:
         {_attr(sc.GEN_AI_OPERATION_NAME)} AS Operation,
         {_attr(sc.GEN_AI_REQUEST_MODEL)} AS RequestModel,
         {_first_nonempty(_attr(sc.GEN_AI_RESPONSE_MODEL), _attr(sc.GEN_AI_REQUEST_MODEL))} AS Model,
-        {_first_nonempty(
-            _attr(sc.OPENAI_RESPONSE_SERVICE_TIER), _attr(sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER),
-            _attr(sc.OPENAI_REQUEST_SERVICE_TIER), _attr(sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER),
+        {
+        _first_nonempty(
+            _attr(sc.OPENAI_RESPONSE_SERVICE_TIER),
+            _attr(sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER),
+            _attr(sc.OPENAI_REQUEST_SERVICE_TIER),
+            _attr(sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER),
             _attr(sc.LLMCOST_PRICING_TIER),
-        )} AS ServiceTier,
+        )
+    } AS ServiceTier,
         {_attr(sc.LLMCOST_TEAM)} AS Team,
         {_attr(sc.LLMCOST_FEATURE)} AS Feature,
         {_attr(sc.LLMCOST_CUSTOMER)} AS Customer,
@@ -219,7 +223,9 @@ class StorePricing:
         def rate(name: str) -> str:
             return f"if({long}, {self._get('Long' + name, key)}, {self._get(name, key)})"
 
-        uncached = "if(InputTokens > CacheReadTokens + CacheWriteTokens, InputTokens - CacheReadTokens - CacheWriteTokens, 0)"
+        uncached = (
+            "if(InputTokens > CacheReadTokens + CacheWriteTokens, InputTokens - CacheReadTokens - CacheWriteTokens, 0)"
+        )
         write_1h = "least(CacheWrite1hTokens, CacheWriteTokens)"
         parts = {
             "InputCostUSD": f"{uncached} * {rate('Input')}",
@@ -274,7 +280,7 @@ AS SELECT
     {source} AS CostSource,
     toUInt8(CostSource = '') AS Unpriced,
     TokensEstimated, Stream, DurationMs, TimeToFirstChunkMs, IsError, ErrorType, FinishReasons,
-    multiIf({local}, SpanPricingEntry, {openlit}, '', {store['priced']}, {store['entry']}, '') AS PricingEntry,
+    multiIf({local}, SpanPricingEntry, {openlit}, '', {store["priced"]}, {store["entry"]}, '') AS PricingEntry,
     CacheWrite1hTokens
 FROM (
     SELECT *, {StorePricing(target).key} AS PriceKey

@@ -61,20 +61,26 @@ def statements(target: Target) -> list[str]:
     columns = ",\n    ".join(f"{name} {kind}" for name, kind in COLUMNS)
     if not target.cluster:
         return [
-            f"CREATE TABLE IF NOT EXISTS {target.name(PRICING)} (\n    {columns}\n)\n"
-            "ENGINE = Join(ANY, LEFT, Key)\nSETTINGS join_any_take_last_row = 1"
+            (
+                f"CREATE TABLE IF NOT EXISTS {target.name(PRICING)} (\n    {columns}\n)\n"
+                "ENGINE = Join(ANY, LEFT, Key)\nSETTINGS join_any_take_last_row = 1"
+            )
         ]
     # Every node prices the spans of its own shard, so every node holds all prices.
     engine = target.engine("ReplacingMergeTree", PRICING, "LoadId", sharded=False)
     attributes = ",\n    ".join(f"{name} {kind} DEFAULT {_default(kind)}" for name, kind in COLUMNS[1:])
     query = f"SELECT {', '.join(COLUMN_NAMES)} FROM {target.name(PRICING)} FINAL"
     return [
-        f"CREATE TABLE IF NOT EXISTS {target.name(PRICING)}{target.on_cluster} (\n    {columns}\n)\n"
-        f"ENGINE = {engine}\nORDER BY Key",
-        f"CREATE DICTIONARY IF NOT EXISTS {target.name(PRICING_DICT)}{target.on_cluster} (\n"
-        f"    Key String,\n    {attributes}\n)\nPRIMARY KEY Key\n"
-        f"SOURCE(CLICKHOUSE(NAME {NAMED_COLLECTION} QUERY '{query}'))\n"
-        "LAYOUT(COMPLEX_KEY_HASHED())\nLIFETIME(MIN 300 MAX 600)",
+        (
+            f"CREATE TABLE IF NOT EXISTS {target.name(PRICING)}{target.on_cluster} (\n    {columns}\n)\n"
+            f"ENGINE = {engine}\nORDER BY Key"
+        ),
+        (
+            f"CREATE DICTIONARY IF NOT EXISTS {target.name(PRICING_DICT)}{target.on_cluster} (\n"
+            f"    Key String,\n    {attributes}\n)\nPRIMARY KEY Key\n"
+            f"SOURCE(CLICKHOUSE(NAME {NAMED_COLLECTION} QUERY '{query}'))\n"
+            "LAYOUT(COMPLEX_KEY_HASHED())\nLIFETIME(MIN 300 MAX 600)"
+        ),
     ]
 
 
@@ -227,9 +233,7 @@ def load_pricing(client: Client, *, database: str | None = None) -> int:
     load_id = time.time_ns()
     rows = catalog_rows() + observed_rows(observed_names(client, database))
     write_rows(client, database, rows, load_id)
-    client.command(
-        f"ALTER TABLE {database}.{PRICING} DELETE WHERE LoadId < {load_id}", settings={"mutations_sync": 2}
-    )
+    client.command(f"ALTER TABLE {database}.{PRICING} DELETE WHERE LoadId < {load_id}", settings={"mutations_sync": 2})
     reload(client, database)
     return len(rows)
 

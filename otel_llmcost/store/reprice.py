@@ -22,7 +22,7 @@ from otel_llmcost.store.ddl import Target
 from otel_llmcost.store.errors import StoreError
 from otel_llmcost.store.ingest import DEDUP_SETTINGS
 from otel_llmcost.store.llm_calls import LLM_CALLS, PRICED_COLUMNS, STORE_SOURCES, StorePricing
-from otel_llmcost.store.rollups import DIMENSIONS, MEASURES, ROLLUPS
+from otel_llmcost.store.rollups import DIMENSIONS, ROLLUPS
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -143,7 +143,9 @@ def price_new_models(client: Client) -> int:
     if not pending:
         return 0
     known = set(prices.observed_names(client, database))
-    names = {(prices.normalize(name), provider) for model, request, provider, _, _ in pending for name in (model, request)}
+    names = {
+        (prices.normalize(name), provider) for model, request, provider, _, _ in pending for name in (model, request)
+    }
     rows = prices.observed_rows(sorted(name for name in names - known if name[0]))
     if not rows:
         return 0

@@ -46,7 +46,9 @@ def table(target: Target, name: str) -> str:
         f"    {column} {'String' if column in ('Customer', 'PromptFingerprint') else 'LowCardinality(String)'},\n"
         for column in DIMENSIONS
     )
-    measures = ",\n".join(f"    {column} SimpleAggregateFunction(sum, {kind})" for column, (kind, _) in MEASURES.items())
+    measures = ",\n".join(
+        f"    {column} SimpleAggregateFunction(sum, {kind})" for column, (kind, _) in MEASURES.items()
+    )
     return f"""CREATE TABLE IF NOT EXISTS {target.local(name)}{target.on_cluster} (
     Bucket DateTime,
 {dimensions}{measures}

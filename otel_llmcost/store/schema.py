@@ -47,12 +47,16 @@ def bootstrap_statements(target: Target) -> list[str]:
     engine = target.engine("MergeTree", MIGRATIONS_TABLE, sharded=False)
     return [
         f"CREATE DATABASE IF NOT EXISTS {target.database}{target.on_cluster}",
-        f"CREATE TABLE IF NOT EXISTS {target.name(MIGRATIONS_TABLE)}{target.on_cluster} "
-        f"(Name String, AppliedAt DateTime64(3) DEFAULT now64(3)) ENGINE = {engine} ORDER BY Name",
+        (
+            f"CREATE TABLE IF NOT EXISTS {target.name(MIGRATIONS_TABLE)}{target.on_cluster} "
+            f"(Name String, AppliedAt DateTime64(3) DEFAULT now64(3)) ENGINE = {engine} ORDER BY Name"
+        ),
     ]
 
 
-def schema_statements(database: str = DEFAULT_DATABASE, cluster: str | None = None, ttl_days: int | None = None) -> list[str]:
+def schema_statements(
+    database: str = DEFAULT_DATABASE, cluster: str | None = None, ttl_days: int | None = None
+) -> list[str]:
     """Every DDL statement of the schema, in order (what ``otel-llmcost schema show`` prints)."""
     target = Target(database, cluster, ttl_days)
     return [*bootstrap_statements(target), *(sql for migration in MIGRATIONS for sql in migration.statements(target))]

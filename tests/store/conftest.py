@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # store_helpers
 
-from otel_llmcost import semconv as sc  # noqa: E402
-from otel_llmcost.pricing import clear_overrides  # noqa: E402
+from otel_llmcost import semconv as sc
+from otel_llmcost.pricing import clear_overrides
 
 
 @pytest.fixture

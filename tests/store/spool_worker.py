@@ -10,14 +10,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from store_helpers import payload  # noqa: E402
+from store_helpers import payload
 
-from otel_llmcost.store import spool  # noqa: E402
+from otel_llmcost.store import spool
 
 
 def write(tag: str, batches: int, spans: int) -> None:
     for batch in range(batches):
-        spool.write_batch(payload([{"gen_ai.usage.input_tokens": 1, "case": f"{tag}-{batch}-{i}"} for i in range(spans)]))
+        spool.write_batch(
+            payload([{"gen_ai.usage.input_tokens": 1, "case": f"{tag}-{batch}-{i}"} for i in range(spans)])
+        )
 
 
 def drain(stop_file: Path) -> None:

@@ -40,7 +40,13 @@ def test_the_data_dir_defaults_to_the_users_local_share(monkeypatch):
 def test_server_urls_are_parsed_with_credentials_and_database():
     url = parse_url("https://reader:p%40ss@ch.example.com/llm_costs")
 
-    assert (url.host, url.port, url.username, url.password, url.database) == ("ch.example.com", 8443, "reader", "p@ss", "llm_costs")
+    assert (url.host, url.port, url.username, url.password, url.database) == (
+        "ch.example.com",
+        8443,
+        "reader",
+        "p@ss",
+        "llm_costs",
+    )
     assert url.describe() == "https://reader@ch.example.com:8443/llm_costs"  # no password in messages
     assert parse_url("http://ch:9123").port == 9123 and parse_url("http://ch").database is None
 
@@ -93,6 +99,7 @@ def test_clients_of_one_process_share_the_lock_until_the_last_closes(data_dir):
 
     result = subprocess.run(
         [sys.executable, "-c", "from otel_llmcost.store.connection import connect; connect().close(); print('ok')"],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
@@ -110,5 +117,7 @@ def test_a_missing_client_library_names_the_extra_to_install(data_dir, monkeypat
 def test_a_missing_embedded_engine_names_the_extra_and_the_server_option(data_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "chdb", None)
 
-    with pytest.raises(StoreDependencyMissing, match=r"needs chDB.*pip install 'otel-llmcost\[store\]'.*OTEL_LLMCOST_CLICKHOUSE_URL"):
+    with pytest.raises(
+        StoreDependencyMissing, match=r"needs chDB.*pip install 'otel-llmcost\[store\]'.*OTEL_LLMCOST_CLICKHOUSE_URL"
+    ):
         connect()

@@ -74,11 +74,20 @@ def test_a_call_row_carries_attribution_and_call_details(store):
     [row] = rows(store, CALLS)
     span = spans[0]
     assert row["TraceId"] == f"{span.context.trace_id:032x}" and row["SpanId"] == f"{span.context.span_id:016x}"
-    assert (row["ServiceName"], row["Environment"], row["Provider"], row["Operation"]) == ("api", "staging", "openai", "chat")
+    assert (row["ServiceName"], row["Environment"], row["Provider"], row["Operation"]) == (
+        "api",
+        "staging",
+        "openai",
+        "chat",
+    )
     assert (row["RequestModel"], row["Model"], row["ServiceTier"]) == ("gpt-4o", "gpt-4o-2024-08-06", "default")
     assert (row["Team"], row["Feature"], row["Customer"], row["User"]) == ("search", "autocomplete", "acme", "u-7")
     assert (row["PromptName"], row["PromptFingerprint"], row["AgentName"]) == ("suggest-v2", "fp-1234", "planner")
-    assert (row["ToolCallCount"], row["ToolCallNames"], row["FinishReasons"]) == (2, ["lookup", "search"], ["tool_calls"])
+    assert (row["ToolCallCount"], row["ToolCallNames"], row["FinishReasons"]) == (
+        2,
+        ["lookup", "search"],
+        ["tool_calls"],
+    )
     assert (row["Stream"], row["TokensEstimated"], row["TimeToFirstChunkMs"]) == (1, 1, 250.0)
     assert (row["IsError"], row["ErrorType"], row["PricingEntry"]) == (1, "RateLimitError", "gpt-4o-2024-08-06")
     assert row["DurationMs"] == (span.end_time - span.start_time) / 1e6
@@ -144,7 +153,11 @@ def test_store_pricing_applies_long_context_and_flex_rates(store):
     assert flex_row["ServiceTier"] == "flex"
     for row, usage, tier in (
         (long_row, Usage(input_tokens=250_000, cache_read_tokens=50_000, output_tokens=1000), None),
-        (flex_row, Usage(input_tokens=10_000, cache_read_tokens=4000, output_tokens=2000, reasoning_tokens=1500), "flex"),
+        (
+            flex_row,
+            Usage(input_tokens=10_000, cache_read_tokens=4000, output_tokens=2000, reasoning_tokens=1500),
+            "flex",
+        ),
     ):
         oracle = price_call(row["Model"], usage, provider=row["Provider"], service_tier=tier)
         assert row["CostUSD"] == oracle.total
@@ -161,11 +174,20 @@ def test_openlit_cost_is_taken_as_reported(store):
     insert_otlp(store, payload([span]), dedup_token="openlit")
 
     [row] = rows(store, CALLS)
-    assert (row["CostUSD"], row["CostSource"], row["Provider"], row["Unpriced"]) == (D("0.00075"), "openlit", "openai", 0)
+    assert (row["CostUSD"], row["CostSource"], row["Provider"], row["Unpriced"]) == (
+        D("0.00075"),
+        "openlit",
+        "openai",
+        0,
+    )
 
 
 def test_unknown_models_are_unpriced_not_free(store):
-    span = {sc.GEN_AI_REQUEST_MODEL: "gpt-6-turbo-preview", sc.GEN_AI_USAGE_INPUT_TOKENS: 10, sc.LLMCOST_COST_UNPRICED: True}
+    span = {
+        sc.GEN_AI_REQUEST_MODEL: "gpt-6-turbo-preview",
+        sc.GEN_AI_USAGE_INPUT_TOKENS: 10,
+        sc.LLMCOST_COST_UNPRICED: True,
+    }
     other = {sc.GEN_AI_OPERATION_NAME: "execute_tool", sc.GEN_AI_TOOL_NAME: "search"}  # not an LLM call
     insert_otlp(store, payload([span, other]), dedup_token="unpriced")
 
@@ -180,9 +202,11 @@ def test_a_retried_insert_with_the_same_token_is_stored_once(store):
     for _ in range(3):
         assert insert_otlp(store, batch, dedup_token="spool-file-1") == 3
 
-    counts = "SELECT (SELECT count() FROM otel_traces) AS spans, (SELECT count() FROM llm_calls) AS calls, " \
-        "(SELECT sum(Calls) FROM llm_cost_1m) AS minute_calls, (SELECT sum(CostUSD) FROM llm_cost_1h) AS hour_cost, " \
+    counts = (
+        "SELECT (SELECT count() FROM otel_traces) AS spans, (SELECT count() FROM llm_calls) AS calls, "
+        "(SELECT sum(Calls) FROM llm_cost_1m) AS minute_calls, (SELECT sum(CostUSD) FROM llm_cost_1h) AS hour_cost, "
         "(SELECT count() FROM otel_traces_trace_id_ts) AS traces"
+    )
     assert rows(store, counts) == [{"spans": 3, "calls": 3, "minute_calls": 3, "hour_cost": D("1.5"), "traces": 3}]
     insert_otlp(store, batch, dedup_token="spool-file-2")  # another token is another batch
     assert rows(store, counts)[0]["calls"] == 6
@@ -207,7 +231,10 @@ def test_rollups_equal_the_sum_of_their_calls(store):
     insert_otlp(store, encode(spans[30:]), dedup_token="b")
 
     measures = "sum(CostUSD) AS cost, sum(InputTokens) AS input, sum(OutputTokens) AS output, sum(Unpriced) AS unpriced"
-    raw = rows(store, f"SELECT Model, Team, count() AS calls, {measures}, sum(TokensEstimated) AS estimated FROM llm_calls GROUP BY Model, Team ORDER BY Model, Team")
+    raw = rows(
+        store,
+        f"SELECT Model, Team, count() AS calls, {measures}, sum(TokensEstimated) AS estimated FROM llm_calls GROUP BY Model, Team ORDER BY Model, Team",
+    )
     for rollup in ("llm_cost_1m", "llm_cost_1h"):
         rolled = rows(
             store,

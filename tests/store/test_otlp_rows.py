@@ -105,7 +105,10 @@ def test_rows_land_in_otel_traces_unchanged(store):
 
     insert_otlp(store, spans, dedup_token="t")
 
-    [row] = rows(store, "SELECT SpanId, SpanKind, SpanAttributes, Duration, toUnixTimestamp64Nano(Timestamp) AS ns FROM otel_traces")
+    [row] = rows(
+        store,
+        "SELECT SpanId, SpanKind, SpanAttributes, Duration, toUnixTimestamp64Nano(Timestamp) AS ns FROM otel_traces",
+    )
     assert row == {
         "SpanId": columns["SpanId"][0],
         "SpanKind": "Client",

@@ -23,7 +23,12 @@ JULY_1 = int(datetime(2026, 7, 1, tzinfo=timezone.utc).timestamp()) * 10**9
 
 
 def _call(model: str, input_tokens: int, output_tokens: int, **extra) -> dict:
-    return {sc.GEN_AI_REQUEST_MODEL: model, sc.GEN_AI_USAGE_INPUT_TOKENS: input_tokens, sc.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens, **extra}
+    return {
+        sc.GEN_AI_REQUEST_MODEL: model,
+        sc.GEN_AI_USAGE_INPUT_TOKENS: input_tokens,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: output_tokens,
+        **extra,
+    }
 
 
 def _insert(client, calls, start_times, token):
@@ -31,7 +36,10 @@ def _insert(client, calls, start_times, token):
 
 
 def _rollups_match_calls(client) -> None:
-    calls = rows(client, "SELECT Model, count() AS calls, sum(CostUSD) AS cost, sum(Unpriced) AS unpriced FROM llm_calls GROUP BY Model ORDER BY Model")
+    calls = rows(
+        client,
+        "SELECT Model, count() AS calls, sum(CostUSD) AS cost, sum(Unpriced) AS unpriced FROM llm_calls GROUP BY Model ORDER BY Model",
+    )
     for rollup in ("llm_cost_1m", "llm_cost_1h"):
         rolled = rows(
             client,
@@ -41,7 +49,9 @@ def _rollups_match_calls(client) -> None:
 
 
 def test_a_new_price_reaches_past_unpriced_calls_in_the_window_only(store):
-    calls = [_call("acme-llm-1", 1_000_000, 500_000)] * 3 + [local_call("acme-llm-1", D("9"), input_tokens=1, output_tokens=1)]
+    calls = [_call("acme-llm-1", 1_000_000, 500_000)] * 3 + [
+        local_call("acme-llm-1", D(9), input_tokens=1, output_tokens=1)
+    ]
     _insert(store, calls, [JULY_1, JULY_1 + DAY, JULY_1 + 5 * DAY, JULY_1 + DAY], "july")
     assert rows(store, "SELECT sum(Unpriced) AS unpriced FROM llm_calls") == [{"unpriced": 3}]
 
@@ -102,7 +112,9 @@ def test_an_interrupted_reprice_is_finished_by_the_next_not_repeated(store):
         reprice(Crashes(store), datetime(2026, 7, 1))
     reprice(store, datetime(2026, 7, 1))
 
-    assert rows(store, "SELECT sum(CostUSD) AS cost, sum(Unpriced) AS unpriced FROM llm_calls") == [{"cost": D(12), "unpriced": 0}]
+    assert rows(store, "SELECT sum(CostUSD) AS cost, sum(Unpriced) AS unpriced FROM llm_calls") == [
+        {"cost": D(12), "unpriced": 0}
+    ]
     _rollups_match_calls(store)
     assert rows(store, "SELECT count() AS stages FROM system.tables WHERE name LIKE 'llm_reprice_%'") == [{"stages": 0}]
 
@@ -118,7 +130,9 @@ def test_an_interrupted_reprice_is_finished_by_the_next_not_repeated(store):
 )
 def test_model_ids_as_sdks_and_gateways_spell_them_are_priced_like_the_catalog_does(data_dir, model, provider):
     usage = Usage(input_tokens=40_000, cache_read_tokens=10_000, output_tokens=2_000)
-    call = _call(model, 40_000, 2_000, **{sc.GEN_AI_PROVIDER_NAME: provider, sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 10_000})
+    call = _call(
+        model, 40_000, 2_000, **{sc.GEN_AI_PROVIDER_NAME: provider, sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 10_000}
+    )
     client = open_store()
     try:
         _insert(client, [call], [JULY_1], "gateway")
@@ -141,7 +155,9 @@ def test_a_gateway_prefixed_model_is_unpriced_until_the_store_resolves_it(store)
 
     assert price_new_models(store) == 1
 
-    assert rows(store, "SELECT CostUSD, PricingEntry FROM llm_calls") == [{"CostUSD": D("0.15"), "PricingEntry": "gpt-4o-mini"}]
+    assert rows(store, "SELECT CostUSD, PricingEntry FROM llm_calls") == [
+        {"CostUSD": D("0.15"), "PricingEntry": "gpt-4o-mini"}
+    ]
     _rollups_match_calls(store)
 
 

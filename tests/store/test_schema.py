@@ -84,21 +84,33 @@ def test_otel_traces_is_the_exporters_table(store):
         "SELECT name, type, compression_codec FROM system.columns WHERE database = 'otel' AND table = 'otel_traces' ORDER BY position",
     )
     assert [(c["name"], c["type"], c["compression_codec"]) for c in columns] == EXPORTER_TRACES_COLUMNS
-    indexes = rows(store, "SELECT name, type_full, granularity FROM system.data_skipping_indices WHERE table = 'otel_traces'")
+    indexes = rows(
+        store, "SELECT name, type_full, granularity FROM system.data_skipping_indices WHERE table = 'otel_traces'"
+    )
     assert sorted((i["name"], i["type_full"], i["granularity"]) for i in indexes) == sorted(EXPORTER_INDEXES)
-    [table] = rows(store, "SELECT engine, partition_key, sorting_key, primary_key FROM system.tables WHERE name = 'otel_traces'")
+    [table] = rows(
+        store, "SELECT engine, partition_key, sorting_key, primary_key FROM system.tables WHERE name = 'otel_traces'"
+    )
     assert table == {
         "engine": "MergeTree",
         "partition_key": "toDate(Timestamp)",
         "sorting_key": "ServiceName, SpanName, toDateTime(Timestamp), Timestamp",
         "primary_key": "ServiceName, SpanName, toDateTime(Timestamp)",
     }
-    [lookup] = rows(store, "SELECT engine, sorting_key, partition_key FROM system.tables WHERE name = 'otel_traces_trace_id_ts'")
-    assert lookup == {"engine": "AggregatingMergeTree", "sorting_key": "(TraceId)", "partition_key": "toStartOfWeek(Start)"}
+    [lookup] = rows(
+        store, "SELECT engine, sorting_key, partition_key FROM system.tables WHERE name = 'otel_traces_trace_id_ts'"
+    )
+    assert lookup == {
+        "engine": "AggregatingMergeTree",
+        "sorting_key": "(TraceId)",
+        "partition_key": "toStartOfWeek(Start)",
+    }
 
 
 def test_llm_calls_has_the_contract_columns_in_order(store):
-    columns = rows(store, "SELECT name, type FROM system.columns WHERE database = 'otel' AND table = 'llm_calls' ORDER BY position")
+    columns = rows(
+        store, "SELECT name, type FROM system.columns WHERE database = 'otel' AND table = 'llm_calls' ORDER BY position"
+    )
     described = ", ".join(f"{c['name']} {c['type']}" for c in columns)
     assert described == LLM_CALLS_CONTRACT + ", CacheWrite1hTokens UInt64"
 
@@ -109,7 +121,10 @@ def test_rollups_are_simple_sums_by_the_contract_keys(store):
         "engine": "AggregatingMergeTree",
         "sorting_key": "Bucket, ServiceName, Environment, Provider, Model, Team, Feature, Customer, PromptFingerprint",
     }
-    measures = rows(store, "SELECT name, type FROM system.columns WHERE table = 'llm_cost_1m' AND type LIKE 'SimpleAggregate%' ORDER BY position")
+    measures = rows(
+        store,
+        "SELECT name, type FROM system.columns WHERE table = 'llm_cost_1m' AND type LIKE 'SimpleAggregate%' ORDER BY position",
+    )
     assert [m["name"] for m in measures] == [
         "Calls", "CostUSD", "InputTokens", "CacheReadTokens", "CacheWriteTokens", "OutputTokens", "ReasoningTokens",
         "Errors", "UnpricedCalls", "EstimatedCalls",
@@ -173,4 +188,7 @@ def test_cli_names_a_bad_url_and_the_accepted_forms(data_dir):
 
     assert result.exit_code == 1
     assert "Unsupported ClickHouse URL scheme 'clickhouse'" in result.output
-    assert "chdb:///absolute/path/to/dir" in result.output and "http(s)://user:password@host:8123/database" in result.output
+    assert (
+        "chdb:///absolute/path/to/dir" in result.output
+        and "http(s)://user:password@host:8123/database" in result.output
+    )

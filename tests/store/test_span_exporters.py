@@ -50,7 +50,14 @@ def test_the_exporter_side_imports_no_clickhouse_code(data_dir):
         print(sorted(name for name in sys.modules if name.split(".")[0] in ("chdb", "clickhouse_connect")))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_clean_env(data_dir), timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir),
+        timeout=120,
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"installed: SpoolSpanExporter -> {data_dir / 'spool'}", "[]"]
@@ -134,9 +141,15 @@ DEFAULT_EXPORT = textwrap.dedent(
     ("env", "first"),
     [
         ({}, "installed: SpoolSpanExporter -> {spool}"),
-        ({sc.ENV_CLICKHOUSE_URL: "https://u:secret@ch.example:8443/llm"}, "installed: ClickHouseSpanExporter -> https://u@ch.example:8443/llm"),
+        (
+            {sc.ENV_CLICKHOUSE_URL: "https://u:secret@ch.example:8443/llm"},
+            "installed: ClickHouseSpanExporter -> https://u@ch.example:8443/llm",
+        ),
         ({sc.ENV_CLICKHOUSE_URL: "chdb:///somewhere/else"}, "installed: SpoolSpanExporter -> {spool}"),
-        ({sc.ENV_OTEL_TRACES_EXPORTER: "console"}, "skipped: OTEL_TRACES_EXPORTER is set: OpenTelemetry's own export is in charge"),
+        (
+            {sc.ENV_OTEL_TRACES_EXPORTER: "console"},
+            "skipped: OTEL_TRACES_EXPORTER is set: OpenTelemetry's own export is in charge",
+        ),
         (
             {sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318"},
             "skipped: OTEL_EXPORTER_OTLP_ENDPOINT is set: OpenTelemetry's own export is in charge",
@@ -146,7 +159,12 @@ DEFAULT_EXPORT = textwrap.dedent(
 )
 def test_default_export_steps_aside_for_the_users_own(data_dir, env, first):
     result = subprocess.run(
-        [sys.executable, "-c", DEFAULT_EXPORT], capture_output=True, text=True, env=_clean_env(data_dir, **env), timeout=120
+        [sys.executable, "-c", DEFAULT_EXPORT],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir, **env),
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stderr
@@ -164,7 +182,9 @@ def test_default_export_flushes_at_exit_with_the_resource_from_the_environment(d
         """
     )
     env = _clean_env(data_dir, OTEL_SERVICE_NAME="billing", OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=prod")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr
 
     [batch] = spool.pending()
@@ -197,7 +217,9 @@ def test_server_mode_inserts_idempotently_into_a_clickhouse_server(tmp_path, mon
     client = open_store(url)
     try:
         assert spool.pending() == []
-        assert rows(client, "SELECT count() AS calls, sum(CostUSD) AS cost FROM llm_calls") == [{"calls": 4, "cost": D(1)}]
+        assert rows(client, "SELECT count() AS calls, sum(CostUSD) AS cost FROM llm_calls") == [
+            {"calls": 4, "cost": D(1)}
+        ]
         assert rows(client, "SELECT sum(Calls) AS calls FROM llm_cost_1h") == [{"calls": 4}]
     finally:
         client.command(f"DROP DATABASE IF EXISTS {database}")

@@ -17,7 +17,9 @@ WORKER = Path(__file__).with_name("spool_worker.py")
 
 
 def _worker(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_concurrent_writers_and_a_drainer_store_every_span_exactly_once(data_dir, tmp_path):
