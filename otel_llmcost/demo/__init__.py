@@ -2,5 +2,6 @@
 
 from otel_llmcost.demo.fake_llm import FakeLLMServer, RecordedRequest
 from otel_llmcost.demo.scenario import SCENARIO_HEADER, Scenario
+from otel_llmcost.demo.traffic import TrafficReport, run_traffic
 
-__all__ = ["SCENARIO_HEADER", "FakeLLMServer", "RecordedRequest", "Scenario"]
+__all__ = ["SCENARIO_HEADER", "FakeLLMServer", "RecordedRequest", "Scenario", "TrafficReport", "run_traffic"]

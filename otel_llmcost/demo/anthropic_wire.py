@@ -79,7 +79,9 @@ def content_blocks(answer: Answer) -> list[dict[str, Any]]:
     if answer.text or not answer.tool_calls:
         blocks.append({"type": "text", "text": answer.text})
     for call in answer.tool_calls:
-        blocks.append({"type": "tool_use", "id": f"toolu_01{call.key[:22]}", "name": call.name, "input": call.arguments})
+        blocks.append(
+            {"type": "tool_use", "id": f"toolu_01{call.key[:22]}", "name": call.name, "input": call.arguments}
+        )
     return blocks
 
 
@@ -109,7 +111,10 @@ def stream_events(answer: Answer, scenario: Scenario) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}, {"type": "ping"}]
     for index, block in enumerate(final["content"]):
         events += _block_events(index, block)
-    delta: dict[str, Any] = {"type": "message_delta", "delta": {"stop_reason": final["stop_reason"], "stop_sequence": None}}
+    delta: dict[str, Any] = {
+        "type": "message_delta",
+        "delta": {"stop_reason": final["stop_reason"], "stop_sequence": None},
+    }
     if "usage" in final:
         cumulative = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
         delta["usage"] = {key: final["usage"][key] for key in cumulative}
@@ -121,7 +126,10 @@ def stream_events(answer: Answer, scenario: Scenario) -> list[dict[str, Any]]:
 
 def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
     if block["type"] == "text":
-        empty, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": piece} for piece in pieces(block["text"])]
+        empty, deltas = (
+            {"type": "text", "text": ""},
+            [{"type": "text_delta", "text": piece} for piece in pieces(block["text"])],
+        )
     elif block["type"] == "thinking":
         empty = {"type": "thinking", "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": piece} for piece in pieces(block["thinking"])]
@@ -151,8 +159,10 @@ _ERRORS = {
     413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
     429: (
         "rate_limit_error",
-        "This request would exceed the rate limit for your organization of 30,000 input tokens per minute. "
-        "For details, refer to: https://docs.claude.com/en/api/rate-limits.",
+        (
+            "This request would exceed the rate limit for your organization of 30,000 input tokens per minute. "
+            "For details, refer to: https://docs.claude.com/en/api/rate-limits."
+        ),
     ),
     500: ("api_error", "Internal server error"),
     529: ("overloaded_error", "Overloaded"),
@@ -167,4 +177,3 @@ def error(
     text = message or default.format(model=model) or f"Request failed with status {status}."
     headers = {"retry-after": "2", "anthropic-ratelimit-input-tokens-remaining": "0"} if status == 429 else {}
     return {"type": "error", "error": {"type": kind, "message": text}, "request_id": request_id}, headers
-

@@ -22,10 +22,11 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 _AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(/.*)$")
 _ANTHROPIC_ENDPOINTS = {"/messages", "/messages/count_tokens"}
 _OPENAI_ENDPOINTS = {"/chat/completions", "/responses", "/embeddings"}
+STORED_RESPONSES = 10_000  # responses kept for previous_response_id, oldest dropped first
 
 
 @dataclass(frozen=True)
@@ -87,15 +89,43 @@ class _UnknownPath(_HTTPError):
         self.method, self.path = method, path
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeLLMServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients dropping keep-alive connections is normal; anything else is our bug: log it.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        logger.exception("fake-llm: error while serving %s", client_address)
+
+
 class FakeLLMServer:
     """The fake server on 127.0.0.1 and a free port, served from a background thread."""
 
     def __init__(self, scenario: Scenario | None = None, *, host: str = "127.0.0.1", port: int = 0, history: int = 256):
         self.scenario = scenario or Scenario()  # used by requests without a scenario header
         self.requests: deque[RecordedRequest] = deque(maxlen=history)  # the most recent requests
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.fake = self  # type: ignore[attr-defined]
+        self._responses: OrderedDict[str, openai_responses.Conversation] = OrderedDict()  # stored responses
+        self._responses_lock = threading.Lock()
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.fake = self
         self._thread: threading.Thread | None = None
+
+    def conversation(self, response_id: str) -> openai_responses.Conversation:
+        """A stored response, for ``previous_response_id``; a 400 if unknown, as the API answers."""
+        with self._responses_lock:
+            found = self._responses.get(response_id)
+        if found is None:
+            raise BadRequest(f"Previous response with id '{response_id}' not found.", param="previous_response_id")
+        return found
+
+    def store(self, response_id: str, conversation: openai_responses.Conversation) -> None:
+        with self._responses_lock:
+            self._responses[response_id] = conversation
+            self._responses.move_to_end(response_id)
+            if len(self._responses) > STORED_RESPONSES:
+                self._responses.popitem(last=False)
 
     @property
     def base_url(self) -> str:
@@ -139,10 +169,10 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as separate writes
     timeout = 60  # idle keep-alive connections are closed, so threads don't linger
 
-    server: ThreadingHTTPServer
+    server: _Server
 
     def do_POST(self) -> None:
-        fake: FakeLLMServer = self.server.fake  # type: ignore[attr-defined]
+        fake = self.server.fake
         call = self._read_call(fake)
         try:
             self._serve(self._checked(call, fake))
@@ -176,7 +206,14 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = ("req_011C" if anthropic else "req_") + uuid.uuid4().hex[:24]
         api_version = query.get("api-version", [""])[0]
         return _Call(
-            endpoint, "anthropic" if anthropic else "openai", azure, deployment, api_version, body, fake.scenario, request_id
+            endpoint,
+            "anthropic" if anthropic else "openai",
+            azure,
+            deployment,
+            api_version,
+            body,
+            fake.scenario,
+            request_id,
         )
 
     def _checked(self, call: _Call, fake: FakeLLMServer) -> _Call:
@@ -204,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         if scenario.error is not None:
             raise _HTTPError(scenario.error)
         try:
-            payload, events = _respond(call)
+            payload, events = _respond(call, self.server.fake)
         except BadRequest as exc:
             raise _HTTPError(400, str(exc), exc.param) from None
         if events is None:
@@ -294,7 +331,7 @@ def _route(path: str) -> tuple[str, bool, str]:
     return path.rstrip("/"), azure, deployment
 
 
-def _respond(call: _Call) -> tuple[Any, list[tuple[str | None, str]] | None]:
+def _respond(call: _Call, fake: FakeLLMServer) -> tuple[Any, list[tuple[str | None, str]] | None]:
     """The JSON payload, or the SSE events (name, data) of a stream."""
     body, scenario, model = call.body, call.scenario, call.model
     if call.endpoint == "/chat/completions":
@@ -304,8 +341,12 @@ def _respond(call: _Call) -> tuple[Any, list[tuple[str | None, str]] | None]:
             return None, [(None, _json(chunk)) for chunk in chunks] + [(None, "[DONE]")]
         return openai_wire.chat_completion(reply, body, scenario, call.azure), None
     if call.endpoint == "/responses":
-        reply = answer(openai_responses.responses_prompt(body, model), scenario)
+        previous = body.get("previous_response_id")
+        prompt = openai_responses.responses_prompt(body, model, fake.conversation(previous) if previous else None)
+        reply = answer(prompt, scenario)
         final = openai_responses.response_object(reply, body, scenario)
+        if body.get("store", True):
+            fake.store(final["id"], openai_responses.continued(prompt, reply))
         if call.stream:
             return None, [(event["type"], _json(event)) for event in openai_responses.response_events(final)]
         return final, None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
@@ -22,7 +23,17 @@ from otel_llmcost.pricing.types import Usage
 from otel_llmcost.tokens import count_messages
 
 
-def responses_prompt(body: Mapping[str, Any], model: str) -> Prompt:
+@dataclass(frozen=True)
+class Conversation:
+    """What a stored response leaves for a request that continues it with previous_response_id."""
+
+    tokens: int  # the context so far: its prompt and visible output (earlier reasoning is dropped)
+    text: str  # the last user text
+    tool_rounds: int
+
+
+def responses_prompt(body: Mapping[str, Any], model: str, previous: Conversation | None = None) -> Prompt:
+    """The prompt of a request; with ``previous``, its context counts as input, as the API bills it."""
     items = require(body, "input")
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
@@ -30,20 +41,32 @@ def responses_prompt(body: Mapping[str, Any], model: str) -> Prompt:
         raise BadRequest("Invalid 'input': expected a string or a non-empty array of input items.", param="input")
     messages = ([{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []) + items
     users = [item for item in items if item.get("role") == "user"]
-    tools = {tool["name"]: tool.get("parameters") or {} for tool in body.get("tools") or () if tool.get("type") == "function"}
+    earlier = previous or Conversation(0, "", 0)
+    tools = {
+        tool["name"]: tool.get("parameters") or {} for tool in body.get("tools") or () if tool.get("type") == "function"
+    }
     return Prompt(
         model=model,
-        tokens=count_messages(messages, model) + tools_tokens(body.get("tools"), model),
-        text=text_of(users[-1].get("content")) if users else "",
+        tokens=earlier.tokens + count_messages(messages, model) + tools_tokens(body.get("tools"), model),
+        text=text_of(users[-1].get("content")) if users else earlier.text,
         tools=tools,
-        tool_rounds=turns(item.get("type") == "function_call_output" for item in items),
+        tool_rounds=earlier.tool_rounds + turns(item.get("type") == "function_call_output" for item in items),
         max_output_tokens=body.get("max_output_tokens"),
         reasoning=is_reasoning_model(model),
     )
 
 
+def continued(prompt: Prompt, answer: Answer) -> Conversation:
+    """The conversation a response leaves behind, for the next request to continue."""
+    visible = answer.usage.output_tokens - answer.usage.reasoning_tokens
+    return Conversation(prompt.tokens + visible, prompt.text, prompt.tool_rounds)
+
+
 def responses_usage(usage: Usage) -> dict[str, Any]:
-    input_details: dict[str, Any] = {"cached_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens}
+    input_details: dict[str, Any] = {
+        "cached_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+    }
     if usage.cache_write_tokens:
         input_details["cache_write_tokens_details"] = {
             "ttl_30m_tokens": usage.cache_write_5m_tokens,
@@ -144,7 +167,14 @@ def _item_events(item: dict[str, Any], index: int, sequence: Iterator[int]) -> l
         placeholder["content"] = []
     if item["type"] == "function_call":
         placeholder["arguments"] = ""
-    events = [{"type": "response.output_item.added", "sequence_number": next(sequence), "output_index": index, "item": placeholder}]
+    events = [
+        {
+            "type": "response.output_item.added",
+            "sequence_number": next(sequence),
+            "output_index": index,
+            "item": placeholder,
+        }
+    ]
     where = {"item_id": item["id"], "output_index": index}
     if item["type"] == "message":
         text = item["content"][0]["text"]
@@ -157,11 +187,24 @@ def _item_events(item: dict[str, Any], index: int, sequence: Iterator[int]) -> l
         done = {"text": text, "logprobs": []}
         events.append({"type": "response.output_text.done", "sequence_number": next(sequence), **at, **done})
         part_done = {**part, "text": text}
-        events.append({"type": "response.content_part.done", "sequence_number": next(sequence), **at, "part": part_done})
+        events.append(
+            {"type": "response.content_part.done", "sequence_number": next(sequence), **at, "part": part_done}
+        )
     elif item["type"] == "function_call":
         for piece in pieces(item["arguments"], words_per_piece=2):
-            events.append({"type": "response.function_call_arguments.delta", "sequence_number": next(sequence), **where, "delta": piece})
+            events.append(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    "sequence_number": next(sequence),
+                    **where,
+                    "delta": piece,
+                }
+            )
         done = {"arguments": item["arguments"], "name": item["name"]}
-        events.append({"type": "response.function_call_arguments.done", "sequence_number": next(sequence), **where, **done})
-    events.append({"type": "response.output_item.done", "sequence_number": next(sequence), "output_index": index, "item": item})
+        events.append(
+            {"type": "response.function_call_arguments.done", "sequence_number": next(sequence), **where, **done}
+        )
+    events.append(
+        {"type": "response.output_item.done", "sequence_number": next(sequence), "output_index": index, "item": item}
+    )
     return events

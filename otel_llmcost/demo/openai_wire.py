@@ -166,7 +166,9 @@ def chat_chunks(answer: Answer, body: Mapping[str, Any], scenario: Scenario, azu
     chunks += [chunk({"content": piece}) for piece in pieces(answer.text)]
     for index, call in enumerate(answer.tool_calls):
         name = {"name": call.name, "arguments": ""}
-        chunks.append(chunk({"tool_calls": [{"index": index, "id": f"call_{call.key}", "type": "function", "function": name}]}))
+        chunks.append(
+            chunk({"tool_calls": [{"index": index, "id": f"call_{call.key}", "type": "function", "function": name}]})
+        )
         for piece in pieces(json.dumps(call.arguments), words_per_piece=2):
             chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
     chunks.append(chunk({}, answer.finish))
@@ -203,7 +205,9 @@ def embeddings(body: Mapping[str, Any], model: str, scenario: Scenario) -> dict[
     dimensions = body.get("dimensions") or EMBEDDING_DIMENSIONS.get(model, DEFAULT_EMBEDDING_DIMENSIONS)
     encoding = body.get("encoding_format") or "float"
     if encoding not in ("float", "base64"):
-        raise BadRequest(f"Invalid value for 'encoding_format': {encoding!r}; use 'float' or 'base64'.", "encoding_format")
+        raise BadRequest(
+            f"Invalid value for 'encoding_format': {encoding!r}; use 'float' or 'base64'.", "encoding_format"
+        )
     data = []
     tokens = 0
     for index, item in enumerate(inputs):
@@ -236,13 +240,19 @@ _ERRORS = {
         "Incorrect API key provided: demo. You can find your API key at https://platform.openai.com/account/api-keys.",
     ),
     403: ("invalid_request_error", None, "You are not allowed to sample from this model"),
-    404: ("invalid_request_error", "model_not_found", "The model `{model}` does not exist or you do not have access to it."),
+    404: (
+        "invalid_request_error",
+        "model_not_found",
+        "The model `{model}` does not exist or you do not have access to it.",
+    ),
     429: (
         "tokens",
         "rate_limit_exceeded",
-        "Rate limit reached for {model} in organization org-fakedemo on tokens per min (TPM): Limit 30000, "
-        "Used 30000, Requested 1200. Please try again in 2.4s. "
-        "Visit https://platform.openai.com/account/rate-limits to learn more.",
+        (
+            "Rate limit reached for {model} in organization org-fakedemo on tokens per min (TPM): Limit 30000, "
+            "Used 30000, Requested 1200. Please try again in 2.4s. "
+            "Visit https://platform.openai.com/account/rate-limits to learn more."
+        ),
     ),
     500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
@@ -282,4 +292,11 @@ def error(
 
 
 def unknown_path(method: str, path: str) -> dict[str, Any]:
-    return {"error": {"message": f"Invalid URL ({method} {path})", "type": "invalid_request_error", "param": None, "code": None}}
+    return {
+        "error": {
+            "message": f"Invalid URL ({method} {path})",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }

@@ -62,7 +62,7 @@ class Scenario:
         try:
             values = json.loads(text)
         except ValueError as exc:
-            raise ScenarioError(f"{SCENARIO_HEADER} is not JSON ({exc}); send an object such as {{\"error\": 429}}")
+            raise ScenarioError(f'{SCENARIO_HEADER} is not JSON ({exc}); send an object such as {{"error": 429}}')
         if not isinstance(values, dict):
             raise ScenarioError(f"{SCENARIO_HEADER} must be a JSON object, got {type(values).__name__}")
         known = {item.name for item in dataclasses.fields(cls)}

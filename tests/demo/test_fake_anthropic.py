@@ -49,7 +49,11 @@ def test_message_usage_splits_cache_reads_and_writes(anthropic_client, prompt_to
 
 def test_short_cache_ttl_writes_5m(anthropic_client):
     message = anthropic_client.messages.create(
-        model=MODEL, max_tokens=256, system=SYSTEM, messages=QUESTION, extra_headers=Scenario(cache_write_share=1).headers()
+        model=MODEL,
+        max_tokens=256,
+        system=SYSTEM,
+        messages=QUESTION,
+        extra_headers=Scenario(cache_write_share=1).headers(),
     )
     assert message.usage.cache_creation.ephemeral_5m_input_tokens == message.usage.cache_creation_input_tokens == 33
     assert message.usage.input_tokens == 0
@@ -57,7 +61,9 @@ def test_short_cache_ttl_writes_5m(anthropic_client):
 
 def test_dated_response_model(anthropic_client):
     scenario = Scenario(response_model="claude-sonnet-4-6-20260217")
-    message = anthropic_client.messages.create(model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=scenario.headers())
+    message = anthropic_client.messages.create(
+        model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=scenario.headers()
+    )
     assert message.model == "claude-sonnet-4-6-20260217"
 
 
@@ -87,7 +93,11 @@ def test_tool_use_block_with_input_from_the_schema(anthropic_client):
 
 def test_after_tool_result_claude_answers(anthropic_client):
     first = anthropic_client.messages.create(
-        model=MODEL, max_tokens=256, messages=QUESTION, tools=[LOOKUP_ORDER], extra_headers=Scenario(tools=("lookup_order",)).headers()
+        model=MODEL,
+        max_tokens=256,
+        messages=QUESTION,
+        tools=[LOOKUP_ORDER],
+        extra_headers=Scenario(tools=("lookup_order",)).headers(),
     )
     tool_use = first.content[0]
     conversation = [
@@ -96,7 +106,11 @@ def test_after_tool_result_claude_answers(anthropic_client):
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "shipped"}]},
     ]
     second = anthropic_client.messages.create(
-        model=MODEL, max_tokens=256, messages=conversation, tools=[LOOKUP_ORDER], extra_headers=Scenario(tools=("lookup_order",)).headers()
+        model=MODEL,
+        max_tokens=256,
+        messages=conversation,
+        tools=[LOOKUP_ORDER],
+        extra_headers=Scenario(tools=("lookup_order",)).headers(),
     )
     assert second.stop_reason == "end_turn"
     assert [block.type for block in second.content] == ["text"]
@@ -187,7 +201,11 @@ def test_stream_aborted_midway(anthropic_client):
 
 def test_beta_messages(anthropic_client, server):
     message = anthropic_client.beta.messages.create(
-        model=MODEL, max_tokens=64, messages=QUESTION, betas=["context-1m-2025-08-07"], extra_headers=Scenario(reply=REPLY).headers()
+        model=MODEL,
+        max_tokens=64,
+        messages=QUESTION,
+        betas=["context-1m-2025-08-07"],
+        extra_headers=Scenario(reply=REPLY).headers(),
     )
     request = server.requests[-1]
     assert request.path == "/v1/messages"
@@ -212,7 +230,9 @@ def test_count_tokens_matches_message_input(anthropic_client, prompt_tokens):
 
 def test_rate_limit_error_in_anthropic_format(anthropic_client):
     with pytest.raises(anthropic.RateLimitError) as raised:
-        anthropic_client.messages.create(model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=Scenario(error=429).headers())
+        anthropic_client.messages.create(
+            model=MODEL, max_tokens=64, messages=QUESTION, extra_headers=Scenario(error=429).headers()
+        )
     body = raised.value.body
     assert body["type"] == "error"
     assert body["error"]["type"] == "rate_limit_error"

@@ -90,7 +90,9 @@ def test_max_completion_tokens_truncates_with_finish_reason_length(openai_client
 
 def test_response_model_can_differ_from_request(openai_client):
     scenario = Scenario(response_model="gpt-4o-mini-2024-07-18")
-    completion = openai_client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, extra_headers=scenario.headers())
+    completion = openai_client.chat.completions.create(
+        model="gpt-4o-mini", messages=QUESTION, extra_headers=scenario.headers()
+    )
     assert completion.model == "gpt-4o-mini-2024-07-18"
 
 
@@ -115,7 +117,10 @@ def test_cache_writes_are_reported_in_prompt_details(openai_client):
 
 def test_tool_call_with_arguments_from_the_schema(openai_client, o200k):
     completion = openai_client.chat.completions.create(
-        model="gpt-4.1", messages=QUESTION, tools=[LOOKUP_ORDER], extra_headers=Scenario(tools=("lookup_order",)).headers()
+        model="gpt-4.1",
+        messages=QUESTION,
+        tools=[LOOKUP_ORDER],
+        extra_headers=Scenario(tools=("lookup_order",)).headers(),
     )
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -140,7 +145,10 @@ def test_scripted_tool_arguments(openai_client):
 
 def test_after_a_tool_result_the_model_answers(openai_client):
     completion = openai_client.chat.completions.create(
-        model="gpt-4.1", messages=QUESTION, tools=[LOOKUP_ORDER], extra_headers=Scenario(tools=("lookup_order",)).headers()
+        model="gpt-4.1",
+        messages=QUESTION,
+        tools=[LOOKUP_ORDER],
+        extra_headers=Scenario(tools=("lookup_order",)).headers(),
     )
     call = completion.choices[0].message.tool_calls[0]
     follow_up = [
@@ -149,7 +157,10 @@ def test_after_a_tool_result_the_model_answers(openai_client):
         {"role": "tool", "tool_call_id": call.id, "content": '{"status": "shipped"}'},
     ]
     answer = openai_client.chat.completions.create(
-        model="gpt-4.1", messages=follow_up, tools=[LOOKUP_ORDER], extra_headers=Scenario(tools=("lookup_order",)).headers()
+        model="gpt-4.1",
+        messages=follow_up,
+        tools=[LOOKUP_ORDER],
+        extra_headers=Scenario(tools=("lookup_order",)).headers(),
     )
     assert answer.choices[0].finish_reason == "stop"
     assert answer.choices[0].message.tool_calls is None
@@ -175,9 +186,15 @@ def test_tool_rounds_keep_the_model_calling_tools(openai_client):
 def test_scripted_tool_the_request_does_not_declare_is_a_400(openai_client):
     with pytest.raises(openai.BadRequestError) as raised:
         openai_client.chat.completions.create(
-            model="gpt-4.1", messages=QUESTION, tools=[LOOKUP_ORDER], extra_headers=Scenario(tools=("web_search",)).headers()
+            model="gpt-4.1",
+            messages=QUESTION,
+            tools=[LOOKUP_ORDER],
+            extra_headers=Scenario(tools=("web_search",)).headers(),
         )
-    assert raised.value.body["message"] == "the scenario calls tool 'web_search' but the request declares tools: lookup_order"
+    assert (
+        raised.value.body["message"]
+        == "the scenario calls tool 'web_search' but the request declares tools: lookup_order"
+    )
     assert raised.value.body["type"] == "invalid_request_error"
 
 
@@ -229,7 +246,10 @@ def test_streamed_tool_call_assembles_in_the_sdk_stream_helper(openai_client):
     assert json.loads(call.function.arguments) == {"order_id": "ORD-7"}
     assert final.choices[0].finish_reason == "tool_calls"
     non_streamed = openai_client.chat.completions.create(
-        model="gpt-4.1", messages=QUESTION, tools=[LOOKUP_ORDER], extra_headers=Scenario(tools=("lookup_order",)).headers()
+        model="gpt-4.1",
+        messages=QUESTION,
+        tools=[LOOKUP_ORDER],
+        extra_headers=Scenario(tools=("lookup_order",)).headers(),
     )
     assert final.usage == non_streamed.usage
     assert call.id == non_streamed.choices[0].message.tool_calls[0].id
@@ -251,7 +271,9 @@ def test_stream_aborted_midway_raises_after_the_sent_chunks(openai_client):
 
 def test_rate_limit_error_in_openai_format(openai_client):
     with pytest.raises(openai.RateLimitError) as raised:
-        openai_client.chat.completions.create(model="gpt-4o", messages=QUESTION, extra_headers=Scenario(error=429).headers())
+        openai_client.chat.completions.create(
+            model="gpt-4o", messages=QUESTION, extra_headers=Scenario(error=429).headers()
+        )
     error = raised.value
     assert error.status_code == 429
     assert error.code == "rate_limit_exceeded"
@@ -350,7 +372,10 @@ def test_response_function_call_items(openai_client):
 
 def test_response_incomplete_at_max_output_tokens(openai_client):
     response = openai_client.responses.create(
-        model="gpt-4.1", input="Tell me everything", max_output_tokens=16, extra_headers=Scenario(output_tokens=100).headers()
+        model="gpt-4.1",
+        input="Tell me everything",
+        max_output_tokens=16,
+        extra_headers=Scenario(output_tokens=100).headers(),
     )
     assert response.status == "incomplete"
     assert response.incomplete_details.reason == "max_output_tokens"
@@ -359,10 +384,22 @@ def test_response_incomplete_at_max_output_tokens(openai_client):
 
 def test_response_stream_events_and_final_response(openai_client):
     scenario = Scenario(reply=REPLY, cached_share=0.5)
-    events = list(openai_client.responses.create(model="gpt-4.1", input=QUESTION, stream=True, extra_headers=scenario.headers()))
+    events = list(
+        openai_client.responses.create(model="gpt-4.1", input=QUESTION, stream=True, extra_headers=scenario.headers())
+    )
     kinds = [event.type for event in events]
-    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]
-    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert [event.sequence_number for event in events] == list(range(len(events)))
     deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
     assert "".join(deltas) == REPLY and len(deltas) > 1
@@ -427,7 +464,10 @@ def test_azure_deployment_path_and_content_filter_results(azure_client, server):
     assert request.query == {"api-version": ["2024-10-21"]}
     assert completion.model == "gpt-4o-2024-11-20"
     assert completion.usage.prompt_tokens == QUESTION_TOKENS
-    assert completion.prompt_filter_results[0]["content_filter_results"]["hate"] == {"filtered": False, "severity": "safe"}
+    assert completion.prompt_filter_results[0]["content_filter_results"]["hate"] == {
+        "filtered": False,
+        "severity": "safe",
+    }
     assert completion.service_tier is None
 
 
@@ -443,7 +483,9 @@ def test_azure_stream_starts_with_a_prompt_filter_chunk(azure_client):
 
 def test_azure_rate_limit_error_in_azure_format(azure_client):
     with pytest.raises(openai.RateLimitError) as raised:
-        azure_client.chat.completions.create(model="gpt-4o-eu", messages=QUESTION, extra_headers=Scenario(error=429).headers())
+        azure_client.chat.completions.create(
+            model="gpt-4o-eu", messages=QUESTION, extra_headers=Scenario(error=429).headers()
+        )
     assert raised.value.body["code"] == "429"
     assert "Azure OpenAI API version 2024-10-21" in raised.value.body["message"]
     assert raised.value.response.headers["retry-after"] == "2"
