@@ -9,7 +9,7 @@ import math
 import openai
 import pytest
 
-from otel_llmcost.demo import Scenario
+from otel_llmcost.demo import FakeLLMServer, Scenario
 
 QUESTION = [{"role": "user", "content": "Where is my order ORD-7?"}]
 # OpenAI's chat counting: 3 to prime the reply + per message 3 + role ("user": 1) + content (8)
@@ -315,6 +315,16 @@ def test_invalid_scenario_header_names_the_field(openai_client):
     assert "unknown fields ['cached']" in raised.value.body["message"]
 
 
+def test_server_default_scenario_applies_without_a_header():
+    with FakeLLMServer(Scenario(error=503)) as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="demo", max_retries=0)
+        with pytest.raises(openai.InternalServerError) as raised:
+            client.chat.completions.create(model="gpt-4o", messages=QUESTION)
+        assert raised.value.status_code == 503
+        answered = client.chat.completions.create(model="gpt-4o", messages=QUESTION, extra_headers=Scenario().headers())
+        assert answered.choices[0].message.content
+
+
 def test_missing_messages_is_a_400_naming_the_parameter(openai_client):
     with pytest.raises(openai.BadRequestError) as raised:
         openai_client.post("/chat/completions", cast_to=object, body={"model": "gpt-4o"})
@@ -368,6 +378,34 @@ def test_response_function_call_items(openai_client):
     )
     assert [item.type for item in answer.output] == ["message"]
     assert answer.output_text
+
+
+def test_previous_response_id_bills_the_stored_context(openai_client, o200k):
+    scenario = Scenario(reply=REPLY, tools=("web_search",), tool_args={"web_search": {"query": "ACME"}})
+    first = openai_client.responses.create(
+        model="gpt-4.1", input=QUESTION, tools=[WEB_SEARCH], extra_headers=scenario.headers()
+    )
+    assert [item.type for item in first.output] == ["message", "function_call"]  # says something, then calls
+    output = {"type": "function_call_output", "call_id": first.output[1].call_id, "output": "ACME beat estimates."}
+    second = openai_client.responses.create(
+        model="gpt-4.1",
+        input=[output],
+        previous_response_id=first.id,
+        tools=[WEB_SEARCH],
+        extra_headers=scenario.headers(),
+    )
+    assert [item.type for item in second.output] == ["message"]  # one round of tool results: it answers
+    # this request's own tokens: reply primer 3, the item framed like a message (3 + its values), the tools
+    own = 3 + 3 + sum(len(o200k.encode(value)) for value in output.values())
+    own += len(o200k.encode(json.dumps([WEB_SEARCH])))
+    assert second.usage.input_tokens == first.usage.input_tokens + first.usage.output_tokens + own
+
+
+def test_unknown_previous_response_id_is_a_400(openai_client):
+    with pytest.raises(openai.BadRequestError) as raised:
+        openai_client.responses.create(model="gpt-4.1", input="hi", previous_response_id="resp_missing")
+    assert raised.value.body["message"] == "Previous response with id 'resp_missing' not found."
+    assert raised.value.body["param"] == "previous_response_id"
 
 
 def test_response_incomplete_at_max_output_tokens(openai_client):
