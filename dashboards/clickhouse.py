@@ -14,7 +14,11 @@ from grafana_foundation_sdk.builders import common, dashboard, stat, table, time
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import dashboard as model
-from grafana_foundation_sdk.models.common import BigValueGraphMode, GraphDrawStyle, StackingMode
+from grafana_foundation_sdk.models.common import (
+    BigValueGraphMode,
+    GraphDrawStyle,
+    StackingMode,
+)
 
 PLUGIN = "grafana-clickhouse-datasource"
 DATASOURCE = model.DataSourceRef(type_val=PLUGIN, uid="${datasource}")
@@ -50,7 +54,9 @@ class ClickHouseQuery(cogvariants.Dataquery):
 
 
 class Query(cogbuilder.Builder[ClickHouseQuery]):
-    def __init__(self, sql: str, query_type: str = "table", ref_id: str = "A", datasource_uid: str = "${datasource}") -> None:
+    def __init__(
+        self, sql: str, query_type: str = "table", ref_id: str = "A", datasource_uid: str = "${datasource}"
+    ) -> None:
         # Dashboards name the datasource variable; alert rules need the data source's real uid.
         self._query = ClickHouseQuery(ref_id, sql, query_type, datasource_uid)
 
@@ -65,7 +71,8 @@ def filters(columns: dict[str, str] | None = None) -> str:
     """The dashboard's variable filters; a variable set to All filters nothing."""
     columns = columns or FILTER_VARIABLES
     return " AND ".join(
-        f"$__conditionalAll({column} IN (${{{variable}:singlequote}}), ${variable})" for variable, column in columns.items()
+        f"$__conditionalAll({column} IN (${{{variable}:singlequote}}), ${variable})"
+        for variable, column in columns.items()
     )
 
 
@@ -138,8 +145,11 @@ def new_dashboard(uid: str, title: str, description: str) -> dashboard.Dashboard
     for other in DASHBOARD_LINKS:
         if other[0] != uid:
             builder = builder.link(
-                dashboard.DashboardLink(other[1]).type(model.DashboardLinkType.LINK).url(f"/d/{other[0]}")
-                .keep_time(True).include_vars(True)
+                dashboard.DashboardLink(other[1])
+                .type(model.DashboardLinkType.LINK)
+                .url(f"/d/{other[0]}")
+                .keep_time(True)
+                .include_vars(True)
             )
     return builder
 
@@ -155,7 +165,9 @@ DASHBOARD_LINKS = (
 # --- panels ----------------------------------------------------------------------------------
 
 
-def stat_panel(title: str, description: str, sql: str, unit: str, width: int = 6, decimals: int | None = None) -> stat.Panel:
+def stat_panel(
+    title: str, description: str, sql: str, unit: str, width: int = 6, decimals: int | None = None
+) -> stat.Panel:
     panel = (
         stat.Panel()
         .title(title)
@@ -171,7 +183,9 @@ def stat_panel(title: str, description: str, sql: str, unit: str, width: int = 6
     return panel.decimals(decimals) if decimals is not None else panel
 
 
-def table_panel(title: str, description: str, sql: str, width: int = 12, height: int = 8, query_type: str = "table") -> table.Panel:
+def table_panel(
+    title: str, description: str, sql: str, width: int = 12, height: int = 8, query_type: str = "table"
+) -> table.Panel:
     return (
         table.Panel()
         .title(title)
@@ -183,7 +197,9 @@ def table_panel(title: str, description: str, sql: str, width: int = 12, height:
     )
 
 
-def series_panel(title: str, description: str, sql: str, unit: str, width: int = 12, stacked: bool = True) -> timeseries.Panel:
+def series_panel(
+    title: str, description: str, sql: str, unit: str, width: int = 12, stacked: bool = True
+) -> timeseries.Panel:
     panel = (
         timeseries.Panel()
         .title(title)

@@ -31,7 +31,7 @@ def _delta(dimension_sql: str, label: str, extra_columns: str = "", extra_source
     toFloat64(sumIf(CostUSD, Bucket >= $__fromTime)) AS spend,
     toFloat64(sumIf(CostUSD, Bucket < $__fromTime)) / 7 AS baseline,
     spend - baseline AS delta
-FROM {rollup_range(f'Bucket, Calls, CostUSD, {extra_source or dimension_sql}', start=BASELINE_START)}
+FROM {rollup_range(f"Bucket, Calls, CostUSD, {extra_source or dimension_sql}", start=BASELINE_START)}
 GROUP BY {label}
 ORDER BY delta DESC
 LIMIT 20"""
@@ -45,26 +45,60 @@ def build(config: Config) -> dashboard.Dashboard:
     GROUP BY PromptFingerprint
 )"""
     return (
-        new_dashboard(UID, "LLM cost: spike drill-down", "Cost against its baseline by prompt, feature and model; the calls behind a spike.")
+        new_dashboard(
+            UID,
+            "LLM cost: spike drill-down",
+            "Cost against its baseline by prompt, feature and model; the calls behind a spike.",
+        )
         .with_variable(dashboard.TextBoxVariable("trace_id").label("Trace id").description("Shown in the trace panel"))
         .with_row(dashboard.Row("What grew (the range vs the average of the 7 ranges of the same length before it)"))
-        .with_panel(usd_overrides(table_panel(
-            "Cost delta by prompt", "Spend per prompt fingerprint against its baseline; names from the calls.",
-            f"""SELECT d.fingerprint, n.prompt_name, d.calls, d.spend, d.baseline, d.delta
-FROM ({_delta('PromptFingerprint', 'fingerprint')}) AS d
+        .with_panel(
+            usd_overrides(
+                table_panel(
+                    "Cost delta by prompt",
+                    "Spend per prompt fingerprint against its baseline; names from the calls.",
+                    f"""SELECT d.fingerprint, n.prompt_name, d.calls, d.spend, d.baseline, d.delta
+FROM ({_delta("PromptFingerprint", "fingerprint")}) AS d
 LEFT JOIN {prompt_names} AS n ON n.PromptFingerprint = d.fingerprint
-ORDER BY d.delta DESC""", width=24), "spend", "baseline", "delta"))
-        .with_panel(usd_overrides(table_panel(
-            "Cost delta by feature", "Spend per feature against its baseline.",
-            _delta("if(Feature = '', '(unattributed)', Feature)", "feature", extra_source="Feature"), width=12),
-            "spend", "baseline", "delta"))
-        .with_panel(usd_overrides(table_panel(
-            "Cost delta by model", "Spend per model against its baseline.", _delta("Model", "model"), width=12),
-            "spend", "baseline", "delta"))
+ORDER BY d.delta DESC""",
+                    width=24,
+                ),
+                "spend",
+                "baseline",
+                "delta",
+            )
+        )
+        .with_panel(
+            usd_overrides(
+                table_panel(
+                    "Cost delta by feature",
+                    "Spend per feature against its baseline.",
+                    _delta("if(Feature = '', '(unattributed)', Feature)", "feature", extra_source="Feature"),
+                    width=12,
+                ),
+                "spend",
+                "baseline",
+                "delta",
+            )
+        )
+        .with_panel(
+            usd_overrides(
+                table_panel(
+                    "Cost delta by model", "Spend per model against its baseline.", _delta("Model", "model"), width=12
+                ),
+                "spend",
+                "baseline",
+                "delta",
+            )
+        )
         .with_row(dashboard.Row("The calls behind it"))
-        .with_panel(link_override(usd_overrides(table_panel(
-            "Most expensive calls", "The 50 most expensive single calls in the range. Click a trace id to open the trace below.",
-            f"""SELECT
+        .with_panel(
+            link_override(
+                usd_overrides(
+                    table_panel(
+                        "Most expensive calls",
+                        "The 50 most expensive single calls in the range. Click a trace id to open the trace below.",
+                        f"""SELECT
     Timestamp AS time,
     TraceId AS trace_id,
     SpanId AS span_id,
@@ -79,10 +113,25 @@ ORDER BY d.delta DESC""", width=24), "spend", "baseline", "delta"))
 FROM {DB}.llm_calls
 WHERE {CALLS_IN_RANGE}
 ORDER BY cost DESC
-LIMIT 50""", width=24, height=10), "cost"), "trace_id", "Open this trace", TRACE_LINK))
+LIMIT 50""",
+                        width=24,
+                        height=10,
+                    ),
+                    "cost",
+                ),
+                "trace_id",
+                "Open this trace",
+                TRACE_LINK,
+            )
+        )
         .with_panel(
-            dashboard.Panel().type("traces").title("Trace").description("The trace named in the trace id variable.")
-            .datasource(DATASOURCE).height(12).span(24)
+            dashboard.Panel()
+            .type("traces")
+            .title("Trace")
+            .description("The trace named in the trace id variable.")
+            .datasource(DATASOURCE)
+            .height(12)
+            .span(24)
             .with_target(Query(TRACE_SQL, "traces"))
         )
     )

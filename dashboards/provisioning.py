@@ -31,15 +31,26 @@ def rule_builder(rule: Rule, config: Config) -> alerting.Rule:
         .relative_time_range(alerting_model.RelativeTimeRange(from_val=lookback, to=0))
         .model(Query(rule.sql, "table", datasource_uid=config.grafana.datasource_uid))
     )
-    reduce = alerting.Query("B").datasource_uid(EXPRESSIONS).model(
-        expr.TypeReduce().ref_id("B").expression("A").reducer("last")
+    reduce = (
+        alerting.Query("B")
+        .datasource_uid(EXPRESSIONS)
+        .model(expr.TypeReduce().ref_id("B").expression("A").reducer("last"))
     )
-    threshold = alerting.Query("C").datasource_uid(EXPRESSIONS).model(
-        expr.TypeThreshold().ref_id("C").expression("B").conditions([
-            expr.ExprTypeThresholdConditions().evaluator(
-                expr.ExprTypeThresholdConditionsEvaluator().type("gt").params([rule.threshold])
+    threshold = (
+        alerting.Query("C")
+        .datasource_uid(EXPRESSIONS)
+        .model(
+            expr.TypeThreshold()
+            .ref_id("C")
+            .expression("B")
+            .conditions(
+                [
+                    expr.ExprTypeThresholdConditions().evaluator(
+                        expr.ExprTypeThresholdConditionsEvaluator().type("gt").params([rule.threshold])
+                    )
+                ]
             )
-        ])
+        )
     )
     return (
         alerting.Rule(rule.title)
@@ -49,12 +60,16 @@ def rule_builder(rule: Rule, config: Config) -> alerting.Rule:
         .no_data_state("OK")
         .exec_err_state("Error")
         .for_val("0s")
-        .labels({"severity": rule.severity, "team": "{{ $labels.team }}", "owner": config.owner, "source": "otel-llmcost"})
-        .annotations({
-            "summary": rule.summary,
-            "description": rule.description,
-            "runbook_url": f"{config.runbook_base_url}/{rule.name}.md",
-        })
+        .labels(
+            {"severity": rule.severity, "team": "{{ $labels.team }}", "owner": config.owner, "source": "otel-llmcost"}
+        )
+        .annotations(
+            {
+                "summary": rule.summary,
+                "description": rule.description,
+                "runbook_url": f"{config.runbook_base_url}/{rule.name}.md",
+            }
+        )
     )
 
 
@@ -67,12 +82,13 @@ def provisioning(config: Config) -> dict[str, Any]:
         rules.append(as_dict)
     return {
         "apiVersion": 1,
-        "groups": [{
-            "orgId": 1,
-            "name": config.grafana.group,
-            "folder": config.grafana.folder,
-            "interval": config.grafana.interval,
-            "rules": rules,
-        }],
+        "groups": [
+            {
+                "orgId": 1,
+                "name": config.grafana.group,
+                "folder": config.grafana.folder,
+                "interval": config.grafana.interval,
+                "rules": rules,
+            }
+        ],
     }
-

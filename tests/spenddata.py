@@ -99,19 +99,72 @@ def build(spike: bool) -> Dataset:
         index = int((hour - START).total_seconds() // 3600)
         for i in range(12):
             n += 1
-            data.calls.append(_call(hour + timedelta(minutes=5 * i), n, "search-api", "production", "openai", "gpt-5-mini",
-                                    "search", "search.answer", "answer-v3", "a1b2c3d4e5f60001", 2400, 350, "0.0025",
-                                    cache_read=1600, customer=CUSTOMERS[n % 3], user=f"u{n % 5}"))
+            data.calls.append(
+                _call(
+                    hour + timedelta(minutes=5 * i),
+                    n,
+                    "search-api",
+                    "production",
+                    "openai",
+                    "gpt-5-mini",
+                    "search",
+                    "search.answer",
+                    "answer-v3",
+                    "a1b2c3d4e5f60001",
+                    2400,
+                    350,
+                    "0.0025",
+                    cache_read=1600,
+                    customer=CUSTOMERS[n % 3],
+                    user=f"u{n % 5}",
+                )
+            )
         for i in range(10):
             n += 1
-            data.calls.append(_call(hour + timedelta(minutes=6 * i + 1), n, "support-bot", "production", "anthropic",
-                                    "claude-sonnet-4-5", "support", "support.reply", "reply-v1", "a1b2c3d4e5f60002", 12000,
-                                    600, "0.15", cache_read=8000, cache_write=500, customer=CUSTOMERS[n % 2], user=f"u{n % 7}"))
+            data.calls.append(
+                _call(
+                    hour + timedelta(minutes=6 * i + 1),
+                    n,
+                    "support-bot",
+                    "production",
+                    "anthropic",
+                    "claude-sonnet-4-5",
+                    "support",
+                    "support.reply",
+                    "reply-v1",
+                    "a1b2c3d4e5f60002",
+                    12000,
+                    600,
+                    "0.15",
+                    cache_read=8000,
+                    cache_write=500,
+                    customer=CUSTOMERS[n % 2],
+                    user=f"u{n % 7}",
+                )
+            )
         for i in range(3):
             n += 1
-            data.calls.append(_call(hour + timedelta(minutes=20 * i + 2), n, "growth-jobs", "staging", "openai", "gpt-5",
-                                    "growth", "growth.email", "email-v2", "a1b2c3d4e5f60003", 1500, 900, "0.006",
-                                    tier="batch", estimated=index % 2 == 0, customer="", user=""))
+            data.calls.append(
+                _call(
+                    hour + timedelta(minutes=20 * i + 2),
+                    n,
+                    "growth-jobs",
+                    "staging",
+                    "openai",
+                    "gpt-5",
+                    "growth",
+                    "growth.email",
+                    "email-v2",
+                    "a1b2c3d4e5f60003",
+                    1500,
+                    900,
+                    "0.006",
+                    tier="batch",
+                    estimated=index % 2 == 0,
+                    customer="",
+                    user="",
+                )
+            )
         if index % 4 == 0:
             data.runs.append(_agent_run(hour + timedelta(minutes=30), f"run{index}", steps=4))
         hour += timedelta(hours=1)
@@ -123,10 +176,39 @@ def build(spike: bool) -> Dataset:
     return data
 
 
-def _call(ts: datetime, n: int, service: str, env: str, provider: str, model: str, team: str, feature: str, prompt: str,
-          fingerprint: str, input_tokens: int, output_tokens: int, cost: str, **extra) -> Call:
-    return Call(ts, _hex("trace", n), _hex("span", n, size=16), service, env, provider, model, team, feature, prompt,
-                fingerprint, input_tokens, output_tokens, Decimal(cost), **extra)
+def _call(
+    ts: datetime,
+    n: int,
+    service: str,
+    env: str,
+    provider: str,
+    model: str,
+    team: str,
+    feature: str,
+    prompt: str,
+    fingerprint: str,
+    input_tokens: int,
+    output_tokens: int,
+    cost: str,
+    **extra,
+) -> Call:
+    return Call(
+        ts,
+        _hex("trace", n),
+        _hex("span", n, size=16),
+        service,
+        env,
+        provider,
+        model,
+        team,
+        feature,
+        prompt,
+        fingerprint,
+        input_tokens,
+        output_tokens,
+        Decimal(cost),
+        **extra,
+    )
 
 
 def _agent_run(start: datetime, key: str, steps: int, step_cost: str = "0.01") -> AgentRun:
@@ -136,12 +218,27 @@ def _agent_run(start: datetime, key: str, steps: int, step_cost: str = "0.01") -
     tools = []
     for step in range(1, steps + 1):
         tool = ("search_kb", "lookup_order")[step % 2] if step < steps else ""
-        calls.append(Call(
-            start + timedelta(seconds=20 * step), trace_id, _hex("step", key, step, size=16), "support-bot", "production",
-            "anthropic", "claude-sonnet-4-5", "support", "support.triage", "triage-v1", "a1b2c3d4e5f60004",
-            1000 + 1000 * step, 200, Decimal(step_cost) * step, agent=AGENT, step=step,
-            tool_calls=(tool,) if tool else (),
-        ))
+        calls.append(
+            Call(
+                start + timedelta(seconds=20 * step),
+                trace_id,
+                _hex("step", key, step, size=16),
+                "support-bot",
+                "production",
+                "anthropic",
+                "claude-sonnet-4-5",
+                "support",
+                "support.triage",
+                "triage-v1",
+                "a1b2c3d4e5f60004",
+                1000 + 1000 * step,
+                200,
+                Decimal(step_cost) * step,
+                agent=AGENT,
+                step=step,
+                tool_calls=(tool,) if tool else (),
+            )
+        )
         if tool:
             tools.append((tool, Decimal("0.002") * step))
     end = start + timedelta(seconds=20 * steps + 10)
@@ -151,35 +248,124 @@ def _agent_run(start: datetime, key: str, steps: int, step_cost: str = "0.01") -
 def _add_spike(data: Dataset) -> None:
     last_hour = NOW - timedelta(hours=1)
     for i in range(440):
-        data.calls.append(_call(last_hour + timedelta(seconds=8 * i), 10_000_000 + i, "support-bot", "production", "anthropic",
-                                "claude-sonnet-4-5", "support", "support.reply", SPIKE_PROMPT, SPIKE_FINGERPRINT, 90000, 2500,
-                                "0.5", cache_read=0, customer="acme", user="u-spike"))
-    expensive = _call(NOW - timedelta(minutes=4), 20_000_000, "support-bot", "production", "anthropic", "claude-sonnet-4-5",
-                      "support", "support.reply", SPIKE_PROMPT, SPIKE_FINGERPRINT, 400000, 8000, "2.4", customer="globex",
-                      user="u-big")
+        data.calls.append(
+            _call(
+                last_hour + timedelta(seconds=8 * i),
+                10_000_000 + i,
+                "support-bot",
+                "production",
+                "anthropic",
+                "claude-sonnet-4-5",
+                "support",
+                "support.reply",
+                SPIKE_PROMPT,
+                SPIKE_FINGERPRINT,
+                90000,
+                2500,
+                "0.5",
+                cache_read=0,
+                customer="acme",
+                user="u-spike",
+            )
+        )
+    expensive = _call(
+        NOW - timedelta(minutes=4),
+        20_000_000,
+        "support-bot",
+        "production",
+        "anthropic",
+        "claude-sonnet-4-5",
+        "support",
+        "support.reply",
+        SPIKE_PROMPT,
+        SPIKE_FINGERPRINT,
+        400000,
+        8000,
+        "2.4",
+        customer="globex",
+        user="u-big",
+    )
     expensive.trace_id = EXPENSIVE_TRACE
     data.calls.append(expensive)
     for i in range(26):
-        retry = _call(NOW - timedelta(minutes=10) + timedelta(seconds=15 * i), 30_000_000 + i, "support-bot", "production",
-                      "anthropic", "claude-sonnet-4-5", "support", "support.reply", SPIKE_PROMPT, SPIKE_FINGERPRINT, 91000,
-                      0 if i < 25 else 2500, "0.5", customer="acme", user="u-retry", is_error=i < 25,
-                      error_type="timeout" if i < 25 else "")
+        retry = _call(
+            NOW - timedelta(minutes=10) + timedelta(seconds=15 * i),
+            30_000_000 + i,
+            "support-bot",
+            "production",
+            "anthropic",
+            "claude-sonnet-4-5",
+            "support",
+            "support.reply",
+            SPIKE_PROMPT,
+            SPIKE_FINGERPRINT,
+            91000,
+            0 if i < 25 else 2500,
+            "0.5",
+            customer="acme",
+            user="u-retry",
+            is_error=i < 25,
+            error_type="timeout" if i < 25 else "",
+        )
         retry.trace_id = RETRY_TRACE
         data.calls.append(retry)
     data.runs.append(_agent_run(NOW - timedelta(minutes=30), "runaway", steps=40, step_cost="0.005"))
     for i in range(6):
-        data.calls.append(_call(NOW - timedelta(minutes=20) + timedelta(minutes=2 * i), 40_000_000 + i, "growth-jobs", "staging",
-                                "openai", UNPRICED_MODEL, "growth", "growth.email", "email-v3", "a1b2c3d4e5f60005", 3000, 700,
-                                "0", unpriced=True))
+        data.calls.append(
+            _call(
+                NOW - timedelta(minutes=20) + timedelta(minutes=2 * i),
+                40_000_000 + i,
+                "growth-jobs",
+                "staging",
+                "openai",
+                UNPRICED_MODEL,
+                "growth",
+                "growth.email",
+                "email-v3",
+                "a1b2c3d4e5f60005",
+                3000,
+                700,
+                "0",
+                unpriced=True,
+            )
+        )
 
 
 # --- loading into the store ------------------------------------------------------------------
 
 LLM_COLUMNS = (
-    "Timestamp", "TraceId", "SpanId", "ServiceName", "Environment", "Provider", "Operation", "RequestModel", "Model",
-    "ServiceTier", "Team", "Feature", "Customer", "User", "PromptName", "PromptFingerprint", "AgentName", "ToolCallCount",
-    "ToolCallNames", "InputTokens", "CacheReadTokens", "CacheWriteTokens", "OutputTokens", "ReasoningTokens", "CostUSD",
-    "InputCostUSD", "OutputCostUSD", "CostSource", "Unpriced", "TokensEstimated", "IsError", "ErrorType",
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ServiceName",
+    "Environment",
+    "Provider",
+    "Operation",
+    "RequestModel",
+    "Model",
+    "ServiceTier",
+    "Team",
+    "Feature",
+    "Customer",
+    "User",
+    "PromptName",
+    "PromptFingerprint",
+    "AgentName",
+    "ToolCallCount",
+    "ToolCallNames",
+    "InputTokens",
+    "CacheReadTokens",
+    "CacheWriteTokens",
+    "OutputTokens",
+    "ReasoningTokens",
+    "CostUSD",
+    "InputCostUSD",
+    "OutputCostUSD",
+    "CostSource",
+    "Unpriced",
+    "TokensEstimated",
+    "IsError",
+    "ErrorType",
 )
 
 
@@ -187,64 +373,149 @@ def load(client, data: Dataset) -> None:
     """Direct calls as llm_calls rows (columnar); agent runs as spans through otel_traces."""
     direct = [c for c in data.calls if not c.agent]
     rows = [
-        (c.ts, c.trace_id, c.span_id, c.service, c.environment, c.provider, "chat", c.model, c.model, c.tier, c.team,
-         c.feature, c.customer, c.user, c.prompt_name, c.fingerprint, c.agent, len(c.tool_calls), list(c.tool_calls),
-         c.input_tokens, c.cache_read, c.cache_write, c.output_tokens, c.reasoning, c.cost, c.cost * Decimal("0.6"),
-         c.cost * Decimal("0.4"), "" if c.unpriced else "local", int(c.unpriced), int(c.estimated), int(c.is_error),
-         c.error_type)
+        (
+            c.ts,
+            c.trace_id,
+            c.span_id,
+            c.service,
+            c.environment,
+            c.provider,
+            "chat",
+            c.model,
+            c.model,
+            c.tier,
+            c.team,
+            c.feature,
+            c.customer,
+            c.user,
+            c.prompt_name,
+            c.fingerprint,
+            c.agent,
+            len(c.tool_calls),
+            list(c.tool_calls),
+            c.input_tokens,
+            c.cache_read,
+            c.cache_write,
+            c.output_tokens,
+            c.reasoning,
+            c.cost,
+            c.cost * Decimal("0.6"),
+            c.cost * Decimal("0.4"),
+            "" if c.unpriced else "local",
+            int(c.unpriced),
+            int(c.estimated),
+            int(c.is_error),
+            c.error_type,
+        )
         for c in direct
     ]
     columns = [list(column) for column in zip(*rows, strict=True)]
     client.insert("llm_calls", columns, column_names=list(LLM_COLUMNS), column_oriented=True)
     spans = [span for run in data.runs for span in _run_spans(run)]
-    names = ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanKind", "ServiceName", "ResourceAttributes",
-             "SpanAttributes", "Duration", "StatusCode")
-    client.insert("otel_traces", [list(column) for column in zip(*spans, strict=True)], column_names=list(names),
-                  column_oriented=True)
+    names = (
+        "Timestamp",
+        "TraceId",
+        "SpanId",
+        "ParentSpanId",
+        "SpanName",
+        "SpanKind",
+        "ServiceName",
+        "ResourceAttributes",
+        "SpanAttributes",
+        "Duration",
+        "StatusCode",
+    )
+    client.insert(
+        "otel_traces",
+        [list(column) for column in zip(*spans, strict=True)],
+        column_names=list(names),
+        column_oriented=True,
+    )
 
 
 def _run_spans(run: AgentRun) -> list[tuple]:
     resource = {sc.SERVICE_NAME: run.service, sc.DEPLOYMENT_ENVIRONMENT_NAME: "production"}
     duration = int((run.end - run.start).total_seconds() * 1e9)
-    spans = [(run.start, run.trace_id, run.span_id, "", f"{sc.OP_INVOKE_AGENT} {run.agent}", "Internal", run.service, resource, {
-        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
-        sc.GEN_AI_AGENT_NAME: run.agent,
-        sc.LLMCOST_TEAM: "support",
-        sc.LLMCOST_FEATURE: "support.triage",
-        sc.LLMCOST_ROLLUP_COST: str(float(run.cost)),
-        sc.LLMCOST_ROLLUP_LLM_CALLS: str(len(run.steps)),
-        sc.LLMCOST_AGENT_STEPS: str(len(run.steps)),
-    }, duration, "Unset")]
+    spans = [
+        (
+            run.start,
+            run.trace_id,
+            run.span_id,
+            "",
+            f"{sc.OP_INVOKE_AGENT} {run.agent}",
+            "Internal",
+            run.service,
+            resource,
+            {
+                sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
+                sc.GEN_AI_AGENT_NAME: run.agent,
+                sc.LLMCOST_TEAM: "support",
+                sc.LLMCOST_FEATURE: "support.triage",
+                sc.LLMCOST_ROLLUP_COST: str(float(run.cost)),
+                sc.LLMCOST_ROLLUP_LLM_CALLS: str(len(run.steps)),
+                sc.LLMCOST_AGENT_STEPS: str(len(run.steps)),
+            },
+            duration,
+            "Unset",
+        )
+    ]
     for c in run.steps:
-        spans.append((c.ts, c.trace_id, c.span_id, run.span_id, f"chat {c.model}", "Client", run.service, resource, {
-            sc.GEN_AI_OPERATION_NAME: "chat",
-            sc.GEN_AI_PROVIDER_NAME: c.provider,
-            sc.GEN_AI_REQUEST_MODEL: c.model,
-            sc.GEN_AI_RESPONSE_MODEL: c.model,
-            sc.GEN_AI_USAGE_INPUT_TOKENS: str(c.input_tokens),
-            sc.GEN_AI_USAGE_OUTPUT_TOKENS: str(c.output_tokens),
-            sc.GEN_AI_USAGE_COST_AMOUNT: str(c.cost),
-            sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
-            sc.LLMCOST_TEAM: c.team,
-            sc.LLMCOST_FEATURE: c.feature,
-            sc.GEN_AI_PROMPT_NAME: c.prompt_name,
-            sc.LLMCOST_PROMPT_FINGERPRINT: c.fingerprint,
-            sc.GEN_AI_AGENT_NAME: c.agent,
-            sc.LLMCOST_AGENT_STEP: str(c.step),
-            sc.LLMCOST_AGENT_RUN_SPAN_ID: run.span_id,
-            sc.LLMCOST_TOOL_CALLS_COUNT: str(len(c.tool_calls)),
-            sc.LLMCOST_TOOL_CALLS_NAMES: json.dumps(list(c.tool_calls)),
-        }, 1_000_000_000, "Unset"))
+        spans.append(
+            (
+                c.ts,
+                c.trace_id,
+                c.span_id,
+                run.span_id,
+                f"chat {c.model}",
+                "Client",
+                run.service,
+                resource,
+                {
+                    sc.GEN_AI_OPERATION_NAME: "chat",
+                    sc.GEN_AI_PROVIDER_NAME: c.provider,
+                    sc.GEN_AI_REQUEST_MODEL: c.model,
+                    sc.GEN_AI_RESPONSE_MODEL: c.model,
+                    sc.GEN_AI_USAGE_INPUT_TOKENS: str(c.input_tokens),
+                    sc.GEN_AI_USAGE_OUTPUT_TOKENS: str(c.output_tokens),
+                    sc.GEN_AI_USAGE_COST_AMOUNT: str(c.cost),
+                    sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+                    sc.LLMCOST_TEAM: c.team,
+                    sc.LLMCOST_FEATURE: c.feature,
+                    sc.GEN_AI_PROMPT_NAME: c.prompt_name,
+                    sc.LLMCOST_PROMPT_FINGERPRINT: c.fingerprint,
+                    sc.GEN_AI_AGENT_NAME: c.agent,
+                    sc.LLMCOST_AGENT_STEP: str(c.step),
+                    sc.LLMCOST_AGENT_RUN_SPAN_ID: run.span_id,
+                    sc.LLMCOST_TOOL_CALLS_COUNT: str(len(c.tool_calls)),
+                    sc.LLMCOST_TOOL_CALLS_NAMES: json.dumps(list(c.tool_calls)),
+                },
+                1_000_000_000,
+                "Unset",
+            )
+        )
     for i, (tool, resent) in enumerate(run.tools):
         ts = run.start + timedelta(seconds=20 * (i + 1) + 5)
-        spans.append((ts, run.trace_id, _hex("tool", run.span_id, i, size=16), run.span_id, f"{sc.OP_EXECUTE_TOOL} {tool}",
-                       "Internal", run.service, resource, {
-                           sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-                           sc.GEN_AI_TOOL_NAME: tool,
-                           sc.GEN_AI_AGENT_NAME: run.agent,
-                           sc.LLMCOST_ROLLUP_COST: "0.0",
-                           sc.LLMCOST_TOOL_RESENT_COST: str(resent),
-                       }, 500_000_000, "Unset"))
+        spans.append(
+            (
+                ts,
+                run.trace_id,
+                _hex("tool", run.span_id, i, size=16),
+                run.span_id,
+                f"{sc.OP_EXECUTE_TOOL} {tool}",
+                "Internal",
+                run.service,
+                resource,
+                {
+                    sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+                    sc.GEN_AI_TOOL_NAME: tool,
+                    sc.GEN_AI_AGENT_NAME: run.agent,
+                    sc.LLMCOST_ROLLUP_COST: "0.0",
+                    sc.LLMCOST_TOOL_RESENT_COST: str(resent),
+                },
+                500_000_000,
+                "Unset",
+            )
+        )
     return spans
 
 

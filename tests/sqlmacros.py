@@ -155,10 +155,18 @@ def _macros(q: Query) -> dict:
         "toTime": lambda a: _to_datetime(q.time_to),
         "fromTime_ms": lambda a: _to_datetime64(q.time_from),
         "toTime_ms": lambda a: _to_datetime64(q.time_to),
-        "timeFilter": lambda a: f"{_one(a, 'timeFilter')} >= {_to_datetime(q.time_from)} AND {a[0]} <= {_to_datetime(q.time_to)}",
-        "timeFilter_ms": lambda a: f"{_one(a, 'timeFilter_ms')} >= {_to_datetime64(q.time_from)} AND {a[0]} <= {_to_datetime64(q.time_to)}",
-        "dateFilter": lambda a: f"{_one(a, 'dateFilter')} >= {_to_date(q.time_from)} AND {a[0]} <= {_to_date(q.time_to)}",
-        "timeInterval": lambda a: f"toStartOfInterval(toDateTime({_one(a, 'timeInterval')}), INTERVAL {interval} second)",
+        "timeFilter": lambda a: (
+            f"{_one(a, 'timeFilter')} >= {_to_datetime(q.time_from)} AND {a[0]} <= {_to_datetime(q.time_to)}"
+        ),
+        "timeFilter_ms": lambda a: (
+            f"{_one(a, 'timeFilter_ms')} >= {_to_datetime64(q.time_from)} AND {a[0]} <= {_to_datetime64(q.time_to)}"
+        ),
+        "dateFilter": lambda a: (
+            f"{_one(a, 'dateFilter')} >= {_to_date(q.time_from)} AND {a[0]} <= {_to_date(q.time_to)}"
+        ),
+        "timeInterval": lambda a: (
+            f"toStartOfInterval(toDateTime({_one(a, 'timeInterval')}), INTERVAL {interval} second)"
+        ),
         "interval_s": lambda a: str(interval),
     }
 

@@ -37,9 +37,13 @@ class Setting:
 # rule name -> its settings. Every rule also takes `enabled` and `severity`.
 RULE_SETTINGS: dict[str, dict[str, Setting]] = {
     "daily_spend_spike": {
-        "factor": Setting(2.0, "number", "fires when a team's last-24h spend exceeds factor x its trailing 7-day daily average"),
+        "factor": Setting(
+            2.0, "number", "fires when a team's last-24h spend exceeds factor x its trailing 7-day daily average"
+        ),
         "min_spend_usd": Setting(5.0, "number", "ignore teams that spent less than this in the last 24h"),
-        "min_baseline_usd": Setting(1.0, "number", "floor of the daily average, so new spend with no history still compares"),
+        "min_baseline_usd": Setting(
+            1.0, "number", "floor of the daily average, so new spend with no history still compares"
+        ),
     },
     "expensive_request": {
         "max_cost_usd": Setting(1.0, "number", "fires when a single call costs more than this"),
@@ -49,12 +53,16 @@ RULE_SETTINGS: dict[str, dict[str, Setting]] = {
         "ratio": Setting(0.8, "number", "fires when a team's month-to-date spend exceeds ratio x its monthly budget"),
     },
     "feature_tokens_spike": {
-        "factor": Setting(5.0, "number", "fires when a feature's tokens per request exceed factor x its 7-day baseline"),
+        "factor": Setting(
+            5.0, "number", "fires when a feature's tokens per request exceed factor x its 7-day baseline"
+        ),
         "window": Setting("1h", "duration", "the recent window compared with the 7 days before it"),
         "min_calls": Setting(10, "number", "ignore features with fewer calls than this in the window"),
     },
     "retry_storm": {
-        "max_retries": Setting(20, "number", "fires when a feature resends the same prompt more often than this in the window"),
+        "max_retries": Setting(
+            20, "number", "fires when a feature resends the same prompt more often than this in the window"
+        ),
         "window": Setting("15m", "duration", "how far back each evaluation looks"),
     },
     "runaway_agent": {
@@ -100,7 +108,9 @@ class Config:
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
     budgets: dict[str, float] = field(default_factory=dict)
     model_tiers: tuple[tuple[str, str], ...] = DEFAULT_MODEL_TIERS
-    rules: dict[str, dict[str, Any]] = field(default_factory=lambda: {name: _rule_defaults(name) for name in RULE_SETTINGS})
+    rules: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {name: _rule_defaults(name) for name in RULE_SETTINGS}
+    )
     source: str = "built-in defaults"
 
     def rule(self, name: str) -> dict[str, Any]:
@@ -108,7 +118,10 @@ class Config:
 
 
 def _rule_defaults(name: str) -> dict[str, Any]:
-    values = {key: _coerce(setting.kind, setting.default, f"rules.{name}.{key}") for key, setting in RULE_SETTINGS[name].items()}
+    values = {
+        key: _coerce(setting.kind, setting.default, f"rules.{name}.{key}")
+        for key, setting in RULE_SETTINGS[name].items()
+    }
     return {"enabled": True, "severity": DEFAULT_SEVERITY[name], **values}
 
 
@@ -143,7 +156,9 @@ def parse(document: Any, source: str = "<thresholds>") -> Config:
     where = f"in {source}"
     if not isinstance(document, dict):
         raise ConfigError(f"The thresholds file must be a mapping of settings {where}, not {type(document).__name__}.")
-    _reject_unknown(document, ("database", "owner", "runbook_base_url", "grafana", "budgets", "model_tiers", "rules"), "", where)
+    _reject_unknown(
+        document, ("database", "owner", "runbook_base_url", "grafana", "budgets", "model_tiers", "rules"), "", where
+    )
     defaults = Config()
     grafana = _grafana(document.get("grafana") or {}, where)
     return Config(
@@ -183,7 +198,9 @@ def _tiers(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
     if raw is None:
         return DEFAULT_MODEL_TIERS
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(f"'model_tiers' must map tier names to model-name patterns {where}, like 'small: mini|haiku'.")
+        raise ConfigError(
+            f"'model_tiers' must map tier names to model-name patterns {where}, like 'small: mini|haiku'."
+        )
     tiers = []
     for tier, pattern in raw.items():
         try:
@@ -246,7 +263,9 @@ def _number(value: Any, path: str, where: str) -> float:
 def _identifier(value: Any, path: str, where: str) -> str:
     text = str(value)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
-        raise ConfigError(f"{path} must be a plain ClickHouse database name (letters, digits, _) {where}, got {value!r}.")
+        raise ConfigError(
+            f"{path} must be a plain ClickHouse database name (letters, digits, _) {where}, got {value!r}."
+        )
     return text
 
 

@@ -49,7 +49,9 @@ def evaluate(client: Client, rule: Rule, at: datetime) -> Outcome:
     instances = []
     for row in result.result_rows:
         *labels, value = row
-        instances.append(Instance(dict(zip(rule.labels, (str(label) for label in labels), strict=True)), _number(value)))
+        instances.append(
+            Instance(dict(zip(rule.labels, (str(label) for label in labels), strict=True)), _number(value))
+        )
     return Outcome(rule, instances, [i for i in instances if i.value > rule.threshold])
 
 
@@ -66,4 +68,3 @@ def diagnose(client: Client, rule: Rule, instance: Instance, at: datetime) -> li
 def _number(value: Any) -> float:
     # NaN and inf stay what they are: inf > threshold fires, NaN (0/0) never does, as in Grafana.
     return float(value) if value is not None else float("nan")
-

@@ -575,7 +575,7 @@ HAVING sum(UnpricedCalls) > 0"""
     return Rule(
         name="unpriced_spend",
         title="Spend on unpriced models",
-        summary=f"{{{{ $values.B.Value }}}} calls to {{{{ $labels.model }}}} ({{{{ $labels.service }}}}) have no price: their cost is unknown.",
+        summary="{{ $values.B.Value }} calls to {{ $labels.model }} ({{ $labels.service }}) have no price: their cost is unknown.",
         description=(
             "Calls went to a model that has no price in the catalog or the overrides file, so their cost is missing from every "
             "dashboard and budget. Add the price (OTEL_LLMCOST_PRICING_FILE) and run `otel-llmcost reprice`."

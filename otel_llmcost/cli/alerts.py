@@ -50,7 +50,9 @@ def list_rules(rules_file: Path | None) -> None:
 @alerts.command("check")
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path), help=RULES_HELP)
 @click.option("--clickhouse-url", envvar="OTEL_LLMCOST_CLICKHOUSE_URL", help="Store URL (default: the embedded store).")
-@click.option("--at", "at_text", default="now", show_default=True, help="Evaluate as of this time ('now', ISO time or 2h ago).")
+@click.option(
+    "--at", "at_text", default="now", show_default=True, help="Evaluate as of this time ('now', ISO time or 2h ago)."
+)
 def check(rules_file: Path | None, clickhouse_url: str | None, at_text: str) -> None:
     """Evaluate every rule; exit 1 when one fires, with the prompts and traces behind it."""
     config = _config(rules_file)
@@ -99,8 +101,10 @@ def _print_outcome(console: Console, outcome: Outcome) -> None:
 def _print_first_steps(console: Console, client, outcome: Outcome, at: datetime, config: alert_config.Config) -> None:
     rule: Rule = outcome.rule
     worst = max(outcome.firing, key=lambda i: i.value)
-    console.print(f"  First steps for {', '.join(f'{k}={v}' for k, v in worst.labels.items())} "
-                  f"(runbook: {config.runbook_base_url}/{rule.name}.md):")
+    console.print(
+        f"  First steps for {', '.join(f'{k}={v}' for k, v in worst.labels.items())} "
+        f"(runbook: {config.runbook_base_url}/{rule.name}.md):"
+    )
     for number, result in enumerate(diagnose(client, rule, worst, at), 1):
         table = Table(title=f"{number}. {result.diagnostic.title}", title_justify="left", show_edge=False)
         for column in result.columns:

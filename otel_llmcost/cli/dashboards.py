@@ -34,10 +34,20 @@ def dashboards() -> None:
 
 
 @dashboards.command("export")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("grafana"),
-              show_default=True, help="Directory to write json/, alerts/ and runbooks/ into.")
-@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Thresholds file (default: the repository's dashboards/thresholds.yaml).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("grafana"),
+    show_default=True,
+    help="Directory to write json/, alerts/ and runbooks/ into.",
+)
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Thresholds file (default: the repository's dashboards/thresholds.yaml).",
+)
 def export(out_dir: Path, rules_file: Path | None) -> None:
     """Write dashboard JSON, alert provisioning YAML and runbooks."""
     generate = _generator()

@@ -15,10 +15,19 @@ from otel_llmcost.reporting.timerange import TimeSpecError, parse_time, utcnow
 @click.command()
 @click.option("--since", default="24h", show_default=True, help="Start: a duration ago (24h, 7d) or an ISO time.")
 @click.option("--until", "until", default="now", show_default=True, help="End: 'now', a duration ago or an ISO time.")
-@click.option("--by", "by", default=",".join(queries.DEFAULT_BY), show_default=True,
-              help=f"Breakdowns, comma-separated: {', '.join(queries.DIMENSIONS)}.")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Also write a self-contained HTML page with charts to this file.")
+@click.option(
+    "--by",
+    "by",
+    default=",".join(queries.DEFAULT_BY),
+    show_default=True,
+    help=f"Breakdowns, comma-separated: {', '.join(queries.DIMENSIONS)}.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write a self-contained HTML page with charts to this file.",
+)
 @click.option("--top", default=15, show_default=True, help="Rows per breakdown.")
 @click.option("--clickhouse-url", envvar="OTEL_LLMCOST_CLICKHOUSE_URL", help="Store URL (default: the embedded store).")
 def report(since: str, until: str, by: str, html_file: Path | None, top: int, clickhouse_url: str | None) -> None:
@@ -59,9 +68,13 @@ def print_report(console: Console, result: queries.Report) -> None:
         console.print("No LLM calls in this range. Is the app instrumented and exporting to this store?")
         return
     if t["unpriced_calls"]:
-        console.print(f"[yellow]{int(t['unpriced_calls']):,} calls have no price[/]: their cost is missing (see `alerts check`).")
+        console.print(
+            f"[yellow]{int(t['unpriced_calls']):,} calls have no price[/]: their cost is missing (see `alerts check`)."
+        )
     peak = max(result.series, key=lambda point: point[1])
-    console.print(f"Peak {('hour' if result.series_step.total_seconds() == 3600 else 'day')}: {peak[0]:%Y-%m-%d %H:%M} (${peak[1]:,.4f})")
+    console.print(
+        f"Peak {('hour' if result.series_step.total_seconds() == 3600 else 'day')}: {peak[0]:%Y-%m-%d %H:%M} (${peak[1]:,.4f})"
+    )
     for breakdown in result.breakdowns:
         table = Table(title=f"By {breakdown.dimension}", title_justify="left")
         for header in breakdown.headers:
@@ -71,5 +84,7 @@ def print_report(console: Console, result: queries.Report) -> None:
             table.add_column(header, justify="right")
         for row in breakdown.rows:
             *keys, calls, input_tokens, output_tokens, spend = row
-            table.add_row(*(str(k) for k in keys), f"{calls:,}", f"{input_tokens:,}", f"{output_tokens:,}", f"${spend:,.4f}")
+            table.add_row(
+                *(str(k) for k in keys), f"{calls:,}", f"{input_tokens:,}", f"{output_tokens:,}", f"${spend:,.4f}"
+            )
         console.print(table)

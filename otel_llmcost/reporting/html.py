@@ -71,8 +71,19 @@ def render(report: Report) -> str:
             + _table((*breakdown.headers, "calls", "input tokens", "output tokens", "spend"), breakdown.rows)
             + "</div>"
         )
-    calls = [(c["time"], c["trace_id"], c["model"], c["feature"], c["prompt"], c["input_tokens"], c["output_tokens"], c["cost"])
-             for c in report.top_calls]
+    calls = [
+        (
+            c["time"],
+            c["trace_id"],
+            c["model"],
+            c["feature"],
+            c["prompt"],
+            c["input_tokens"],
+            c["output_tokens"],
+            c["cost"],
+        )
+        for c in report.top_calls
+    ]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>LLM spend {escape(_when(report.start))} – {escape(_when(report.end))}</title>
 <style>{CSS}</style></head>

@@ -56,7 +56,9 @@ def parse_by(text: str) -> tuple[str, ...]:
     names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
     unknown = [name for name in names if name not in DIMENSIONS]
     if unknown or not names:
-        raise UnknownDimension(f"Cannot break down by {', '.join(unknown) or '(nothing)'}: choose from {', '.join(DIMENSIONS)}.")
+        raise UnknownDimension(
+            f"Cannot break down by {', '.join(unknown) or '(nothing)'}: choose from {', '.join(DIMENSIONS)}."
+        )
     return names
 
 
@@ -65,7 +67,9 @@ def series_step(start: datetime, end: datetime) -> timedelta:
     return timedelta(hours=1) if end - start <= timedelta(days=2) else timedelta(days=1)
 
 
-def build_report(client: Client, start: datetime, end: datetime, by: tuple[str, ...] = DEFAULT_BY, top: int = 20) -> Report:
+def build_report(
+    client: Client, start: datetime, end: datetime, by: tuple[str, ...] = DEFAULT_BY, top: int = 20
+) -> Report:
     parameters = {"start": start, "end": end}
     totals_row = client.query(
         f"""SELECT {MEASURES},

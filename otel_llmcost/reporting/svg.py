@@ -22,8 +22,10 @@ def column_chart(points: list[tuple[str, float]], *, title: str, width: int = 90
     slot = plot_w / max(len(points), 1)
     bar_w = max(slot * 0.8, 1.0)
     parts = [
-        f'<svg role="img" class="chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
+        (
+            f'<svg role="img" class="chart" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">'
+        ),
         f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" class="axis"/>',
         f'<text x="{left - 6}" y="{top + 10}" class="tick" text-anchor="end">{escape(_money(peak))}</text>',
@@ -39,7 +41,9 @@ def column_chart(points: list[tuple[str, float]], *, title: str, width: int = 90
         )
     if points:
         parts.append(f'<text x="{left}" y="{height - 8}" class="tick">{escape(points[0][0])}</text>')
-        parts.append(f'<text x="{width - 8}" y="{height - 8}" class="tick" text-anchor="end">{escape(points[-1][0])}</text>')
+        parts.append(
+            f'<text x="{width - 8}" y="{height - 8}" class="tick" text-anchor="end">{escape(points[-1][0])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -51,8 +55,10 @@ def bar_list(items: list[tuple[str, float]], *, title: str, width: int = 440) ->
     peak = max((v for _, v in items), default=0.0)
     scale = (width - label_w - 90) / peak if peak > 0 else 0.0
     parts = [
-        f'<svg role="img" class="chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
+        (
+            f'<svg role="img" class="chart" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">'
+        ),
         f'<text x="0" y="14" class="chart-title">{escape(title)}</text>',
     ]
     for index, (label, value) in enumerate(items):
@@ -63,6 +69,8 @@ def bar_list(items: list[tuple[str, float]], *, title: str, width: int = 440) ->
             f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{value * scale:.2f}" height="{row_h - 6}" '
             f'data-label="{escape(label)}" data-value="{value:.6f}"><title>{escape(label)}: {escape(_money(value))}</title></rect>'
         )
-        parts.append(f'<text x="{label_w + value * scale + 4:.2f}" y="{y + 14}" class="tick">{escape(_money(value))}</text>')
+        parts.append(
+            f'<text x="{label_w + value * scale + 4:.2f}" y="{y + 14}" class="tick">{escape(_money(value))}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -19,7 +19,7 @@ class TimeSpecError(ValueError):
     """A duration or time the user wrote that cannot be read; the message says what is accepted."""
 
 
-def parse_duration(text: str | int | float, what: str = "duration") -> timedelta:
+def parse_duration(text: str | float, what: str = "duration") -> timedelta:
     """``"15m"`` -> 15 minutes. Plain numbers are seconds."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         seconds = float(text)

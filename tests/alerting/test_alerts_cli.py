@@ -26,15 +26,23 @@ def url(tmp_path_factory):
 
 
 def check(url: str, at: str):
-    return CliRunner().invoke(cli, ["alerts", "check", "--rules", RULES, "--clickhouse-url", url, "--at", at],
-                              env={"COLUMNS": "200"})
+    return CliRunner().invoke(
+        cli, ["alerts", "check", "--rules", RULES, "--clickhouse-url", url, "--at", at], env={"COLUMNS": "200"}
+    )
 
 
 def test_check_fires_with_the_prompts_and_traces_behind_the_spike(url):
     result = check(url, "2026-07-28T12:00:00Z")
     assert result.exit_code == 1, result.output
-    for name in ("daily_spend_spike", "expensive_request", "team_budget", "feature_tokens_spike", "retry_storm",
-                 "runaway_agent", "unpriced_spend"):
+    for name in (
+        "daily_spend_spike",
+        "expensive_request",
+        "team_budget",
+        "feature_tokens_spike",
+        "retry_storm",
+        "runaway_agent",
+        "unpriced_spend",
+    ):
         assert f"FIRING  {name}" in result.output
     assert spenddata.SPIKE_FINGERPRINT in result.output and spenddata.SPIKE_PROMPT in result.output
     for trace in (spenddata.RETRY_TRACE, spenddata.EXPENSIVE_TRACE, spenddata.RUNAWAY_TRACE):

@@ -31,8 +31,11 @@ def rules(database: str):
 
 def calls(data, start, end, inclusive_end=False, **match):
     return [
-        c for c in data.calls
-        if start <= c.ts and (c.ts <= end if inclusive_end else c.ts < end) and all(getattr(c, k) == v for k, v in match.items())
+        c
+        for c in data.calls
+        if start <= c.ts
+        and (c.ts <= end if inclusive_end else c.ts < end)
+        and all(getattr(c, k) == v for k, v in match.items())
     ]
 
 
@@ -76,7 +79,9 @@ def truth_feature_tokens_spike(data, s):
     groups = {(c.team, c.service, c.feature) for c in data.calls}
     for team, service, feature in groups:
         recent = calls(data, NOW - window, NOW, team=team, service=service, feature=feature)
-        before = calls(data, NOW - window - timedelta(days=7), NOW - window, team=team, service=service, feature=feature)
+        before = calls(
+            data, NOW - window - timedelta(days=7), NOW - window, team=team, service=service, feature=feature
+        )
         if len(recent) >= s["min_calls"] and before:
             per_call = sum(c.tokens for c in recent) / len(recent)
             result[(label(team), service, label(feature))] = per_call / (sum(c.tokens for c in before) / len(before))
@@ -148,7 +153,10 @@ def test_rule_values_match_the_seeded_truth(store, database, name):
 
 
 def test_the_spike_fires_each_rule_for_the_right_instance(store):
-    fired = {name: {tuple(i.labels.values()) for i in evaluate(store, rule, NOW).firing} for name, rule in rules("spiky").items()}
+    fired = {
+        name: {tuple(i.labels.values()) for i in evaluate(store, rule, NOW).firing}
+        for name, rule in rules("spiky").items()
+    }
     support_reply = ("support", "support-bot", "support.reply")
     assert fired == {
         "daily_spend_spike": {("support",)},

@@ -31,8 +31,13 @@ def test_check_mode_fails_on_a_stale_file(tmp_path):
 
 
 def test_module_entry_point_regenerates(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "dashboards.generate", "--out", str(tmp_path)], cwd=REPO,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboards.generate", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "llmcost-alerts.yaml" in result.stdout
     assert (tmp_path / "json" / "llmcost-agents.json").is_file()
 
@@ -53,7 +58,11 @@ def test_alert_provisioning_shape():
         assert query["model"]["format"] == 1 and query["model"]["editorType"] == "sql"
         assert query["relativeTimeRange"] == {"from": int(rule.lookback.total_seconds()), "to": 0}
         assert reduce["datasourceUid"] == "__expr__"
-        assert (reduce["model"]["type"], reduce["model"]["expression"], reduce["model"]["reducer"]) == ("reduce", "A", "last")
+        assert (reduce["model"]["type"], reduce["model"]["expression"], reduce["model"]["reducer"]) == (
+            "reduce",
+            "A",
+            "last",
+        )
         assert threshold["model"]["type"] == "threshold"
         assert threshold["model"]["conditions"][0]["evaluator"] == {"type": "gt", "params": [rule.threshold]}
         assert provisioned["condition"] == "C"

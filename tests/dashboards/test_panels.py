@@ -41,10 +41,19 @@ def variables(database: str = "spiky", **chosen: str) -> dict[str, Variable]:
     return result
 
 
-def run(store, sql: str, *, database: str = "spiky", time_from: datetime = FROM, time_to: datetime = TO,
-        interval_s: int = 3600, **chosen: str) -> list[dict]:
-    expanded = expand(sql, time_from=time_from, time_to=time_to, interval_s=interval_s,
-                      variables=variables(database, **chosen))
+def run(
+    store,
+    sql: str,
+    *,
+    database: str = "spiky",
+    time_from: datetime = FROM,
+    time_to: datetime = TO,
+    interval_s: int = 3600,
+    **chosen: str,
+) -> list[dict]:
+    expanded = expand(
+        sql, time_from=time_from, time_to=time_to, interval_s=interval_s, variables=variables(database, **chosen)
+    )
     result = store.query(expanded)
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
@@ -134,7 +143,9 @@ def check_tokens(rows):
 
 
 def check_cache_hit(rows):
-    assert rows[0]["cache_hit_rate"] == approx(sum(c.cache_read for c in calls()) / sum(c.input_tokens for c in calls()))
+    assert rows[0]["cache_hit_rate"] == approx(
+        sum(c.cache_read for c in calls()) / sum(c.input_tokens for c in calls())
+    )
 
 
 def check_batch_share(rows):

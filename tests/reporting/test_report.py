@@ -47,7 +47,9 @@ def test_totals_match_the_seeded_calls(report):
     assert report.totals["spend"] == pytest.approx(money(rows))
     assert report.totals["calls"] == len(rows)
     assert report.totals["unpriced_calls"] == 6
-    assert report.totals["cache_hit_rate"] == pytest.approx(sum(c.cache_read for c in rows) / sum(c.input_tokens for c in rows))
+    assert report.totals["cache_hit_rate"] == pytest.approx(
+        sum(c.cache_read for c in rows) / sum(c.input_tokens for c in rows)
+    )
 
 
 def test_breakdowns_rank_the_spike_first(report):
@@ -56,7 +58,7 @@ def test_breakdowns_rank_the_spike_first(report):
     assert prompt[:2] == (spenddata.SPIKE_FINGERPRINT, spenddata.SPIKE_PROMPT)
     assert prompt[-1] == pytest.approx(money(calls(fingerprint=spenddata.SPIKE_FINGERPRINT)))
     assert by["team"].rows[0][0] == "support"
-    assert ("(unattributed)" in {row[0] for row in by["customer"].rows})
+    assert "(unattributed)" in {row[0] for row in by["customer"].rows}
 
 
 def test_hourly_series_has_every_hour_and_the_spike(report):
@@ -103,8 +105,8 @@ def _png_pixels(path: Path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     offset, idat, header = 8, b"", None
     while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        chunk = data[offset + 8:offset + 8 + length]
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        chunk = data[offset + 8 : offset + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
         elif kind == b"IDAT":
@@ -118,7 +120,7 @@ def _png_pixels(path: Path):
     rows, previous = [], bytearray(stride)
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for x in range(stride):
             left = line[x - channels] if x >= channels else 0
             up = previous[x]
@@ -135,7 +137,7 @@ def _png_pixels(path: Path):
                 line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
         rows.append(line)
         previous = line
-    return width, height, [[tuple(row[x * channels:x * channels + 3]) for x in range(width)] for row in rows]
+    return width, height, [[tuple(row[x * channels : x * channels + 3]) for x in range(width)] for row in rows]
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -146,12 +148,28 @@ def test_headless_chromium_draws_the_peak_bar(report, tmp_path):
     page = tmp_path / "report.html"
     page.write_text(html.render(report))
     shot = tmp_path / "report.png"
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--screenshot={shot}", "--window-size=1000,700", page.as_uri()],
-                   capture_output=True, timeout=120, check=True)
-    width, height, pixels = _png_pixels(shot)
-    red = [(x, y) for y, row in enumerate(pixels) for x, rgb in enumerate(row)
-           if all(abs(a - b) <= 8 for a, b in zip(rgb, PEAK_RGB, strict=True))]
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--screenshot={shot}",
+            "--window-size=1000,700",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    width, _height, pixels = _png_pixels(shot)
+    red = [
+        (x, y)
+        for y, row in enumerate(pixels)
+        for x, rgb in enumerate(row)
+        if all(abs(a - b) <= 8 for a, b in zip(rgb, PEAK_RGB, strict=True))
+    ]
     assert len(red) > 500  # the peak bar is a tall red column...
     xs = {x for x, _ in red}
     assert min(xs) > width * 0.8  # ...at the right end of the chart: the last hour

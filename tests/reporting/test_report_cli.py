@@ -31,9 +31,23 @@ def url(tmp_path_factory):
 
 def test_cli_prints_tables_and_writes_the_page(url, tmp_path):
     page = tmp_path / "r.html"
-    result = CliRunner().invoke(cli, ["report", "--clickhouse-url", url, "--since", "2026-07-27T12:00Z",
-                                      "--until", "2026-07-28T12:00Z", "--by", "team,prompt", "--html", str(page)],
-                                env={"COLUMNS": "200"})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            "--clickhouse-url",
+            url,
+            "--since",
+            "2026-07-27T12:00Z",
+            "--until",
+            "2026-07-28T12:00Z",
+            "--by",
+            "team,prompt",
+            "--html",
+            str(page),
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "By team" in result.output and "By prompt" in result.output
     assert spenddata.SPIKE_FINGERPRINT in result.output
@@ -42,11 +56,14 @@ def test_cli_prints_tables_and_writes_the_page(url, tmp_path):
     assert "<svg" in page.read_text()
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--since", "a while"], "Cannot read the --since"),
-    (["--by", "model,colour"], "choose from model, team"),
-    (["--since", "1h", "--until", "2h"], "must be before --until"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--since", "a while"], "Cannot read the --since"),
+        (["--by", "model,colour"], "choose from model, team"),
+        (["--since", "1h", "--until", "2h"], "must be before --until"),
+    ],
+)
 def test_cli_explains_bad_options(url, args, message):
     result = CliRunner().invoke(cli, ["report", "--clickhouse-url", url, *args])
     assert result.exit_code == 2 and message in result.output
