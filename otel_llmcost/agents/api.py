@@ -24,7 +24,7 @@ from opentelemetry.trace import INVALID_SPAN
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.agents.run import AgentRun, ToolCall
-from otel_llmcost.agents.scopes import Scope, capture_content
+from otel_llmcost.agents.scopes import Scope, capture_content, open_scopes
 from otel_llmcost.agents.spans import record_result, start_run, start_tool
 from otel_llmcost.instrumentation.core import guarded, log_once
 
@@ -35,7 +35,9 @@ class _ScopeBlock:
     """A ``with`` block or a decorator that opens a fresh scope each time it is entered or called."""
 
     def __init__(self) -> None:
-        self._open: list[Scope] = []  # a stack, so one object may be entered again inside itself
+        # Scopes entered through this object and not exited yet. One object may be entered in several
+        # threads or tasks at once (a module-level ``bot = agent("bot")``), and again inside itself.
+        self._open: list[Scope] = []
 
     def _start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Scope:
         raise NotImplementedError
@@ -52,7 +54,17 @@ class _ScopeBlock:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        _finish(self._open.pop(), exc)
+        _finish(self._take_current(), exc)
+
+    def _take_current(self) -> Scope:
+        """The scope this ``with`` opened: the innermost of ours open in this context (an inert
+        scope, never made current, is the last one entered)."""
+        ours = self._open
+        for scope in reversed(open_scopes()):
+            if scope in ours:  # identity: scopes do not define equality
+                ours.remove(scope)
+                return scope
+        return ours.pop()
 
     def __call__(self, function: _F) -> _F:
         """Use as a decorator: every call of ``function`` is one scope."""

@@ -462,3 +462,48 @@ def test_a_span_that_cannot_start_still_runs_the_block(monkeypatch, caplog):
     assert value == 42
     assert (run.name, run.cost, run.steps) == ("inert", 0, 0)
     assert "could not start an agent or tool span" in caplog.text
+
+
+def test_one_agent_object_shared_by_concurrent_tasks(openai_client, spans, caplog):
+    def by_question(request):
+        question = json.loads(request.content)["messages"][-1]["content"]
+        prompt = 100 if question == "first" else 200
+        return chat_completion(SERVED, question, chat_usage(prompt, 10), completion_id=f"chatcmpl-{question}")
+
+    client, _ = openai_client(
+        lambda request: json_reply(by_question(request)),
+        lambda request: json_reply(by_question(request)),
+        asynchronous=True,
+    )
+    bot = otel_llmcost.agent("bot")  # one object, entered by two tasks that overlap
+
+    async def both():
+        first_in, second_in, first_out = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def first():  # enters first and exits first, while the second is still inside
+            with bot as run:
+                first_in.set()
+                await second_in.wait()
+                await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "first"}])
+            first_out.set()
+            return run
+
+        async def second():
+            await first_in.wait()
+            with bot as run:
+                second_in.set()
+                await first_out.wait()
+                await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "second"}])
+            return run
+
+        return await asyncio.gather(first(), second())
+
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        first, second = asyncio.run(both())
+
+    assert (first.cost, second.cost) == (cost(100, 10), cost(200, 10))
+    by_id = {span_id(span): span for span in spans.named("invoke_agent bot")}
+    assert by_id[first.run_span_id].attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(100, 10))
+    assert by_id[second.run_span_id].attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(200, 10))
+    assert by_id[first.run_span_id].end_time < by_id[second.run_span_id].end_time
+    assert "another context" not in caplog.text
