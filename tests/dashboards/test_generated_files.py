@@ -90,3 +90,14 @@ def test_budget_panel_reads_the_thresholds_file(tmp_path):
     assert "1750.0" in attribution
     alerts = (tmp_path / "out" / "alerts" / "llmcost-alerts.yaml").read_text()
     assert "1750.0" in alerts
+
+
+def test_cli_export_writes_dashboards_alerts_and_runbooks(tmp_path):
+    from click.testing import CliRunner
+
+    from otel_llmcost.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["dashboards", "export", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert generate.stale(tmp_path, CONFIG) == []
+    assert len(list((tmp_path / "runbooks").glob("*.md"))) == 7
