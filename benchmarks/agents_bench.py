@@ -30,16 +30,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(REPO.parent / "shared" / "tiktoken"))
 
-from opentelemetry.metrics import NoOpMeterProvider  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
-from opentelemetry.trace import SpanKind  # noqa: E402
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind
 
-import otel_llmcost  # noqa: E402
-from otel_llmcost import semconv as sc  # noqa: E402
-from otel_llmcost.agents import observer  # noqa: E402
-from otel_llmcost.instrumentation import core  # noqa: E402
-from otel_llmcost.pricing import Usage  # noqa: E402
+import otel_llmcost
+from otel_llmcost.agents import observer
+from otel_llmcost.instrumentation import core
+from otel_llmcost.pricing import Usage
 
 MODEL = "gpt-4o-mini"
 SYSTEM = {"role": "system", "content": "You are the support agent. Use the tools."}
