@@ -180,6 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(exc, call)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away mid-response
+        except Exception as exc:  # a bug of ours: answer it as the provider's 500, with the cause
+            logger.exception("fake-llm: failed to answer %s %s", self.command, self.path)
+            self._send_error(_HTTPError(500, f"fake-llm failed: {type(exc).__name__}: {exc}"), call)
 
     def do_GET(self) -> None:
         self._not_found()
