@@ -340,6 +340,118 @@ class _NoCall:
         pass
 
 
+# --- Anthropic -------------------------------------------------------------------
+
+CLAUDE_CALL = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 256,
+    "system": "You are the support agent for order 12345. Answer in two sentences.",
+    "messages": [{"role": "user", "content": "Where is my parcel?"}],
+}
+
+
+def measure_anthropic(calls: int) -> dict[str, float]:
+    """The same per-call and per-chunk comparison for the anthropic SDK's Messages API. Every
+    client has the SDK's own tracing off, so only our adapter is measured, not the SDK's spans."""
+    import anthropic
+    from wire import claude_events, claude_message, claude_stream, claude_usage, text_block
+
+    from otel_llmcost.instrumentation.anthropic import AnthropicInstrumentor
+
+    bare_cls = type(
+        "_BareAnthropic", (anthropic.Anthropic,), {"request": vars(anthropic._base_client.SyncAPIClient)["request"]}
+    )
+    http = http_module("anthropic")
+
+    def client(reply, bare: bool = False) -> anthropic.Anthropic:  # type: ignore[no-untyped-def]
+        cls = bare_cls if bare else anthropic.Anthropic
+        transport = http_client(http, _Endless(http, reply), False)
+        return cls(api_key="sk-ant-bench", max_retries=0, http_client=transport, open_telemetry=False)
+
+    usage = claude_usage(1200, 300, cache_read=1024, cache_5m=200)
+    message = claude_message("claude-haiku-4-5-20251001", [text_block("It left the depot.")], usage)
+    streams = {
+        count: claude_stream(
+            claude_events(claude_message("claude-haiku-4-5-20251001", [text_block("token " * count)], usage))
+        )
+        for count in (SHORT, LONG)
+    }
+    bare, ours = client(json_reply(message), bare=True), client(json_reply(message))
+    bare_streams = {count: client(reply, bare=True) for count, reply in streams.items()}
+    our_streams = {count: client(reply) for count, reply in streams.items()}
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+    tracer = tracer_provider.get_tracer("floor")
+    exporter = InMemorySpanExporter()
+    probe = TracerProvider()
+    probe.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = AnthropicInstrumentor()
+    instrumentor.instrument(tracer_provider=probe, meter_provider=NoOpMeterProvider())
+    ours.messages.create(**CLAUDE_CALL)
+    instrumentor.uninstrument()
+    attributes = dict(exporter.get_finished_spans()[-1].attributes)
+
+    def create(client: anthropic.Anthropic) -> Callable[[], object]:
+        return lambda: client.messages.create(**CLAUDE_CALL)
+
+    def floor() -> object:
+        with tracer.start_as_current_span("chat claude-haiku-4-5", kind=SpanKind.CLIENT) as span:
+            result = bare.messages.create(**CLAUDE_CALL)
+            span.set_attributes(attributes)
+        return result
+
+    def iteration(clients: dict[int, anthropic.Anthropic], count: int, times: list[int]) -> Callable[[], object]:
+        def read() -> None:
+            stream = clients[count].messages.create(**CLAUDE_CALL, stream=True)
+            started = time.process_time_ns()
+            for _ in stream:
+                pass
+            times.append(time.process_time_ns() - started)
+
+        return read
+
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    calls_only = _timed({"bare": create(bare), "floor": floor, "ours": create(ours)}, calls)
+    reading: dict[str, list[int]] = {f"{who} {count}": [] for who in ("bare", "ours") for count in (SHORT, LONG)}
+    _timed(
+        {
+            name: iteration(bare_streams if name.startswith("bare") else our_streams, int(name.split()[1]), times)
+            for name, times in reading.items()
+        },
+        max(calls // 4, 50),
+    )
+    instrumentor.uninstrument()
+
+    floor_added, ours_added = _added(calls_only, "floor"), _added(calls_only, "ours")
+    long_added = _added(reading, f"ours {LONG}", f"bare {LONG}", block=10)
+    short_added = _added(reading, f"ours {SHORT}", f"bare {SHORT}", block=10)
+    median = statistics.median
+    return {
+        "sdk_call_us": median(calls_only["bare"]) / 1000,
+        "floor_us": median(floor_added),
+        "ours_us": median(ours_added),
+        "ratio": median(ours / floor for ours, floor in zip(ours_added, floor_added, strict=True)),
+        # A text delta per word ("token "), so the slope is per streamed event.
+        "per_event_us": median(
+            (long - short) / (LONG - SHORT) for long, short in zip(long_added, short_added, strict=True)
+        ),
+    }
+
+
+def print_anthropic(calls: int) -> None:
+    import anthropic
+
+    result = measure_anthropic(calls)
+    print(f"anthropic {anthropic.__version__} Messages, the SDK's own tracing off, medians")
+    print(f"SDK call on a mock transport, CPU                 {result['sdk_call_us']:8.1f} us")
+    print(f"  added by the floor (bare span, same attributes)  {result['floor_us']:8.1f} us")
+    print(
+        f"  added by otel-llmcost                           {result['ours_us']:8.1f} us  = {result['ratio']:.2f}x the floor"
+    )
+    print(f"per streamed event, beyond the floor               {result['per_event_us']:8.2f} us")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=600, help="timed calls per variant (streams: a quarter)")
@@ -369,6 +481,7 @@ def main() -> None:
     print(
         f"  our work before the request is sent             {exact['before_send_us']:8.1f} us (the first chunk waits for nothing else)"
     )
+    print_anthropic(args.calls)
 
 
 if __name__ == "__main__":

@@ -77,60 +77,53 @@ def usage_of(usage: Any, delta: Any = None) -> Usage:
     """Normalised usage of a message, or of a stream: ``message_start``'s usage then the last
     ``message_delta``'s, whose counts are cumulative and win where set (its ``output_tokens``
     always; newer API versions repeat the input side there too)."""
-
-    def value(name: str) -> Any:
-        if delta is not None and (found := getattr(delta, name, None)) is not None:
-            return found
-        return getattr(usage, name, None)
-
-    cache_read = value("cache_read_input_tokens") or 0
-    write_5m, write_1h = _cache_writes(value("cache_creation_input_tokens") or 0, value("cache_creation"))
-    input_tokens = (value("input_tokens") or 0) + cache_read + write_5m + write_1h
-    output_tokens = value("output_tokens") or 0
-    compacted = _compactions(value("iterations"))
-    if compacted is not None:
-        input_tokens += compacted.input_tokens
-        output_tokens += compacted.output_tokens
-        cache_read += compacted.cache_read_tokens
-        write_5m += compacted.cache_write_5m_tokens
-        write_1h += compacted.cache_write_1h_tokens
+    fields = _fields(usage)
+    if delta is not None:
+        fields = {**fields, **{name: value for name, value in _fields(delta).items() if value is not None}}
+    cache_read = fields.get("cache_read_input_tokens") or 0
+    write_5m, write_1h = _cache_writes(fields.get("cache_creation_input_tokens") or 0, fields.get("cache_creation"))
+    input_tokens = (fields.get("input_tokens") or 0) + cache_read + write_5m + write_1h
+    output_tokens = fields.get("output_tokens") or 0
+    iterations = fields.get("iterations")
+    if iterations:
+        for entry in listed(iterations):
+            # Context compaction (beta) runs as iterations whose tokens the top-level usage leaves
+            # out, though they are billed; the other iterations are already in it.
+            if field(entry, "type") == "compaction":
+                part = usage_of(entry)
+                input_tokens += part.input_tokens
+                output_tokens += part.output_tokens
+                cache_read += part.cache_read_tokens
+                write_5m += part.cache_write_5m_tokens
+                write_1h += part.cache_write_1h_tokens
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=cache_read,
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
-        reasoning_tokens=getattr(value("output_tokens_details"), "thinking_tokens", None) or 0,
-        web_search_requests=getattr(value("server_tool_use"), "web_search_requests", None) or 0,
+        reasoning_tokens=field(fields.get("output_tokens_details"), "thinking_tokens") or 0,
+        web_search_requests=field(fields.get("server_tool_use"), "web_search_requests") or 0,
     )
+
+
+def _fields(model: Any) -> Mapping[str, Any]:
+    """A usage object's fields, those its SDK version does not know included (pydantic keeps them
+    apart, as extras). Read as a dict: a missing attribute of a pydantic model costs an exception."""
+    if isinstance(model, Mapping):
+        return model
+    fields = getattr(model, "__dict__", None) or {}
+    extra = getattr(model, "__pydantic_extra__", None)
+    return {**fields, **extra} if extra else fields
 
 
 def _cache_writes(total: int, split: Any) -> tuple[int, int]:
     """(5-minute, 1-hour) cache writes; what the split does not account for is a 5-minute write."""
     if split is None:
         return total, 0
-    one_hour = getattr(split, "ephemeral_1h_input_tokens", None) or 0
-    five_minutes = getattr(split, "ephemeral_5m_input_tokens", None) or 0
+    one_hour = field(split, "ephemeral_1h_input_tokens") or 0
+    five_minutes = field(split, "ephemeral_5m_input_tokens") or 0
     return max(total, five_minutes + one_hour) - one_hour, one_hour
-
-
-def _compactions(iterations: Any) -> Usage | None:
-    """Context compaction (beta) runs as iterations whose tokens the top-level usage leaves out,
-    though they are billed; the other iterations are already in it."""
-    compactions = [entry for entry in listed(iterations) if getattr(entry, "type", None) == "compaction"]
-    if not compactions:
-        return None
-    total = Usage()
-    for entry in compactions:
-        part = usage_of(entry)
-        total = Usage(
-            input_tokens=total.input_tokens + part.input_tokens,
-            output_tokens=total.output_tokens + part.output_tokens,
-            cache_read_tokens=total.cache_read_tokens + part.cache_read_tokens,
-            cache_write_5m_tokens=total.cache_write_5m_tokens + part.cache_write_5m_tokens,
-            cache_write_1h_tokens=total.cache_write_1h_tokens + part.cache_write_1h_tokens,
-        )
-    return total
 
 
 def read(message: Any) -> core.Response:
