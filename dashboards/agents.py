@@ -13,6 +13,7 @@ from dashboards.clickhouse import (
     CALLS_IN_RANGE,
     DATASOURCE,
     DB,
+    TRACE_LINK,
     Query,
     filters,
     link_override,
@@ -26,7 +27,6 @@ from otel_llmcost.alerting.config import Config
 from otel_llmcost.alerting.rules import RETRY_GROUP
 
 UID = "llmcost-agents"
-TRACE_LINK = "/d/llmcost-drilldown?var-trace_id=${__value.raw}&${__url_time_range}&${datasource:queryparam}"
 SPANS_IN_RANGE = f"Timestamp >= $__fromTime AND Timestamp < $__toTime AND {filters({'service': 'ServiceName'})}"
 
 

@@ -24,6 +24,8 @@ PLUGIN = "grafana-clickhouse-datasource"
 DATASOURCE = model.DataSourceRef(type_val=PLUGIN, uid="${datasource}")
 FORMAT = {"timeseries": 0, "table": 1, "traces": 3}
 DB = "${database}"
+# Data link of a trace id cell: the drill-down dashboard with that trace in its trace panel.
+TRACE_LINK = "/d/llmcost-drilldown?var-trace_id=${__value.raw}&${__url_time_range}&${datasource:queryparam}"
 
 # Every variable panels filter on, and the llm_calls/rollup column it filters.
 FILTER_VARIABLES = {

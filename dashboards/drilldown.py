@@ -8,6 +8,7 @@ from dashboards.clickhouse import (
     CALLS_IN_RANGE,
     DATASOURCE,
     DB,
+    TRACE_LINK,
     Query,
     filters,
     link_override,
@@ -21,7 +22,6 @@ from otel_llmcost.alerting.config import Config
 UID = "llmcost-drilldown"
 # The baseline: the 7 ranges of the same length before the selected one, averaged.
 BASELINE_START = "$__fromTime - toIntervalSecond(7 * dateDiff('second', $__fromTime, $__toTime))"
-TRACE_LINK = "/d/llmcost-drilldown?var-trace_id=${__value.raw}&${__url_time_range}&${datasource:queryparam}"
 
 
 def _delta(dimension_sql: str, label: str, extra_columns: str = "", extra_source: str = "") -> str:

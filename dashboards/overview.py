@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common, dashboard, piechart
+from grafana_foundation_sdk.models.dashboard import DynamicConfigValue
 
 from dashboards.clickhouse import (
     CALLS_IN_RANGE,
@@ -54,7 +55,7 @@ def build(config: Config) -> dashboard.Dashboard:
 FROM {rollup_range("Bucket, CostUSD", start=trailing_start)}""",
                 "currencyUSD",
                 width=9,
-            )
+            ).override_by_name("ratio", [DynamicConfigValue(id_val="unit", value="none")])
         )
         .with_panel(
             stat_panel(
