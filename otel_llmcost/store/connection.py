@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.store import lock
+from otel_llmcost.store.ddl import is_identifier
 from otel_llmcost.store.errors import INSTALL_HINT, StoreDependencyMissing, StoreError, StoreURLError
 
 if TYPE_CHECKING:
@@ -97,6 +98,10 @@ def parse_url(url: str) -> StoreURL:
         if len(segments) > 1:
             raise StoreURLError(
                 f"The ClickHouse URL {url!r} has the path {parts.path!r}; only a database name may follow the host."
+            )
+        if segments and not is_identifier(segments[0]):
+            raise StoreURLError(
+                f"The database {segments[0]!r} in {url!r} is not a plain ClickHouse identifier (letters, digits, underscore)."
             )
         return StoreURL(
             scheme,

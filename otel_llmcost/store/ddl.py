@@ -16,8 +16,12 @@ _REPLICA = "'{replica}'"  # the server's macro, expanded on each node
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def is_identifier(value: str) -> bool:
+    return _IDENTIFIER.match(value) is not None
+
+
 def check_identifier(value: str, what: str) -> str:
-    if not _IDENTIFIER.match(value):
+    if not is_identifier(value):
         raise ValueError(f"The {what} {value!r} is not a plain ClickHouse identifier (letters, digits, underscore).")
     return value
 

@@ -121,3 +121,8 @@ def test_a_missing_embedded_engine_names_the_extra_and_the_server_option(data_di
         StoreDependencyMissing, match=r"needs chDB.*pip install 'otel-llmcost\[store\]'.*OTEL_LLMCOST_CLICKHOUSE_URL"
     ):
         connect()
+
+
+def test_a_database_name_that_is_not_an_identifier_is_refused():
+    with pytest.raises(StoreURLError, match="'otel; DROP' in .* is not a plain ClickHouse identifier"):
+        parse_url("http://ch:8123/otel;%20DROP")
