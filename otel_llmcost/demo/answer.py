@@ -100,6 +100,7 @@ def pieces(text: str, words_per_piece: int = 3) -> list[str]:
 
 
 def answer(prompt: Prompt, scenario: Scenario) -> Answer:
+    """The model's answer to ``prompt`` as ``scenario`` scripts it; the same inputs, the same answer."""
     seed = int.from_bytes(hashlib.sha256(f"{prompt.model}\0{prompt.tokens}\0{prompt.text}".encode()).digest()[:8])
     tool_calls = _tool_calls(prompt, scenario, seed) if prompt.tool_rounds < scenario.tool_rounds else ()
     reasoning = _reasoning_tokens(prompt, scenario, seed)
