@@ -33,7 +33,7 @@ class AnthropicInstrumentor(LLMInstrumentor):
     on Anthropic, AWS Bedrock and Google Vertex AI clients). ``count_tokens`` is not a billed call
     and gets no span of ours."""
 
-    _instruments = ("anthropic >= 0.40",)
+    _instruments = ("anthropic >= 0.60",)  # the oldest release its tests were run against
 
     def _patch(self, telemetry: Telemetry) -> None:
         # Imported here: the SDK is loaded only when instrumentation is asked for.
