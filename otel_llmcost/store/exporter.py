@@ -164,7 +164,8 @@ class ClickHouseSpanExporter(SpanExporter):
 
 @dataclass(frozen=True)
 class DefaultExport:
-    """What ``configure_default_export`` did: ``installed`` an exporter, or ``skipped`` and why."""
+    """What ``configure_default_export`` did: ``installed`` our exporter, ``configured`` the user's
+    OTel settings, or ``skipped`` and why."""
 
     action: str
     detail: str
@@ -185,8 +186,9 @@ _USER_EXPORT_SETTINGS = (
 def configure_default_export(**exporter_options: Any) -> DefaultExport:
     """Send spans to the store when the program set up no tracing of its own.
 
-    Skips when a tracer provider is already set or an OTel exporter setting is present
-    (the user's choice wins). Otherwise installs an SDK TracerProvider (resource from
+    Skips when a tracer provider is already set. When an OTel exporter setting is present
+    the user's choice wins: it is applied with the SDK's configurator (as opentelemetry-distro
+    would) if nothing applied it yet. Otherwise installs an SDK TracerProvider (resource from
     OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES) with a BatchSpanProcessor over
     ClickHouseSpanExporter when OTEL_LLMCOST_CLICKHOUSE_URL is an http(s) URL, else over
     SpoolSpanExporter; the provider flushes at exit.
@@ -196,13 +198,29 @@ def configure_default_export(**exporter_options: Any) -> DefaultExport:
             return DefaultExport("skipped", "a tracer provider is already set")
         configured = [name for name in _USER_EXPORT_SETTINGS if os.environ.get(name, "").strip()]
         if configured:
-            return DefaultExport("skipped", f"{', '.join(configured)} is set: OpenTelemetry's own export is in charge")
+            return _apply_otel_settings(configured)
         exporter = _default_exporter(**exporter_options)
         provider = TracerProvider()  # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
         provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         where = exporter.target.describe() if isinstance(exporter, ClickHouseSpanExporter) else exporter.spool_dir
         return DefaultExport("installed", f"{type(exporter).__name__} -> {where}", exporter)
+
+
+def _apply_otel_settings(configured: list[str]) -> DefaultExport:
+    """The user configured OpenTelemetry's export but no distro applied it (``opentelemetry-instrument``
+    without ``opentelemetry-distro`` reads no OTEL_* exporter setting): apply it with the SDK's own
+    configurator, as the distro would, instead of silently dropping spans."""
+    try:
+        from opentelemetry.sdk._configuration import _get_exporter_entry_point, _OTelSDKConfigurator
+
+        # The distro's default exporter: an OTLP endpoint alone means OTLP (gRPC or the configured protocol).
+        traces = [] if os.environ.get(sc.ENV_OTEL_TRACES_EXPORTER, "").strip() else ["otlp"]
+        _OTelSDKConfigurator().configure(trace_exporter_names=[_get_exporter_entry_point(n, "traces") for n in traces])
+    except Exception as exc:  # noqa: BLE001 (setting up telemetry must never break the program)
+        logger.warning("Could not apply the OpenTelemetry export settings %s: %s", ", ".join(configured), exc)
+        return DefaultExport("skipped", f"{', '.join(configured)} is set but could not be applied: {exc}")
+    return DefaultExport("configured", f"OpenTelemetry's SDK export from {', '.join(configured)}")
 
 
 def _default_exporter(**options: Any) -> SpanExporter:

@@ -146,13 +146,10 @@ DEFAULT_EXPORT = textwrap.dedent(
             "installed: ClickHouseSpanExporter -> https://u@ch.example:8443/llm",
         ),
         ({sc.ENV_CLICKHOUSE_URL: "chdb:///somewhere/else"}, "installed: SpoolSpanExporter -> {spool}"),
-        (
-            {sc.ENV_OTEL_TRACES_EXPORTER: "console"},
-            "skipped: OTEL_TRACES_EXPORTER is set: OpenTelemetry's own export is in charge",
-        ),
+        ({sc.ENV_OTEL_TRACES_EXPORTER: "console"}, "configured: OpenTelemetry's SDK export from OTEL_TRACES_EXPORTER"),
         (
             {sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318"},
-            "skipped: OTEL_EXPORTER_OTLP_ENDPOINT is set: OpenTelemetry's own export is in charge",
+            "configured: OpenTelemetry's SDK export from OTEL_EXPORTER_OTLP_ENDPOINT",
         ),
     ],
     ids=["nothing-configured", "server-url", "embedded-url", "traces-exporter", "otlp-endpoint"],
@@ -170,8 +167,24 @@ def test_default_export_steps_aside_for_the_users_own(data_dir, env, first):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == first.format(spool=data_dir / "spool")
-    if lines[0].startswith("installed"):
-        assert lines[1] == "skipped: a tracer provider is already set"  # calling it again changes nothing
+    assert lines[1] == "skipped: a tracer provider is already set"  # calling it again changes nothing
+
+
+def test_the_users_otel_exporter_setting_is_applied_when_no_distro_did(data_dir):
+    script = DEFAULT_EXPORT + textwrap.dedent(
+        """
+        with trace.get_tracer("app").start_as_current_span("chat gpt-4o") as span:
+            span.set_attribute("gen_ai.usage.input_tokens", 12)
+        """
+    )
+    env = _clean_env(data_dir, OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="billing")
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert '"name": "chat gpt-4o"' in result.stdout and '"service.name": "billing"' in result.stdout
+    assert spool.pending() == []  # the user's exporter, not ours
 
 
 def test_default_export_flushes_at_exit_with_the_resource_from_the_environment(data_dir):
