@@ -9,6 +9,7 @@ one client API. URLs:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from otel_llmcost.store.errors import INSTALL_HINT, StoreDependencyMissing, Stor
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
+
+logger = logging.getLogger("otel_llmcost.store")
 
 DEFAULT_DATABASE = "otel"
 ACCEPTED_FORMS = (
@@ -228,10 +231,13 @@ def open_store(
     client = connect(url, database=database, timeout=timeout)
     try:
         schema.apply_schema(client, database=store_database(client))
-        if drain_spool:
-            spool.drain(client, progress=progress)
-            reprice.price_new_models(client)
     except BaseException:
         client.close()
         raise
+    if drain_spool:
+        try:
+            spool.drain(client, progress=progress)
+            reprice.price_new_models(client)
+        except Exception as exc:  # noqa: BLE001 (reading must go on: the spool stays for the next command)
+            logger.warning("Could not ingest the spool or price new models (%s); the data read may miss them", exc)
     return client

@@ -103,3 +103,19 @@ def test_open_store_drains_the_spool(data_dir):
         assert rows(client, "SELECT sum(InputTokens) AS tokens FROM llm_calls") == [{"tokens": 7}]
     finally:
         client.close()
+
+
+def test_a_failing_drain_does_not_keep_a_command_from_reading(data_dir, monkeypatch, caplog):
+    batch = spool.write_batch(payload([{"gen_ai.usage.input_tokens": 7}]))
+
+    def refused(client, spool_dir=None, progress=None):
+        raise PermissionError("user 'reader' may not INSERT")
+
+    monkeypatch.setattr(spool, "drain", refused)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.store"):
+        client = open_store()
+    try:
+        assert rows(client, "SELECT count() AS calls FROM llm_calls") == [{"calls": 0}]
+    finally:
+        client.close()
+    assert "may not INSERT" in caplog.text and batch.exists()  # kept for the next command
