@@ -40,7 +40,10 @@ class Collector:
         try:
             asyncio.run(self._serve())
         finally:
-            self.writer.stop(self.config.shutdown_timeout)
+            try:
+                self.writer.stop(self.config.shutdown_timeout)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop flushing; the queue is safe on disk
+                logger.warning("Flush interrupted")
             self._report_leftover()
             self.queue.close()
 
