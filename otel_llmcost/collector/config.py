@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIB = 2**20
+REQUEST_DRAIN_SECONDS = 5.0  # on shutdown, requests in flight get this long to finish
 
 
 @dataclass(frozen=True)

@@ -10,25 +10,39 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from otel_llmcost.collector.intake import Intake, Reason, Refusal
+from otel_llmcost.collector.config import REQUEST_DRAIN_SECONDS
+from otel_llmcost.collector.intake import Intake, Reason, Refusal, Reservation
 from otel_llmcost.collector.otlp import JSON, PROTOBUF, status_body, success_body
 
 TRACES_PATH = "/v1/traces"
 HEALTH_PATH = "/health"
 # Content-Encoding -> zlib wbits. We decompress ourselves (not aiohttp) to refuse truncated streams.
 ENCODINGS = {"": None, "identity": None, "gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+INFLATE_GUESS = 8  # OTLP protobuf inflates ~5-10x; the claim grows if a body inflates more
+INFLATE_STEP = 2**20
 
 
-def build_app(intake: Intake, health: Callable[[], dict[str, Any]], max_request_bytes: int) -> web.Application:
+async def start_server(
+    intake: Intake, health: Callable[[], dict[str, Any]], host: str, port: int, *, max_request_bytes: int
+) -> tuple[web.AppRunner, int]:
+    """Start serving; returns the runner (``cleanup()`` stops it) and the bound port. OSError names a taken port."""
     app = web.Application(client_max_size=max_request_bytes)
     receiver = _TracesReceiver(intake, max_request_bytes)
     app.router.add_post(TRACES_PATH, receiver.handle)
-    app.router.add_get(HEALTH_PATH, lambda request: _health(health))
-    return app
 
+    async def report_health(request: web.Request) -> web.Response:
+        return web.json_response(health())
 
-async def _health(health: Callable[[], dict[str, Any]]) -> web.Response:
-    return web.json_response(health())
+    app.router.add_get(HEALTH_PATH, report_health)
+    # The receiver decompresses bodies itself, to refuse truncated gzip (aiohttp would pass it on).
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=REQUEST_DRAIN_SECONDS, auto_decompress=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise OSError(f"cannot listen for OTLP/HTTP on {host}:{port}: {exc.strerror}") from None
+    return runner, runner.addresses[0][1]
 
 
 class _TracesReceiver:
@@ -57,14 +71,22 @@ class _TracesReceiver:
         declared = request.content_length
         if declared is not None and declared > self._max:
             self._intake.refuse_too_large(self._max)
-        # Compressed or chunked bodies may grow up to the limit once read.
-        reserved = declared if declared is not None and ENCODINGS[encoding] is None else self._max
-        self._intake.reserve(reserved)
+        reservation = self._intake.hold(self._expected_size(declared, encoding))
         try:
             body = await self._read(request)
-            await asyncio.get_running_loop().run_in_executor(None, self._submit, body, encoding, content_type)
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._submit, body, encoding, content_type, reservation
+            )
         finally:
-            self._intake.release(reserved)
+            reservation.release()
+
+    def _expected_size(self, declared: int | None, encoding: str) -> int:
+        """Memory to claim before reading: the body, and for compressed ones a guess at the inflated size."""
+        if declared is None:  # chunked: anything up to the limit
+            return self._max
+        if ENCODINGS[encoding] is None:
+            return declared
+        return min(self._max, declared * (1 + INFLATE_GUESS))
 
     async def _read(self, request: web.Request) -> bytes:
         try:
@@ -74,27 +96,36 @@ class _TracesReceiver:
         except RequestPayloadError as exc:  # e.g. a chunked body cut short
             self._intake.refuse(Reason.BAD_REQUEST, f"could not read the request body: {exc}")
 
-    def _submit(self, body: bytes, encoding: str, content_type: str) -> None:
+    def _submit(self, body: bytes, encoding: str, content_type: str, reservation: Reservation) -> None:
         wbits = ENCODINGS[encoding]
         if wbits is not None:
-            body = self._decompress(body, wbits, encoding)
+            body = self._decompress(body, wbits, encoding, reservation)
         self._intake.submit(body, content_type)
 
-    def _decompress(self, body: bytes, wbits: int, encoding: str) -> bytes:
-        """Inflate up to the size limit; a truncated or corrupt stream is refused, not half-read."""
-        parts, size = [], 0
+    def _decompress(self, body: bytes, wbits: int, encoding: str, reservation: Reservation) -> bytes:
+        """Inflate in steps, claiming memory as it grows and stopping at the size limit.
+
+        A truncated or corrupt stream is refused, never queued half-read.
+        """
+        compressed, parts, size = len(body), [], 0
         while body:  # gzip allows several members back to back
             inflater = zlib.decompressobj(wbits)
-            try:
-                part = inflater.decompress(body, self._max + 1 - size)
-            except zlib.error as exc:
-                self._intake.refuse(Reason.BAD_REQUEST, f"body is not valid {encoding} ({exc})")
-            size += len(part)
-            if size > self._max:
-                self._intake.refuse_too_large(self._max)
+            pending = body
+            while not inflater.eof:
+                try:
+                    part = inflater.decompress(pending, INFLATE_STEP)
+                except zlib.error as exc:
+                    self._intake.refuse(Reason.BAD_REQUEST, f"body is not valid {encoding} ({exc})")
+                pending = inflater.unconsumed_tail
+                if not part and not pending:  # input used up before the end of the stream
+                    break
+                size += len(part)
+                if size > self._max:
+                    self._intake.refuse_too_large(self._max)
+                reservation.grow_to(compressed + size)
+                parts.append(part)
             if not inflater.eof:
                 self._intake.refuse(Reason.BAD_REQUEST, f"{encoding} body is truncated")
-            parts.append(part)
             body = inflater.unused_data
         return b"".join(parts)
 

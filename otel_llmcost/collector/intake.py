@@ -84,6 +84,9 @@ class Intake:
         with self._inflight_lock:
             self._inflight -= size
 
+    def hold(self, size: int) -> Reservation:
+        return Reservation(self, size)
+
     def submit(self, body: bytes, content_type: str) -> int:
         """Validate a request body and queue it durably; returns its span count. Blocking (fsync)."""
         try:
@@ -118,3 +121,21 @@ class Intake:
     def refuse(self, reason: Reason, message: str, retry_after: int | None = None) -> None:
         self._stats.refused(reason.name)
         raise Refusal(reason, message, retry_after)
+
+
+class Reservation:
+    """Memory claimed for one request body; it grows while a compressed body inflates."""
+
+    def __init__(self, intake: Intake, size: int) -> None:
+        intake.reserve(size)
+        self._intake = intake
+        self.size = size
+
+    def grow_to(self, size: int) -> None:
+        if size > self.size:
+            self._intake.reserve(size - self.size)
+            self.size = size
+
+    def release(self) -> None:
+        self._intake.release(self.size)
+        self.size = 0

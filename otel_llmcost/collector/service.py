@@ -11,9 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from otel_llmcost.collector.config import CollectorConfig
-from otel_llmcost.collector.grpc_receiver import start_server
-from otel_llmcost.collector.http_receiver import build_app
+from otel_llmcost.collector import grpc_receiver, http_receiver
+from otel_llmcost.collector.config import REQUEST_DRAIN_SECONDS, CollectorConfig
 from otel_llmcost.collector.intake import Intake
 from otel_llmcost.collector.queue import DiskQueue
 from otel_llmcost.collector.sink import StoreSink
@@ -21,8 +20,6 @@ from otel_llmcost.collector.stats import ProgressLog, Stats
 from otel_llmcost.collector.writer import Writer
 
 logger = logging.getLogger("otel_llmcost.collector")
-
-REQUEST_DRAIN_SECONDS = 5.0  # in-flight HTTP requests finish within this on shutdown
 
 
 class Collector:
@@ -70,22 +67,13 @@ class Collector:
         config = self.config
         runner = grpc_server = None
         if config.http_port is not None:
-            app = build_app(self.intake, self.health, config.max_request_bytes)
-            # Bodies are decompressed by the receiver, which refuses truncated gzip (aiohttp would not).
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=REQUEST_DRAIN_SECONDS, auto_decompress=False)
-            await runner.setup()
-            site = web.TCPSite(runner, config.host, config.http_port)
-            try:
-                await site.start()
-            except OSError as exc:
-                await runner.cleanup()
-                raise OSError(
-                    f"cannot listen for OTLP/HTTP on {config.host}:{config.http_port}: {exc.strerror}"
-                ) from None
-            logger.info("OTLP/HTTP on http://%s:%d/v1/traces", config.host, config.http_port)
+            runner, port = await http_receiver.start_server(
+                self.intake, self.health, config.host, config.http_port, max_request_bytes=config.max_request_bytes
+            )
+            logger.info("OTLP/HTTP on http://%s:%d%s", config.host, port, http_receiver.TRACES_PATH)
         if config.grpc_port is not None:
             try:
-                grpc_server, port = start_server(
+                grpc_server, port = grpc_receiver.start_server(
                     self.intake,
                     config.host,
                     config.grpc_port,
