@@ -25,11 +25,11 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         try:
             self._intake.check_auth(dict(context.invocation_metadata()).get("authorization"))
             payload = request.SerializeToString()
-            self._intake.reserve(len(payload))
+            reservation = self._intake.hold(len(payload))
             try:
                 self._intake.enqueue(payload, count_spans(request))
             finally:
-                self._intake.release(len(payload))
+                reservation.release()
         except Refusal as refusal:
             _abort(context, refusal)
         return ExportTraceServiceResponse()

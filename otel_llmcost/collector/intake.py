@@ -120,6 +120,7 @@ class Intake:
 
     def refuse(self, reason: Reason, message: str, retry_after: int | None = None) -> None:
         self._stats.refused(reason.name)
+        logger.debug("Refused a request (%s): %s", reason.value[0], message)
         raise Refusal(reason, message, retry_after)
 
 
