@@ -12,6 +12,7 @@ from rich.table import Table
 from otel_llmcost.alerting import config as alert_config
 from otel_llmcost.alerting.evaluate import Outcome, diagnose, evaluate
 from otel_llmcost.alerting.rules import Rule, build_rules
+from otel_llmcost.cli.console import make_console
 from otel_llmcost.reporting.timerange import TimeSpecError, parse_time, utcnow
 
 RULES_HELP = "Thresholds file (default: $OTEL_LLMCOST_THRESHOLDS_FILE, else ./dashboards/thresholds.yaml, else built-in defaults)."
@@ -41,7 +42,7 @@ def list_rules(rules_file: Path | None) -> None:
         table.add_column(column)
     for rule in build_rules(config):
         table.add_row(rule.name, rule.severity, f"{rule.unit} > {rule.threshold:g}", str(rule.lookback))
-    console = Console()
+    console = make_console()
     console.print(table)
     if not config.budgets:
         console.print("team_budget is off: no team budgets in the thresholds file.")
@@ -67,15 +68,15 @@ def check(rules_file: Path | None, clickhouse_url: str | None, at_text: str) -> 
         client = open_store(clickhouse_url)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    console = Console()
+    console = make_console()
     fired = False
     try:
         for rule in build_rules(config, store_database(client)):
             outcome = evaluate(client, rule, at)
-            _print_outcome(console, outcome)
+            print_outcome(console, outcome)
             if outcome.fired:
                 fired = True
-                _print_first_steps(console, client, outcome, at, config)
+                print_first_steps(console, client, outcome, at, config)
     finally:
         client.close()
     console.print(f"As of {at:%Y-%m-%d %H:%M:%S} UTC, thresholds from {config.source}.")
@@ -83,7 +84,7 @@ def check(rules_file: Path | None, clickhouse_url: str | None, at_text: str) -> 
         raise SystemExit(1)
 
 
-def _print_outcome(console: Console, outcome: Outcome) -> None:
+def print_outcome(console: Console, outcome: Outcome) -> None:
     rule = outcome.rule
     if not outcome.fired:
         console.print(f"[green]OK[/]      {rule.name}: {rule.title}")
@@ -98,7 +99,7 @@ def _print_outcome(console: Console, outcome: Outcome) -> None:
     console.print(table)
 
 
-def _print_first_steps(console: Console, client, outcome: Outcome, at: datetime, config: alert_config.Config) -> None:
+def print_first_steps(console: Console, client, outcome: Outcome, at: datetime, config: alert_config.Config) -> None:
     rule: Rule = outcome.rule
     worst = max(outcome.firing, key=lambda i: i.value)
     console.print(

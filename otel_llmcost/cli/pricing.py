@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from otel_llmcost.cli.console import make_console
 from otel_llmcost.pricing import PriceEntry, Usage, catalog_metadata, find_price, price_call
 from otel_llmcost.pricing.catalog import all_entries
 from otel_llmcost.pricing.cost import rate
@@ -30,7 +31,7 @@ PROVIDER_HELP = "Provider that serves the model (openai, azure, anthropic, aws.b
 
 def _console() -> Console:
     # Piped output keeps whole model ids instead of rich's 80-column truncation.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    return make_console()
 
 
 def _usd(amount: Decimal) -> str:

@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from otel_llmcost.cli.console import make_console
 from otel_llmcost.reporting import html, queries
 from otel_llmcost.reporting.timerange import TimeSpecError, parse_time, utcnow
 
@@ -51,7 +52,7 @@ def report(since: str, until: str, by: str, html_file: Path | None, top: int, cl
         result = queries.build_report(client, start, end, dimensions, top)
     finally:
         client.close()
-    print_report(Console(), result)
+    print_report(make_console(), result)
     if html_file:
         html_file.write_text(html.render(result), encoding="utf-8")
         click.echo(f"HTML report: {html_file}")

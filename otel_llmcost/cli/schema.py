@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
+from otel_llmcost.cli.console import make_console
 from otel_llmcost.store.connection import DEFAULT_DATABASE, connect, open_store, store_database
 from otel_llmcost.store.errors import StoreError
 
@@ -96,7 +97,7 @@ def apply(clickhouse_url: str | None, database: str | None, cluster: str | None,
     """Create the tables, or apply the migrations they lack (safe to repeat)."""
     from otel_llmcost.store.schema import apply_schema
 
-    console = Console(highlight=False)
+    console = make_console()
     with _store_errors():
         client = connect(clickhouse_url, **({"database": database} if database else {}))
         try:
@@ -138,7 +139,7 @@ def reprice(since: datetime, until: datetime | None, clickhouse_url: str | None)
 
     if until is not None and until <= since:
         raise click.BadParameter(f"--until ({until.isoformat()}) must be after --since ({since.isoformat()})")
-    console = Console(highlight=False, stderr=True)
+    console = make_console(stderr=True)
     with _store_errors(), _progress(console) as progress:
         client = open_store(clickhouse_url, progress=_spool_progress(progress))
         try:

@@ -33,7 +33,7 @@ AZURE_SUPPORT_DEPLOYMENT = "support-gpt-4-1-mini-eu"
 AZURE_API_VERSION = "2024-10-21"
 ESCALATION_MODEL = "claude-sonnet-4-6"
 SUMMARY_MODEL = "claude-haiku-4-5"
-FULL_HISTORY_SUMMARY_MODEL = "claude-opus-4-5"
+FULL_HISTORY_SUMMARY_MODEL = "claude-opus-4-6"
 RESEARCH_MODEL = "o4-mini"
 EMBEDDING_MODEL = "text-embedding-3-small"
 CLASSIFY_MODEL = "gpt-5-nano"
@@ -141,7 +141,7 @@ class DemoApp:
             message = self.anthropic.messages.create(
                 model=model,
                 max_tokens=1024,
-                system=prompts.SUMMARY_INSTRUCTIONS,
+                system=prompts.FULL_HISTORY_SUMMARY_INSTRUCTIONS if full_history else prompts.SUMMARY_INSTRUCTIONS,
                 messages=[{"role": "user", "content": "\n".join(lines)}],
                 extra_headers=scenario.headers(),
             )

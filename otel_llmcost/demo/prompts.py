@@ -35,6 +35,11 @@ ESCALATION_SYSTEM = (
     "Read the policies, reason about the customer's situation and propose a resolution.\n" + SUPPORT_SYSTEM
 )
 SUMMARY_INSTRUCTIONS = "Summarize this support ticket for the next agent in five bullet points: problem, history, promises made, sentiment, next step."
+# v3: a new template that reads the ticket's whole history (its own fingerprint, so the spike has a name)
+FULL_HISTORY_SUMMARY_INSTRUCTIONS = (
+    "Read the ticket's complete history below, every message since it was opened, and summarize it for the "
+    "next agent in five bullet points: problem, history, promises made, sentiment, next step."
+)
 RESEARCH_INSTRUCTIONS = (
     "You are ACME's market research agent. Use web_search for public information and lookup_order for "
     "ACME order data. Cite what you found and keep the final answer under 200 words."

@@ -68,7 +68,9 @@ class TrafficReport:
 
 def plan_day(calls: int, end: datetime, *, spike: bool = True, seed: int = 7) -> list[Visit]:
     """``calls`` interactive requests over the 24 hours before ``end``, plus one classification
-    job per hour and, with ``spike``, the last hour's summary backfill; sorted by time."""
+    job per hour and, with ``spike``, the last hour's incidents: the summary backfill and one
+    runaway agent run. Earlier in the day a few agent runs also run away (the dashboards show
+    them); none does in the last hour without ``spike``, so that hour is quiet. Sorted by time."""
     rng = random.Random(seed)
     start = end - DAY
     hours = [start + timedelta(hours=hour) for hour in range(24)]
@@ -78,13 +80,15 @@ def plan_day(calls: int, end: datetime, *, spike: bool = True, seed: int = 7) ->
         hour = rng.choices(hours, weights)[0]
         at = hour + timedelta(seconds=rng.uniform(0, 3600))
         feature = rng.choices(list(FEATURE_MIX), list(FEATURE_MIX.values()))[0]
-        visits.append(_visit(rng, at, feature, spike and at >= end - timedelta(hours=1)))
+        last_hour = at >= end - timedelta(hours=1)
+        visits.append(_visit(rng, at, feature, spike and last_hour, may_run_away=not last_hour))
     for hour in hours:
         visits.append(_classify_visit(rng, hour + timedelta(minutes=5)))
     if spike:
         for _ in range(max(10, calls // 40)):
             at = end - timedelta(seconds=rng.uniform(1, 3599))
             visits.append(_visit(rng, at, "summarize", True))
+        visits.append(_research_visit(rng, end - timedelta(seconds=rng.uniform(60, 1800)), runaway=True))
     return sorted(visits, key=lambda visit: visit.at)
 
 
@@ -145,7 +149,7 @@ def _dispatch(app: DemoApp, visit: Visit) -> Any:
     return app.classify(list(visit.tickets), visit.scenario)
 
 
-def _visit(rng: random.Random, at: datetime, feature: str, last_hour: bool) -> Visit:
+def _visit(rng: random.Random, at: datetime, feature: str, spike: bool, *, may_run_away: bool = True) -> Visit:
     customer = rng.choices(CUSTOMERS, CUSTOMER_WEIGHTS)[0]
     if feature == "answer":
         stream = rng.random() < 0.5
@@ -168,20 +172,24 @@ def _visit(rng: random.Random, at: datetime, feature: str, last_hour: bool) -> V
         )
         return Visit(at, feature, customer, scenario, text=prompts.question(rng))
     if feature == "summarize":
-        if last_hour:
-            scenario = Scenario(output_tokens=rng.randint(400, 800), response_model="claude-opus-4-5-20251101")
+        if spike:
+            scenario = Scenario(output_tokens=rng.randint(400, 800), response_model="claude-opus-4-6")
             thread = prompts.ticket_thread(rng, rng.randint(1500, 2600))  # the whole history: 30-50k tokens
             return Visit(at, feature, customer, scenario, thread=tuple(thread), full_history=True)
         scenario = Scenario(output_tokens=rng.randint(120, 300), response_model="claude-haiku-4-5-20251001")
         return Visit(at, feature, customer, scenario, thread=tuple(prompts.ticket_thread(rng, rng.randint(12, 40))))
+    return _research_visit(rng, at, runaway=rng.random() < 0.03 and may_run_away, customer=customer)
+
+
+def _research_visit(rng: random.Random, at: datetime, *, runaway: bool, customer: str | None = None) -> Visit:
+    customer = customer or rng.choices(CUSTOMERS, CUSTOMER_WEIGHTS)[0]
     tools = rng.choices([("web_search",), ("lookup_order",), ("web_search", "lookup_order")], [0.6, 0.3, 0.1])[0]
-    runaway = rng.random() < 0.03
     scenario = Scenario(
         tools=tools,
         tool_rounds=rng.randint(26, 29) if runaway else rng.randint(1, 3),
         output_tokens=rng.randint(150, 300),
         cached_share=0.5 if rng.random() < 0.5 else 0.0,
-        error=_maybe_error(rng, {429: 0.02}),
+        error=None if runaway else _maybe_error(rng, {429: 0.02}),
     )
     return Visit(at, "research", customer, scenario, text=prompts.research_question(rng))
 

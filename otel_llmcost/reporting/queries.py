@@ -20,7 +20,7 @@ DIMENSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "model": (("Provider", "Model"), ("provider", "model")),
     "team": (("if(Team = '', '(unattributed)', Team)",), ("team",)),
     "feature": (("if(Feature = '', '(unattributed)', Feature)",), ("feature",)),
-    "prompt": (("PromptFingerprint", "anyIf(PromptName, PromptName != '')"), ("fingerprint", "prompt")),
+    "prompt": (("PromptFingerprint", "PromptName"), ("fingerprint", "prompt")),
     "customer": (("if(Customer = '', '(unattributed)', Customer)",), ("customer",)),
     "user": (("if(User = '', '(unattributed)', User)",), ("user",)),
     "service": (("ServiceName",), ("service",)),
@@ -112,3 +112,48 @@ FROM llm_calls WHERE {RANGE} GROUP BY bucket ORDER BY bucket""",
     first = int(start.timestamp()) // seconds * seconds
     buckets = range(first, int(end.timestamp()), seconds)
     return [(datetime.fromtimestamp(b, timezone.utc), spend.get(b, 0.0)) for b in buckets]
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A prompt whose spend in a window rose over its hourly average before the window."""
+
+    fingerprint: str
+    prompt_name: str
+    feature: str
+    team: str
+    model: str
+    calls: int
+    spend: float  # in the window
+    baseline_hourly: float  # average spend per hour from baseline_start to the window
+    trace_ids: list[str]  # its costliest traces in the window, costliest first
+
+
+def spend_movers(
+    client: Client, start: datetime, end: datetime, *, baseline_start: datetime, limit: int = 10, traces: int = 3
+) -> list[Mover]:
+    """Prompts (fingerprint, feature, team, model) by how much their spend in [start, end) rose
+    over their average hourly spend in [baseline_start, start): the spike drill-down's first table."""
+    hours = max((end - start).total_seconds() / 3600, 1e-9)
+    baseline_hours = max((start - baseline_start).total_seconds() / 3600, 1e-9)
+    result = client.query(
+        f"""SELECT PromptFingerprint, anyIf(PromptName, PromptName != '') AS prompt,
+    if(Feature = '', '(unattributed)', Feature) AS feature, if(Team = '', '(unattributed)', Team) AS team,
+    Model,
+    countIf(Timestamp >= {{start:DateTime64(3)}}) AS calls,
+    toFloat64(sumIf(CostUSD, Timestamp >= {{start:DateTime64(3)}})) AS spend,
+    toFloat64(sumIf(CostUSD, Timestamp < {{start:DateTime64(3)}})) / {baseline_hours:.9f} AS baseline_hourly,
+    arraySlice(arrayMap(pair -> pair.2, arrayReverseSort(pair -> pair.1,
+        groupArrayIf((toFloat64(CostUSD), TraceId), Timestamp >= {{start:DateTime64(3)}}))), 1, {int(traces)}) AS traces
+FROM llm_calls
+WHERE Timestamp >= {{baseline_start:DateTime64(3)}} AND Timestamp < {{end:DateTime64(3)}}
+GROUP BY PromptFingerprint, feature, team, Model
+HAVING calls > 0 AND spend > baseline_hourly * {hours:.9f}
+ORDER BY spend - baseline_hourly * {hours:.9f} DESC
+LIMIT {int(limit)}""",
+        parameters={"start": start, "end": end, "baseline_start": baseline_start},
+    )
+    return [
+        Mover(fp, prompt or "", feature, team, model, int(calls), spend, baseline, list(trace_ids))
+        for fp, prompt, feature, team, model, calls, spend, baseline, trace_ids in result.result_rows
+    ]

@@ -24,7 +24,8 @@ LAST_HOUR = END - timedelta(hours=1)
 
 def test_plan_spreads_requests_over_the_day_before_end():
     plan = plan_day(600, END)
-    assert len(plan) == 600 + 24 + 600 // 40  # interactive, one classify job per hour, the spike's backfill
+    # interactive, one classify job per hour, the spike's backfill and its runaway agent run
+    assert len(plan) == 600 + 24 + 600 // 40 + 1
     assert [visit.at for visit in plan] == sorted(visit.at for visit in plan)
     assert END - timedelta(hours=24) <= plan[0].at and plan[-1].at <= END
     assert {visit.customer for visit in plan if visit.feature != "classify"} <= set(CUSTOMERS)
@@ -49,6 +50,20 @@ def test_spike_sends_full_histories_only_in_the_last_hour():
 
 def test_no_spike_no_full_histories():
     assert not any(visit.full_history for visit in plan_day(600, END, spike=False))
+
+
+def _runaways(plan):
+    return [visit for visit in plan if visit.feature == "research" and visit.scenario.tool_rounds > 25]
+
+
+@pytest.mark.parametrize("calls", [100, 600, 1200])
+def test_runaway_agents_in_the_last_hour_only_with_the_spike(calls):
+    quiet, spiked = plan_day(calls, END, spike=False), plan_day(calls, END)
+    assert not [visit for visit in _runaways(quiet) if visit.at >= LAST_HOUR]
+    last_hour = [visit for visit in _runaways(spiked) if visit.at >= LAST_HOUR]
+    assert len(last_hour) == 1 and last_hour[0].scenario.error is None
+    if calls >= 1200:
+        assert len(_runaways(quiet)) >= 2  # earlier in the day, for the agents dashboard
 
 
 @pytest.fixture
