@@ -69,3 +69,11 @@ def test_grafana_provisioning_points_at_the_store_database():
     assert datasource["type"] == "grafana-clickhouse-datasource"
     assert datasource["jsonData"]["defaultDatabase"] == DEFAULT_DATABASE
     assert _load("grafana/dashboards.yaml")["providers"][0]["options"]["path"].startswith("/var/lib/grafana/dashboards")
+
+
+def test_grafana_datasource_is_the_one_the_alert_rules_and_dashboards_query():
+    source = _load("grafana/datasources.yaml")["datasources"][0]
+    rules = yaml.safe_load((FOLDER.parent / "dashboards" / "alerts" / "llmcost-alerts.yaml").read_text())
+    queried = {query["datasourceUid"] for group in rules["groups"] for rule in group["rules"] for query in rule["data"]}
+    assert queried - {"__expr__"} == {source["uid"]}
+    assert (source["type"], source["jsonData"]["defaultDatabase"]) == ("grafana-clickhouse-datasource", DEFAULT_DATABASE)
