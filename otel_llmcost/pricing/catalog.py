@@ -45,20 +45,29 @@ _DATE_IN_KEY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
 class EntryIndex:
-    """Entries by exact id and by family name, each split by provider."""
+    """Entries by exact id and by family name, each split by provider.
 
-    def __init__(self, entries: Iterable[PriceEntry]) -> None:
+    For the catalog (``latest_first=False``) an id spelled without a gateway prefix wins over
+    the same id with one (``us.anthropic.x`` over ``bedrock/us.anthropic.x``), else the first
+    listed. The user's prices come ``latest_first``: the newest ``set_price`` or file item for
+    an id wins, whatever its spelling.
+    """
+
+    def __init__(self, entries: Iterable[PriceEntry], latest_first: bool = False) -> None:
         self.by_id: dict[str, dict[str, PriceEntry]] = {}
-        families: dict[str, dict[str, list[PriceEntry]]] = {}
-        for entry in entries:
+        families: dict[str, dict[str, list[tuple[int, PriceEntry]]]] = {}
+        for position, entry in enumerate(entries):
             name, _ = bare_id(entry.key)
             by_provider = self.by_id.setdefault(name, {})
-            # "bedrock/us.anthropic.x" and "us.anthropic.x" are one id: the key without a gateway prefix wins.
-            if entry.provider not in by_provider or entry.key.lower() == name:
+            held = by_provider.get(entry.provider)
+            if held is None or (not latest_first and entry.key.lower() == name and held.key.lower() != name):
                 by_provider[entry.provider] = entry
-            families.setdefault(base_name(name), {}).setdefault(entry.provider, []).append(entry)
+            families.setdefault(base_name(name), {}).setdefault(entry.provider, []).append((position, entry))
         self.by_family = {
-            family: {provider: min(group, key=functools.partial(_family_rank, family)) for provider, group in by_provider.items()}
+            family: {
+                provider: min(group, key=functools.partial(_family_rank, family, latest_first))[1]
+                for provider, group in by_provider.items()
+            }
             for family, by_provider in families.items()
         }
 
@@ -75,12 +84,17 @@ class EntryIndex:
         return _preferred(hits[0], provider) if hits else None
 
 
-def _family_rank(family: str, entry: PriceEntry) -> tuple[bool, bool, int, str]:
+def _family_rank(
+    family: str, latest_first: bool, item: tuple[int, PriceEntry]
+) -> tuple[bool, bool, int, int | str]:
     """Which of several ids of one family prices an unknown sibling: the undated alias
-    (``gpt-4o``), else a non-regional id, else the newest dated one."""
+    (``gpt-4o``), else a non-regional id, else the newest dated one; on a tie the key
+    (catalog) or the latest price (the user's)."""
+    position, entry = item
     name, _ = bare_id(entry.key)
     dated = _DATE_IN_KEY.search(name)
-    return (name != family, is_regional(name), -int("".join(dated.groups())) if dated else 0, entry.key)
+    tie = position if latest_first else entry.key
+    return (name != family, is_regional(name), -int("".join(dated.groups())) if dated else 0, tie)
 
 
 def _preferred(hit: dict[str, PriceEntry], provider: str | None) -> PriceEntry:
@@ -173,8 +187,15 @@ def _current() -> _Prices:
 
 
 def _combine(catalog: _Catalog, file: Overrides, api: list[PriceEntry | Discount]) -> _Prices:
-    # Later wins: set_price() over the file, a later item over an earlier one.
-    entries = [*file.entries, *(item for item in api if isinstance(item, PriceEntry))][::-1]
+    # Later wins: set_price() over the file, a later item over an earlier one. A price set again
+    # for the same id and provider replaces the earlier one (which is no longer in force).
+    entries: list[PriceEntry] = []
+    seen: set[tuple[str, str]] = set()
+    for entry in [*file.entries, *(item for item in api if isinstance(item, PriceEntry))][::-1]:
+        slot = (bare_id(entry.key)[0], entry.provider)
+        if slot not in seen:
+            seen.add(slot)
+            entries.append(entry)
     model_discounts: dict[tuple[str, bool], Discount] = {}
     provider_discounts: dict[str, Discount] = {}
     for discount in [*file.discounts, *(item for item in api if isinstance(item, Discount))]:
@@ -184,7 +205,7 @@ def _combine(catalog: _Catalog, file: Overrides, api: list[PriceEntry | Discount
         name, _ = bare_id(discount.model)
         model_discounts[name, False] = discount
         model_discounts[base_name(name), True] = discount
-    return _Prices(catalog, EntryIndex(entries), tuple(entries), model_discounts, provider_discounts)
+    return _Prices(catalog, EntryIndex(entries, latest_first=True), tuple(entries), model_discounts, provider_discounts)
 
 
 def _changed() -> None:

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.pricing import Usage, clear_overrides, find_price, price_call, set_price
+from otel_llmcost.pricing import Usage, catalog_entries, clear_overrides, find_price, price_call, set_price
 
 M = D(1_000_000)
 ONE_M_EACH = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
@@ -72,6 +72,46 @@ def test_set_price_overrides_the_catalog_for_that_model():
     cost = price_call("gpt-4o-2024-11-20", Usage(input_tokens=1_000_000, cache_read_tokens=500_000, output_tokens=0))
     assert cost.total == 500_000 * D(2) / M + 500_000 * D(1) / M == D("1.5")
     assert cost.entry == "gpt-4o"
+
+
+def prices_of(entry):
+    return (entry.prices["input"], entry.prices["output"])
+
+
+def test_setting_a_price_again_replaces_it_for_every_spelling_of_the_model(monkeypatch, tmp_path):
+    # The file prices my-model; set_price() twice over it: the latest call wins everywhere.
+    item = {"model": "my-model", "provider": "openai", "input": 9, "output": 9}
+    use_price_file(monkeypatch, tmp_path / "prices.json", {"prices": [item]})
+    assert prices_of(find_price("my-model", "openai")) == (D(9), D(9))
+    set_price("my-model", provider="openai", input=1, output=2)
+    set_price("my-model", provider="openai", input=3, output=4)
+    for model in ("my-model", "MY-MODEL", "openai/my-model", "my-model-2025-01-01", "my-model@latest"):
+        assert prices_of(find_price(model, "openai")) == (D(3), D(4)), model
+    assert prices_of(find_price("openai/my-model")) == (D(3), D(4))
+    # The replaced price is no longer in force: one row for the store's pricing table, at the new price.
+    rows = [row for row in catalog_entries() if row["key"] == "my-model"]
+    assert [(row["input"], row["output"]) for row in rows] == [(D(3), D(4))]
+    assert price_call("my-model", ONE_M_EACH, provider="openai").total == D(7)
+
+    # A later spelling with a gateway prefix replaces it too.
+    set_price("openai/my-model", provider="openai", input=5, output=6)
+    assert prices_of(find_price("my-model", "openai")) == (D(5), D(6))
+    assert prices_of(find_price("my-model-2025-01-01", "openai")) == (D(5), D(6))
+
+    # After clear_overrides() the same holds from scratch (and the file is read again).
+    clear_overrides()
+    assert prices_of(find_price("my-model", "openai")) == (D(9), D(9))
+    set_price("my-model", provider="openai", input=7, output=8)
+    set_price("my-model", provider="openai", input=10, output=11)
+    assert prices_of(find_price("my-model", "openai")) == (D(10), D(11))
+    assert prices_of(find_price("my-model-2025-01-01", "openai")) == (D(10), D(11))
+
+
+def test_a_later_item_of_the_price_file_wins(monkeypatch, tmp_path):
+    items = [{"model": "acme-llm", "input": 1, "output": 1}, {"model": "acme-llm", "input": 2, "output": 2}]
+    use_price_file(monkeypatch, tmp_path / "prices.json", {"prices": items})
+    assert prices_of(find_price("acme-llm")) == (D(2), D(2))
+    assert prices_of(find_price("acme-llm-20250101")) == (D(2), D(2))
 
 
 @pytest.mark.parametrize(
