@@ -58,23 +58,33 @@ def _default_dir() -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the HTML report (default: report.html in the data directory).",
 )
-def demo(calls: int, data_dir: Path | None, no_spike: bool, html_file: Path | None) -> None:
+@click.option(
+    "--clickhouse-url",
+    help="Write to this ClickHouse server instead (http(s)://user:password@host:8123/database), e.g. to see "
+    "the demo in Grafana. The demo's calls are added there (service acme-support, environment demo), not replaced.",
+)
+def demo(calls: int, data_dir: Path | None, no_spike: bool, html_file: Path | None, clickhouse_url: str | None) -> None:
     """Run the whole product on a fake LLM server: a day of traffic, a spike, alerts, a report.
 
-    Needs no API key, no network and no ClickHouse server. Exit status 0 when the demo ran,
-    whatever the alerts found (use `otel-llmcost alerts check` for an alerting exit status).
+    Needs no API key, no network and no ClickHouse server (the embedded store is the default;
+    OTEL_LLMCOST_CLICKHOUSE_URL is ignored, --clickhouse-url is not). Exit status 0 when the demo
+    ran, whatever the alerts found (`otel-llmcost alerts check` exits 1 when a rule fires).
     """
     console = make_console()
     demo_dir = (data_dir or _default_dir()).expanduser().absolute()
-    _prepare(demo_dir)
+    server = _server_url(clickhouse_url)
+    _prepare(demo_dir, wipe_store=server is None)
     # The spool and the store of this process are the demo's: the same resolution an instrumented
     # program uses (OTEL_LLMCOST_DATA_DIR), so the printed follow-up commands see the same data.
     os.environ[sc.ENV_DATA_DIR] = str(demo_dir)
-    url = f"chdb://{demo_dir / 'chdb'}"
-    console.print(f"[bold]otel-llmcost demo[/]: a day of ACME's LLM traffic, stored in {demo_dir}")
+    url = server or f"chdb://{demo_dir / 'chdb'}"
+    where = _describe(server) if server else str(demo_dir)
+    console.print(f"[bold]otel-llmcost demo[/]: a day of ACME's LLM traffic, stored in {where}")
 
+    if server:
+        _open_store(console, server, drain_spool=False).close()  # fail before the traffic, not after
     started = time.monotonic()
-    traffic = _play(console, calls, spike=not no_spike)
+    traffic = _play(console, calls, spike=not no_spike, server=server)
     console.print(
         f"Played {traffic.total:,} app requests ({_counts(traffic.requests)}) in {time.monotonic() - started:.0f} s; "
         f"{sum(traffic.failures.values())} ended in a scripted provider error."
@@ -88,10 +98,36 @@ def demo(calls: int, data_dir: Path | None, no_spike: bool, html_file: Path | No
         report_file = _report(client, traffic.start, traffic.end, html_file or demo_dir / "report.html")
     finally:
         client.close()
-    _next_steps(console, demo_dir, report_file, fired)
+    _next_steps(console, demo_dir, report_file, fired, server)
 
 
-def _prepare(demo_dir: Path) -> None:
+def _server_url(url: str | None) -> str | None:
+    """The server URL given with --clickhouse-url, checked; None for the embedded store."""
+    if not url:
+        return None
+    from otel_llmcost.store.connection import parse_url
+    from otel_llmcost.store.errors import StoreURLError
+
+    try:
+        target = parse_url(url)
+    except StoreURLError as exc:
+        raise click.BadParameter(str(exc), param_hint="--clickhouse-url") from None
+    if target.scheme == "chdb":
+        raise click.BadParameter(
+            "the demo's embedded store is chosen with --data-dir; --clickhouse-url is for a ClickHouse server "
+            "(http(s)://user:password@host:8123/database).",
+            param_hint="--clickhouse-url",
+        )
+    return url
+
+
+def _describe(url: str) -> str:
+    from otel_llmcost.store.connection import parse_url
+
+    return parse_url(url).describe()  # without the password
+
+
+def _prepare(demo_dir: Path, *, wipe_store: bool = True) -> None:
     """Start from an empty demo directory; refuse to wipe one the demo did not create."""
     if demo_dir.exists() and any(demo_dir.iterdir()):
         if not (demo_dir / MARKER).is_file():
@@ -99,7 +135,7 @@ def _prepare(demo_dir: Path) -> None:
                 f"{demo_dir} is not empty and was not made by the demo; the demo replaces its data directory's "
                 "contents. Pass --data-dir with a new or empty directory."
             )
-        for name in ("chdb", "spool", "chdb.lock"):
+        for name in ("chdb", "spool", "chdb.lock") if wipe_store else ("spool",):
             path = demo_dir / name
             if path.is_dir():
                 shutil.rmtree(path)
@@ -109,7 +145,7 @@ def _prepare(demo_dir: Path) -> None:
     (demo_dir / MARKER).write_text("Data of `otel-llmcost demo`; the next demo run replaces it.\n")
 
 
-def _play(console: Console, calls: int, *, spike: bool):
+def _play(console: Console, calls: int, *, spike: bool, server: str | None):
     """The app under the instrumentation, against the fake server; spans spooled to disk."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -118,19 +154,20 @@ def _play(console: Console, calls: int, *, spike: bool):
     import otel_llmcost
     from otel_llmcost.demo import FakeLLMServer, run_traffic
     from otel_llmcost.demo.clock import SimulatedClockProcessor
-    from otel_llmcost.store.exporter import SpoolSpanExporter
+    from otel_llmcost.store.exporter import ClickHouseSpanExporter, SpoolSpanExporter
 
     resource = Resource.create({sc.SERVICE_NAME: SERVICE, sc.DEPLOYMENT_ENVIRONMENT_NAME: "demo"})
     provider = TracerProvider(resource=resource)
     # A queue big enough for the whole day: the demo must not drop spans to back-pressure.
-    batches = BatchSpanProcessor(SpoolSpanExporter(), max_queue_size=1_000_000, schedule_delay_millis=2000)
+    exporter = ClickHouseSpanExporter(server) if server else SpoolSpanExporter()
+    batches = BatchSpanProcessor(exporter, max_queue_size=1_000_000, schedule_delay_millis=2000)
     provider.add_span_processor(SimulatedClockProcessor(batches))
     otel_llmcost.instrument(tracer_provider=provider)
     try:
-        with FakeLLMServer() as server, _progress(console) as progress:
+        with FakeLLMServer() as fake, _progress(console) as progress:
             task = progress.add_task("Replaying a day of traffic", total=None)
             traffic = run_traffic(
-                server.base_url,
+                fake.base_url,
                 calls=calls,
                 spike=spike,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
@@ -153,14 +190,18 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _open_store(console: Console, url: str):
+def _open_store(console: Console, url: str, *, drain_spool: bool = True):
     from otel_llmcost.store.connection import open_store
     from otel_llmcost.store.errors import StoreError
 
     with _progress(console) as progress:
-        task = progress.add_task("Storing spans in the embedded ClickHouse", total=None)
+        task = progress.add_task("Storing spans in ClickHouse" if drain_spool else "Opening ClickHouse", total=None)
         try:
-            return open_store(url, progress=lambda done, total: progress.update(task, completed=done, total=total))
+            return open_store(
+                url,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                drain_spool=drain_spool,
+            )
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -230,8 +271,8 @@ def _report(client, start: datetime, end: datetime, path: Path) -> Path:
     return path.absolute()
 
 
-def _next_steps(console: Console, demo_dir: Path, report_file: Path, fired: list[str]) -> None:
-    env = f"OTEL_LLMCOST_DATA_DIR={demo_dir}"
+def _next_steps(console: Console, demo_dir: Path, report_file: Path, fired: list[str], server: str | None) -> None:
+    env = "OTEL_LLMCOST_CLICKHOUSE_URL=<the --clickhouse-url>" if server else f"OTEL_LLMCOST_DATA_DIR={demo_dir}"
     console.rule("Next")
     console.print(f"Fired: {', '.join(fired) if fired else 'nothing'}.")
     console.print(f"HTML report:   open file://{report_file}  (one self-contained page, any browser)")

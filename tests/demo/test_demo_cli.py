@@ -84,3 +84,31 @@ def test_demo_refuses_to_wipe_a_directory_it_did_not_make(tmp_path):
     assert run.returncode == 2
     assert "was not made by the demo" in run.stderr and "--data-dir" in run.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_demo_takes_only_a_server_url_and_checks_it_before_the_traffic(tmp_path):
+    embedded = otel_llmcost("demo", "--clickhouse-url", f"chdb://{tmp_path}/x", "--data-dir", str(tmp_path / "d"))
+    assert embedded.returncode == 2 and "--data-dir" in embedded.stderr
+    down = otel_llmcost(
+        "demo", "--clickhouse-url", "http://default:pw@127.0.0.1:9/otel", "--data-dir", str(tmp_path / "d")
+    )
+    assert down.returncode == 1 and "Cannot connect to ClickHouse at http://default@127.0.0.1:9/otel" in down.stderr
+    assert "pw" not in down.stderr and "Replaying" not in down.stdout
+
+
+@pytest.mark.skipif(
+    not os.environ.get("OTEL_LLMCOST_CLICKHOUSE_URL"),
+    reason="server mode needs a ClickHouse server: set OTEL_LLMCOST_CLICKHOUSE_URL=http://user:password@host:8123",
+)
+def test_demo_on_a_clickhouse_server(tmp_path):
+    run = otel_llmcost(
+        "demo",
+        "--calls",
+        CALLS,
+        "--data-dir",
+        str(tmp_path),
+        "--clickhouse-url",
+        os.environ["OTEL_LLMCOST_CLICKHOUSE_URL"],
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"The spike: prompt ticket-summary-v3 \(fingerprint [0-9a-f]{16}\)", run.stdout)
