@@ -1,0 +1,109 @@
+"""``otel_llmcost.instrument()`` / ``uninstrument()``: every installed SDK's adapter, and an
+adapter that cannot load (an SDK version it does not support) skipped with a warning."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from decimal import Decimal as D
+
+import pytest
+from wire import chat_completion, chat_usage, json_reply
+
+import otel_llmcost
+from otel_llmcost import instrumentation
+from otel_llmcost import semconv as sc
+
+BROKEN = "llmcost_broken_adapter"
+# gpt-4o-mini-2024-07-18: input 0.15, output 0.6 USD per 1M tokens
+COST = float(D(1000) * D("0.15") / 10**6 + D(200) * D("0.6") / 10**6)
+
+
+@pytest.fixture
+def broken_adapter(tmp_path, monkeypatch):
+    """An adapter module that fails on import the way an unsupported SDK version makes it fail."""
+    (tmp_path / f"{BROKEN}.py").write_text(
+        "from openai.types.chat import NoSuchTypeInThisVersion  # noqa: F401\n\nclass BrokenInstrumentor: ...\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, BROKEN, raising=False)
+    monkeypatch.setattr(
+        instrumentation,
+        "ADAPTERS",
+        (
+            (f"{BROKEN}:BrokenInstrumentor", "openai", "openai"),
+            ("otel_llmcost.instrumentation.no_such_adapter:Missing", "openai", "openai"),
+            ("otel_llmcost.instrumentation.openai:NoSuchClass", "openai", "openai"),
+            ("otel_llmcost.instrumentation.openai:OpenAIInstrumentor", "openai", "openai"),
+        ),
+    )
+
+
+def chat(api):
+    async def scenario(api):
+        messages = [{"role": "user", "content": "Where is my parcel?"}]
+        return await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=messages))
+
+    return api.run(scenario)
+
+
+def test_an_adapter_that_fails_to_load_is_skipped_and_the_others_instrument(
+    broken_adapter, telemetry, openai_api, caplog
+):
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1000, 200)))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        names = otel_llmcost.instrument(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        )
+    try:
+        assert names == ["OpenAIInstrumentor"]
+        warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+        assert len(warnings) == 3, warnings
+        assert f"{BROKEN}:BrokenInstrumentor" in warnings[0] and "NoSuchTypeInThisVersion" in warnings[0]
+        assert "no_such_adapter" in warnings[1] and "ModuleNotFoundError" in warnings[1]
+        assert "openai:NoSuchClass" in warnings[2] and "AttributeError" in warnings[2]
+
+        result = chat(openai_api(reply))
+        assert result.choices[0].message.content == "It left the depot."
+        assert telemetry.span().attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+    finally:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+            otel_llmcost.uninstrument()  # the broken adapters are skipped here too: nothing raises
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 3
+
+    chat(openai_api(reply))
+    assert len(telemetry.spans()) == 1  # uninstrumented: no second span
+
+
+def test_a_module_named_like_an_sdk_but_from_another_distribution_is_not_instrumented(tmp_path, monkeypatch):
+    # A project's own package called "agents" is not the OpenAI Agents SDK.
+    monkeypatch.setattr(
+        instrumentation,
+        "ADAPTERS",
+        (("otel_llmcost.agents.openai_agents:OpenAIAgentsInstrumentor", "json", "no-such-distribution-llmcost"),),
+    )
+    assert instrumentation._instrumentors() == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("agents") is None, reason="openai-agents is not installed")
+def test_instrument_covers_the_openai_agents_sdk(telemetry):
+    from agents.tracing import set_trace_processors
+
+    from otel_llmcost.agents.openai_agents import OpenAIAgentsInstrumentor
+
+    set_trace_processors([])  # the SDK's default processor would export to the OpenAI dashboard
+    OpenAIAgentsInstrumentor._processor = None
+    try:
+        names = otel_llmcost.instrument(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        )
+        assert "OpenAIAgentsInstrumentor" in names and "OpenAIInstrumentor" in names
+        assert OpenAIAgentsInstrumentor._processor is not None and OpenAIAgentsInstrumentor._processor.enabled
+        otel_llmcost.uninstrument()
+        assert not OpenAIAgentsInstrumentor._processor.enabled
+    finally:
+        otel_llmcost.uninstrument()
+        set_trace_processors([])
+        OpenAIAgentsInstrumentor._processor = None
