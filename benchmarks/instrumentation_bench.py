@@ -257,7 +257,8 @@ def measure_request_level(calls: int) -> dict[str, float]:
     from openai._models import FinalRequestOptions, construct_type
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-    from otel_llmcost.instrumentation.openai import chat, client, streams
+    from otel_llmcost.instrumentation import streams
+    from otel_llmcost.instrumentation.openai import chat, client
 
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))

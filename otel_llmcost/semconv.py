@@ -43,8 +43,10 @@ ANTHROPIC_SDK_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_t
 OPENLIT_USAGE_COST = "gen_ai.usage.cost"
 # Older GenAI conventions (and OpenLIT) name the provider here; read it, never write it.
 GEN_AI_SYSTEM = "gen_ai.system"
-# anthropic 2.x's own spans: the 1-hour share of cache writes and the service tier; read them, never write them.
+# anthropic 2.x's own spans: the 1-hour share of cache writes; read it, never write it.
 ANTHROPIC_SDK_USAGE_CACHE_WRITE_1H_TOKENS = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
+# The service tier under the names anthropic 2.x's own spans use: the Anthropic adapter writes them
+# too (requested and billed tier), so the store reads one name whichever span recorded the call.
 ANTHROPIC_SDK_REQUEST_SERVICE_TIER = "anthropic.request.service_tier"
 ANTHROPIC_SDK_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
 

@@ -1,4 +1,10 @@
-"""Auto-instrumentation of LLM SDKs: a generic core and one thin adapter per provider."""
+"""Auto-instrumentation of LLM SDKs: a generic core and one thin adapter per provider.
+
+The core, which every adapter may use: ``core`` (one call's span, cost and metrics),
+``streams`` (an SDK stream reporting as it is read), ``content`` (semconv message parts),
+``fingerprint`` (the prompt fingerprint) and ``instrumentor``. An adapter package
+(``openai``, ``anthropic``) depends on the core only, never on another adapter.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The provider-independent half of instrumentation: one LLM call, recorded once.
 
-An adapter (``openai.py``, ``anthropic.py``) turns the SDK's request into a
+An adapter (the ``openai`` and ``anthropic`` packages) turns the SDK's request into a
 ``Request`` and the SDK's response (or the stream's accumulated state) into a
 ``Response``; ``LLMCall`` does everything else: the span and its attributes,
 attribution, the prompt fingerprint, token estimation when usage is missing, the

@@ -10,6 +10,7 @@ results) do not either, so every step of one agent or chat template shares it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -44,3 +45,20 @@ def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable
         if token.startswith("user"):
             break
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_fingerprint(system: str, tools: tuple[str, ...], shape: tuple[str, ...]) -> str:
+    return prompt_fingerprint(system, tools, shape)
+
+
+def fingerprint(system: str, tools: Iterable[str], shape: Iterable[str]) -> str:
+    """``prompt_fingerprint``, cached: calls of one template repeat the same inputs, and
+    masking and hashing the system text would otherwise cost more than the rest of the call.
+    ``shape`` is read up to its first user message, as the fingerprint reads it."""
+    head = []
+    for token in shape:
+        head.append(token)
+        if token.startswith("user"):
+            break
+    return _cached_fingerprint(system, tuple(tools), tuple(head))

@@ -20,10 +20,9 @@ from anthropic._response import BaseAPIResponse
 from opentelemetry import context
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation import core, streams
 from otel_llmcost.instrumentation.anthropic import messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.providers import bill_by_request_model, server_of
-from otel_llmcost.instrumentation.openai import streams
 
 _STREAMS = (anthropic.Stream, anthropic.AsyncStream)
 _MESSAGES_PATH = "/v1/messages"  # count_tokens and batches have paths of their own: no usage to price

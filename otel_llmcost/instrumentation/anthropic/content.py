@@ -2,8 +2,8 @@
 
 A request holds blocks as dicts, or as the SDK's models when the application sends a previous
 response's ``content`` back; a response holds models. ``field`` reads either. Content capture
-writes the semconv JSON shapes (``gen-ai-input-messages.json``, ``gen-ai-output-messages.json``);
-the part builders shared with the OpenAI adapter come from there.
+writes the semconv JSON shapes (``gen-ai-input-messages.json``, ``gen-ai-output-messages.json``)
+with the part builders of ``instrumentation.content``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from otel_llmcost.instrumentation.openai.content import (
-    text_part,
-    tool_call_part,
-    tool_response_part,
-)
+from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
 
 # stop_reason -> the semconv FinishReason of an output message
 _FINISH = {

@@ -26,7 +26,8 @@ from otel_llmcost.instrumentation.anthropic.content import (
     text_of_blocks,
     tool_signature,
 )
-from otel_llmcost.instrumentation.openai.content import fingerprint, json_or_text
+from otel_llmcost.instrumentation.content import json_or_text
+from otel_llmcost.instrumentation.fingerprint import fingerprint
 from otel_llmcost.pricing.types import Usage
 
 # body key -> (attribute, accepted value types)

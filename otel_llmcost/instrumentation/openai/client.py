@@ -21,8 +21,7 @@ from openai._legacy_response import LegacyAPIResponse
 from openai._response import BaseAPIResponse
 from opentelemetry import context, trace
 
-from otel_llmcost.instrumentation import core
-from otel_llmcost.instrumentation.openai import streams
+from otel_llmcost.instrumentation import core, streams
 from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
 from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api, server_of
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.content import text_part
 from otel_llmcost.instrumentation.openai import params
 from otel_llmcost.instrumentation.openai.chat import usage_of
-from otel_llmcost.instrumentation.openai.content import text_part
 
 API_TYPE = "completions"
 

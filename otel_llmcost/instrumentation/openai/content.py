@@ -1,17 +1,17 @@
 """OpenAI message content, read for the prompt fingerprint and (opt-in) content capture.
 
 Content capture writes the semconv JSON shapes (``gen-ai-input-messages.json``,
-``gen-ai-output-messages.json``); this module turns OpenAI content parts into them.
+``gen-ai-output-messages.json``); this module turns OpenAI content parts into them, with the
+part builders of ``instrumentation.content``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from otel_llmcost.instrumentation.fingerprint import prompt_fingerprint
+from otel_llmcost.instrumentation.content import text_part
 
 # OpenAI content part type -> semconv modality, for parts that carry media rather than text
 _MEDIA = {
@@ -22,23 +22,6 @@ _MEDIA = {
     "input_file": "file",
 }
 _TEXT_PARTS = ("text", "input_text", "output_text", "refusal")
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_fingerprint(system: str, tools: tuple[str, ...], shape: tuple[str, ...]) -> str:
-    return prompt_fingerprint(system, tools, shape)
-
-
-def fingerprint(system: str, tools: Iterable[str], shape: Iterable[str]) -> str:
-    """``prompt_fingerprint``, cached: calls of one template repeat the same inputs, and
-    masking and hashing the system text would otherwise cost more than the rest of the call.
-    ``shape`` is read up to its first user message, as the fingerprint reads it."""
-    head = []
-    for token in shape:
-        head.append(token)
-        if token.startswith("user"):
-            break
-    return _cached_fingerprint(system, tuple(tools), tuple(head))
 
 
 def text_of(content: Any) -> str:
@@ -94,28 +77,6 @@ def parts_of(content: Any) -> list[dict[str, Any]]:
         elif isinstance(part, Mapping):
             parts.append(_part(part))
     return parts
-
-
-def text_part(text: str) -> dict[str, Any]:
-    return {"type": "text", "content": text}
-
-
-def tool_call_part(call_id: str | None, name: str | None, arguments: Any) -> dict[str, Any]:
-    return {"type": "tool_call", "id": call_id, "name": name or "", "arguments": json_or_text(arguments)}
-
-
-def tool_response_part(call_id: str | None, response: Any) -> dict[str, Any]:
-    return {"type": "tool_call_response", "id": call_id, "response": response}
-
-
-def json_or_text(value: Any) -> Any:
-    """Tool arguments arrive as a JSON string; keep them structured when they parse."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
 
 
 def _part(part: Mapping[str, Any]) -> dict[str, Any]:

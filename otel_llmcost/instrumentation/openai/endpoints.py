@@ -9,7 +9,7 @@ from typing import Any
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.openai import chat, completions, embeddings, responses
-from otel_llmcost.instrumentation.openai.streams import StreamState
+from otel_llmcost.instrumentation.streams import StreamState
 
 
 @dataclass(frozen=True, slots=True)

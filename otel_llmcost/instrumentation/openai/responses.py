@@ -8,17 +8,10 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
+from otel_llmcost.instrumentation.fingerprint import fingerprint
 from otel_llmcost.instrumentation.openai import params
-from otel_llmcost.instrumentation.openai.content import (
-    fingerprint,
-    part_types,
-    parts_of,
-    text_of,
-    text_part,
-    tool_call_part,
-    tool_response_part,
-    tool_signature,
-)
+from otel_llmcost.instrumentation.openai.content import part_types, parts_of, text_of, tool_signature
 from otel_llmcost.pricing.types import Usage
 
 API_TYPE = "responses"

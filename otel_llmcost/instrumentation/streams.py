@@ -1,5 +1,9 @@
 """Streams: the SDK's own ``Stream`` / ``AsyncStream`` object, reporting as the user reads it.
 
+Provider-neutral: the openai and anthropic SDKs share this stream shape (an ``_iterator`` of
+parsed chunks or events, and the ``httpx`` response under ``.response``); each adapter brings
+a ``StreamState`` that reads its provider's chunks.
+
 The user keeps the exact object the SDK made (same type, same chunks); we swap its
 internal iterator for one that shows every chunk to a stream state first, and hook its
 HTTP response's close. The call ends exactly once, on whichever comes first:
@@ -65,7 +69,9 @@ def _add(state: StreamState, chunk: Any) -> bool:
     try:
         return state.add(chunk)
     except Exception:
-        core.log_once("openai.stream", "otel-llmcost: reading an OpenAI stream chunk failed", exc_info=True)
+        core.log_once(
+            f"stream.{type(state).__qualname__}", "otel-llmcost: reading a stream chunk failed", exc_info=True
+        )
         return True  # our failure never hides a chunk
 
 
