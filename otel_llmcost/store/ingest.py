@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
-from decimal import Decimal
+import re
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import DecodeError
@@ -86,41 +86,112 @@ def rows_from_otlp(payload: bytes) -> dict[str, list[Any]]:
 
 
 def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]]:
-    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-    append = [columns[name].append for name in COLUMNS]
+    """Column name -> values, one per span, built column by column.
+
+    This is the hot path of every ingestion (collector, spool, exporter): attribute values
+    are rendered inline for the common kinds (string, int, double, bool), resource and scope
+    columns are shared by all spans of their ScopeSpans, and times stay epoch-ns ints
+    (clickhouse-connect writes an int into DateTime64(9) as is).
+    """
+    timestamps: list[int] = []
+    trace_ids: list[str] = []
+    span_ids: list[str] = []
+    parent_ids: list[str] = []
+    trace_states: list[str] = []
+    names: list[str] = []
+    kinds: list[str] = []
+    services: list[str] = []
+    resources: list[dict[str, str]] = []
+    scope_names: list[str] = []
+    scope_versions: list[str] = []
+    span_attributes: list[dict[str, str]] = []
+    durations: list[int] = []
+    status_codes: list[str] = []
+    status_messages: list[str] = []
+    event_times: list[list[int]] = []
+    event_names: list[list[str]] = []
+    event_attributes: list[list[dict[str, str]]] = []
+    link_trace_ids: list[list[str]] = []
+    link_span_ids: list[list[str]] = []
+    link_states: list[list[str]] = []
+    link_attributes: list[list[dict[str, str]]] = []
+    zero_ids, kind_names, status_names = _ZERO_IDS, _SPAN_KIND_NAMES, _STATUS_CODE_NAMES
     for resource_spans in request.resource_spans:
         resource = attribute_map(resource_spans.resource.attributes)
         service = resource.get(sc.SERVICE_NAME, "")
         for scope_spans in resource_spans.scope_spans:
+            spans = scope_spans.spans
+            count = len(spans)
+            if not count:
+                continue
             scope = scope_spans.scope
-            for span in scope_spans.spans:
-                row = (
-                    span.start_time_unix_nano,
-                    _hex(span.trace_id),
-                    _hex(span.span_id),
-                    _hex(span.parent_span_id),
-                    span.trace_state,
-                    span.name,
-                    _enum_name(SPAN_KINDS, span.kind),
-                    service,
-                    resource,
-                    scope.name,
-                    scope.version,
-                    attribute_map(span.attributes),
-                    max(span.end_time_unix_nano - span.start_time_unix_nano, 0),
-                    _enum_name(STATUS_CODES, span.status.code),
-                    span.status.message,
-                    [event.time_unix_nano for event in span.events],
-                    [event.name for event in span.events],
-                    [attribute_map(event.attributes) for event in span.events],
-                    [_hex(link.trace_id) for link in span.links],
-                    [_hex(link.span_id) for link in span.links],
-                    [link.trace_state for link in span.links],
-                    [attribute_map(link.attributes) for link in span.links],
-                )
-                for add, value in zip(append, row, strict=True):
-                    add(value)
-    return columns
+            services += [service] * count
+            resources += [resource] * count  # one dict shared by the rows of a resource, as before
+            scope_names += [scope.name] * count
+            scope_versions += [scope.version] * count
+            for span in spans:
+                start = span.start_time_unix_nano
+                timestamps.append(start)
+                identifier = span.trace_id
+                trace_ids.append("" if identifier in zero_ids else identifier.hex())
+                identifier = span.span_id
+                span_ids.append("" if identifier in zero_ids else identifier.hex())
+                identifier = span.parent_span_id
+                parent_ids.append("" if identifier in zero_ids else identifier.hex())
+                trace_states.append(span.trace_state)
+                names.append(span.name)
+                kinds.append(kind_names.get(span.kind, ""))
+                attributes = {}
+                for item in span.attributes:
+                    value = item.value
+                    text = value.string_value  # a non-empty string is the common case; "" needs the kind
+                    if text:
+                        attributes[item.key] = text
+                    else:
+                        kind = value.WhichOneof("value")
+                        if kind == "int_value":
+                            attributes[item.key] = str(value.int_value)
+                        elif kind == "double_value":
+                            number = value.double_value
+                            if 1e-4 <= abs(number) < 1e16:
+                                text = repr(number)
+                                attributes[item.key] = text[:-2] if text[-2:] == ".0" else text
+                            else:
+                                attributes[item.key] = float_string(number)
+                        else:
+                            attributes[item.key] = _other_string(value, kind)
+                span_attributes.append(attributes)
+                duration = span.end_time_unix_nano - start
+                durations.append(duration if duration > 0 else 0)  # noqa: FURB136 - no call on the hot path
+                status = span.status
+                status_codes.append(status_names.get(status.code, ""))
+                status_messages.append(status.message)
+                events = span.events
+                if events:
+                    event_times.append([event.time_unix_nano for event in events])
+                    event_names.append([event.name for event in events])
+                    event_attributes.append([attribute_map(event.attributes) for event in events])
+                else:
+                    event_times.append([])
+                    event_names.append([])
+                    event_attributes.append([])
+                links = span.links
+                if links:
+                    link_trace_ids.append([_hex(link.trace_id) for link in links])
+                    link_span_ids.append([_hex(link.span_id) for link in links])
+                    link_states.append([link.trace_state for link in links])
+                    link_attributes.append([attribute_map(link.attributes) for link in links])
+                else:
+                    link_trace_ids.append([])
+                    link_span_ids.append([])
+                    link_states.append([])
+                    link_attributes.append([])
+    values = (
+        timestamps, trace_ids, span_ids, parent_ids, trace_states, names, kinds, services, resources, scope_names,
+        scope_versions, span_attributes, durations, status_codes, status_messages, event_times, event_names,
+        event_attributes, link_trace_ids, link_span_ids, link_states, link_attributes,
+    )  # fmt: skip
+    return dict(zip(COLUMNS, values, strict=True))
 
 
 def insert_otlp(client: Client, payload: bytes, *, dedup_token: str) -> int:
@@ -142,7 +213,12 @@ def insert_otlp(client: Client, payload: bytes, *, dedup_token: str) -> int:
 
 
 def attribute_map(attributes: Iterable[KeyValue]) -> dict[str, str]:
-    return {item.key: attribute_string(item.value) for item in attributes}
+    result = {}
+    for item in attributes:
+        value = item.value
+        text = value.string_value
+        result[item.key] = text if text else _other_string(value, value.WhichOneof("value"))
+    return result
 
 
 def attribute_string(value: AnyValue) -> str:
@@ -151,11 +227,24 @@ def attribute_string(value: AnyValue) -> str:
     kind = value.WhichOneof("value")
     if kind == "string_value":
         return value.string_value
-    if kind is None:
+    if kind == "int_value":
+        return str(value.int_value)
+    return _other_string(value, kind)
+
+
+def _other_string(value: AnyValue, kind: str | None) -> str:
+    """``attribute_string`` of a value that is not a non-empty string, given its kind."""
+    if kind == "int_value":
+        return str(value.int_value)
+    if kind == "double_value":
+        return float_string(value.double_value)
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
+    if kind is None or kind == "string_value":  # unset, or the empty string
         return ""
-    if kind == "array_value" or kind == "kvlist_value":
-        return _json(_raw(value))
-    return _scalar_string(_raw(value))
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    return _json(_raw(value))  # array_value, kvlist_value
 
 
 def _raw(value: AnyValue) -> Any:
@@ -168,33 +257,37 @@ def _raw(value: AnyValue) -> Any:
     return None if kind is None else getattr(value, kind)
 
 
-def _scalar_string(raw: Any) -> str:
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if isinstance(raw, float):
-        return float_string(raw)
-    if isinstance(raw, bytes):
-        return base64.b64encode(raw).decode("ascii")
-    return str(raw)
-
-
 def float_string(number: float) -> str:
-    """Go's encoding/json float format (ES6 number to string), which pdata uses for doubles."""
-    if math.isinf(number) or math.isnan(number):
+    """Go's encoding/json float format (ES6 number to string), which pdata uses for doubles:
+    the shortest round-trip digits, positional for 1e-6 <= |x| < 1e21, else an exponent like ``1.5e-7``."""
+    text = repr(number)  # the same shortest round-trip digits as Go's strconv
+    magnitude = abs(number)
+    if 1e-4 <= magnitude < 1e16:  # where repr has no exponent either: "0.00123", "3.0"
+        return text[:-2] if text[-2:] == ".0" else text
+    if magnitude == 0:
+        return text[:-2]  # "0", "-0"
+    if math.isnan(number) or math.isinf(number):
         go_name = "NaN" if math.isnan(number) else ("+Inf" if number > 0 else "-Inf")
         return f"json: unsupported value: {go_name}"
-    magnitude = abs(number)
-    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
-        mantissa, _, exponent = repr(number).partition("e")
-        power = int(exponent)
+    mantissa, _, exponent = text.partition("e")
+    power = int(exponent)
+    if magnitude < 1e-6 or magnitude >= 1e21:  # Go writes e-7 (no zero padding), e+21
         return f"{mantissa}e{'-' if power < 0 else '+'}{abs(power) if power < 0 else f'{power:02d}'}"
-    text = format(Decimal(repr(number)), "f")  # repr has the shortest round-trip digits
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    # repr's exponent form of a number Go writes positionally: move the point
+    sign = "-" if mantissa[0] == "-" else ""
+    digits = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
+    if power < 0:
+        return f"{sign}0.{'0' * (-power - 1)}{digits}"
+    point = power + 1
+    if len(digits) <= point:
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 # Go's json.Marshal escapes these inside strings (HTML safety and JavaScript line separators).
 _GO_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\<>&\u2028\u2029]')
 
 
 def _json(raw: Any) -> str:
@@ -217,6 +310,8 @@ def _json(raw: Any) -> str:
 
 
 def _json_string(text: str) -> str:
+    if _NEEDS_ESCAPE.search(text) is None:
+        return f'"{text}"'
     return '"' + "".join(_go_escape(char) for char in text) + '"'
 
 
@@ -229,8 +324,12 @@ def _go_escape(char: str) -> str:
 
 
 def _hex(identifier: bytes) -> str:
-    return identifier.hex() if any(identifier) else ""
+    return "" if identifier in _ZERO_IDS else identifier.hex()
 
 
-def _enum_name(names: tuple[str, ...], value: int) -> str:
-    return names[value] if 0 <= value < len(names) else ""
+# All-zero ids are written as '' (pdata's TraceID/SpanID IsEmpty). OTLP's are 16 and 8 bytes (pdata refuses
+# other lengths); a set lookup is cheaper than scanning the bytes.
+_ZERO_IDS = frozenset(bytes(size) for size in range(65))
+# pdata's SpanKind.String() and StatusCode.String(); '' for a value it does not know.
+_SPAN_KIND_NAMES = dict(enumerate(SPAN_KINDS))
+_STATUS_CODE_NAMES = dict(enumerate(STATUS_CODES))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.trace.v1 import trace_pb2
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -31,6 +32,16 @@ from otel_llmcost.store.ingest import attribute_string, insert_otlp, rows_from_o
         (AnyValue(double_value=1e20), "100000000000000000000"),
         (AnyValue(double_value=1.5e21), "1.5e+21"),
         (AnyValue(double_value=123456.789), "123456.789"),
+        (AnyValue(double_value=0.0001), "0.0001"),
+        (AnyValue(double_value=-2.5e-5), "-0.000025"),  # repr says 2.5e-05; Go writes it out down to 1e-6
+        (AnyValue(double_value=1e-6), "0.000001"),
+        (AnyValue(double_value=1e16), "10000000000000000"),  # repr says 1e+16; Go writes it out up to 1e21
+        (AnyValue(double_value=1.2345e17), "123450000000000000"),
+        (AnyValue(double_value=float("nan")), "json: unsupported value: NaN"),
+        (AnyValue(double_value=float("-inf")), "json: unsupported value: -Inf"),
+        (AnyValue(string_value=""), ""),  # set, but empty
+        (AnyValue(int_value=0), "0"),
+        (AnyValue(bool_value=False), "false"),
         (AnyValue(bytes_value=b"\x00\xffid"), "AP9pZA=="),
         (AnyValue(), ""),
         (
@@ -91,6 +102,76 @@ def test_span_fields_follow_the_exporter():
     assert (columns["Events.Name"][i], columns["Events.Attributes"][i]) == (["first token"], [{"n": "1"}])
     assert columns["Links.SpanId"][i] == [f"{spans['root'].context.span_id:016x}"]
     assert columns["Links.Attributes"][i] == [{"why": "retry"}]
+
+
+def test_a_hand_built_request_renders_every_field_like_pdata():
+    span = trace_pb2.Span(
+        trace_id=bytes(16),  # all zero: written as ''
+        span_id=bytes.fromhex("00000000000000ff"),
+        kind=99,  # unknown to pdata: ''
+        start_time_unix_nano=2_000,
+        end_time_unix_nano=1_000,  # ends before it starts: duration 0
+        attributes=[
+            KeyValue(key="empty", value=AnyValue(string_value="")),
+            KeyValue(key="zero", value=AnyValue(int_value=0)),
+            KeyValue(key="no", value=AnyValue(bool_value=False)),
+            KeyValue(key="small", value=AnyValue(double_value=7.68e-05)),
+            KeyValue(key="unset", value=AnyValue()),
+            KeyValue(key="dup", value=AnyValue(int_value=1)),
+            KeyValue(key="dup", value=AnyValue(int_value=2)),  # the last one wins, as in a Go map
+            KeyValue(
+                key="reasons",
+                value=AnyValue(
+                    array_value=ArrayValue(values=[AnyValue(string_value="stop"), AnyValue(string_value="")])
+                ),
+            ),
+        ],
+        status=trace_pb2.Status(code=-1, message="?"),
+    )
+    span.events.add(time_unix_nano=1_500, name="e", attributes=[KeyValue(key="n", value=AnyValue(int_value=-7))])
+    span.links.add(trace_id=bytes(16), span_id=bytes.fromhex("0102030405060708"))
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.add(key="service.name", value=AnyValue(string_value="svc"))
+    resource_spans.scope_spans.add()  # a scope without spans adds no row
+    resource_spans.scope_spans.add(spans=[span])
+
+    columns = rows_from_otlp(request.SerializeToString())
+
+    assert columns == {
+        "Timestamp": [2_000],
+        "TraceId": [""],
+        "SpanId": ["00000000000000ff"],
+        "ParentSpanId": [""],
+        "TraceState": [""],
+        "SpanName": [""],
+        "SpanKind": [""],
+        "ServiceName": ["svc"],
+        "ResourceAttributes": [{"service.name": "svc"}],
+        "ScopeName": [""],
+        "ScopeVersion": [""],
+        "SpanAttributes": [
+            {
+                "empty": "",
+                "zero": "0",
+                "no": "false",
+                "small": "0.0000768",
+                "unset": "",
+                "dup": "2",
+                "reasons": '["stop",""]',
+            }
+        ],
+        "Duration": [0],
+        "StatusCode": [""],
+        "StatusMessage": ["?"],
+        "Events.Timestamp": [[1_500]],
+        "Events.Name": [["e"]],
+        "Events.Attributes": [[{"n": "-7"}]],
+        "Links.TraceId": [[""]],
+        "Links.SpanId": [["0102030405060708"]],
+        "Links.TraceState": [[""]],
+        "Links.Attributes": [[{}]],
+    }
 
 
 def _context_of(span):
