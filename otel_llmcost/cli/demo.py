@@ -98,7 +98,7 @@ def demo(calls: int, data_dir: Path | None, no_spike: bool, html_file: Path | No
         report_file = _report(client, traffic.start, traffic.end, html_file or demo_dir / "report.html")
     finally:
         client.close()
-    _next_steps(console, demo_dir, report_file, fired, server)
+    _next_steps(console, demo_dir, report_file, fired, server, traffic.end)
 
 
 def _server_url(url: str | None) -> str | None:
@@ -271,13 +271,19 @@ def _report(client, start: datetime, end: datetime, path: Path) -> Path:
     return path.absolute()
 
 
-def _next_steps(console: Console, demo_dir: Path, report_file: Path, fired: list[str], server: str | None) -> None:
+def _next_steps(
+    console: Console, demo_dir: Path, report_file: Path, fired: list[str], server: str | None, end: datetime
+) -> None:
     env = "OTEL_LLMCOST_CLICKHOUSE_URL=<the --clickhouse-url>" if server else f"OTEL_LLMCOST_DATA_DIR={demo_dir}"
     console.rule("Next")
     console.print(f"Fired: {', '.join(fired) if fired else 'nothing'}.")
     console.print(f"HTML report:   open file://{report_file}  (one self-contained page, any browser)")
-    console.print(f"Spend tables:  {env} otel-llmcost report --since 24h", soft_wrap=True)
-    console.print(f"Alerts again:  {env} otel-llmcost alerts check", soft_wrap=True)
+    # The simulated day ended when the demo started: name that instant, so the same rules see the
+    # same windows however much later these run.
+    until = f"{end:%Y-%m-%dT%H:%M:%SZ}"
+    day_start = f"{end - timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
+    console.print(f"Spend tables:  {env} otel-llmcost report --since {day_start} --until {until}", soft_wrap=True)
+    console.print(f"Alerts again:  {env} otel-llmcost alerts check --at {until}", soft_wrap=True)
     console.print(
         "Dashboards:    otel-llmcost dashboards export --out grafana/  then load grafana/ into Grafana with the "
         "ClickHouse data source (README: 'Dashboards and alerts in Grafana')",

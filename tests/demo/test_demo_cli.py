@@ -46,7 +46,7 @@ def test_demo_names_the_fingerprint_feature_and_traces_behind_the_spike(spiked):
     assert spike, out
 
     # The report reads the same store and puts that fingerprint on the prompt's row.
-    report = otel_llmcost("report", "--since", "2h", "--by", "prompt", "--top", "50", data_dir=data_dir)
+    report = otel_llmcost("report", "--since", "3h", "--by", "prompt", "--top", "50", data_dir=data_dir)
     assert report.returncode == 0, report.stdout + report.stderr
     rows = [line for line in report.stdout.splitlines() if "ticket-summary-v3" in line]
     assert len(rows) == 1 and spike.group(1) in rows[0], report.stdout
@@ -60,9 +60,16 @@ def test_demo_names_the_fingerprint_feature_and_traces_behind_the_spike(spiked):
     assert "<svg" in page and "ticket-summary-v3" in page and "<script" not in page
 
 
+def alerts_check_command(out: str) -> list[str]:
+    """The `alerts check` command the demo tells the user to run next (pinned to the demo's end)."""
+    line = re.search(r"Alerts again: +OTEL_LLMCOST_DATA_DIR=\S+ otel-llmcost (alerts check --at \S+)", out)
+    assert line, out
+    return line.group(1).split()
+
+
 def test_alerts_check_on_the_demo_store_fires_the_spike(spiked):
-    data_dir, _ = spiked
-    check = otel_llmcost("alerts", "check", data_dir=data_dir)
+    data_dir, run = spiked
+    check = otel_llmcost(*alerts_check_command(run.stdout), data_dir=data_dir)
     assert check.returncode == 1, check.stdout + check.stderr
     assert re.search(r"FIRING\s+feature_tokens_spike", check.stdout)
     assert re.search(r"OK\s+unpriced_spend", check.stdout)  # every demo model has a price
@@ -73,7 +80,7 @@ def test_without_the_spike_alerts_check_is_quiet(tmp_path):
     run = otel_llmcost("demo", "--calls", CALLS, "--no-spike", "--data-dir", str(data_dir))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Fired: nothing." in run.stdout and "The spike" not in run.stdout
-    check = otel_llmcost("alerts", "check", data_dir=data_dir)
+    check = otel_llmcost(*alerts_check_command(run.stdout), data_dir=data_dir)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "FIRING" not in check.stdout and check.stdout.count("OK ") == 7
 
