@@ -1,9 +1,13 @@
 """``llm_calls``: one row per LLM call span, derived from ``otel_traces`` by a materialized view.
 
-A span is an LLM call when it has ``gen_ai.usage.input_tokens`` or ``output_tokens``. Its
-cost, first hit wins: ``gen_ai.usage.cost.amount`` (otel-llmcost and the cost semconv
-proposal; breakdown from ``llmcost.cost.*``), OpenLIT's ``gen_ai.usage.cost`` (total only),
-the store's price table (``CostSource = 'store'``), else ``Unpriced = 1`` with no cost.
+A span is an LLM call when it has ``gen_ai.usage.input_tokens`` or ``output_tokens``, or when it
+is a GenAI client span that failed before any usage came back: kind Client, a
+``gen_ai.operation.name`` that is not an agent or tool operation, and ``error.type`` set (a 429,
+a 500, a timeout). Its cost, first hit wins: ``gen_ai.usage.cost.amount`` (otel-llmcost and the
+cost semconv proposal; breakdown from ``llmcost.cost.*``), OpenLIT's ``gen_ai.usage.cost`` (total
+only), the store's price table (``CostSource = 'store'``), else ``Unpriced = 1`` with no cost.
+A failed call without usage has nothing to price: zero tokens and cost, ``CostSource = ''`` and
+``Unpriced = 0`` (the only rows with both), ``IsError = 1`` and its ``ErrorType``.
 
 The view reads attributes as the clickhouseexporter writes them (strings; arrays as JSON).
 Store pricing is an SQL expression over llm_calls columns, so ``reprice`` recomputes past
@@ -24,8 +28,13 @@ MONEY = "Decimal(18, 12)"
 COST_COLUMNS = ("CostUSD", "InputCostUSD", "CacheReadCostUSD", "CacheWriteCostUSD", "OutputCostUSD", "ReasoningCostUSD")
 # The columns store pricing sets; reprice rewrites exactly these.
 PRICED_COLUMNS = (*COST_COLUMNS, "CostSource", "Unpriced", "PricingEntry")
-STORE_SOURCES = (sc.COST_SOURCE_STORE, "")  # rows the store priced, or could not price
+# Rows the store priced, or could not price: what reprice recomputes (never a failed call without usage).
+REPRICED_ROWS = f"(CostSource = '{sc.COST_SOURCE_STORE}' OR Unpriced = 1)"
+# Rows of failed calls that came back without usage (no tokens, no cost, nothing to price).
+NO_USAGE_ROWS = "(CostSource = '' AND Unpriced = 0)"
 OPENLIT = "openlit"
+# gen_ai.operation.name values of spans that are not a call to a model.
+NOT_MODEL_CALLS = (sc.OP_INVOKE_AGENT, sc.OP_EXECUTE_TOOL, "create_agent")
 
 TABLE_COLUMNS = f"""    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -180,14 +189,28 @@ def span_columns() -> str:
         {_money(sc.LLMCOST_COST_OUTPUT)} AS SpanOutputCost,
         {_money(sc.LLMCOST_COST_REASONING)} AS SpanReasoningCost,
         {_money(sc.OPENLIT_USAGE_COST)} AS OpenlitCost,
-        {_attr(sc.LLMCOST_PRICING_ENTRY)} AS SpanPricingEntry"""
+        {_attr(sc.LLMCOST_PRICING_ENTRY)} AS SpanPricingEntry,
+        ({has_usage()}) AS HasUsage"""
 
 
-def is_llm_call() -> str:
+def has_usage() -> str:
     return (
         f"mapContains(SpanAttributes, '{sc.GEN_AI_USAGE_INPUT_TOKENS}') "
         f"OR mapContains(SpanAttributes, '{sc.GEN_AI_USAGE_OUTPUT_TOKENS}')"
     )
+
+
+def is_failed_call() -> str:
+    """A GenAI client span with ``error.type``: a call to a model that failed (with or without usage)."""
+    others = ", ".join(f"'{name}'" for name in ("", *NOT_MODEL_CALLS))
+    return (
+        "SpanKind IN ('Client', 'SPAN_KIND_CLIENT') "
+        f"AND {_attr(sc.ERROR_TYPE)} != '' AND {_attr(sc.GEN_AI_OPERATION_NAME)} NOT IN ({others})"
+    )
+
+
+def is_llm_call() -> str:
+    return f"({has_usage()}) OR ({is_failed_call()})"
 
 
 class StorePricing:
@@ -250,24 +273,39 @@ def _to_money(sql: str) -> str:
 
 
 def view(target: Target) -> str:
+    return (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {target.database}.{LLM_CALLS_MV}{target.on_cluster}\n"
+        f"TO {target.local(LLM_CALLS)}\nAS {select(target)}"
+    )
+
+
+def modify_view(target: Target) -> str:
+    """Bring an existing ``llm_calls_mv`` to the current query (a no-op on one created with it)."""
+    return f"ALTER TABLE {target.database}.{LLM_CALLS_MV}{target.on_cluster} MODIFY QUERY\n{select(target)}"
+
+
+def select(target: Target) -> str:
+    """The view's query: llm_calls rows of the LLM call spans among the inserted otel_traces rows."""
     store = StorePricing(target).columns("PriceKey")
     local = "isNotNull(SpanCost)"
     openlit = "isNotNull(OpenlitCost)"
+    zero = "toDecimal64(0, 12)"
 
     def cost(column: str, span_part: str) -> str:
-        return f"multiIf({local}, {_to_money(f'ifNull({span_part}, 0)')}, {store['priced']}, {store[column]}, toDecimal64(0, 12))"
+        return (
+            f"multiIf(NOT HasUsage, {zero}, {local}, {_to_money(f'ifNull({span_part}, 0)')}, "
+            f"{store['priced']}, {store[column]}, {zero})"
+        )
 
     total = (
-        f"multiIf({local}, {_to_money('SpanCost')}, {openlit}, {_to_money('OpenlitCost')}, "
-        f"{store['priced']}, {store['CostUSD']}, toDecimal64(0, 12))"
+        f"multiIf(NOT HasUsage, {zero}, {local}, {_to_money('SpanCost')}, {openlit}, {_to_money('OpenlitCost')}, "
+        f"{store['priced']}, {store['CostUSD']}, {zero})"
     )
     source = (
-        f"multiIf({local}, if(SpanCostSource != '', SpanCostSource, '{sc.COST_SOURCE_LOCAL}'), {openlit}, '{OPENLIT}', "
-        f"{store['priced']}, '{sc.COST_SOURCE_STORE}', '')"
+        f"multiIf(NOT HasUsage, '', {local}, if(SpanCostSource != '', SpanCostSource, '{sc.COST_SOURCE_LOCAL}'), "
+        f"{openlit}, '{OPENLIT}', {store['priced']}, '{sc.COST_SOURCE_STORE}', '')"
     )
-    return f"""CREATE MATERIALIZED VIEW IF NOT EXISTS {target.database}.{LLM_CALLS_MV}{target.on_cluster}
-TO {target.local(LLM_CALLS)}
-AS SELECT
+    return f"""SELECT
     Timestamp, TraceId, SpanId, ParentSpanId, ServiceName, Environment, Provider, Operation, RequestModel, Model,
     ServiceTier, Team, Feature, Customer, User, PromptName, PromptFingerprint, AgentName, ToolCallCount, ToolCallNames,
     InputTokens, CacheReadTokens, CacheWriteTokens, OutputTokens, ReasoningTokens,
@@ -278,9 +316,9 @@ AS SELECT
     {cost("OutputCostUSD", "SpanOutputCost")} AS OutputCostUSD,
     {cost("ReasoningCostUSD", "SpanReasoningCost")} AS ReasoningCostUSD,
     {source} AS CostSource,
-    toUInt8(CostSource = '') AS Unpriced,
+    toUInt8(HasUsage AND CostSource = '') AS Unpriced,
     TokensEstimated, Stream, DurationMs, TimeToFirstChunkMs, IsError, ErrorType, FinishReasons,
-    multiIf({local}, SpanPricingEntry, {openlit}, '', {store["priced"]}, {store["entry"]}, '') AS PricingEntry,
+    multiIf(NOT HasUsage, '', {local}, SpanPricingEntry, {openlit}, '', {store["priced"]}, {store["entry"]}, '') AS PricingEntry,
     CacheWrite1hTokens
 FROM (
     SELECT *, {StorePricing(target).key} AS PriceKey

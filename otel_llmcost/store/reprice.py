@@ -1,6 +1,7 @@
 """Recompute the cost of stored calls that the store priced (or could not price) after prices changed.
 
-Only rows with ``CostSource`` 'store' or '' change: a span's own cost is what was billed.
+Only rows the store priced (``CostSource = 'store'``) or could not price (``Unpriced = 1``) change:
+a span's own cost is what was billed, and a failed call without usage has nothing to price.
 The rollups are corrected by inserting the difference, so calls arriving meanwhile are
 neither lost nor counted twice. The work is staged in a ``Join`` table holding each row's
 old and new values, and made crash-safe by that table: the rollup correction is inserted
@@ -21,7 +22,7 @@ from otel_llmcost.store.connection import store_database
 from otel_llmcost.store.ddl import Target
 from otel_llmcost.store.errors import StoreError
 from otel_llmcost.store.ingest import DEDUP_SETTINGS
-from otel_llmcost.store.llm_calls import LLM_CALLS, PRICED_COLUMNS, STORE_SOURCES, StorePricing
+from otel_llmcost.store.llm_calls import LLM_CALLS, PRICED_COLUMNS, REPRICED_ROWS, StorePricing
 from otel_llmcost.store.rollups import DIMENSIONS, ROLLUPS
 
 if TYPE_CHECKING:
@@ -65,10 +66,9 @@ def reprice(
 
 
 def _window(since: datetime, until: datetime) -> str:
-    sources = ", ".join(f"'{source}'" for source in STORE_SOURCES)
     return (
         f"Timestamp >= toDateTime64('{_utc(since)}', 9, 'UTC') AND Timestamp < toDateTime64('{_utc(until)}', 9, 'UTC') "
-        f"AND CostSource IN ({sources})"
+        f"AND {REPRICED_ROWS}"
     )
 
 

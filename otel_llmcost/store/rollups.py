@@ -4,12 +4,15 @@ AggregatingMergeTree with ``SimpleAggregateFunction(sum, ...)`` columns: rows of
 merge into one eventually, so a reader always re-aggregates with plain ``sum()`` and
 ``GROUP BY``. ``UnpricedCalls`` is signed because ``reprice`` corrects the rollups by
 inserting differences (a call that became priced is -1 unpriced call, +its cost).
+``Calls`` and ``Errors`` include failed calls that came back without usage; ``NoUsageCalls``
+counts those, so a per-request average divides by ``Calls - NoUsageCalls`` (tokens) or
+``Calls - UnpricedCalls - NoUsageCalls`` (cost: the calls that have one).
 """
 
 from __future__ import annotations
 
 from otel_llmcost.store.ddl import Target
-from otel_llmcost.store.llm_calls import LLM_CALLS
+from otel_llmcost.store.llm_calls import LLM_CALLS, NO_USAGE_ROWS
 from otel_llmcost.store.traces import dedup_setting
 
 DIMENSIONS = ("ServiceName", "Environment", "Provider", "Model", "Team", "Feature", "Customer", "PromptFingerprint")
@@ -23,6 +26,7 @@ MEASURES = {
     "OutputTokens": ("UInt64", "sum(OutputTokens)"),
     "ReasoningTokens": ("UInt64", "sum(ReasoningTokens)"),
     "Errors": ("UInt64", "sum(IsError)"),
+    "NoUsageCalls": ("UInt64", f"countIf({NO_USAGE_ROWS})"),
     "UnpricedCalls": ("Int64", "sum(toInt64(Unpriced))"),
     "EstimatedCalls": ("UInt64", "sum(TokensEstimated)"),
 }
@@ -74,3 +78,24 @@ def view(target: Target, name: str) -> str:
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {target.database}.{name}_mv{target.on_cluster}\n"
         f"TO {target.local(name)}\nAS {aggregate_select(name, target.local(LLM_CALLS))}"
     )
+
+
+def upgrade_statements(target: Target, added: tuple[str, ...]) -> list[str]:
+    """Bring rollups made before the measures ``added`` existed to the current columns and views;
+    a no-op on current ones. The rows before come in with zeros: a measure added later counts
+    something the store did not hold before its migration."""
+    measures = list(MEASURES)
+    result = []
+    for name in ROLLUPS:
+        columns = ", ".join(
+            f"ADD COLUMN IF NOT EXISTS {column} SimpleAggregateFunction(sum, {MEASURES[column][0]}) "
+            f"AFTER {measures[measures.index(column) - 1]}"
+            for column in added
+        )
+        tables = dict.fromkeys((target.local(name), target.name(name)))  # and the Distributed table on a cluster
+        result += [f"ALTER TABLE {table}{target.on_cluster} {columns}" for table in tables]
+        result.append(
+            f"ALTER TABLE {target.database}.{name}_mv{target.on_cluster} MODIFY QUERY\n"
+            f"{aggregate_select(name, target.local(LLM_CALLS))}"
+        )
+    return result

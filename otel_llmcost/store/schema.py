@@ -1,9 +1,11 @@
 """The store's schema as ordered, named migrations, applied at most once each.
 
-Applied names are recorded in ``schema_migrations``; every statement is also
-``IF NOT EXISTS``, so two processes applying at once, or a crash half-way, end the same.
-A new version of the schema is a new migration appended to ``MIGRATIONS``; never edit an
-applied one.
+Applied names are recorded in ``schema_migrations``; every statement is also idempotent
+(``IF NOT EXISTS``, ``MODIFY QUERY`` to the current query), so two processes applying at once,
+or a crash half-way, end the same. The modules that own the tables always describe the current
+schema, which a new store gets from the first migrations; a change to a table or view that
+stores already have is a new migration appended to ``MIGRATIONS`` that brings those stores to
+the same state (and does nothing on a store created after it). Never remove or reorder one.
 """
 
 from __future__ import annotations
@@ -28,11 +30,19 @@ class Migration:
     statements: Callable[[Target], list[str]]
 
 
+def failed_calls_statements(target: Target) -> list[str]:
+    """0005: llm_calls also takes GenAI client spans that failed without usage (zero tokens and cost,
+    IsError), and the rollups count them (``NoUsageCalls``). Rollups first, so their views count
+    the first failed call the llm_calls view lets through."""
+    return [*rollups.upgrade_statements(target, ("NoUsageCalls",)), llm_calls.modify_view(target)]
+
+
 MIGRATIONS = (
     Migration("0001_otel_traces", traces.statements),
     Migration("0002_llm_pricing", prices.statements),
     Migration("0003_llm_calls", llm_calls.statements),
     Migration("0004_llm_cost_rollups", rollups.statements),
+    Migration("0005_llm_calls_failed_calls", failed_calls_statements),
 )
 # Tables whose rows expire with ttl_days (llm_cost_1h keeps the long-term history).
 TTL_TABLES = {

@@ -24,8 +24,9 @@ def make_spans(
     *,
     error: bool = False,
     start_times: Sequence[int] | None = None,
+    kind: SpanKind = SpanKind.CLIENT,
 ) -> list[ReadableSpan]:
-    """One finished CLIENT span per attribute mapping, named as the span contract says.
+    """One finished span (CLIENT unless ``kind``) per attribute mapping, named as the span contract says.
 
     ``start_times`` (ns since the epoch) place the spans in time; each lasts 1.5 s then.
     """
@@ -36,7 +37,7 @@ def make_spans(
     for i, attributes in enumerate(calls):
         name = f"{attributes.get(sc.GEN_AI_OPERATION_NAME, 'chat')} {attributes.get(sc.GEN_AI_REQUEST_MODEL, '')}"
         start = start_times[i] if start_times else None
-        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=dict(attributes), start_time=start)
+        span = tracer.start_span(name, kind=kind, attributes=dict(attributes), start_time=start)
         if error:
             span.set_status(Status(StatusCode.ERROR, "boom"))
         span.end(end_time=start + 1_500_000_000 if start else None)

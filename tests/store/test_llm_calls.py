@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
+from opentelemetry.trace import SpanKind
 from store_helpers import local_call, make_spans, payload, rows
 
 from otel_llmcost import semconv as sc
@@ -245,3 +247,84 @@ def test_rollups_equal_the_sum_of_their_calls(store):
         assert rolled == raw
     assert len(rows(store, "SELECT DISTINCT Bucket FROM llm_cost_1m")) > 30
     assert sum(row["unpriced"] for row in raw) == 5  # mystery-model calls without a cost
+
+
+def _failed_openai_call(resource: dict[str, str]) -> list:
+    """The span otel-llmcost's OpenAI instrumentation writes for a call the API answered with 429."""
+    import importlib
+
+    import openai
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otel_llmcost.instrumentation.openai import OpenAIInstrumentor
+
+    base = importlib.import_module("openai._base_client")
+    http = getattr(base, "httpx2", None) or base.httpx  # the httpx flavour this SDK major uses
+    refusal = {"error": {"message": "Rate limit reached", "type": "requests", "param": None, "code": "rate_limit"}}
+    transport = http.MockTransport(lambda request: http.Response(429, json=refusal, headers={"retry-after": "0"}))
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create(resource))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        client = openai.OpenAI(api_key="sk-test", max_retries=0, http_client=http.Client(transport=transport))
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    finally:
+        instrumentor.uninstrument()
+    return list(memory.get_finished_spans())
+
+
+def test_a_failed_instrumented_call_lands_as_one_error_row(store):
+    [span] = _failed_openai_call({sc.SERVICE_NAME: "api", sc.DEPLOYMENT_ENVIRONMENT_NAME: "prod"})
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in span.attributes  # nothing came back to count
+
+    insert_otlp(store, encode([span]), dedup_token="429")
+
+    [row] = rows(store, CALLS)
+    assert row["SpanId"] == f"{span.context.span_id:016x}"
+    assert (row["ServiceName"], row["Provider"], row["Operation"], row["Model"]) == (
+        "api",
+        "openai",
+        "chat",
+        "gpt-4o-mini",
+    )
+    assert (row["IsError"], row["ErrorType"]) == (1, "429")
+    assert (row["InputTokens"], row["OutputTokens"], row["CacheReadTokens"], row["ReasoningTokens"]) == (0, 0, 0, 0)
+    assert (row["CostUSD"], row["InputCostUSD"], row["OutputCostUSD"]) == (D(0), D(0), D(0))
+    assert (row["CostSource"], row["Unpriced"], row["PricingEntry"]) == ("", 0, "")
+    for rollup in ("llm_cost_1m", "llm_cost_1h"):
+        assert rows(
+            store,
+            f"SELECT sum(Calls) AS calls, sum(Errors) AS errors, sum(NoUsageCalls) AS no_usage, "
+            f"sum(UnpricedCalls) AS unpriced, sum(CostUSD) AS cost FROM {rollup}",
+        ) == [{"calls": 1, "errors": 1, "no_usage": 1, "unpriced": 0, "cost": D(0)}]
+
+
+def test_only_failed_calls_to_models_join_the_calls(store):
+    failed = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_REQUEST_MODEL: "gpt-6-preview", sc.ERROR_TYPE: "500"}
+    not_calls = [
+        {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "search", sc.ERROR_TYPE: "TimeoutError"},
+        {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: "remote", sc.ERROR_TYPE: "500"},
+        {"http.request.method": "POST", sc.ERROR_TYPE: "500"},  # an HTTP client span, not a GenAI one
+        {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_REQUEST_MODEL: "gpt-4o"},  # no usage, no error: nothing to count
+    ]
+    insert_otlp(store, payload([failed, *not_calls], error=True), dedup_token="mixed")
+    # a framework's own step span around the call, not the call to the provider
+    internal = make_spans([{**failed, sc.GEN_AI_REQUEST_MODEL: "internal-step"}], kind=SpanKind.INTERNAL)
+    insert_otlp(store, encode(internal), dedup_token="internal")
+
+    [row] = rows(store, CALLS)
+    # A model the store cannot price is not an unpriced call when nothing came back to price.
+    assert (row["Model"], row["IsError"], row["ErrorType"], row["Unpriced"], row["CostSource"]) == (
+        "gpt-6-preview",
+        1,
+        "500",
+        0,
+        "",
+    )
+    assert rows(store, "SELECT count() AS spans FROM otel_traces") == [{"spans": 6}]

@@ -89,6 +89,22 @@ def test_a_price_change_reprices_store_priced_calls(store):
     _rollups_match_calls(store)
 
 
+def test_failed_calls_without_usage_have_nothing_to_reprice(store):
+    refused = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_REQUEST_MODEL: "acme-llm-5", sc.ERROR_TYPE: "429"}
+    _insert(store, [refused, _call("acme-llm-5", 1_000_000, 0)], [JULY_1, JULY_1 + 60 * 10**9], "refused")
+    assert price_new_models(store) == 0  # an unknown model, but only the call with usage is unpriced
+    set_price("acme-llm-5", input=2, output=2)
+    load_pricing(store)
+
+    assert reprice(store, datetime(2026, 7, 1)) == 1
+
+    assert rows(store, "SELECT IsError, CostUSD, CostSource, Unpriced FROM llm_calls ORDER BY IsError") == [
+        {"IsError": 0, "CostUSD": D(2), "CostSource": "store", "Unpriced": 0},
+        {"IsError": 1, "CostUSD": D(0), "CostSource": "", "Unpriced": 0},
+    ]
+    _rollups_match_calls(store)
+
+
 def test_an_interrupted_reprice_is_finished_by_the_next_not_repeated(store):
     _insert(store, [_call("acme-llm-3", 1_000_000, 0)] * 4, [JULY_1 + i * 60 * 10**9 for i in range(4)], "a")
     set_price("acme-llm-3", input=3, output=3)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal as D
+from pathlib import Path
 
 from click.testing import CliRunner
-from store_helpers import rows
+from store_helpers import payload, rows
 
+from otel_llmcost import semconv as sc
 from otel_llmcost.cli.schema import schema
 from otel_llmcost.store.connection import connect
+from otel_llmcost.store.ingest import insert_otlp
+from otel_llmcost.store.prices import load_pricing
 from otel_llmcost.store.schema import MIGRATIONS, apply_schema, schema_statements
 
 # otelcol-contrib clickhouseexporter (v0.15x) sqltemplates/traces_table.sql, bloom-filter variant
@@ -127,7 +132,7 @@ def test_rollups_are_simple_sums_by_the_contract_keys(store):
     )
     assert [m["name"] for m in measures] == [
         "Calls", "CostUSD", "InputTokens", "CacheReadTokens", "CacheWriteTokens", "OutputTokens", "ReasoningTokens",
-        "Errors", "UnpricedCalls", "EstimatedCalls",
+        "Errors", "NoUsageCalls", "UnpricedCalls", "EstimatedCalls",
     ]  # fmt: skip
     assert all(m["type"].startswith("SimpleAggregateFunction(sum, ") for m in measures)
 
@@ -177,7 +182,7 @@ def test_cli_applies_and_shows_the_schema(data_dir):
     shown = runner.invoke(schema, ["show", "--database", "costs"])
 
     assert first.exit_code == 0, first.output
-    assert "Applied 4 migration(s): 0001_otel_traces" in first.output
+    assert "Applied 5 migration(s): 0001_otel_traces" in first.output
     assert again.output.strip() == "The schema is up to date. Retention set to 10 days."
     assert shown.output.count("CREATE MATERIALIZED VIEW IF NOT EXISTS costs.") == 4
     assert shown.output.startswith("CREATE DATABASE IF NOT EXISTS costs;")
@@ -192,3 +197,67 @@ def test_cli_names_a_bad_url_and_the_accepted_forms(data_dir):
         "chdb:///absolute/path/to/dir" in result.output
         and "http(s)://user:password@host:8123/database" in result.output
     )
+
+
+def _store_at_0004(client) -> None:
+    """An existing store made by the schema before 0005, with its prices, as an older release left it."""
+    text = (Path(__file__).parent / "schema_0004.sql").read_text()
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    for sql in body.split(";\n\n"):
+        if sql.strip():
+            client.command(sql.strip().rstrip(";"))
+    for name in ("0001_otel_traces", "0002_llm_pricing", "0003_llm_calls", "0004_llm_cost_rollups"):
+        client.insert("otel.schema_migrations", [[name]], column_names=["Name"])
+    load_pricing(client, database="otel")
+
+
+def test_an_existing_store_upgrades_to_take_failed_calls(data_dir):
+    failed = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_REQUEST_MODEL: "gpt-4o", sc.ERROR_TYPE: "429"}
+    priced = {sc.GEN_AI_REQUEST_MODEL: "gpt-4o", sc.GEN_AI_USAGE_INPUT_TOKENS: 1000, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 10}
+    client = connect()
+    try:
+        _store_at_0004(client)
+        client.database = "otel"
+        insert_otlp(client, payload([failed, priced]), dedup_token="before")
+        assert rows(client, "SELECT count() AS n FROM llm_calls") == [{"n": 1}]  # 0004 drops the failed call
+
+        assert apply_schema(client) == ["0005_llm_calls_failed_calls"]
+        assert apply_schema(client) == []
+        insert_otlp(client, payload([failed, priced]), dedup_token="after")
+
+        calls = rows(client, "SELECT IsError, ErrorType, CostUSD, CostSource, Unpriced FROM llm_calls ORDER BY IsError")
+        rollup = rows(
+            client,
+            "SELECT sum(Calls) AS calls, sum(Errors) AS errors, sum(NoUsageCalls) AS no_usage, "
+            "sum(UnpricedCalls) AS unpriced FROM llm_cost_1h",
+        )
+        upgraded = _definitions(client)
+    finally:
+        client.close()
+    price = D(1000 * 2.5 + 10 * 10) / 10**6  # gpt-4o: 2.5 / 10 USD per 1M tokens
+    assert calls == [
+        {"IsError": 0, "ErrorType": "", "CostUSD": price, "CostSource": "store", "Unpriced": 0},
+        {"IsError": 0, "ErrorType": "", "CostUSD": price, "CostSource": "store", "Unpriced": 0},
+        {"IsError": 1, "ErrorType": "429", "CostUSD": D(0), "CostSource": "", "Unpriced": 0},
+    ]
+    assert rollup == [{"calls": 3, "errors": 1, "no_usage": 1, "unpriced": 0}]
+    client = connect(f"chdb://{data_dir.parent / 'fresh'}")  # the same process may open one store at a time
+    try:
+        apply_schema(client)
+        fresh = _definitions(client)
+    finally:
+        client.close()
+    assert upgraded == fresh  # the same tables, columns and view queries as a store made by the current schema
+
+
+def _definitions(client) -> dict:
+    columns = rows(
+        client,
+        "SELECT table, groupArray((name, type)) AS columns FROM (SELECT * FROM system.columns "
+        "WHERE database = 'otel' ORDER BY table, position) GROUP BY table ORDER BY table",
+    )
+    views = rows(
+        client,
+        "SELECT name, as_select FROM system.tables WHERE database = 'otel' AND engine = 'MaterializedView' ORDER BY name",
+    )
+    return {"columns": columns, "views": views}
