@@ -8,6 +8,7 @@ from dashboards.clickhouse import (
     CALLS_IN_RANGE,
     DATASOURCE,
     DB,
+    PRICED_CALLS,
     Query,
     new_dashboard,
     percent_overrides,
@@ -99,9 +100,9 @@ ORDER BY month_to_date DESC""",
     if(Feature = '', '(unattributed)', Feature) AS feature,
     sum(Calls) AS calls,
     toFloat64(sum(CostUSD)) AS spend,
-    spend / nullIf(sum(Calls) - sum(UnpricedCalls), 0) AS cost_per_request,
+    spend / nullIf({PRICED_CALLS}, 0) AS cost_per_request,
     spend / sum(spend) OVER () AS share
-FROM {rollup_range("Team, Feature, Calls, CostUSD, UnpricedCalls")}
+FROM {rollup_range("Team, Feature, Calls, CostUSD, UnpricedCalls, NoUsageCalls")}
 GROUP BY team, feature
 ORDER BY spend DESC
 LIMIT 50""",

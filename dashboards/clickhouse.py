@@ -103,6 +103,9 @@ def rollup_series(columns: str) -> str:
 )"""
 
 
+# Rollup calls that have a cost to average: not unpriced, and not failed before any usage came back.
+PRICED_CALLS = "sum(Calls) - sum(UnpricedCalls) - sum(NoUsageCalls)"
+
 CALLS_IN_RANGE = f"Timestamp >= $__fromTime AND Timestamp < $__toTime AND {filters()}"
 
 

@@ -9,6 +9,7 @@ from dashboards.clickhouse import (
     CALLS_IN_RANGE,
     DATASOURCE,
     DB,
+    PRICED_CALLS,
     Query,
     new_dashboard,
     percent_overrides,
@@ -60,9 +61,10 @@ FROM {rollup_range("Bucket, CostUSD", start=trailing_start)}""",
         .with_panel(
             stat_panel(
                 "Cost per request",
-                "Spend divided by priced calls (unpriced calls have no cost to average).",
-                f"SELECT toFloat64(sum(CostUSD)) / nullIf(sum(Calls) - sum(UnpricedCalls), 0) AS cost_per_request "
-                f"FROM {rollup_range('CostUSD, Calls, UnpricedCalls')}",
+                "Spend divided by the calls that have a cost (unpriced calls, and failed calls that came back "
+                "without usage, have none to average).",
+                f"SELECT toFloat64(sum(CostUSD)) / nullIf({PRICED_CALLS}, 0) AS cost_per_request "
+                f"FROM {rollup_range('CostUSD, Calls, UnpricedCalls, NoUsageCalls')}",
                 "currencyUSD",
                 width=4,
                 decimals=4,
@@ -71,7 +73,7 @@ FROM {rollup_range("Bucket, CostUSD", start=trailing_start)}""",
         .with_panel(
             stat_panel(
                 "Requests",
-                "LLM calls in the range.",
+                "LLM calls in the range, failed ones included.",
                 f"SELECT sum(Calls) AS requests FROM {rollup_range('Calls')}",
                 "short",
                 width=5,
@@ -117,9 +119,9 @@ ORDER BY spend DESC""")
     sum(InputTokens) AS input_tokens,
     sum(OutputTokens) AS output_tokens,
     toFloat64(sum(CostUSD)) AS spend,
-    spend / nullIf(sum(Calls) - sum(UnpricedCalls), 0) AS cost_per_request,
+    spend / nullIf({PRICED_CALLS}, 0) AS cost_per_request,
     spend / sum(spend) OVER () AS share
-FROM {rollup_range("Provider, Model, Calls, InputTokens, OutputTokens, CostUSD, UnpricedCalls")}
+FROM {rollup_range("Provider, Model, Calls, InputTokens, OutputTokens, CostUSD, UnpricedCalls, NoUsageCalls")}
 GROUP BY Provider, Model
 ORDER BY spend DESC""",
                         width=24,

@@ -2,8 +2,8 @@
 
 Four weeks of steady traffic from three teams, agent runs written as spans to ``otel_traces``
 (the store's view turns their LLM spans into ``llm_calls`` rows), and optionally a spike in
-the last hour: a grown prompt, one very expensive call, a retry storm, a runaway agent run
-and calls to an unpriced model. Every row also lives here as a ``Call``, so a test computes
+the last hour: a grown prompt, one very expensive call, a retry storm, a runaway agent run,
+calls to an unpriced model and failed calls that came back without usage (429s: no tokens, no cost). Every row also lives here as a ``Call``, so a test computes
 the expected numbers in Python, independently of the SQL under test.
 """
 
@@ -56,6 +56,7 @@ class Call:
     estimated: bool = False
     is_error: bool = False
     error_type: str = ""
+    no_usage: bool = False  # failed before any usage came back: nothing to count or price
     tool_calls: tuple[str, ...] = ()
     step: int = 0  # 1-based step in an agent run (spans only)
 
@@ -309,6 +310,37 @@ def _add_spike(data: Dataset) -> None:
         )
         retry.trace_id = RETRY_TRACE
         data.calls.append(retry)
+    for i in range(12):  # rate-limited requests, refused with nothing to count or price
+        data.calls.append(
+            _refused(
+                NOW - timedelta(minutes=50) + timedelta(minutes=3 * i),
+                50_000_000 + i,
+                "search-api",
+                "openai",
+                "gpt-5-mini",
+                "search",
+                "search.answer",
+                "answer-v3",
+                "a1b2c3d4e5f60001",
+                customer=CUSTOMERS[i % 3],
+            )
+        )
+    for i in range(4):  # the retry storm's first attempts were refused too
+        refused = _refused(
+            NOW - timedelta(minutes=11) + timedelta(seconds=15 * i),
+            50_000_100 + i,
+            "support-bot",
+            "anthropic",
+            "claude-sonnet-4-5",
+            "support",
+            "support.reply",
+            SPIKE_PROMPT,
+            SPIKE_FINGERPRINT,
+            customer="acme",
+            user="u-retry",
+        )
+        refused.trace_id = RETRY_TRACE
+        data.calls.append(refused)
     data.runs.append(_agent_run(NOW - timedelta(minutes=30), "runaway", steps=40, step_cost="0.005"))
     for i in range(6):
         data.calls.append(
@@ -329,6 +361,25 @@ def _add_spike(data: Dataset) -> None:
                 unpriced=True,
             )
         )
+
+
+def _refused(
+    ts: datetime,
+    n: int,
+    service: str,
+    provider: str,
+    model: str,
+    team: str,
+    feature: str,
+    prompt: str,
+    fingerprint: str,
+    **extra,
+) -> Call:
+    """A call the provider answered with 429: an error row without usage (no tokens, no cost)."""
+    return _call(
+        ts, n, service, "production", provider, model, team, feature, prompt, fingerprint, 0, 0, "0",
+        is_error=True, error_type="429", no_usage=True, **extra,
+    )  # fmt: skip
 
 
 # --- loading into the store ------------------------------------------------------------------
@@ -401,7 +452,7 @@ def load(client, data: Dataset) -> None:
             c.cost,
             c.cost * Decimal("0.6"),
             c.cost * Decimal("0.4"),
-            "" if c.unpriced else "local",
+            "" if c.unpriced or c.no_usage else "local",
             int(c.unpriced),
             int(c.estimated),
             int(c.is_error),

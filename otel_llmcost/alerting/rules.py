@@ -25,6 +25,9 @@ from otel_llmcost.alerting.config import Config
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 MONTH_LOOKBACK = timedelta(days=32)  # covers any month-to-date
+# llm_calls rows of calls that came back with usage: a failed call without any (CostSource '' and
+# Unpriced 0, see store/llm_calls.py) has no tokens to average. The rollups count those in NoUsageCalls.
+WITH_USAGE = "NOT (CostSource = '' AND Unpriced = 0)"
 
 # label -> SQL over llm_calls / rollup columns. Empty attribution gets a visible name: Grafana
 # drops empty labels, and "unattributed" is itself worth seeing on a budget.
@@ -342,14 +345,15 @@ def _feature_tokens_spike(db: str, s: dict, config: Config) -> Rule:
     window = s["window"]
     recent = f"Bucket >= $__toTime - INTERVAL {_seconds(window)} SECOND"
     tokens = "InputTokens + OutputTokens"
+    requests = "Calls - NoUsageCalls"  # failed calls without usage have no tokens to average
     sql = f"""SELECT
     {_labels(labels)},
-    (sumIf({tokens}, {recent}) / sumIf(Calls, {recent}))
-        / (sumIf({tokens}, NOT ({recent})) / sumIf(Calls, NOT ({recent}))) AS value
+    (sumIf({tokens}, {recent}) / sumIf({requests}, {recent}))
+        / (sumIf({tokens}, NOT ({recent})) / sumIf({requests}, NOT ({recent}))) AS value
 FROM {db}.llm_cost_1m
 WHERE Bucket >= $__fromTime AND Bucket < $__toTime
 GROUP BY team, service, feature
-HAVING sumIf(Calls, {recent}) >= {s["min_calls"]:g} AND sumIf(Calls, NOT ({recent})) > 0"""
+HAVING sumIf({requests}, {recent}) >= {s["min_calls"]:g} AND sumIf({requests}, NOT ({recent})) > 0"""
     match = _match(labels)
     return Rule(
         name="feature_tokens_spike",
@@ -382,7 +386,7 @@ HAVING sumIf(Calls, {recent}) >= {s["min_calls"]:g} AND sumIf(Calls, NOT ({recen
     avgIf(OutputTokens, Timestamp >= {{from:DateTime}}) AS output_per_call,
     avgIf(OutputTokens, Timestamp < {{from:DateTime}}) AS baseline_output_per_call
 FROM {db}.llm_calls
-WHERE {WITH_BASELINE} AND {match}
+WHERE {WITH_BASELINE} AND {match} AND {WITH_USAGE}
 GROUP BY fingerprint
 ORDER BY input_per_call + output_per_call - baseline_input_per_call - baseline_output_per_call DESC
 LIMIT 10""",

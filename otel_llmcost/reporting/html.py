@@ -55,7 +55,9 @@ def render(report: Report) -> str:
     cards = [
         ("Spend", _money(t["spend"])),
         ("Calls", f"{int(t['calls']):,}"),
-        ("Cost per call", _money(t["spend"] / t["calls"]) if t["calls"] else "–"),
+        # over the calls that have a cost: unpriced calls and failed calls without usage have none
+        ("Cost per call", _money(t["spend"] / t["priced_calls"]) if t["priced_calls"] else "–"),
+        ("Failed calls", f"{int(t['failed_calls']):,}"),
         ("Input tokens", f"{int(t['input_tokens']):,}"),
         ("Output tokens", f"{int(t['output_tokens']):,}"),
         ("Cache-hit rate", f"{t['cache_hit_rate']:.1%}"),

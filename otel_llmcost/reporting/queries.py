@@ -75,6 +75,8 @@ def build_report(
         f"""SELECT {MEASURES},
     sum(CacheReadTokens) / nullIf(sum(InputTokens), 0) AS cache_hit_rate,
     sum(Unpriced) AS unpriced_calls,
+    countIf(CostSource != '') AS priced_calls,
+    sum(IsError) AS failed_calls,
     uniqExact(TraceId) AS traces
 FROM llm_calls WHERE {RANGE}""",
         parameters=parameters,

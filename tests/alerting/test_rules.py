@@ -78,9 +78,16 @@ def truth_feature_tokens_spike(data, s):
     result = {}
     groups = {(c.team, c.service, c.feature) for c in data.calls}
     for team, service, feature in groups:
-        recent = calls(data, NOW - window, NOW, team=team, service=service, feature=feature)
+        # per request that came back with usage: a 429 without any has no tokens to average
+        recent = calls(data, NOW - window, NOW, team=team, service=service, feature=feature, no_usage=False)
         before = calls(
-            data, NOW - window - timedelta(days=7), NOW - window, team=team, service=service, feature=feature
+            data,
+            NOW - window - timedelta(days=7),
+            NOW - window,
+            team=team,
+            service=service,
+            feature=feature,
+            no_usage=False,
         )
         if len(recent) >= s["min_calls"] and before:
             per_call = sum(c.tokens for c in recent) / len(recent)

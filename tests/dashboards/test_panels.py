@@ -108,8 +108,14 @@ def check_spend_vs_trailing(rows):
     assert rows[0]["ratio"] == approx(cost(calls()) / trailing)
 
 
+def with_cost(rows):
+    """The calls a per-request cost averages over: not unpriced, not failed without usage."""
+    return [c for c in rows if not c.unpriced and not c.no_usage]
+
+
 def check_cost_per_request(rows):
-    priced = [c for c in calls() if not c.unpriced]
+    priced = with_cost(calls())
+    assert sum(c.no_usage for c in calls()) == 16  # the 429s are left out, like the unpriced calls
     assert rows[0]["cost_per_request"] == approx(cost(priced) / len(priced))
 
 
@@ -134,6 +140,7 @@ def check_model_provider(rows):
     row = one(rows, Provider="anthropic", Model="claude-sonnet-4-5")
     expected = calls(model="claude-sonnet-4-5")
     assert (row["calls"], row["spend"]) == (len(expected), approx(cost(expected)))
+    assert row["cost_per_request"] == approx(cost(expected) / len(with_cost(expected)))
     assert sum(r["share"] for r in rows) == approx(1.0)
 
 
@@ -191,6 +198,7 @@ def check_spend_by_feature(rows):
     expected = calls(feature="support.reply")
     assert row["spend"] == approx(cost(expected))
     assert row["calls"] == len(expected)
+    assert row["cost_per_request"] == approx(cost(expected) / len(with_cost(expected)))
 
 
 def check_customers(rows):
@@ -261,7 +269,7 @@ def check_cost_per_trace(rows):
 
 def check_retries(rows):
     expected = sum(len(g) - 1 for g in retry_groups(calls()).values())
-    assert rows[0]["retries"] == expected == 25
+    assert rows[0]["retries"] == expected == 28  # 25 resent after timeouts, 3 after the first of 4 refusals (429)
 
 
 def check_agents(rows):
@@ -293,7 +301,7 @@ def check_tools(rows):
 
 def check_retries_by_feature(rows):
     row = one(rows, agent="(no agent)", feature="support.reply")
-    assert row["retries"] == 25
+    assert row["retries"] == 28
     assert row["retry_cost"] == approx(12.5)
 
 
