@@ -81,7 +81,7 @@ def test_cost_per_run_from_the_trace_tree(store, recorded):
     assert (support["LLMCalls"], support["InputTokens"], support["OutputTokens"]) == (4, 840, 163)
     assert (support["Steps"], support["MaxInputTokens"], support["Retries"], support["Runaway"]) == (4, 420, 0, False)
     assert extractor["CostUSD"] == EXTRACTOR_COST
-    assert extractor["LLMCalls"] == 1  # the failed attempt had no usage: no llm_calls row
+    assert extractor["LLMCalls"] == 2  # the failed attempt (a 500, no usage) is an llm_calls row too, costing 0
     assert (extractor["Steps"], extractor["Retries"]) == (2, 1)
     assert extractor["RetryCostUSD"] == float(EXTRACTOR_COST)
 
