@@ -91,7 +91,9 @@ def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]
     This is the hot path of every ingestion (collector, spool, exporter): attribute values
     are rendered inline for the common kinds (string, int, double, bool), resource and scope
     columns are shared by all spans of their ScopeSpans, and times stay epoch-ns ints
-    (clickhouse-connect writes an int into DateTime64(9) as is).
+    (clickhouse-connect writes an int into DateTime64(9) as is). The Events/Links arrays are
+    tuples, ``()`` when empty: a span then adds no object the cyclic GC tracks (str-only dicts
+    are untracked too), which in a process holding batches halved the conversion's time.
     """
     timestamps: list[int] = []
     trace_ids: list[str] = []
@@ -108,13 +110,13 @@ def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]
     durations: list[int] = []
     status_codes: list[str] = []
     status_messages: list[str] = []
-    event_times: list[list[int]] = []
-    event_names: list[list[str]] = []
-    event_attributes: list[list[dict[str, str]]] = []
-    link_trace_ids: list[list[str]] = []
-    link_span_ids: list[list[str]] = []
-    link_states: list[list[str]] = []
-    link_attributes: list[list[dict[str, str]]] = []
+    event_times: list[tuple[int, ...]] = []
+    event_names: list[tuple[str, ...]] = []
+    event_attributes: list[tuple[dict[str, str], ...]] = []
+    link_trace_ids: list[tuple[str, ...]] = []
+    link_span_ids: list[tuple[str, ...]] = []
+    link_states: list[tuple[str, ...]] = []
+    link_attributes: list[tuple[dict[str, str], ...]] = []
     zero_ids, kind_names, status_names = _ZERO_IDS, _SPAN_KIND_NAMES, _STATUS_CODE_NAMES
     for resource_spans in request.resource_spans:
         resource = attribute_map(resource_spans.resource.attributes)
@@ -168,24 +170,24 @@ def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]
                 status_messages.append(status.message)
                 events = span.events
                 if events:
-                    event_times.append([event.time_unix_nano for event in events])
-                    event_names.append([event.name for event in events])
-                    event_attributes.append([attribute_map(event.attributes) for event in events])
+                    event_times.append(tuple(event.time_unix_nano for event in events))
+                    event_names.append(tuple(event.name for event in events))
+                    event_attributes.append(tuple(attribute_map(event.attributes) for event in events))
                 else:
-                    event_times.append([])
-                    event_names.append([])
-                    event_attributes.append([])
+                    event_times.append(())
+                    event_names.append(())
+                    event_attributes.append(())
                 links = span.links
                 if links:
-                    link_trace_ids.append([_hex(link.trace_id) for link in links])
-                    link_span_ids.append([_hex(link.span_id) for link in links])
-                    link_states.append([link.trace_state for link in links])
-                    link_attributes.append([attribute_map(link.attributes) for link in links])
+                    link_trace_ids.append(tuple(_hex(link.trace_id) for link in links))
+                    link_span_ids.append(tuple(_hex(link.span_id) for link in links))
+                    link_states.append(tuple(link.trace_state for link in links))
+                    link_attributes.append(tuple(attribute_map(link.attributes) for link in links))
                 else:
-                    link_trace_ids.append([])
-                    link_span_ids.append([])
-                    link_states.append([])
-                    link_attributes.append([])
+                    link_trace_ids.append(())
+                    link_span_ids.append(())
+                    link_states.append(())
+                    link_attributes.append(())
     values = (
         timestamps, trace_ids, span_ids, parent_ids, trace_states, names, kinds, services, resources, scope_names,
         scope_versions, span_attributes, durations, status_codes, status_messages, event_times, event_names,

@@ -98,10 +98,10 @@ def test_span_fields_follow_the_exporter():
     assert (columns["ServiceName"][i], columns["ResourceAttributes"][i]["host.cpus"]) == ("billing", "8")
     assert (columns["ScopeName"][i], columns["ScopeVersion"][i]) == ("scope.name", "2.1")
     assert columns["SpanAttributes"][i] == {"ratio": "0.25"}
-    assert columns["Events.Timestamp"][i] == [child_span.start_time + 5]
-    assert (columns["Events.Name"][i], columns["Events.Attributes"][i]) == (["first token"], [{"n": "1"}])
-    assert columns["Links.SpanId"][i] == [f"{spans['root'].context.span_id:016x}"]
-    assert columns["Links.Attributes"][i] == [{"why": "retry"}]
+    assert columns["Events.Timestamp"][i] == (child_span.start_time + 5,)
+    assert (columns["Events.Name"][i], columns["Events.Attributes"][i]) == (("first token",), ({"n": "1"},))
+    assert columns["Links.SpanId"][i] == (f"{spans['root'].context.span_id:016x}",)
+    assert columns["Links.Attributes"][i] == ({"why": "retry"},)
 
 
 def test_a_hand_built_request_renders_every_field_like_pdata():
@@ -164,13 +164,13 @@ def test_a_hand_built_request_renders_every_field_like_pdata():
         "Duration": [0],
         "StatusCode": [""],
         "StatusMessage": ["?"],
-        "Events.Timestamp": [[1_500]],
-        "Events.Name": [["e"]],
-        "Events.Attributes": [[{"n": "-7"}]],
-        "Links.TraceId": [[""]],
-        "Links.SpanId": [["0102030405060708"]],
-        "Links.TraceState": [[""]],
-        "Links.Attributes": [[{}]],
+        "Events.Timestamp": [(1_500,)],
+        "Events.Name": [("e",)],
+        "Events.Attributes": [({"n": "-7"},)],
+        "Links.TraceId": [("",)],
+        "Links.SpanId": [("0102030405060708",)],
+        "Links.TraceState": [("",)],
+        "Links.Attributes": [({},)],
     }
 
 
@@ -219,3 +219,43 @@ def test_a_truncated_batch_is_a_bad_payload():
 def test_an_empty_request_inserts_nothing(store):
     assert insert_otlp(store, b"", dedup_token="empty") == 0
     assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 0}]
+
+
+def test_events_and_links_land_in_their_nested_columns(store):
+    span = trace_pb2.Span(span_id=b"\x01" * 8, trace_id=b"\x02" * 16, start_time_unix_nano=10**18)
+    span.events.add(
+        time_unix_nano=10**18 + 5, name="gen_ai.choice", attributes=[KeyValue(key="index", value=AnyValue(int_value=0))]
+    )
+    span.links.add(trace_id=b"\x03" * 16, span_id=b"\x04" * 8, trace_state="k=v")
+    request = ExportTraceServiceRequest()
+    request.resource_spans.add().scope_spans.add(spans=[span, trace_pb2.Span(span_id=b"\x05" * 8)])
+
+    assert insert_otlp(store, request.SerializeToString(), dedup_token="nested") == 2
+
+    assert rows(
+        store,
+        "SELECT SpanId, arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp) AS times, Events.Name AS names, "
+        "Events.Attributes AS attributes, Links.TraceId AS link_traces, Links.SpanId AS link_spans, "
+        "Links.TraceState AS states, Links.Attributes AS link_attributes FROM otel_traces ORDER BY SpanId",
+    ) == [
+        {
+            "SpanId": "0101010101010101",
+            "times": [10**18 + 5],
+            "names": ["gen_ai.choice"],
+            "attributes": [{"index": "0"}],
+            "link_traces": ["03" * 16],
+            "link_spans": ["04" * 8],
+            "states": ["k=v"],
+            "link_attributes": [{}],
+        },
+        {
+            "SpanId": "0505050505050505",
+            "times": [],
+            "names": [],
+            "attributes": [],
+            "link_traces": [],
+            "link_spans": [],
+            "states": [],
+            "link_attributes": [],
+        },
+    ]
