@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from clickhouse_connect.driver.client import Client
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 TRACES_TABLE = "otel_traces"
 COLUMNS = (
@@ -145,23 +146,26 @@ def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]
                 kinds.append(kind_names.get(span.kind, ""))
                 attributes = {}
                 for item in span.attributes:
+                    # A non-empty string, a non-zero double or int can only be that kind of value, so
+                    # the common cases need no WhichOneof; empty, zero, bool, array... go the long way.
                     value = item.value
-                    text = value.string_value  # a non-empty string is the common case; "" needs the kind
+                    text = value.string_value
                     if text:
                         attributes[item.key] = text
-                    else:
-                        kind = value.WhichOneof("value")
-                        if kind == "int_value":
-                            attributes[item.key] = str(value.int_value)
-                        elif kind == "double_value":
-                            number = value.double_value
-                            if 1e-4 <= abs(number) < 1e16:
-                                text = repr(number)
-                                attributes[item.key] = text[:-2] if text[-2:] == ".0" else text
-                            else:
-                                attributes[item.key] = float_string(number)
+                        continue
+                    number = value.double_value
+                    if number:
+                        if 1e-4 <= abs(number) < 1e16:
+                            text = repr(number)
+                            attributes[item.key] = text[:-2] if text[-2:] == ".0" else text
                         else:
-                            attributes[item.key] = _other_string(value, kind)
+                            attributes[item.key] = float_string(number)
+                        continue
+                    integer = value.int_value
+                    if integer:
+                        attributes[item.key] = str(integer)
+                    else:
+                        attributes[item.key] = _other_string(value, value.WhichOneof("value"))
                 span_attributes.append(attributes)
                 duration = span.end_time_unix_nano - start
                 durations.append(duration if duration > 0 else 0)  # noqa: FURB136 - no call on the hot path
@@ -170,19 +174,21 @@ def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]
                 status_messages.append(status.message)
                 events = span.events
                 if events:
-                    event_times.append(tuple(event.time_unix_nano for event in events))
-                    event_names.append(tuple(event.name for event in events))
-                    event_attributes.append(tuple(attribute_map(event.attributes) for event in events))
+                    times, event_name, event_map = _events(events)
+                    event_times.append(times)
+                    event_names.append(event_name)
+                    event_attributes.append(event_map)
                 else:
                     event_times.append(())
                     event_names.append(())
                     event_attributes.append(())
                 links = span.links
                 if links:
-                    link_trace_ids.append(tuple(_hex(link.trace_id) for link in links))
-                    link_span_ids.append(tuple(_hex(link.span_id) for link in links))
-                    link_states.append(tuple(link.trace_state for link in links))
-                    link_attributes.append(tuple(attribute_map(link.attributes) for link in links))
+                    link_trace, link_span, link_state, link_map = _links(links)
+                    link_trace_ids.append(link_trace)
+                    link_span_ids.append(link_span)
+                    link_states.append(link_state)
+                    link_attributes.append(link_map)
                 else:
                     link_trace_ids.append(())
                     link_span_ids.append(())
@@ -194,6 +200,27 @@ def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]
         event_attributes, link_trace_ids, link_span_ids, link_states, link_attributes,
     )  # fmt: skip
     return dict(zip(COLUMNS, values, strict=True))
+
+
+def _events(events: Iterable[Span.Event]) -> tuple[tuple[int, ...], tuple[str, ...], tuple[dict[str, str], ...]]:
+    """Events.Timestamp, Events.Name, Events.Attributes of one span, in one pass over its events."""
+    times, names, maps = [], [], []
+    for event in events:
+        times.append(event.time_unix_nano)
+        names.append(event.name)
+        maps.append(attribute_map(event.attributes))
+    return tuple(times), tuple(names), tuple(maps)
+
+
+def _links(links: Iterable[Span.Link]) -> tuple[tuple[str, ...], ...]:
+    """Links.TraceId, Links.SpanId, Links.TraceState, Links.Attributes of one span, in one pass."""
+    trace_ids, span_ids, states, maps = [], [], [], []
+    for link in links:
+        trace_ids.append(_hex(link.trace_id))
+        span_ids.append(_hex(link.span_id))
+        states.append(link.trace_state)
+        maps.append(attribute_map(link.attributes))
+    return tuple(trace_ids), tuple(span_ids), tuple(states), tuple(maps)
 
 
 def insert_otlp(client: Client, payload: bytes, *, dedup_token: str) -> int:
@@ -246,7 +273,23 @@ def _other_string(value: AnyValue, kind: str | None) -> str:
         return ""
     if kind == "bytes_value":
         return base64.b64encode(value.bytes_value).decode("ascii")
-    return _json(_raw(value))  # array_value, kvlist_value
+    if kind == "array_value":
+        return _array_string(value)
+    return _json(_raw(value))  # kvlist_value
+
+
+def _array_string(value: AnyValue) -> str:
+    """JSON of an array value; an array of plain non-empty strings (finish reasons, tool names) in one piece."""
+    texts = []
+    for item in value.array_value.values:
+        text = item.string_value
+        if not text:
+            return _json(_raw(value))
+        texts.append(text)
+    joined = '","'.join(texts)
+    if not texts or _NEEDS_ESCAPE.search(joined) is not None:
+        return _json(_raw(value))
+    return '["' + joined + '"]'
 
 
 def _raw(value: AnyValue) -> Any:
@@ -266,6 +309,10 @@ def float_string(number: float) -> str:
     magnitude = abs(number)
     if 1e-4 <= magnitude < 1e16:  # where repr has no exponent either: "0.00123", "3.0"
         return text[:-2] if text[-2:] == ".0" else text
+    if 1e-6 <= magnitude < 1e-4:  # repr "-7.68e-05" (no trailing zeros) -> "-0.0000768"
+        mantissa, _, exponent = text.partition("e")
+        sign = "-" if number < 0 else ""
+        return f"{sign}0.{'0' * (-int(exponent) - 1)}{mantissa.lstrip('-').replace('.', '')}"
     if magnitude == 0:
         return text[:-2]  # "0", "-0"
     if math.isnan(number) or math.isinf(number):
