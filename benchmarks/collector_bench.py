@@ -10,6 +10,9 @@
    shared machine's drift hits both; medians are reported.
 3. Burst: 10x a round's requests from 20 connections at once. The collector's peak RSS (VmHWM) is
    reported against its RSS before the burst; requests beyond what memory and the queue allow get 429.
+4. Conversion alone (``store.ingest.rows_from_otlp``, in this process, GC on, converted batches kept
+   alive as the collector keeps them): the benchmark's 512-span request (9 attributes a span) and a
+   request of spans as the OpenAI instrumentation writes them (24 attributes, values that vary, an event).
 
     python benchmarks/collector_bench.py [--batches 60] [--spans 512] [--rounds 3]
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import random
 import signal
 import statistics
 import sys
@@ -26,17 +30,20 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "collector"))
 
-import httpx  # noqa: E402
-from collector_harness import CollectorProcess, export_request, llm_span  # noqa: E402
+import httpx
+from collector_harness import CollectorProcess, export_request, key_value, llm_span
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue
 
-from otel_llmcost.store.connection import open_store  # noqa: E402
-from otel_llmcost.store.ingest import COLUMNS, rows_from_otlp  # noqa: E402
+from otel_llmcost import semconv as sc
+from otel_llmcost.store.connection import open_store
+from otel_llmcost.store.ingest import COLUMNS, rows_from_otlp
 
 COLLECTOR_BATCH_SPANS = 8192  # the collector's default --batch-spans
 
@@ -164,6 +171,64 @@ def raw_insert(client, batches: int, spans: int) -> Round:  # type: ignore[no-un
     return Round(batches * spans, time.perf_counter() - start, time.process_time() - cpu_before)
 
 
+def instrumented_span(rng: random.Random):  # type: ignore[no-untyped-def]
+    """A span as the OpenAI instrumentation writes it for a streamed chat call: 24 attributes, an event.
+
+    Costs are exact Decimal prices as floats (gpt-4o-mini: 0.15 / 0.075 / 0.60 USD per 1M tokens),
+    as the instrumentation writes them; the time to first chunk is an arbitrary float."""
+    input_tokens, output_tokens = rng.randint(50, 8000), rng.randint(5, 1500)
+    cached = min(rng.choice([0, 1024, 2048]), input_tokens)
+    per_million = Decimal(10**6)
+    input_cost = (input_tokens - cached) * Decimal("0.15") / per_million
+    cache_cost = cached * Decimal("0.075") / per_million
+    output_cost = output_tokens * Decimal("0.60") / per_million
+    total = float(input_cost + cache_cost + output_cost)
+    span = llm_span(input_tokens=input_tokens, output_tokens=output_tokens, cost=total)
+    extra = {
+        sc.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
+        sc.GEN_AI_RESPONSE_ID: f"chatcmpl-{rng.getrandbits(96):x}",
+        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: cached,
+        sc.LLMCOST_COST_INPUT: float(input_cost),
+        sc.LLMCOST_COST_OUTPUT: float(output_cost),
+        sc.LLMCOST_COST_CACHE_READ: float(cache_cost),
+        sc.LLMCOST_FEATURE: rng.choice(["autocomplete", "search", "chat"]),
+        sc.LLMCOST_CUSTOMER: f"customer-{rng.randint(1, 2000)}",
+        sc.GEN_AI_REQUEST_STREAM: True,
+        sc.GEN_AI_REQUEST_TEMPERATURE: 0.7,
+        sc.SERVER_ADDRESS: "api.openai.com",
+        sc.SERVER_PORT: 443,
+        sc.LLMCOST_PROMPT_FINGERPRINT: f"{rng.getrandbits(64):016x}",
+        sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: rng.random(),
+    }
+    span.attributes.extend(key_value(key, value) for key, value in extra.items())
+    reasons = AnyValue(array_value=ArrayValue(values=[AnyValue(string_value="stop")]))
+    span.attributes.add(key=sc.GEN_AI_RESPONSE_FINISH_REASONS, value=reasons)
+    span.events.add(time_unix_nano=span.start_time_unix_nano + 1000, name="gen_ai.content.completion")
+    return span
+
+
+def conversion(spans: int, batches: int = 16, repeats: int = 5) -> dict[str, float]:
+    """Median CPU µs per span of rows_from_otlp on 16 requests at a time (a collector batch), per request
+    shape. Run before any store is open, so the process's CPU time is the conversion's alone."""
+    rng = random.Random(7)
+    shapes = {
+        "benchmark request": _payloads(batches, spans),
+        "instrumented spans": [
+            export_request([instrumented_span(rng) for _ in range(spans)]).SerializeToString() for _ in range(batches)
+        ],
+    }
+    result = {}
+    for name, payloads in shapes.items():
+        kept, times = [], []
+        for _ in range(repeats):
+            start = time.process_time()
+            kept.append([rows_from_otlp(payload) for payload in payloads])
+            times.append(time.process_time() - start)
+            del kept[:-2]  # the collector holds a batch or two of converted rows, not all of them
+        result[name] = statistics.median(times) / (batches * spans) * 1e6
+    return result
+
+
 @dataclass
 class Burst:
     rss_before: int
@@ -193,6 +258,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="collector and raw rounds, taken in turns")
     args = parser.parse_args()
 
+    converted = conversion(args.spans)
     with tempfile.TemporaryDirectory(prefix="collector-bench-") as tmp:
         root = Path(tmp)
         # Two stores of the same schema: the collector's (subprocess) and the floor's (this process).
@@ -227,6 +293,8 @@ def main() -> None:
         f"peak {surge.rss_peak / mib:.0f} MiB; deepest queue on disk {surge.queue_peak / mib:.0f} MiB; "
         f"{surge.throttled} of {surge.requests} answers were 429"
     )
+    for name, micros in converted.items():
+        print(f"OTLP -> columns (rows_from_otlp), {name}: {micros:.1f} us CPU per span")
 
 
 if __name__ == "__main__":

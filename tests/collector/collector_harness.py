@@ -139,11 +139,11 @@ def llm_span(*, input_tokens: int, output_tokens: int, cost: float, model: str =
         kind=Span.SPAN_KIND_CLIENT,
         start_time_unix_nano=now - 1_000_000,
         end_time_unix_nano=now,
-        attributes=[_key_value(key, value) for key, value in attributes.items()],
+        attributes=[key_value(key, value) for key, value in attributes.items()],
     )
 
 
-def _key_value(key: str, value: Any) -> KeyValue:
+def key_value(key: str, value: Any) -> KeyValue:
     if isinstance(value, bool):
         return KeyValue(key=key, value=AnyValue(bool_value=value))
     if isinstance(value, int):
@@ -155,7 +155,7 @@ def _key_value(key: str, value: Any) -> KeyValue:
 
 def export_request(spans: list[Span], service: str = "checkout") -> ExportTraceServiceRequest:
     resource_spans = ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])
-    resource_spans.resource.attributes.append(_key_value("service.name", service))
+    resource_spans.resource.attributes.append(key_value("service.name", service))
     return ExportTraceServiceRequest(resource_spans=[resource_spans])
 
 
