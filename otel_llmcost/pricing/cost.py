@@ -17,18 +17,22 @@ providers build their price sheets: a tier scales every input-side price by its 
 (and output by its output ratio), long context scales input-side prices by the long/standard
 input ratio and keeps the standard output price when no long-context output price is listed.
 A model without a cache-read or cache-write price bills those tokens as plain input.
+
+Every LLM call is priced on the instrumentation's hot path: the rate card of an entry and tier is
+worked out once (``_card``), and ``price_floats`` gives the span's float attributes without building
+Decimals, from the same exact values (see its docstring).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from decimal import Decimal
+from decimal import Decimal, getcontext
 from typing import NamedTuple
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.catalog import find_price
-from otel_llmcost.pricing.entry import INPUT_SIDE, PER_MILLION, STANDARD, TIERS, PriceEntry
+from otel_llmcost.pricing.entry import INPUT_SIDE, PER_MILLION, STANDARD, TIERS, PriceEntry, price_field
 from otel_llmcost.pricing.types import ZERO, Cost, Usage
 
 logger = logging.getLogger("otel_llmcost.pricing")
@@ -48,6 +52,72 @@ class Rates(NamedTuple):
     output: Decimal
 
 
+class _IntRates(NamedTuple):
+    """A rate card as integers over one power of ten: a part costs ``count * rate / scale`` USD,
+    ``count`` being tokens (web searches for ``web_search``). Exactly the Decimal prices."""
+
+    scale: int
+    input: int
+    cache_read: int
+    cache_write_5m: int
+    cache_write_1h: int
+    output: int
+    web_search: int
+
+
+class _Card(NamedTuple):
+    """What pricing one entry at one requested service tier needs, worked out once."""
+
+    tier: str
+    rates: Rates
+    long_rates: Rates | None  # None: the entry has no long-context prices
+    long_context_threshold: int
+    web_search: Decimal
+    # ``0 * rate / PER_MILLION`` for the parts a call often does not use (same Decimal, not recomputed)
+    no_cache_write: Decimal
+    no_reasoning: Decimal
+    no_fees: Decimal
+    int_rates: _IntRates | None  # None: not representable (see _int_rates)
+    long_int_rates: _IntRates | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _card(entry: PriceEntry, service_tier: str | None, model: str) -> _Card:
+    tier = billing_tier(entry, service_tier, model)
+    rates = rates_for(entry, tier, False)
+    # As entry.is_long_context: past a threshold, when the entry lists a long-context input price.
+    long_priced = entry.long_context_threshold is not None and price_field(STANDARD, "input", True) in entry.prices
+    long_rates = rates_for(entry, tier, True) if long_priced else None
+    web_search = entry.web_search_per_1k or ZERO
+    return _Card(
+        tier=tier,
+        rates=rates,
+        long_rates=long_rates,
+        long_context_threshold=entry.long_context_threshold or 0,
+        web_search=web_search,
+        no_cache_write=(0 * rates.cache_write_5m + 0 * rates.cache_write_1h) / PER_MILLION,
+        no_reasoning=0 * rates.output / PER_MILLION,
+        no_fees=0 * web_search / THOUSAND,
+        int_rates=_int_rates(rates, web_search),
+        long_int_rates=None if long_rates is None else _int_rates(long_rates, web_search),
+    )
+
+
+def _int_rates(rates: Rates, web_search: Decimal) -> _IntRates | None:
+    """``rates`` (per 1M tokens) and ``web_search`` (per 1,000 requests) as integers over one power of ten."""
+    parts = [(rate, 6) for rate in rates] + [(web_search, 3)]
+    exact = []
+    for value, per_power in parts:
+        sign, digits, exponent = value.as_tuple()
+        if sign or not isinstance(exponent, int):
+            return None  # negative, NaN or infinite: left to Decimal
+        exact.append((int("".join(map(str, digits))), exponent - per_power))
+    lowest = min(exponent for _, exponent in exact)
+    if lowest > 0:
+        return None
+    return _IntRates(10**-lowest, *(coefficient * 10 ** (exponent - lowest) for coefficient, exponent in exact))
+
+
 def price_call(
     model: str,
     usage: Usage,
@@ -56,6 +126,43 @@ def price_call(
     service_tier: str | None = None,
 ) -> Cost | None:
     """The exact cost of one call, or None (with one warning per model) if it has no price."""
+    parts = price_parts(model, usage, provider, service_tier)
+    return None if parts is None else cost_of(parts)
+
+
+class CostParts(NamedTuple):
+    """``price_call``'s numbers before they become a ``Cost`` (``price_floats`` falls back on them)."""
+
+    total: Decimal  # as Cost.total
+    input: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+    output: Decimal
+    request_fees: Decimal
+    reasoning: Decimal
+    entry: PriceEntry
+    tier: str
+    long_context: bool
+
+
+def cost_of(parts: CostParts) -> Cost:
+    entry = parts.entry
+    return Cost(
+        input=parts.input,
+        cache_read=parts.cache_read,
+        cache_write=parts.cache_write,
+        output=parts.output,
+        request_fees=parts.request_fees,
+        reasoning=parts.reasoning,
+        entry=entry.key,
+        price_date=entry.effective_date,
+        source=entry.source,
+        tier=parts.tier,
+        long_context=parts.long_context,
+    )
+
+
+def _priced(model: str, provider: str | None, service_tier: str | None) -> tuple[PriceEntry, _Card] | None:
     entry = find_price(model, provider)
     if entry is None:
         _warn_once(
@@ -69,23 +176,111 @@ def price_call(
             model,
         )
         return None
-    tier = billing_tier(entry, service_tier, model)
-    long_context = entry.is_long_context(usage.input_tokens)
-    rates = rates_for(entry, tier, long_context)
-    web_search = entry.web_search_per_1k or ZERO
-    return Cost(
-        input=usage.uncached_input_tokens * rates.input / PER_MILLION,
-        cache_read=usage.cache_read_tokens * rates.cache_read / PER_MILLION,
-        cache_write=(usage.cache_write_5m_tokens * rates.cache_write_5m + usage.cache_write_1h_tokens * rates.cache_write_1h)
-        / PER_MILLION,
-        output=usage.output_tokens * rates.output / PER_MILLION,
-        request_fees=usage.web_search_requests * web_search / THOUSAND,
-        reasoning=usage.reasoning_tokens * rates.output / PER_MILLION,
-        entry=entry.key,
-        price_date=entry.effective_date,
-        source=entry.source,
-        tier=tier,
-        long_context=long_context,
+    # Cached per entry and requested tier (entries are rebuilt when prices change, so a stale card is never hit).
+    return entry, _card(entry, service_tier, model)
+
+
+def price_parts(model: str, usage: Usage, provider: str | None, service_tier: str | None) -> CostParts | None:
+    """What ``price_call`` computes, as ``CostParts``; None (with one warning per model) if unpriced."""
+    priced = _priced(model, provider, service_tier)
+    if priced is None:
+        return None
+    entry, card = priced
+    input_tokens, cache_read_tokens = usage.input_tokens, usage.cache_read_tokens
+    write_5m, write_1h, reasoning = usage.cache_write_5m_tokens, usage.cache_write_1h_tokens, usage.reasoning_tokens
+    long_context = card.long_rates is not None and input_tokens > card.long_context_threshold
+    rates = card.long_rates if long_context else card.rates
+    input_cost = usage.uncached_input_tokens * rates.input / PER_MILLION
+    cache_read = cache_read_tokens * rates.cache_read / PER_MILLION
+    cache_write = (
+        (write_5m * rates.cache_write_5m + write_1h * rates.cache_write_1h) / PER_MILLION
+        if write_5m or write_1h or long_context
+        else card.no_cache_write
+    )
+    output = usage.output_tokens * rates.output / PER_MILLION
+    fees = usage.web_search_requests * card.web_search / THOUSAND if usage.web_search_requests else card.no_fees
+    return CostParts(
+        input_cost + cache_read + cache_write + output + fees,
+        input_cost,
+        cache_read,
+        cache_write,
+        output,
+        fees,
+        reasoning * rates.output / PER_MILLION if reasoning or long_context else card.no_reasoning,
+        entry,
+        card.tier,
+        long_context,
+    )
+
+
+# Below 10**28 the Decimal math of price_parts (28 significant digits by default) is exact.
+_EXACT = 10**28
+
+
+def price_floats(
+    model: str, usage: Usage, provider: str | None, service_tier: str | None
+) -> tuple[float, float, float, float, float, float, float, PriceEntry, str, bool] | None:
+    """``price_parts`` as floats, for span attributes and metrics: (total, input, cache_read,
+    cache_write, output, reasoning, request_fees, entry, tier, long_context); None if unpriced.
+
+    Each float is ``float()`` of the Decimal ``price_parts`` computes, got without the Decimals:
+    the same exact value in integers (tokens times the rate's digits over a power of ten), then one
+    correctly rounded division, as ``float(Decimal)`` rounds. Where the Decimal math would not be
+    exact (more than the context's digits, a rate with more digits than that) or the counts are
+    unusual (negative), the Decimals are computed and converted instead.
+    """
+    priced = _priced(model, provider, service_tier)
+    if priced is None:
+        return None
+    entry, card = priced
+    long_context = card.long_rates is not None and usage.input_tokens > card.long_context_threshold
+    rates = card.long_int_rates if long_context else card.int_rates
+    read, write_5m, write_1h = usage.cache_read_tokens, usage.cache_write_5m_tokens, usage.cache_write_1h_tokens
+    output, reasoning, searches = usage.output_tokens, usage.reasoning_tokens, usage.web_search_requests
+    if (
+        rates is not None
+        and read >= 0
+        and write_5m >= 0
+        and write_1h >= 0
+        and output >= 0
+        and reasoning >= 0
+        and searches >= 0
+        and getcontext().prec >= 28
+    ):
+        input_part = usage.uncached_input_tokens * rates.input
+        read_part = read * rates.cache_read
+        write_part = write_5m * rates.cache_write_5m + write_1h * rates.cache_write_1h
+        output_part = output * rates.output
+        fees_part = searches * rates.web_search
+        total = input_part + read_part + write_part + output_part + fees_part
+        reasoning_part = reasoning * rates.output
+        if total < _EXACT and reasoning_part < _EXACT:
+            scale = rates.scale
+            return (
+                total / scale,
+                input_part / scale,
+                read_part / scale,
+                write_part / scale,
+                output_part / scale,
+                reasoning_part / scale,
+                fees_part / scale,
+                entry,
+                card.tier,
+                long_context,
+            )
+    parts = price_parts(model, usage, provider, service_tier)
+    assert parts is not None  # priced above
+    return (
+        float(parts.total),
+        float(parts.input),
+        float(parts.cache_read),
+        float(parts.cache_write),
+        float(parts.output),
+        float(parts.reasoning),
+        float(parts.request_fees),
+        entry,
+        parts.tier,
+        parts.long_context,
     )
 
 

@@ -3,8 +3,11 @@
 import logging
 import uuid
 from decimal import Decimal as D
+from decimal import localcontext
 
 from otel_llmcost.pricing import Usage, price_call, set_price
+from otel_llmcost.pricing.catalog import all_entries
+from otel_llmcost.pricing.cost import price_floats, price_parts
 
 M = D(1_000_000)
 
@@ -197,3 +200,49 @@ def test_unknown_model_is_unpriced_with_exactly_one_warning(caplog):
     warnings = [r for r in caplog.records if model in r.getMessage()]
     assert len(warnings) == 1
     assert "OTEL_LLMCOST_PRICING_FILE" in warnings[0].getMessage() and "set_price" in warnings[0].getMessage()
+
+
+def _as_floats(model, usage, provider=None, tier=None):
+    parts = price_parts(model, usage, provider, tier)
+    if parts is None:
+        return None
+    numbers = (parts.total, parts.input, parts.cache_read, parts.cache_write, parts.output, parts.reasoning)
+    return (*map(float, numbers), float(parts.request_fees), parts.entry, parts.tier, parts.long_context)
+
+
+USAGES = [
+    Usage(input_tokens=1_200, output_tokens=300, cache_read_tokens=1_024),
+    Usage(
+        input_tokens=300_000, output_tokens=77_777, cache_read_tokens=5, cache_write_5m_tokens=3, reasoning_tokens=100
+    ),
+    Usage(input_tokens=7, output_tokens=0, cache_write_1h_tokens=2, web_search_requests=2),
+    Usage(),
+    # Outside what the integer shortcut handles: more digits than the Decimal context keeps, a negative count.
+    Usage(input_tokens=10**22, output_tokens=10**21, cache_read_tokens=3),
+    Usage(input_tokens=100, output_tokens=10, cache_read_tokens=-3),
+]
+
+
+def test_the_span_floats_are_the_decimal_costs_rounded_once():
+    """price_floats (span attributes, metrics) equals float() of every Decimal price_parts gives,
+    for every catalog entry and tier, long context and the fallback cases included."""
+    compared = 0
+    for index, entry in enumerate(all_entries()):
+        tier = (None, "flex", "priority", "batch")[index % 4]
+        for usage in USAGES:
+            expected = _as_floats(entry.key, usage, entry.provider, tier)
+            assert price_floats(entry.key, usage, entry.provider, tier) == expected, (entry.key, tier, usage)
+            compared += expected is not None
+    assert compared > 4_000  # every entry of the catalog, six usages each
+
+
+def test_the_span_floats_match_for_rates_with_many_digits_and_a_narrow_decimal_context():
+    set_price("acme-thirds", input="0.3333333333333333333333333333", output="1.23456789012345678901", cache_read="1E-6")
+    set_price("acme-search", input=3, output=15, web_search_per_1k="10.5")
+    set_price("acme-search", discount=7)
+    usage = Usage(input_tokens=123_457, output_tokens=4_321, cache_read_tokens=99, web_search_requests=3)
+    for model in ("acme-thirds", "acme-search"):
+        assert price_floats(model, usage, None, None) == _as_floats(model, usage)
+        with localcontext() as context:
+            context.prec = 6  # an application's own Decimal settings: the Decimal costs round, the floats follow
+            assert price_floats(model, usage, None, None) == _as_floats(model, usage)
