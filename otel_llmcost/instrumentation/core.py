@@ -7,7 +7,7 @@ attribution, the prompt fingerprint, token estimation when usage is missing, the
 cost, the metrics, content capture. A call ends exactly once, whatever happens.
 
 Nothing here may raise into the user's program: every entry point an adapter
-calls on the hot path is wrapped by ``guarded``.
+calls on the hot path catches and logs (``guarded``, or in place with ``log_failure``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import current_attributes
+from otel_llmcost.pricing.cost import price_call, price_floats
 from otel_llmcost.pricing.types import Cost, Usage
 
 logger = logging.getLogger("otel_llmcost")
@@ -46,8 +47,16 @@ def log_once(key: str, message: str, *args: object, exc_info: bool = False) -> N
     logger.warning(message, *args, exc_info=exc_info)
 
 
+def log_failure(key: str) -> None:
+    """In an ``except`` block: log the step named ``key`` and its exception, once."""
+    log_once(key, "otel-llmcost: %s failed; telemetry for this call may be incomplete", key, exc_info=True)
+
+
 def guarded(default: Any = None) -> Callable[[_F], _F]:
-    """Run an instrumentation step; on any error log once and return ``default``."""
+    """Run an instrumentation step; on any error log once and return ``default``.
+
+    Hot-path steps catch in place instead (``try: ... except Exception: log_failure(key)``):
+    one frame less per step."""
 
     def decorate(function: _F) -> _F:
         key = f"{function.__module__}.{function.__qualname__}"
@@ -57,7 +66,7 @@ def guarded(default: Any = None) -> Callable[[_F], _F]:
             try:
                 return function(*args, **kwargs)
             except Exception:
-                log_once(key, "otel-llmcost: %s failed; telemetry for this call may be incomplete", key, exc_info=True)
+                log_failure(key)
                 return default
 
         return wrapper  # type: ignore[return-value]
@@ -155,42 +164,63 @@ class Telemetry:
         self.cost = meter.create_counter(sc.METRIC_COST, unit="USD", description="Cost of GenAI operations")
         self.capture_content = capture_content_from_env() if capture_content is None else capture_content
         self.redact = redact
+        # No meter provider anywhere (the zero-code default) or a no-op one: the instruments drop
+        # every point, so the metric attributes are not even built.
+        self._proxy: Any = None
+        self._metrics_on = not isinstance(self.duration, metrics.NoOpHistogram)
+        if self._metrics_on and hasattr(self.duration, "_real_instrument"):
+            # The API's proxy, which records only once a global meter provider is set (maybe later).
+            self._proxy = self.duration
         Telemetry.latest = self
+
+    @property
+    def records_metrics(self) -> bool:
+        proxy = self._proxy
+        if proxy is None:
+            return self._metrics_on
+        real = proxy._real_instrument
+        return real is not None and not isinstance(real, metrics.NoOpHistogram)
+
+
+_END_KEY = "otel_llmcost.instrumentation.core.LLMCall.end"
 
 
 class LLMCall:
     """One LLM call's span, from request to the end of the response or stream."""
 
-    __slots__ = ("span", "_telemetry", "_request", "_started", "_first_chunk", "_ended", "_on_end")
+    __slots__ = ("span", "_telemetry", "_request", "_started", "_first_chunk", "_ended", "_on_end", "_attribution")
 
     def __init__(self, telemetry: Telemetry, request: Request) -> None:
         self._telemetry = telemetry
         self._request = request
         self._first_chunk: float | None = None
         self._ended = False
+        # Read once: the span gets it now and the cost metric the same (a stream may end in another context).
+        self._attribution = attribution = current_attributes()
         self.span = telemetry.tracer.start_span(
             f"{request.operation} {request.model}" if request.model else request.operation,
             kind=SpanKind.CLIENT,
-            attributes=_request_attributes(request),
+            attributes=_request_attributes(request, attribution),
         )
         self._on_end = _observe(request, self.span) if call_observers else None
         self._started = time.perf_counter()
 
-    @guarded()
     def first_chunk(self) -> None:
         if self._first_chunk is None:
             self._first_chunk = time.perf_counter()
 
-    @guarded()
     def end(self, response: Response | None = None, error: BaseException | None = None) -> None:
-        """Finish the call; later calls are no-ops, so a stream may call it from every exit path."""
+        """Finish the call; later calls are no-ops, so a stream may call it from every exit path. Never raises."""
         if self._ended:
             return
         self._ended = True
         try:
-            self._record(response, error)
-        finally:
-            self.span.end()
+            try:
+                self._record(response, error)
+            finally:
+                self.span.end()
+        except Exception:
+            log_failure(_END_KEY)
 
     @property
     def ended(self) -> bool:
@@ -199,36 +229,50 @@ class LLMCall:
     def _record(self, response: Response | None, error: BaseException | None) -> None:
         telemetry, request, span = self._telemetry, self._request, self.span
         duration = time.perf_counter() - self._started
-        attributes: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}  # everything the span ends with, set in one call
         model = request.model
         usage: Usage | None = None
         if response is not None:
             model = response.model or model
-            attributes.update(_response_attributes(response))
+            _add_response_attributes(attributes, response)
             usage = response.usage
         if usage is None and (response is not None or self._first_chunk is not None):
             usage = _estimate_usage(request, response)
-        service_tier = (response.service_tier if response else None) or request.service_tier
-        cost = None
+        priced = None
+        service_tier = None
         if usage is not None:
-            attributes.update(_usage_attributes(usage))
-            cost = _price(model, usage, request.provider, service_tier)
-            attributes.update(_cost_attributes(cost))
+            _add_usage_attributes(attributes, usage)
+            if model:
+                service_tier = (response.service_tier if response else None) or request.service_tier
+                priced = price_floats(model, usage, request.provider, service_tier)
+            if priced is None:
+                attributes[sc.LLMCOST_COST_UNPRICED] = True
+            else:
+                _add_cost_attributes(attributes, priced)
         if self._first_chunk is not None:
             attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._started
+        error_type = None
         if error is not None:
-            error_type = _error_type(error)
-            attributes[sc.ERROR_TYPE] = error_type
+            attributes[sc.ERROR_TYPE] = error_type = _error_type(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:500]))
         if telemetry.capture_content:
             attributes.update(_content_attributes(telemetry, request, response))
         span.set_attributes(attributes)
-        self._record_metrics(model, usage, cost, duration, attributes.get(sc.ERROR_TYPE))
+        if telemetry.records_metrics:
+            self._record_metrics(model, usage, None if priced is None else priced[0], duration, error_type)
         if self._on_end:
+            cost = None
+            if priced is not None and model and usage is not None:  # the agent roll-ups add exact Decimal costs up
+                cost = price_call(model, usage, provider=request.provider, service_tier=service_tier)
             _notify(self._on_end, response, usage, cost, error)
 
     def _record_metrics(
-        self, model: str | None, usage: Usage | None, cost: Cost | None, duration: float, error_type: str | None
+        self,
+        model: str | None,
+        usage: Usage | None,
+        total: float | None,
+        duration: float,
+        error_type: str | None,
     ) -> None:
         telemetry, request = self._telemetry, self._request
         metric_attributes: dict[str, Any] = {
@@ -249,12 +293,12 @@ class LLMCall:
         if usage is not None:
             telemetry.token_usage.record(usage.input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
             telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
-        if cost is not None:
-            attribution = current_attributes()
+        if total is not None:
+            attribution = self._attribution
             for key in (sc.LLMCOST_TEAM, sc.LLMCOST_FEATURE):
                 if key in attribution:
                     metric_attributes[key] = attribution[key]
-            telemetry.cost.add(float(cost.total), metric_attributes)
+            telemetry.cost.add(total, metric_attributes)
 
 
 @guarded()
@@ -271,7 +315,7 @@ def _notify(
         end(response, usage, cost, error)
 
 
-def _request_attributes(request: Request) -> dict[str, Any]:
+def _request_attributes(request: Request, attribution: Mapping[str, str]) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         sc.GEN_AI_OPERATION_NAME: request.operation,
         sc.GEN_AI_PROVIDER_NAME: request.provider,
@@ -287,12 +331,12 @@ def _request_attributes(request: Request) -> dict[str, Any]:
     if request.fingerprint:
         attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = request.fingerprint
     attributes.update(request.attributes)
-    attributes.update(current_attributes())
+    if attribution:
+        attributes.update(attribution)
     return attributes
 
 
-def _response_attributes(response: Response) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
+def _add_response_attributes(attributes: dict[str, Any], response: Response) -> None:
     if response.model:
         attributes[sc.GEN_AI_RESPONSE_MODEL] = response.model
     if response.id:
@@ -303,58 +347,65 @@ def _response_attributes(response: Response) -> dict[str, Any]:
         attributes[sc.LLMCOST_TOOL_CALLS_COUNT] = len(response.tool_calls)
         attributes[sc.LLMCOST_TOOL_CALLS_IDS] = tuple(call_id for call_id, _ in response.tool_calls)
         attributes[sc.LLMCOST_TOOL_CALLS_NAMES] = tuple(name for _, name in response.tool_calls)
-    attributes.update(response.attributes)
-    return attributes
+    if response.attributes:
+        attributes.update(response.attributes)
 
 
-def _usage_attributes(usage: Usage) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        sc.GEN_AI_USAGE_INPUT_TOKENS: usage.input_tokens,
-        sc.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
-    }
+def _add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> None:
+    attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+    attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
     if usage.cache_read_tokens:
         attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-    if usage.cache_write_tokens:
-        attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
-    if usage.cache_write_5m_tokens:
-        attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = usage.cache_write_5m_tokens
-    if usage.cache_write_1h_tokens:
-        attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = usage.cache_write_1h_tokens
+    write_5m, write_1h = usage.cache_write_5m_tokens, usage.cache_write_1h_tokens
+    if write_5m or write_1h:
+        attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = write_5m + write_1h
+        if write_5m:
+            attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = write_5m
+        if write_1h:
+            attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = write_1h
     if usage.reasoning_tokens:
         attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
     if usage.web_search_requests:
         attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = usage.web_search_requests
     if usage.estimated:
         attributes[sc.LLMCOST_TOKENS_ESTIMATED] = True
-    return attributes
 
 
-def _cost_attributes(cost: Cost | None) -> dict[str, Any]:
-    if cost is None:
-        return {sc.LLMCOST_COST_UNPRICED: True}
-    return {
-        sc.GEN_AI_USAGE_COST_AMOUNT: float(cost.total),
-        sc.GEN_AI_USAGE_COST_CURRENCY: sc.COST_CURRENCY_USD,
-        sc.GEN_AI_USAGE_COST_SOURCE: sc.COST_SOURCE_LOCAL,
-        sc.LLMCOST_COST_INPUT: float(cost.input),
-        sc.LLMCOST_COST_CACHE_READ: float(cost.cache_read),
-        sc.LLMCOST_COST_CACHE_WRITE: float(cost.cache_write),
-        sc.LLMCOST_COST_OUTPUT: float(cost.output),
-        sc.LLMCOST_COST_REASONING: float(cost.reasoning),
-        sc.LLMCOST_COST_REQUEST_FEES: float(cost.request_fees),
-        sc.LLMCOST_PRICING_ENTRY: cost.entry,
-        sc.LLMCOST_PRICING_DATE: cost.price_date,
-        sc.LLMCOST_PRICING_TIER: cost.tier,
-        sc.LLMCOST_PRICING_LONG_CONTEXT: cost.long_context,
-    }
+_COST_KEYS = (
+    sc.GEN_AI_USAGE_COST_AMOUNT,
+    sc.GEN_AI_USAGE_COST_CURRENCY,
+    sc.GEN_AI_USAGE_COST_SOURCE,
+    sc.LLMCOST_COST_INPUT,
+    sc.LLMCOST_COST_CACHE_READ,
+    sc.LLMCOST_COST_CACHE_WRITE,
+    sc.LLMCOST_COST_OUTPUT,
+    sc.LLMCOST_COST_REASONING,
+    sc.LLMCOST_COST_REQUEST_FEES,
+    sc.LLMCOST_PRICING_ENTRY,
+    sc.LLMCOST_PRICING_DATE,
+    sc.LLMCOST_PRICING_TIER,
+    sc.LLMCOST_PRICING_LONG_CONTEXT,
+)
 
 
-def _price(model: str | None, usage: Usage, provider: str, service_tier: str | None) -> Cost | None:
-    if not model:
-        return None
-    from otel_llmcost.pricing import price_call
-
-    return price_call(model, usage, provider=provider, service_tier=service_tier)
+def _add_cost_attributes(attributes: dict[str, Any], priced: tuple[Any, ...]) -> None:
+    total, input_cost, cache_read, cache_write, output, reasoning, fees, entry, tier, long_context = priced
+    values = (
+        total,
+        sc.COST_CURRENCY_USD,
+        sc.COST_SOURCE_LOCAL,
+        input_cost,
+        cache_read,
+        cache_write,
+        output,
+        reasoning,
+        fees,
+        entry.key,
+        entry.effective_date,
+        tier,
+        long_context,
+    )
+    attributes.update(zip(_COST_KEYS, values, strict=True))
 
 
 def _estimate_usage(request: Request, response: Response | None) -> Usage | None:

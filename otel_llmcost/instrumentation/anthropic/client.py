@@ -26,6 +26,11 @@ from otel_llmcost.instrumentation.anthropic.providers import bill_by_request_mod
 
 _STREAMS = (anthropic.Stream, anthropic.AsyncStream)
 _MESSAGES_PATH = "/v1/messages"  # count_tokens and batches have paths of their own: no usage to price
+# log_once keys of the steps that catch in place (no guarded frame on the hot path)
+_START_KEY = f"{__name__}._start"
+_DESCRIBE_KEY = f"{__name__}._describe"
+_PARSED_KEY = f"{__name__}._Tracker.parsed"
+_FINISHED_KEY = f"{__name__}._Tracker.finished"
 
 
 def _raw_response_types() -> tuple[type, ...]:
@@ -51,16 +56,14 @@ class _Tracker:
         self.streaming = False
         self.returned = False
         self.options = options
-        self.saved = options.post_parser
-        self.post_parser: Callable[[Any], Any] | None = self.saved if callable(self.saved) else None
+        self.saved = post_parser = options.post_parser
+        self.post_parser: Callable[[Any], Any] | None = post_parser if callable(post_parser) else None
+        options.__dict__["post_parser"] = self.parse  # chained: the SDK hands us every parsed result
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _Tracker:
         # The Bedrock and Vertex clients deep-copy the request options, our post_parser among
         # them, on every attempt: the copy must still be this call (and its span's locks cannot be copied).
         return self
-
-    def swap_options(self) -> None:
-        self.options.__dict__["post_parser"] = self.parse
 
     def restore_options(self) -> None:
         # The SDK copied the options before sending; the caller's object goes back as it was.
@@ -70,11 +73,13 @@ class _Tracker:
         """The post_parser the SDK hands every parsed result to. We look first, so a user's
         post_parser that raises (``messages.parse()`` of an answer that fails validation)
         cannot hide the usage."""
-        self.parsed(result)
+        try:
+            self.parsed(result)
+        except Exception:
+            core.log_failure(_PARSED_KEY)
         post_parser = self.post_parser
         return result if post_parser is None else post_parser(result)
 
-    @core.guarded()
     def parsed(self, result: Any) -> None:
         if isinstance(result, anthropic.BaseModel) and getattr(result, "type", None) == "message":
             if not self.call.ended:
@@ -85,20 +90,21 @@ class _Tracker:
             self.streaming = True
             streams.instrument(result, self.call, _StreamState(self.request), isinstance(result, anthropic.AsyncStream))
 
-    @core.guarded()
     def failed(self, error: BaseException) -> None:
-        self.call.end(self.response, error=error)
+        self.call.end(self.response, error=error)  # never raises
 
-    @core.guarded()
     def finished(self, result: Any) -> None:
         if self.streaming:
             return  # the stream ends the call
         if self.response is None and isinstance(result, _RAW_RESPONSES):
             # with_raw_response / with_streaming_response: the body is parsed when the user asks.
             self.returned = True
-            weakref.finalize(result, self.abandoned)
+            try:
+                weakref.finalize(result, self.abandoned)
+            except Exception:
+                core.log_failure(_FINISHED_KEY)
             return
-        self.call.end(self.response)
+        self.call.end(self.response)  # never raises
 
     def abandoned(self) -> None:
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
@@ -119,13 +125,13 @@ class _StreamState(messages.MessageStream):
         return bill_by_request_model(super().response(), self.request)
 
 
-@core.guarded()
 def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Tracker | None:
+    """The call's tracker, or None for a request we do not record. May raise: the wrappers catch."""
     options = args[1] if len(args) > 1 else kwargs["options"]
     if options.method != "post" or options.url.partition("?")[0] != _MESSAGES_PATH:
         return None
     body = options.json_data
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):
         return None
     extra = options.extra_json
     if isinstance(extra, Mapping) and extra:
@@ -141,22 +147,22 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
         stream=body.get("stream") is True or kwargs.get("stream") is True,
         body=body,
     )
-    _describe(body, request)
-    tracker = _Tracker(core.LLMCall(telemetry, request), request, options)
-    tracker.swap_options()
-    return tracker
-
-
-@core.guarded()
-def _describe(body: Mapping[str, Any], request: core.Request) -> None:
-    messages.describe(body, request)
+    try:
+        messages.describe(body, request)
+    except Exception:  # the call is still recorded, with what the request description got to
+        core.log_failure(_DESCRIBE_KEY)
+    return _Tracker(core.LLMCall(telemetry, request), request, options)
 
 
 def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``SyncAPIClient.request``."""
 
     def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        tracker = _start(telemetry, client, args, kwargs)
+        try:
+            tracker = _start(telemetry, client, args, kwargs)
+        except Exception:
+            core.log_failure(_START_KEY)
+            tracker = None
         if tracker is None:
             return wrapped(*args, **kwargs)
         token = context.attach(sdk_tracing.call_context(tracker.call.span))
@@ -178,7 +184,11 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``AsyncAPIClient.request``."""
 
     async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        tracker = _start(telemetry, client, args, kwargs)
+        try:
+            tracker = _start(telemetry, client, args, kwargs)
+        except Exception:
+            core.log_failure(_START_KEY)
+            tracker = None
         if tracker is None:
             return await wrapped(*args, **kwargs)
         token = context.attach(sdk_tracing.call_context(tracker.call.span))

@@ -30,6 +30,10 @@ _MEDIA = {"image": "image", "document": "file", "container_upload": "file"}
 
 
 def field(block: Any, name: str) -> Any:
+    if type(block) is dict:  # the common cases first: an isinstance check against Mapping is slower
+        return block.get(name)
+    if block is None:
+        return None
     if isinstance(block, Mapping):
         return block.get(name)
     return getattr(block, name, None)

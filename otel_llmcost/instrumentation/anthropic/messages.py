@@ -70,7 +70,10 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 
 def _asks_for_json(body: Mapping[str, Any]) -> bool:
     # output_config.format, or its deprecated form output_format
-    formats = (field(body.get("output_config"), "format"), body.get("output_format"))
+    config, legacy = body.get("output_config"), body.get("output_format")
+    if config is None and legacy is None:
+        return False
+    formats = (field(config, "format"), legacy)
     return any(field(output_format, "type") == "json_schema" for output_format in formats if output_format)
 
 
@@ -81,6 +84,10 @@ def usage_of(usage: Any, delta: Any = None) -> Usage:
     fields = _fields(usage)
     if delta is not None:
         fields = {**fields, **{name: value for name, value in _fields(delta).items() if value is not None}}
+    return _usage_of_fields(fields)
+
+
+def _usage_of_fields(fields: Mapping[str, Any]) -> Usage:
     cache_read = fields.get("cache_read_input_tokens") or 0
     write_5m, write_1h = _cache_writes(fields.get("cache_creation_input_tokens") or 0, fields.get("cache_creation"))
     input_tokens = (fields.get("input_tokens") or 0) + cache_read + write_5m + write_1h
@@ -111,7 +118,7 @@ def usage_of(usage: Any, delta: Any = None) -> Usage:
 def _fields(model: Any) -> Mapping[str, Any]:
     """A usage object's fields, those its SDK version does not know included (pydantic keeps them
     apart, as extras). Read as a dict: a missing attribute of a pydantic model costs an exception."""
-    if isinstance(model, Mapping):
+    if type(model) is dict or isinstance(model, Mapping):
         return model
     fields = getattr(model, "__dict__", None) or {}
     extra = getattr(model, "__pydantic_extra__", None)
@@ -130,16 +137,18 @@ def _cache_writes(total: int, split: Any) -> tuple[int, int]:
 def read(message: Any) -> core.Response:
     blocks = listed(message.content)
     usage = message.usage
-    tier = getattr(usage, "service_tier", None)
+    fields = _fields(usage) if usage is not None else {}
+    tier = fields.get("service_tier")  # anthropic >= 0.5x declares it; older ones keep it as an extra
     stop_reason = message.stop_reason
     return core.Response(
         model=message.model,
         id=message.id,
         finish_reasons=(stop_reason,) if stop_reason else (),
-        usage=usage_of(usage) if usage is not None else None,
+        usage=_usage_of_fields(fields) if usage is not None else None,
         service_tier=tier,
         tool_calls=tool_calls(blocks),
-        output_text=text_of_blocks(blocks),
+        # Only read to estimate the output tokens, when the usage is missing.
+        output_text="" if usage is not None else text_of_blocks(blocks),
         output_messages=functools.partial(output_messages, blocks, stop_reason),
         attributes=_tier_attributes(tier),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from otel_llmcost import semconv as sc
@@ -24,7 +24,7 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     params.sampling_attributes(body, attributes)
     request.service_tier = params.service_tier(body, attributes)
     response_format = body.get("response_format")
-    if isinstance(response_format, Mapping):
+    if response_format is not None and isinstance(response_format, Mapping):
         output_type = params.output_type(response_format.get("type"))
         if output_type:
             attributes[sc.GEN_AI_OUTPUT_TYPE] = output_type
@@ -44,7 +44,7 @@ def template(messages: list[Any]) -> tuple[str, list[str]]:
     system = []
     shape = []
     for message in messages:
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             continue
         role = message.get("role")
         content = message.get("content")
@@ -86,7 +86,7 @@ def usage_of(usage: Any) -> Usage:
     cached = (details.cached_tokens or 0) if details is not None else 0
     if not cached:
         # DeepSeek reports cache hits beside the OpenAI fields.
-        cached = getattr(usage, "prompt_cache_hit_tokens", None) or 0
+        cached = extra_field(usage, "prompt_cache_hit_tokens") or 0
     output_details = usage.completion_tokens_details
     return Usage(
         input_tokens=usage.prompt_tokens or 0,
@@ -96,31 +96,45 @@ def usage_of(usage: Any) -> Usage:
     )
 
 
+def extra_field(model: Any, name: str) -> Any:
+    """A field the SDK's model does not declare (a compatible server's own), or None. Read from
+    where pydantic keeps it: ``getattr`` of an absent one costs an exception."""
+    extra = getattr(model, "__pydantic_extra__", None)  # pydantic 2
+    if extra is not None:
+        return extra.get(name)
+    return getattr(model, "__dict__", {}).get(name)  # pydantic 1 keeps them as attributes
+
+
 def read(completion: Any) -> core.Response:
     finish_reasons = []
     tool_calls = []
-    texts = []
-    for choice in completion.choices or ():
+    choices = completion.choices or ()
+    for choice in choices:
         if choice.finish_reason:
             finish_reasons.append(choice.finish_reason)
         message = choice.message
-        if message is None:
-            continue
-        if message.content:
-            texts.append(message.content)
-        for call in message.tool_calls or ():
-            tool_calls.append((call.id, _tool_name(call)))
+        if message is not None and message.tool_calls:
+            tool_calls.extend((call.id, _tool_name(call)) for call in message.tool_calls)
+    usage = completion.usage
     return core.Response(
         model=completion.model,
         id=completion.id,
         finish_reasons=finish_reasons,
-        usage=usage_of(completion.usage) if completion.usage is not None else None,
+        usage=usage_of(usage) if usage is not None else None,
         service_tier=completion.service_tier,
         tool_calls=tool_calls,
-        output_text="".join(texts),
+        # Only read to estimate the output tokens, when the usage is missing.
+        output_text="" if usage is not None else "".join(_texts(choices)),
         output_messages=functools.partial(_output_messages, completion),
         attributes=_response_attributes(completion),
     )
+
+
+def _texts(choices: Any) -> Iterator[str]:
+    for choice in choices:
+        message = choice.message
+        if message is not None and message.content:
+            yield message.content
 
 
 class ChatStream:

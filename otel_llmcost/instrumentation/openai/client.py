@@ -28,6 +28,11 @@ from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api,
 _RAW_RESPONSES = (BaseAPIResponse, LegacyAPIResponse)
 _STREAMS = (openai.Stream, openai.AsyncStream)
 _INCLUDE_USAGE = {"include_usage": True}
+# log_once keys of the steps that catch in place (no guarded frame on the hot path)
+_START_KEY = f"{__name__}._start"
+_DESCRIBE_KEY = f"{__name__}._describe"
+_PARSED_KEY = f"{__name__}._Tracker.parsed"
+_FINISHED_KEY = f"{__name__}._Tracker.finished"
 
 
 class _Tracker:
@@ -53,14 +58,12 @@ class _Tracker:
         self.streaming = False
         self.returned = False
         self.options = options
-        self.saved: dict[str, Any] = {"post_parser": options.post_parser}
-        self.post_parser: Callable[[Any], Any] | None = options.post_parser if callable(options.post_parser) else None
-
-    def swap_options(self) -> None:
-        """Chain our post_parser into the request options (and ask for a stream's usage)."""
-        options = self.options
+        post_parser = options.post_parser
+        self.saved: dict[str, Any] = {"post_parser": post_parser}
+        self.post_parser: Callable[[Any], Any] | None = post_parser if callable(post_parser) else None
+        # Chain our post_parser into the request options (and ask for a stream's usage).
         options.__dict__["post_parser"] = self.parse
-        if self.injected_usage:
+        if injected_usage:
             self.saved["json_data"] = options.json_data
             options.__dict__["json_data"] = {**options.json_data, "stream_options": _INCLUDE_USAGE}
 
@@ -71,11 +74,13 @@ class _Tracker:
     def parse(self, result: Any) -> Any:
         """The post_parser the SDK hands every parsed result to. We look first, so a
         post_parser that raises (``.parse()`` of a truncated answer) cannot hide the usage."""
-        self.parsed(result)
+        try:
+            self.parsed(result)
+        except Exception:
+            core.log_failure(_PARSED_KEY)
         post_parser = self.post_parser
         return result if post_parser is None else post_parser(result)
 
-    @core.guarded()
     def parsed(self, result: Any) -> None:
         if isinstance(result, openai.BaseModel):
             if not self.call.ended:
@@ -90,20 +95,21 @@ class _Tracker:
                     result, self.call, stream_state(self.injected_usage), isinstance(result, openai.AsyncStream)
                 )
 
-    @core.guarded()
     def failed(self, error: BaseException) -> None:
-        self.call.end(self.response, error=error)
+        self.call.end(self.response, error=error)  # never raises
 
-    @core.guarded()
     def finished(self, result: Any) -> None:
         if self.streaming:
             return  # the stream ends the call
         if self.response is None and isinstance(result, _RAW_RESPONSES):
             # with_raw_response / with_streaming_response: the body is parsed when the user asks.
             self.returned = True
-            weakref.finalize(result, self.abandoned)
+            try:
+                weakref.finalize(result, self.abandoned)
+            except Exception:
+                core.log_failure(_FINISHED_KEY)
             return
-        self.call.end(self.response)
+        self.call.end(self.response)  # never raises
 
     def abandoned(self) -> None:
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
@@ -111,8 +117,8 @@ class _Tracker:
             self.call.end(core.Response())  # the input was still billed: estimate it
 
 
-@core.guarded()
 def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Tracker | None:
+    """The call's tracker, or None for a request we do not record. May raise: the wrappers catch."""
     options = args[1] if len(args) > 1 else kwargs["options"]
     endpoint = ENDPOINTS.get(options.url)
     if endpoint is None or options.method != "post":
@@ -134,16 +140,12 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
         stream=stream,
         body=body,
     )
-    _describe(endpoint, body, request)
+    try:
+        endpoint.describe(body, request)
+    except Exception:  # the call is still recorded, with what the request description got to
+        core.log_failure(_DESCRIBE_KEY)
     injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server)
-    tracker = _Tracker(core.LLMCall(telemetry, request), endpoint, injected_usage, options)
-    tracker.swap_options()
-    return tracker
-
-
-@core.guarded()
-def _describe(endpoint: Endpoint, body: Mapping[str, Any], request: core.Request) -> None:
-    endpoint.describe(body, request)
+    return _Tracker(core.LLMCall(telemetry, request), endpoint, injected_usage, options)
 
 
 def _may_inject_usage(options: Any, body: Mapping[str, Any], server: Server) -> bool:
@@ -169,7 +171,11 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``SyncAPIClient.request``."""
 
     def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        tracker = _start(telemetry, client, args, kwargs)
+        try:
+            tracker = _start(telemetry, client, args, kwargs)
+        except Exception:
+            core.log_failure(_START_KEY)
+            tracker = None
         if tracker is None:
             return wrapped(*args, **kwargs)
         token = context.attach(trace.set_span_in_context(tracker.call.span))
@@ -191,7 +197,11 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``AsyncAPIClient.request``."""
 
     async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        tracker = _start(telemetry, client, args, kwargs)
+        try:
+            tracker = _start(telemetry, client, args, kwargs)
+        except Exception:
+            core.log_failure(_START_KEY)
+            tracker = None
         if tracker is None:
             return await wrapped(*args, **kwargs)
         token = context.attach(trace.set_span_in_context(tracker.call.span))

@@ -20,26 +20,27 @@ _SAMPLING = {
 _MAX_TOKENS = {"max_output_tokens": 3, "max_completion_tokens": 2, "max_tokens": 1}
 
 
+_KEYS = frozenset((*_SAMPLING, *_MAX_TOKENS, "stop"))
+
+
 def sampling_attributes(body: Mapping[str, Any], attributes: dict[str, Any]) -> None:
     """temperature, top_p, penalties, seed, n, max tokens and stop sequences, when the request has them."""
+    present = _KEYS.intersection(body)  # the few of them a request has, without a pass over its other keys
+    if not present:
+        return
     max_tokens_rank = 0
-    for key, value in body.items():  # one pass over the few keys a request has
+    for key in sorted(present):  # sorted: the same attribute order whatever the body's
+        value = body[key]
         sampling = _SAMPLING.get(key)
         if sampling is not None:
-            name, accepts_float = sampling
-            if _is_number(value, accepts_float):
-                attributes[name] = value
-        elif key in _MAX_TOKENS:
-            if _is_number(value, False) and _MAX_TOKENS[key] > max_tokens_rank:
-                max_tokens_rank = _MAX_TOKENS[key]
-                attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = value
+            kind = type(value)
+            if kind is int or (kind is float and sampling[1]):
+                attributes[sampling[0]] = value
         elif key == "stop":
             _stop_sequences(value, attributes)
-
-
-def _is_number(value: Any, accepts_float: bool) -> bool:
-    kind = type(value)
-    return kind is int or (accepts_float and kind is float)
+        elif type(value) is int and _MAX_TOKENS[key] > max_tokens_rank:  # the newest name wins
+            max_tokens_rank = _MAX_TOKENS[key]
+            attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = value
 
 
 def _stop_sequences(stop: Any, attributes: dict[str, Any]) -> None:

@@ -42,7 +42,8 @@ _cache: dict[int, tuple[Any, Server]] = {}
 def server_of(client: Any) -> Server:
     """Provider, host and port of a client; cached per base URL object (reading an
     httpx URL's parts costs more than the rest of the request description)."""
-    url = client.base_url
+    # base_url is a property over _base_url in every SDK version (openai 3.x's imports a module on each read)
+    url = client.__dict__.get("_base_url") or client.base_url
     hit = _cache.get(id(url))
     if hit is not None and hit[0] is url:
         return hit[1]
