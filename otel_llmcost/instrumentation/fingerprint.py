@@ -48,17 +48,18 @@ def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_fingerprint(system: str, tools: tuple[str, ...], shape: tuple[str, ...]) -> str:
-    return prompt_fingerprint(system, tools, shape)
+def head_fingerprint(system: str, tools: tuple[str, ...], head: tuple[str, ...]) -> str:
+    """``prompt_fingerprint`` of a shape already cut after its first user message, cached: calls of
+    one template repeat the same inputs, and masking and hashing the system text would otherwise
+    cost more than the rest of the call."""
+    return prompt_fingerprint(system, tools, head)
 
 
 def fingerprint(system: str, tools: Iterable[str], shape: Iterable[str]) -> str:
-    """``prompt_fingerprint``, cached: calls of one template repeat the same inputs, and
-    masking and hashing the system text would otherwise cost more than the rest of the call.
-    ``shape`` is read up to its first user message, as the fingerprint reads it."""
+    """``head_fingerprint`` of ``shape`` read up to its first user message, as the fingerprint reads it."""
     head = []
     for token in shape:
         head.append(token)
         if token.startswith("user"):
             break
-    return _cached_fingerprint(system, tuple(tools), tuple(head))
+    return head_fingerprint(system, tuple(tools), tuple(head))

@@ -237,16 +237,8 @@ def price_floats(
     rates = card.long_int_rates if long_context else card.int_rates
     read, write_5m, write_1h = usage.cache_read_tokens, usage.cache_write_5m_tokens, usage.cache_write_1h_tokens
     output, reasoning, searches = usage.output_tokens, usage.reasoning_tokens, usage.web_search_requests
-    if (
-        rates is not None
-        and read >= 0
-        and write_5m >= 0
-        and write_1h >= 0
-        and output >= 0
-        and reasoning >= 0
-        and searches >= 0
-        and getcontext().prec >= 28
-    ):
+    counts_ok = min(read, write_5m, write_1h, output, reasoning, searches) >= 0
+    if rates is not None and counts_ok and getcontext().prec >= 28:
         input_part = usage.uncached_input_tokens * rates.input
         read_part = read * rates.cache_read
         write_part = write_5m * rates.cache_write_5m + write_1h * rates.cache_write_1h

@@ -9,7 +9,7 @@ with the part builders of ``instrumentation.content``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
@@ -29,14 +29,20 @@ _SERVER_TOOL_CALLS = ("server_tool_use", "mcp_tool_use")
 _MEDIA = {"image": "image", "document": "file", "container_upload": "file"}
 
 
+# type -> whether it is a Mapping: an isinstance check against the ABC costs more than the read itself
+_MAPPINGS: dict[type, bool] = {dict: True, type(None): False}
+
+
+def is_mapping(value: Any) -> bool:
+    kind = type(value)
+    mapping = _MAPPINGS.get(kind)
+    if mapping is None:
+        mapping = _MAPPINGS[kind] = isinstance(value, Mapping)
+    return mapping
+
+
 def field(block: Any, name: str) -> Any:
-    if type(block) is dict:  # the common cases first: an isinstance check against Mapping is slower
-        return block.get(name)
-    if block is None:
-        return None
-    if isinstance(block, Mapping):
-        return block.get(name)
-    return getattr(block, name, None)
+    return block.get(name) if is_mapping(block) else getattr(block, name, None)
 
 
 def listed(value: Any) -> Sequence[Any]:
@@ -62,10 +68,16 @@ def tool_signature(tool: Any) -> str:
     return f"{name}:{json.dumps(schema, sort_keys=True, default=str)}"
 
 
-def shape(messages: Sequence[Any]) -> Iterator[str]:
-    """One ``role:block-types`` token per message, as the fingerprint reads a conversation."""
+def head(messages: Sequence[Any]) -> tuple[str, ...]:
+    """One ``role:block-types`` token per message up to the first user message, as the fingerprint
+    reads a conversation (``fingerprint.head_fingerprint``)."""
+    tokens = []
     for message in messages:
-        yield f"{field(message, 'role')}:{_block_types(field(message, 'content'))}"
+        token = f"{field(message, 'role')}:{_block_types(field(message, 'content'))}"
+        tokens.append(token)
+        if token.startswith("user"):
+            break
+    return tuple(tokens)
 
 
 def _block_types(content: Any) -> str:

@@ -17,17 +17,18 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.anthropic.content import (
     field,
+    head,
     input_messages,
+    is_mapping,
     listed,
     output_messages,
-    shape,
     system_instructions,
     system_text,
     text_of_blocks,
     tool_signature,
 )
 from otel_llmcost.instrumentation.content import json_or_text
-from otel_llmcost.instrumentation.fingerprint import fingerprint
+from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.pricing.types import Usage
 
 # body key -> (attribute, accepted value types)
@@ -37,6 +38,8 @@ _PARAMETERS = {
     "top_p": (sc.GEN_AI_REQUEST_TOP_P, (int, float)),
     "top_k": (sc.GEN_AI_REQUEST_TOP_K, (int,)),
 }
+# Every optional body key describe reads
+_OPTIONS = frozenset((*_PARAMETERS, "stop_sequences", "service_tier", "output_config", "output_format"))
 # A content_block_delta's payload, by delta type
 _DELTA_TEXT = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
 # A streamed block's accumulated pieces go back under this field, by block type
@@ -44,36 +47,41 @@ _BLOCK_TEXT = {"text": "text", "thinking": "thinking"}
 
 
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
-    attributes = request.attributes
-    for key, (name, kinds) in _PARAMETERS.items():
-        value = body.get(key)
-        if type(value) in kinds:
-            attributes[name] = value
-    stop = listed(body.get("stop_sequences"))
-    if stop and all(isinstance(item, str) for item in stop):
-        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
-    tier = body.get("service_tier")
-    if isinstance(tier, str):
-        # auto / standard_only choose among tiers; the response says which one billed the call.
-        attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = tier
-    if _asks_for_json(body):
-        attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
+    present = _OPTIONS.intersection(body)  # the few optional keys a request has
+    if present:
+        _describe_options(body, present, request.attributes)
     system = body.get("system")
     messages = listed(body.get("messages"))
     tools = listed(body.get("tools"))
-    request.fingerprint = fingerprint(system_text(system), map(tool_signature, tools), shape(messages))
+    request.fingerprint = head_fingerprint(system_text(system), tuple(map(tool_signature, tools)), head(messages))
     request.input_messages = functools.partial(input_messages, messages)
     if system:
         request.system_instructions = functools.partial(system_instructions, system)
     request.estimate_input_tokens = functools.partial(_count_input, system, messages, tools, request.model or "")
 
 
+def _describe_options(body: Mapping[str, Any], present: frozenset[str], attributes: dict[str, Any]) -> None:
+    for key in sorted(present):  # sorted: the same attribute order whatever the body's
+        value = body[key]
+        parameter = _PARAMETERS.get(key)
+        if parameter is not None:
+            if type(value) in parameter[1]:
+                attributes[parameter[0]] = value
+        elif key == "stop_sequences":
+            stop = listed(value)
+            if stop and all(isinstance(item, str) for item in stop):
+                attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+        elif key == "service_tier":
+            if isinstance(value, str):
+                # auto / standard_only choose among tiers; the response says which one billed the call.
+                attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = value
+        elif _asks_for_json(body):  # output_config or output_format
+            attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
+
+
 def _asks_for_json(body: Mapping[str, Any]) -> bool:
     # output_config.format, or its deprecated form output_format
-    config, legacy = body.get("output_config"), body.get("output_format")
-    if config is None and legacy is None:
-        return False
-    formats = (field(config, "format"), legacy)
+    formats = (field(body.get("output_config"), "format"), body.get("output_format"))
     return any(field(output_format, "type") == "json_schema" for output_format in formats if output_format)
 
 
@@ -118,7 +126,7 @@ def _usage_of_fields(fields: Mapping[str, Any]) -> Usage:
 def _fields(model: Any) -> Mapping[str, Any]:
     """A usage object's fields, those its SDK version does not know included (pydantic keeps them
     apart, as extras). Read as a dict: a missing attribute of a pydantic model costs an exception."""
-    if type(model) is dict or isinstance(model, Mapping):
+    if is_mapping(model):
         return model
     fields = getattr(model, "__dict__", None) or {}
     extra = getattr(model, "__pydantic_extra__", None)

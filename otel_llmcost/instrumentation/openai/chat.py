@@ -9,7 +9,7 @@ from typing import Any
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
-from otel_llmcost.instrumentation.fingerprint import fingerprint
+from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.instrumentation.openai import params
 from otel_llmcost.instrumentation.openai.content import part_types, parts_of, text_of, tool_signature
 from otel_llmcost.pricing.types import Usage
@@ -32,13 +32,15 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     if not isinstance(messages, list):
         messages = []
     tools = body.get("tools")
-    system, shape = template(messages)
-    request.fingerprint = fingerprint(system, map(tool_signature, tools) if isinstance(tools, list) else (), shape)
+    system, head = template(messages)
+    request.fingerprint = head_fingerprint(
+        system, tuple(map(tool_signature, tools)) if isinstance(tools, list) else (), head
+    )
     request.input_messages = functools.partial(input_messages, messages)
     request.estimate_input_tokens = functools.partial(_count_messages, messages, request.model or "")
 
 
-def template(messages: list[Any]) -> tuple[str, list[str]]:
+def template(messages: list[Any]) -> tuple[str, tuple[str, ...]]:
     """What the fingerprint reads of a conversation, in one pass up to the first user message:
     the system and developer messages that open it, and one ``role:part-types`` token per message."""
     system = []
@@ -48,15 +50,16 @@ def template(messages: list[Any]) -> tuple[str, list[str]]:
             continue
         role = message.get("role")
         content = message.get("content")
+        plain = type(content) is str  # the common case, without the helpers' checks
         if role in _SYSTEM_ROLES and len(system) == len(shape):
-            system.append(text_of(content))
-        kinds = part_types(content)
+            system.append(content if plain else text_of(content))
+        kinds = "text" if plain else part_types(content)
         if message.get("tool_calls"):
             kinds = f"{kinds}+tool_call" if kinds else "tool_call"
         shape.append(f"{role}:{kinds}")
         if role == "user":
             break
-    return "\n".join(system), shape
+    return "\n".join(system), tuple(shape)
 
 
 def input_messages(messages: list[Any]) -> list[dict[str, Any]]:
