@@ -112,14 +112,15 @@ def _usage_of_fields(fields: Mapping[str, Any]) -> Usage:
                 cache_read += part.cache_read_tokens
                 write_5m += part.cache_write_5m_tokens
                 write_1h += part.cache_write_1h_tokens
+    details, server_tools = fields.get("output_tokens_details"), fields.get("server_tool_use")
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=cache_read,
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
-        reasoning_tokens=field(fields.get("output_tokens_details"), "thinking_tokens") or 0,
-        web_search_requests=field(fields.get("server_tool_use"), "web_search_requests") or 0,
+        reasoning_tokens=(field(details, "thinking_tokens") or 0) if details is not None else 0,
+        web_search_requests=(field(server_tools, "web_search_requests") or 0) if server_tools is not None else 0,
     )
 
 
