@@ -135,14 +135,30 @@ def _prepare(demo_dir: Path, *, wipe_store: bool = True) -> None:
                 f"{demo_dir} is not empty and was not made by the demo; the demo replaces its data directory's "
                 "contents. Pass --data-dir with a new or empty directory."
             )
-        for name in ("chdb", "spool", "chdb.lock") if wipe_store else ("spool",):
+        _wipe(demo_dir, ("chdb", "spool") if wipe_store else ("spool",))
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    (demo_dir / MARKER).write_text("Data of `otel-llmcost demo`; the next demo run replaces it.\n")
+
+
+def _wipe(demo_dir: Path, names: tuple[str, ...]) -> None:
+    """Remove the demo's earlier data, holding the store's lock (a `report` may still read it)."""
+    from otel_llmcost.store import lock
+    from otel_llmcost.store.errors import StoreBusy
+
+    lock_file = demo_dir / "store.lock"  # where connection.StoreURL puts the lock of <demo_dir>/chdb
+    try:
+        lock.acquire(lock_file)
+    except StoreBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        for name in names:
             path = demo_dir / name
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-    demo_dir.mkdir(parents=True, exist_ok=True)
-    (demo_dir / MARKER).write_text("Data of `otel-llmcost demo`; the next demo run replaces it.\n")
+    finally:
+        lock.release(lock_file)
 
 
 def _play(console: Console, calls: int, *, spike: bool, server: str | None):

@@ -119,3 +119,17 @@ def test_demo_on_a_clickhouse_server(tmp_path):
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"The spike: prompt ticket-summary-v3 \(fingerprint [0-9a-f]{16}\)", run.stdout)
+
+
+def test_demo_does_not_wipe_a_store_another_process_has_open(tmp_path):
+    from otel_llmcost.store import lock
+
+    (tmp_path / ".otel-llmcost-demo").write_text("")  # made by an earlier demo run
+    (tmp_path / "chdb").mkdir()
+    lock.acquire(tmp_path / "store.lock")  # this process reads the demo's store meanwhile
+    try:
+        run = otel_llmcost("demo", "--calls", CALLS, "--data-dir", str(tmp_path))
+    finally:
+        lock.release(tmp_path / "store.lock")
+    assert run.returncode == 1 and f"is in use by process {os.getpid()}" in run.stderr
+    assert (tmp_path / "chdb").is_dir()
