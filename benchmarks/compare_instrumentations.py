@@ -25,7 +25,8 @@ attribute is a cost, and whether a stream's span ends when the stream is exhaust
 or abandoned (garbage-collected).
 
     python benchmarks/compare_instrumentations.py --setup            # create the venvs (PyPI)
-    python benchmarks/compare_instrumentations.py [--calls 1000] [--rounds 2] [--json out.json]
+    python benchmarks/compare_instrumentations.py [--calls 1000] [--rounds 3] [--json out.json]
+        [--otel-llmcost-src DIR]   # a `git archive <commit> otel_llmcost` unpacked: a fixed commit, not the work tree
 
 Run it with /work/main/.venv's python (otel-llmcost's venv: the floor's attributes come from it).
 """
