@@ -47,7 +47,8 @@ _BLOCK_TEXT = {"text": "text", "thinking": "thinking"}
 
 
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
-    present = _OPTIONS.intersection(body)  # the few optional keys a request has
+    # The few optional keys a request has (anthropic 2.x passes the others too, as its Omit sentinel).
+    present = _OPTIONS.intersection(body)
     if present:
         _describe_options(body, present, request.attributes)
     system = body.get("system")
@@ -75,7 +76,7 @@ def _describe_options(body: Mapping[str, Any], present: frozenset[str], attribut
             if isinstance(value, str):
                 # auto / standard_only choose among tiers; the response says which one billed the call.
                 attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = value
-        elif _asks_for_json(body):  # output_config or output_format
+        elif value and _asks_for_json(body):  # output_config or output_format (falsy: absent, or the SDK's Omit)
             attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
 
 
