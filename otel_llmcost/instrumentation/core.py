@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import current_attributes
 from otel_llmcost.pricing.cost import price_call, price_floats
-from otel_llmcost.pricing.types import Cost, Usage
+from otel_llmcost.pricing.types import Cost, Usage, new_usage
 
 logger = logging.getLogger("otel_llmcost")
 
@@ -115,6 +115,50 @@ class Response:
     output_text: str = ""  # only used to estimate output tokens when usage is missing
     output_messages: Callable[[], list[dict[str, Any]]] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+
+
+# Calling a class with keywords costs several times a function call on CPython 3.11 (type_call
+# converts them twice); the adapters build a Request and a Response per call with these instead.
+
+
+def new_request(
+    operation: str,
+    provider: str,
+    model: str | None,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    stream: bool = False,
+    body: Mapping[str, Any] | None = None,
+) -> Request:
+    """``Request(...)`` with what an adapter knows at first; the rest it sets while describing."""
+    return Request(
+        operation, provider, model, server_address, server_port, stream, None, {}, None, None, None, None, body
+    )
+
+
+def new_response(
+    model: str | None = None,
+    id: str | None = None,  # noqa: A002 (the field's name)
+    finish_reasons: Sequence[str] = (),
+    usage: Usage | None = None,
+    service_tier: str | None = None,
+    tool_calls: Sequence[tuple[str, str]] = (),
+    output_text: str = "",
+    output_messages: Callable[[], list[dict[str, Any]]] | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> Response:
+    """``Response(...)``, the same arguments."""
+    return Response(
+        model,
+        id,
+        finish_reasons,
+        usage,
+        service_tier,
+        tool_calls,
+        output_text,
+        output_messages,
+        {} if attributes is None else attributes,
+    )
 
 
 # Called when a call ends: (response, usage, cost, error). Runs before the span ends, so it may add attributes.
@@ -352,22 +396,22 @@ def _add_response_attributes(attributes: dict[str, Any], response: Response) -> 
 
 
 def _add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> None:
-    attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-    attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-    if usage.cache_read_tokens:
-        attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-    write_5m, write_1h = usage.cache_write_5m_tokens, usage.cache_write_1h_tokens
+    input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, web_searches, estimated = usage
+    attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+    attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+    if cache_read:
+        attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
     if write_5m or write_1h:
         attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = write_5m + write_1h
         if write_5m:
             attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = write_5m
         if write_1h:
             attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = write_1h
-    if usage.reasoning_tokens:
-        attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
-    if usage.web_search_requests:
-        attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = usage.web_search_requests
-    if usage.estimated:
+    if reasoning:
+        attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+    if web_searches:
+        attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = web_searches
+    if estimated:
         attributes[sc.LLMCOST_TOKENS_ESTIMATED] = True
 
 
@@ -418,7 +462,7 @@ def _estimate_usage(request: Request, response: Response | None) -> Usage | None
     input_tokens = request.estimate_input_tokens()
     output_text = response.output_text if response is not None else ""
     output_tokens = count_text(output_text, request.model or "") if output_text else 0
-    return Usage(input_tokens=input_tokens, output_tokens=output_tokens, estimated=True)
+    return new_usage(input_tokens, output_tokens, estimated=True)
 
 
 def _error_type(error: BaseException) -> str:

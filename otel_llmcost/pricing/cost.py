@@ -233,21 +233,21 @@ def price_floats(
     if priced is None:
         return None
     entry, card = priced
-    long_context = card.long_rates is not None and usage.input_tokens > card.long_context_threshold
+    input_tokens, output, read, write_5m, write_1h, reasoning, searches, _ = usage
+    long_context = card.long_rates is not None and input_tokens > card.long_context_threshold
     rates = card.long_int_rates if long_context else card.int_rates
-    read, write_5m, write_1h = usage.cache_read_tokens, usage.cache_write_5m_tokens, usage.cache_write_1h_tokens
-    output, reasoning, searches = usage.output_tokens, usage.reasoning_tokens, usage.web_search_requests
     counts_ok = min(read, write_5m, write_1h, output, reasoning, searches) >= 0
     if rates is not None and counts_ok and getcontext().prec >= 28:
-        input_part = usage.uncached_input_tokens * rates.input
-        read_part = read * rates.cache_read
-        write_part = write_5m * rates.cache_write_5m + write_1h * rates.cache_write_1h
-        output_part = output * rates.output
-        fees_part = searches * rates.web_search
+        scale, input_rate, read_rate, write_5m_rate, write_1h_rate, output_rate, search_rate = rates
+        uncached = input_tokens - read - write_5m - write_1h  # as Usage.uncached_input_tokens
+        input_part = uncached * input_rate if uncached > 0 else 0
+        read_part = read * read_rate
+        write_part = write_5m * write_5m_rate + write_1h * write_1h_rate
+        output_part = output * output_rate
+        fees_part = searches * search_rate
         total = input_part + read_part + write_part + output_part + fees_part
-        reasoning_part = reasoning * rates.output
+        reasoning_part = reasoning * output_rate
         if total < _EXACT and reasoning_part < _EXACT:
-            scale = rates.scale
             return (
                 total / scale,
                 input_part / scale,

@@ -44,13 +44,14 @@ def _raw_response_types() -> tuple[type, ...]:
 _RAW_RESPONSES = _raw_response_types()
 
 
-class _Tracker:
-    """One request's call, from the request to the parsed result (or the stream's end)."""
+class _Tracker(core.LLMCall):
+    """One request's call, from the request to the parsed result (or the stream's end): the
+    ``LLMCall`` plus what the SDK's request needs (one object per call, not two)."""
 
-    __slots__ = ("call", "request", "response", "streaming", "returned", "options", "saved", "post_parser")
+    __slots__ = ("request", "response", "streaming", "returned", "options", "saved", "post_parser")
 
-    def __init__(self, call: core.LLMCall, request: core.Request, options: Any) -> None:
-        self.call = call
+    def __init__(self, telemetry: core.Telemetry, request: core.Request, options: Any) -> None:
+        core.LLMCall.__init__(self, telemetry, request)
         self.request = request
         self.response: core.Response | None = None
         self.streaming = False
@@ -82,16 +83,16 @@ class _Tracker:
 
     def parsed(self, result: Any) -> None:
         if isinstance(result, anthropic.BaseModel) and getattr(result, "type", None) == "message":
-            if not self.call.ended:
+            if not self.ended:
                 self.response = bill_by_request_model(messages.read(result), self.request)
                 if self.returned:  # a raw response parsed after the request returned
-                    self.call.end(self.response)
+                    self.end(self.response)
         elif isinstance(result, _STREAMS) and not self.streaming:
             self.streaming = True
-            streams.instrument(result, self.call, _StreamState(self.request), isinstance(result, anthropic.AsyncStream))
+            streams.instrument(result, self, _StreamState(self.request), isinstance(result, anthropic.AsyncStream))
 
     def failed(self, error: BaseException) -> None:
-        self.call.end(self.response, error=error)  # never raises
+        self.end(self.response, error=error)  # never raises
 
     def finished(self, result: Any) -> None:
         if self.streaming:
@@ -104,12 +105,12 @@ class _Tracker:
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
-        self.call.end(self.response)  # never raises
+        self.end(self.response)  # never raises
 
     def abandoned(self) -> None:
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
-        if not self.streaming and not self.call.ended:
-            self.call.end(core.Response())  # the input was still billed: estimate it
+        if not self.streaming and not self.ended:
+            self.end(core.new_response())  # the input was still billed: estimate it
 
 
 class _StreamState(messages.MessageStream):
@@ -134,11 +135,11 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
     if type(body) is not dict and not isinstance(body, Mapping):
         return None
     extra = options.extra_json
-    if isinstance(extra, Mapping) and extra:
+    if extra and isinstance(extra, Mapping):
         body = {**body, **extra}
     server = server_of(client)
     model = body.get("model")
-    request = core.Request(
+    request = core.new_request(
         operation=sc.OP_CHAT,
         provider=server.provider,
         model=model if isinstance(model, str) else None,
@@ -151,7 +152,7 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
         messages.describe(body, request)
     except Exception:  # the call is still recorded, with what the request description got to
         core.log_failure(_DESCRIBE_KEY)
-    return _Tracker(core.LLMCall(telemetry, request), request, options)
+    return _Tracker(telemetry, request, options)
 
 
 def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
@@ -165,7 +166,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             tracker = None
         if tracker is None:
             return wrapped(*args, **kwargs)
-        token = context.attach(sdk_tracing.call_context(tracker.call.span))
+        token = context.attach(sdk_tracing.call_context(tracker.span))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
@@ -191,7 +192,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             tracker = None
         if tracker is None:
             return await wrapped(*args, **kwargs)
-        token = context.attach(sdk_tracing.call_context(tracker.call.span))
+        token = context.attach(sdk_tracing.call_context(tracker.span))
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:

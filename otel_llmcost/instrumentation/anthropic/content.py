@@ -42,6 +42,8 @@ def is_mapping(value: Any) -> bool:
 
 
 def field(block: Any, name: str) -> Any:
+    if type(block) is dict:  # the common case, without the type lookup
+        return block.get(name)
     return block.get(name) if is_mapping(block) else getattr(block, name, None)
 
 
@@ -73,7 +75,11 @@ def head(messages: Sequence[Any]) -> tuple[str, ...]:
     reads a conversation (``fingerprint.head_fingerprint``)."""
     tokens = []
     for message in messages:
-        token = f"{field(message, 'role')}:{_block_types(field(message, 'content'))}"
+        if type(message) is dict:
+            role, content = message.get("role"), message.get("content")
+        else:
+            role, content = field(message, "role"), field(message, "content")
+        token = f"{role}:{'text' if type(content) is str else _block_types(content)}"
         tokens.append(token)
         if token.startswith("user"):
             break

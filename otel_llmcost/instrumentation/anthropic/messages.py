@@ -8,10 +8,11 @@ total without the split is a 5-minute write, the only kind there was before the 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import anthropic
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
@@ -29,7 +30,7 @@ from otel_llmcost.instrumentation.anthropic.content import (
 )
 from otel_llmcost.instrumentation.content import json_or_text
 from otel_llmcost.instrumentation.fingerprint import head_fingerprint
-from otel_llmcost.pricing.types import Usage
+from otel_llmcost.pricing.types import Usage, new_usage
 
 # body key -> (attribute, accepted value types)
 _PARAMETERS = {
@@ -40,6 +41,11 @@ _PARAMETERS = {
 }
 # Every optional body key describe reads
 _OPTIONS = frozenset((*_PARAMETERS, "stop_sequences", "service_tier", "output_config", "output_format"))
+# The SDK's "not sent" placeholders: anthropic 2.x passes every optional key, the absent ones as Omit
+_ABSENT = frozenset(
+    type(placeholder)
+    for placeholder in (None, getattr(anthropic, "omit", None), getattr(anthropic, "NOT_GIVEN", None))
+)
 # A content_block_delta's payload, by delta type
 _DELTA_TEXT = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
 # A streamed block's accumulated pieces go back under this field, by block type
@@ -64,6 +70,8 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 def _describe_options(body: Mapping[str, Any], present: frozenset[str], attributes: dict[str, Any]) -> None:
     for key in sorted(present):  # sorted: the same attribute order whatever the body's
         value = body[key]
+        if type(value) in _ABSENT:
+            continue
         parameter = _PARAMETERS.get(key)
         if parameter is not None:
             if type(value) in parameter[1]:
@@ -76,7 +84,7 @@ def _describe_options(body: Mapping[str, Any], present: frozenset[str], attribut
             if isinstance(value, str):
                 # auto / standard_only choose among tiers; the response says which one billed the call.
                 attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = value
-        elif value and _asks_for_json(body):  # output_config or output_format (falsy: absent, or the SDK's Omit)
+        elif value and _asks_for_json(body):  # output_config or output_format
             attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
 
 
@@ -114,7 +122,7 @@ def _usage_of_fields(fields: Mapping[str, Any]) -> Usage:
                 write_5m += part.cache_write_5m_tokens
                 write_1h += part.cache_write_1h_tokens
     details, server_tools = fields.get("output_tokens_details"), fields.get("server_tool_use")
-    return Usage(
+    return new_usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=cache_read,
@@ -150,7 +158,7 @@ def read(message: Any) -> core.Response:
     fields = _fields(usage) if usage is not None else {}
     tier = fields.get("service_tier")  # anthropic >= 0.5x declares it; older ones keep it as an extra
     stop_reason = message.stop_reason
-    return core.Response(
+    return core.new_response(
         model=message.model,
         id=message.id,
         finish_reasons=(stop_reason,) if stop_reason else (),
@@ -212,9 +220,9 @@ class MessageStream:
         text = text_of_blocks(blocks)
         start = self.start
         if start is None:
-            return core.Response(output_text=text)  # nothing reported: the core estimates it all
+            return core.new_response(output_text=text)  # nothing reported: the core estimates it all
         tier = getattr(start.usage, "service_tier", None)
-        return core.Response(
+        return core.new_response(
             model=start.model,
             id=start.id,
             finish_reasons=(self.stop_reason,) if self.stop_reason else (),
@@ -235,7 +243,7 @@ class MessageStream:
         from otel_llmcost.tokens import count_text
 
         seen = count_text(text, start.model or "")
-        return dataclasses.replace(usage_of(start.usage), output_tokens=seen, reasoning_tokens=0, estimated=True)
+        return usage_of(start.usage)._replace(output_tokens=seen, reasoning_tokens=0, estimated=True)
 
 
 def _assembled(block: Any, pieces: list[str]) -> Any:

@@ -12,7 +12,7 @@ from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool
 from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.instrumentation.openai import params
 from otel_llmcost.instrumentation.openai.content import part_types, parts_of, text_of, tool_signature
-from otel_llmcost.pricing.types import Usage
+from otel_llmcost.pricing.types import Usage, new_usage
 
 API_TYPE = "chat_completions"
 _SYSTEM_ROLES = ("system", "developer")
@@ -91,7 +91,7 @@ def usage_of(usage: Any) -> Usage:
         # DeepSeek reports cache hits beside the OpenAI fields.
         cached = extra_field(usage, "prompt_cache_hit_tokens") or 0
     output_details = usage.completion_tokens_details
-    return Usage(
+    return new_usage(
         input_tokens=usage.prompt_tokens or 0,
         output_tokens=usage.completion_tokens or 0,
         cache_read_tokens=cached,
@@ -119,7 +119,7 @@ def read(completion: Any) -> core.Response:
         if message is not None and message.tool_calls:
             tool_calls.extend((call.id, _tool_name(call)) for call in message.tool_calls)
     usage = completion.usage
-    return core.Response(
+    return core.new_response(
         model=completion.model,
         id=completion.id,
         finish_reasons=finish_reasons,
@@ -206,7 +206,7 @@ class ChatStream:
             attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = self.fingerprint
         if self.service_tier:
             attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = self.service_tier
-        return core.Response(
+        return core.new_response(
             model=self.model,
             id=self.id,
             finish_reasons=[self.finish[index] for index in sorted(self.finish)],

@@ -35,11 +35,11 @@ _PARSED_KEY = f"{__name__}._Tracker.parsed"
 _FINISHED_KEY = f"{__name__}._Tracker.finished"
 
 
-class _Tracker:
-    """One request's call, from the request to the parsed result (or the stream's end)."""
+class _Tracker(core.LLMCall):
+    """One request's call, from the request to the parsed result (or the stream's end): the
+    ``LLMCall`` plus what the SDK's request needs (one object per call, not two)."""
 
     __slots__ = (
-        "call",
         "endpoint",
         "injected_usage",
         "response",
@@ -50,8 +50,10 @@ class _Tracker:
         "post_parser",
     )
 
-    def __init__(self, call: core.LLMCall, endpoint: Endpoint, injected_usage: bool, options: Any) -> None:
-        self.call = call
+    def __init__(
+        self, telemetry: core.Telemetry, request: core.Request, endpoint: Endpoint, injected_usage: bool, options: Any
+    ) -> None:
+        core.LLMCall.__init__(self, telemetry, request)
         self.endpoint = endpoint
         self.injected_usage = injected_usage
         self.response: core.Response | None = None
@@ -83,20 +85,20 @@ class _Tracker:
 
     def parsed(self, result: Any) -> None:
         if isinstance(result, openai.BaseModel):
-            if not self.call.ended:
+            if not self.ended:
                 self.response = self.endpoint.read(result)
                 if self.returned:  # a raw response parsed after the request returned
-                    self.call.end(self.response)
+                    self.end(self.response)
         elif isinstance(result, _STREAMS) and not self.streaming:
             stream_state = self.endpoint.stream_state
             if stream_state is not None:
                 self.streaming = True
                 streams.instrument(
-                    result, self.call, stream_state(self.injected_usage), isinstance(result, openai.AsyncStream)
+                    result, self, stream_state(self.injected_usage), isinstance(result, openai.AsyncStream)
                 )
 
     def failed(self, error: BaseException) -> None:
-        self.call.end(self.response, error=error)  # never raises
+        self.end(self.response, error=error)  # never raises
 
     def finished(self, result: Any) -> None:
         if self.streaming:
@@ -109,12 +111,12 @@ class _Tracker:
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
-        self.call.end(self.response)  # never raises
+        self.end(self.response)  # never raises
 
     def abandoned(self) -> None:
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
-        if not self.streaming and not self.call.ended:
-            self.call.end(core.Response())  # the input was still billed: estimate it
+        if not self.streaming and not self.ended:
+            self.end(core.new_response())  # the input was still billed: estimate it
 
 
 def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Tracker | None:
@@ -131,7 +133,7 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
     server = server_of(client)
     model = body.get("model")
     stream = body.get("stream") is True or kwargs.get("stream") is True
-    request = core.Request(
+    request = core.new_request(
         operation=endpoint.operation,
         provider=server.provider,
         model=model if type(model) is str else None,
@@ -145,7 +147,7 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
     except Exception:  # the call is still recorded, with what the request description got to
         core.log_failure(_DESCRIBE_KEY)
     injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server)
-    return _Tracker(core.LLMCall(telemetry, request), endpoint, injected_usage, options)
+    return _Tracker(telemetry, request, endpoint, injected_usage, options)
 
 
 def _may_inject_usage(options: Any, body: Mapping[str, Any], server: Server) -> bool:
@@ -178,7 +180,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             tracker = None
         if tracker is None:
             return wrapped(*args, **kwargs)
-        token = context.attach(trace.set_span_in_context(tracker.call.span))
+        token = context.attach(trace.set_span_in_context(tracker.span))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
@@ -204,7 +206,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             tracker = None
         if tracker is None:
             return await wrapped(*args, **kwargs)
-        token = context.attach(trace.set_span_in_context(tracker.call.span))
+        token = context.attach(trace.set_span_in_context(tracker.span))
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:

@@ -28,7 +28,7 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 
 def read(completion: Any) -> core.Response:
     choices = completion.choices or ()
-    return core.Response(
+    return core.new_response(
         model=completion.model,
         id=completion.id,
         finish_reasons=[choice.finish_reason for choice in choices if choice.finish_reason],
@@ -78,7 +78,7 @@ class CompletionStream:
     def response(self) -> core.Response:
         indexes = sorted(self.texts.keys() | self.finish.keys())
         texts = ["".join(self.texts.get(index, ())) for index in indexes]
-        return core.Response(
+        return core.new_response(
             model=self.model,
             id=self.id,
             finish_reasons=[self.finish[index] for index in indexes if index in self.finish],

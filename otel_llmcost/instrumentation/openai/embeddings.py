@@ -8,7 +8,7 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
-from otel_llmcost.pricing.types import Usage
+from otel_llmcost.pricing.types import new_usage
 
 API_TYPE = "embeddings"
 
@@ -27,9 +27,9 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 
 def read(response: Any) -> core.Response:
     usage = response.usage
-    return core.Response(
+    return core.new_response(
         model=response.model,
-        usage=Usage(input_tokens=usage.prompt_tokens or 0) if usage is not None else None,
+        usage=new_usage(input_tokens=usage.prompt_tokens or 0) if usage is not None else None,
     )
 
 

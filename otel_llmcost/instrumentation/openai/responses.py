@@ -12,7 +12,7 @@ from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool
 from otel_llmcost.instrumentation.fingerprint import fingerprint
 from otel_llmcost.instrumentation.openai import params
 from otel_llmcost.instrumentation.openai.content import part_types, parts_of, text_of, tool_signature
-from otel_llmcost.pricing.types import Usage
+from otel_llmcost.pricing.types import Usage, new_usage
 
 API_TYPE = "responses"
 _SYSTEM_ROLES = ("system", "developer")
@@ -56,7 +56,7 @@ def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
     """Responses usage: ``input_tokens`` includes cached tokens, ``output_tokens`` reasoning."""
     input_details = usage.input_tokens_details
     output_details = usage.output_tokens_details
-    return Usage(
+    return new_usage(
         input_tokens=usage.input_tokens or 0,
         output_tokens=usage.output_tokens or 0,
         cache_read_tokens=(input_details.cached_tokens or 0) if input_details is not None else 0,
@@ -81,7 +81,7 @@ def read(response: Any) -> core.Response:
     attributes = {}
     if response.service_tier:
         attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
-    return core.Response(
+    return core.new_response(
         model=response.model,
         id=response.id,
         finish_reasons=_finish_reasons(response, bool(tool_calls)),
@@ -127,7 +127,7 @@ class ResponseStream:
         if self.final is not None:
             return read(self.final)
         texts = self.texts
-        return core.Response(
+        return core.new_response(
             model=self.model,
             id=self.id,
             tool_calls=self.tool_calls,
