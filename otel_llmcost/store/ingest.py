@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import DecodeError
@@ -202,6 +203,18 @@ def rows_from_request(request: ExportTraceServiceRequest) -> dict[str, list[Any]
     return dict(zip(COLUMNS, values, strict=True))
 
 
+def concat_rows(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    """The columns of several ``rows_from_otlp`` results, in order: the same as converting their
+    payloads joined (protobuf concatenation appends the requests' ResourceSpans in order)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    for part in parts:
+        for name, values in merged.items():
+            values += part[name]
+    return merged
+
+
 def _events(events: Iterable[Span.Event]) -> tuple[tuple[int, ...], tuple[str, ...], tuple[dict[str, str], ...]]:
     """Events.Timestamp, Events.Name, Events.Attributes of one span, in one pass over its events."""
     times, names, maps = [], [], []
@@ -228,7 +241,16 @@ def insert_otlp(client: Client, payload: bytes, *, dedup_token: str) -> int:
     is dropped by ClickHouse (in ``otel_traces`` and every view it feeds), so retrying is safe."""
     if not dedup_token:
         raise ValueError("insert_otlp needs a dedup_token: the same token on a retry is what makes it idempotent")
-    columns = rows_from_otlp(payload)
+    return insert_rows(client, rows_from_otlp(payload), dedup_token=dedup_token)
+
+
+def insert_rows(client: Client, columns: dict[str, list[Any]], *, dedup_token: str) -> int:
+    """Insert columns from ``rows_from_otlp`` (the second half of ``insert_otlp``); returns the span count.
+
+    Split out so a caller can convert one batch while the previous one is inserted (chDB and
+    clickhouse-connect's HTTP transport release the GIL while ClickHouse works)."""
+    if not dedup_token:
+        raise ValueError("insert_rows needs a dedup_token: the same token on a retry is what makes it idempotent")
     spans = len(columns["Timestamp"])
     if spans:
         client.insert(
@@ -239,6 +261,61 @@ def insert_otlp(client: Client, payload: bytes, *, dedup_token: str) -> int:
             settings={**DEDUP_SETTINGS, "insert_deduplication_token": dedup_token},
         )
     return spans
+
+
+@dataclass(frozen=True)
+class NativeRows:
+    """Converted rows serialized in ClickHouse's Native format, as ``client.insert`` sends them."""
+
+    body: bytes
+    spans: int
+
+
+def insert_types(client: Client) -> list[Any]:
+    """The clickhouse-connect types of ``COLUMNS`` in the store's ``otel_traces`` (one DESCRIBE)."""
+    table = f"{store_database(client)}.{TRACES_TABLE}"
+    return list(client.create_insert_context(table, column_names=list(COLUMNS)).column_types)
+
+
+def native_rows(client: Client, columns: dict[str, list[Any]], column_types: list[Any]) -> NativeRows:
+    """Serialize converted columns the way ``insert_rows`` does, without talking to the store (the types
+    come from ``insert_types``), so it can run in one thread while another thread inserts."""
+    from clickhouse_connect.driver.transform import NativeTransform
+
+    spans = len(columns["Timestamp"])
+    if not spans:
+        return NativeRows(b"", 0)
+    context = client.create_insert_context(
+        f"{store_database(client)}.{TRACES_TABLE}",
+        column_names=list(COLUMNS),
+        column_types=column_types,
+        column_oriented=True,
+        data=[columns[name] for name in COLUMNS],
+    )
+    chunks = list(NativeTransform.build_insert(context))
+    if context.insert_exception is not None:
+        raise context.insert_exception
+    # The first chunk starts with the INSERT statement an HTTP body carries; raw_insert sends its own.
+    statement = chunks[0].index(b"\n") + 1
+    if not chunks[0].startswith(b"INSERT INTO "):
+        raise ValueError("unexpected Native insert body from clickhouse-connect")
+    chunks[0] = chunks[0][statement:]
+    return NativeRows(b"".join(chunks), spans)
+
+
+def insert_native(client: Client, rows: NativeRows, *, dedup_token: str) -> int:
+    """Insert ``native_rows`` output under ``dedup_token`` (the same settings as ``insert_rows``)."""
+    if not dedup_token:
+        raise ValueError("insert_native needs a dedup_token: the same token on a retry is what makes it idempotent")
+    if rows.spans:
+        client.raw_insert(
+            f"{store_database(client)}.{TRACES_TABLE}",
+            list(COLUMNS),
+            insert_block=rows.body,
+            settings={**DEDUP_SETTINGS, "insert_deduplication_token": dedup_token},
+            fmt="Native",
+        )
+    return rows.spans
 
 
 def attribute_map(attributes: Iterable[KeyValue]) -> dict[str, str]:

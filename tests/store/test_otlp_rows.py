@@ -259,3 +259,24 @@ def test_events_and_links_land_in_their_nested_columns(store):
             "link_attributes": [],
         },
     ]
+
+
+def test_native_rows_of_requests_joined_land_as_insert_otlp_writes_them(store):
+    from otel_llmcost.store.ingest import concat_rows, insert_native, insert_types, native_rows
+
+    first = payload([{"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 3, "flag": False}])
+    span = trace_pb2.Span(trace_id=bytes(range(16)), span_id=bytes(range(8)), name="s", start_time_unix_nano=5)
+    span.events.add(time_unix_nano=7, name="e", attributes=[KeyValue(key="n", value=AnyValue(int_value=-7))])
+    span.links.add(trace_id=bytes(16), span_id=bytes.fromhex("0102030405060708"))
+    second = ExportTraceServiceRequest()
+    second.resource_spans.add(scope_spans=[trace_pb2.ScopeSpans(spans=[span])])
+    second = second.SerializeToString()
+    dump = "SELECT * FROM otel_traces ORDER BY SpanId FORMAT TSVWithNamesAndTypes"
+
+    insert_otlp(store, first + second, dedup_token="joined")
+    expected = store.raw_query(dump)
+    store.command("TRUNCATE TABLE otel_traces")
+    rows_ = native_rows(store, concat_rows([rows_from_otlp(first), rows_from_otlp(second)]), insert_types(store))
+    assert insert_native(store, rows_, dedup_token="encoded") == 2
+
+    assert store.raw_query(dump) == expected
