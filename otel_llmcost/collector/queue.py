@@ -25,8 +25,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 logger = logging.getLogger("otel_llmcost.collector")
@@ -48,6 +48,7 @@ class Segment:
     name: str  # "<run>-<seq>-<spans>" without the suffix
     spans: int
     size: int
+    queued: float = field(default=0.0, compare=False)  # time.monotonic() when acknowledged; 0 if from a past run
 
     @classmethod
     def from_name(cls, name: str, size: int) -> Segment:
@@ -117,7 +118,8 @@ class DiskQueue:
                 self._bytes -= len(payload)
             raise
         with self._state:
-            self._unclaimed[name] = Segment(name=name, spans=spans, size=len(payload))
+            # Insertion order is acknowledgement order, so the first unclaimed segment is the oldest.
+            self._unclaimed[name] = Segment(name=name, spans=spans, size=len(payload), queued=time.monotonic())
             self._unclaimed_spans += spans
             self._state.notify_all()
 
@@ -130,20 +132,60 @@ class DiskQueue:
             return Depth(requests=len(segments), spans=sum(s.spans for s in segments), bytes=self._bytes)
 
     # --- inserting side -----------------------------------------------------
-    def wait(self, min_spans: int, timeout: float) -> None:
-        """Block until a batch of ``min_spans`` is ready, a claimed batch waits, or ``timeout`` passes."""
+    def wait(
+        self,
+        min_spans: int,
+        max_age: float,
+        *,
+        quiet: float = 0.0,
+        timeout: float | None = None,
+        busy: Batch | None = None,
+        until: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Block until a batch is ready, ``until()`` holds (checked when woken) or ``timeout`` passes;
+        returns whether one is ready. Ready: a claimed batch other than ``busy`` (one being inserted)
+        waits, ``min_spans`` are unclaimed, or the oldest unclaimed request has waited ``max_age`` seconds
+        and the newest ``quiet`` seconds (no request came since: the partial batch is not growing)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._state:
-            self._state.wait_for(lambda: self._batches or self._unclaimed_spans >= min_spans, timeout)
+            while True:
+                if self._ready(min_spans, max_age, quiet, busy):
+                    return True
+                if until is not None and until():
+                    return False
+                now = time.monotonic()
+                delay = None if deadline is None else deadline - now
+                if delay is not None and delay <= 0:
+                    return False
+                if self._unclaimed:  # wake up when the partial batch comes of age
+                    ripe = self._partial_ripe(max_age, quiet) - now
+                    delay = ripe if delay is None else min(delay, ripe)
+                self._state.wait(delay)
+
+    def _ready(self, min_spans: int, max_age: float, quiet: float, busy: Batch | None) -> bool:
+        if self._unclaimed_spans >= min_spans or any(batch != busy for batch in self._batches):
+            return True
+        return bool(self._unclaimed) and self._partial_ripe(max_age, quiet) <= time.monotonic()
+
+    def _partial_ripe(self, max_age: float, quiet: float) -> float:
+        """When the unclaimed requests (oldest first: insertion order is acknowledgement order) make a batch."""
+        oldest = next(iter(self._unclaimed.values())).queued
+        if not quiet:
+            return oldest + max_age
+        newest = next(reversed(self._unclaimed.values())).queued
+        return max(oldest + max_age, newest + quiet)
 
     def wake(self) -> None:
         with self._state:
             self._state.notify_all()
 
-    def next_batch(self, max_spans: int, max_bytes: int) -> Batch | None:
-        """The oldest claimed batch, else a new one of the oldest segments (at least one), or None."""
+    def next_batch(self, max_spans: int, max_bytes: int, *, busy: Batch | None = None) -> Batch | None:
+        """The oldest claimed batch other than ``busy`` (one being inserted), else a new one of the oldest
+        segments (at least one), or None."""
         with self._state:
-            if self._batches:
-                return self._batches[0]
+            for batch in self._batches:
+                if batch != busy:
+                    return batch
             chosen: list[Segment] = []
             for segment in self._unclaimed.values():
                 over = sum(s.spans for s in chosen) + segment.spans > max_spans
@@ -163,6 +205,19 @@ class DiskQueue:
             self._unclaim(batch)
             raise
         return batch
+
+    def upcoming(self, max_spans: int) -> list[Segment]:
+        """The unclaimed segments the next new batch would start with (oldest first, up to ``max_spans``
+        spans, at least one): they may be read and converted before the batch is claimed."""
+        with self._state:
+            chosen: list[Segment] = []
+            spans = 0
+            for segment in self._unclaimed.values():
+                spans += segment.spans
+                if chosen and spans > max_spans:
+                    break
+                chosen.append(segment)
+            return chosen
 
     def read(self, batch: Batch) -> bytes:
         return b"".join(self.read_segment(segment) for segment in batch.segments)

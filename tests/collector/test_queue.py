@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from otel_llmcost.collector.queue import DiskQueue, QueueFull, QueueLocked
@@ -125,3 +127,39 @@ def test_rejected_segments_are_kept_aside_and_the_rest_goes_on(queue_dir):
     assert [path.read_bytes() for path in (queue_dir / "rejected").iterdir()] == [b"bad"]
     queue.complete(rest)
     assert queue.depth().bytes == 0
+
+
+def test_a_partial_batch_is_ready_once_its_oldest_request_has_waited(queue_dir):
+    queue = DiskQueue(queue_dir, MB)
+    queue.append(b"a", spans=1)
+
+    assert not queue.wait(min_spans=10, max_age=60, timeout=0)
+    assert queue.wait(min_spans=10, max_age=0.05, timeout=30)  # returns when the request comes of age
+    assert queue.wait(min_spans=1, max_age=60, timeout=0)  # a full batch is ready at once
+
+
+def test_with_quiet_a_partial_batch_also_waits_until_requests_stop_coming(queue_dir):
+    queue = DiskQueue(queue_dir, MB)
+    queue.append(b"a", spans=1)
+    time.sleep(0.06)
+    queue.append(b"b", spans=1)
+
+    assert queue.wait(min_spans=10, max_age=0.05, timeout=0)
+    assert not queue.wait(min_spans=10, max_age=0.05, quiet=60, timeout=0)
+    assert queue.wait(min_spans=10, max_age=0.05, quiet=0.05, timeout=30)
+
+
+def test_a_batch_being_inserted_is_not_handed_out_again(queue_dir):
+    queue = DiskQueue(queue_dir, MB)
+    queue.append(b"a", spans=1)
+    queue.append(b"b", spans=1)
+    first = queue.next_batch(max_spans=1, max_bytes=MB)
+
+    assert queue.next_batch(max_spans=1, max_bytes=MB) == first  # a retry gets the claimed batch
+    assert not queue.wait(min_spans=10, max_age=60, busy=first, timeout=0)
+    second = queue.next_batch(max_spans=1, max_bytes=MB, busy=first)
+    assert queue.read(second) == b"b"
+    assert queue.wait(min_spans=10, max_age=60, busy=second, timeout=0)  # the first one still waits
+    queue.complete(first)
+    queue.complete(second)
+    assert queue.depth().requests == 0

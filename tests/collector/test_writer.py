@@ -6,7 +6,7 @@ from collector_harness import query, request_of
 
 from otel_llmcost.collector.config import CollectorConfig
 from otel_llmcost.collector.queue import DiskQueue
-from otel_llmcost.collector.sink import StoreSink
+from otel_llmcost.collector.sink import NativeRows, StoreSink
 from otel_llmcost.collector.stats import Stats
 from otel_llmcost.collector.writer import Writer
 
@@ -14,25 +14,29 @@ from otel_llmcost.collector.writer import Writer
 class FlakySink(StoreSink):
     """Fails the first inserts: before ClickHouse saw them, or after it stored them (a lost answer)."""
 
-    def __init__(self, url: str, *, fail_before: int = 0, fail_after: int = 0) -> None:
+    def __init__(
+        self, url: str, *, fail_before: int = 0, fail_after: int = 0, fail_at: dict[int, str] | None = None
+    ) -> None:
         super().__init__(url)
         self.fail_before, self.fail_after = fail_before, fail_after
+        self.fail_at = fail_at or {}  # insert call number -> "before" | "after"
         self.tokens: list[str] = []
 
-    def insert(self, payload: bytes, token: str) -> int:
+    def insert_encoded(self, rows: NativeRows, token: str) -> int:
+        call = len(self.tokens)
         self.tokens.append(token)
-        if self.fail_before:
-            self.fail_before -= 1
+        if self.fail_before or self.fail_at.get(call) == "before":
+            self.fail_before = max(self.fail_before - 1, 0)
             raise ConnectionError("ClickHouse is down")
-        spans = super().insert(payload, token)
-        if self.fail_after:
-            self.fail_after -= 1
+        spans = super().insert_encoded(rows, token)
+        if self.fail_after or self.fail_at.get(call) == "after":
+            self.fail_after = max(self.fail_after - 1, 0)
             raise TimeoutError("the answer was lost")
         return spans
 
 
-def _drain(tmp_path, sink: FlakySink, requests: int) -> Stats:
-    config = CollectorConfig(queue_dir=tmp_path / "queue", batch_spans=1000, flush_interval=0.05)
+def _drain(tmp_path, sink: FlakySink, requests: int, batch_spans: int = 1000) -> Stats:
+    config = CollectorConfig(queue_dir=tmp_path / "queue", batch_spans=batch_spans, flush_interval=0.05)
     queue = DiskQueue(config.queue_dir, config.queue_max_bytes)
     for _ in range(requests):
         queue.append(request_of(10), spans=10)
@@ -63,3 +67,18 @@ def test_a_retry_of_an_insert_that_had_landed_is_dropped_by_its_token(tmp_path, 
     assert len(sink.tokens) == 2 and len(set(sink.tokens)) == 1
     assert query(store_url, "SELECT count(), uniqExact(SpanId) FROM otel.otel_traces") == [(30, 30)]
     assert query(store_url, "SELECT count() FROM otel.llm_calls") == [(30,)]
+
+
+def test_batches_converted_while_another_is_inserted_land_once_in_order(tmp_path, store_url):
+    # Batches of 2 requests: the writer converts one while the inserter thread inserts the one before.
+    # The second insert fails before ClickHouse sees it; the fourth fails after it landed.
+    sink = FlakySink(store_url, fail_at={1: "before", 3: "after"})
+
+    stats = _drain(tmp_path, sink, requests=7, batch_spans=20)
+
+    assert stats.inserted_spans == 70
+    first, second, third, fourth = dict.fromkeys(sink.tokens)
+    # a failed batch is retried, under its token, before the batch converted meanwhile goes in
+    assert sink.tokens == [first, second, second, third, third, fourth]
+    assert query(store_url, "SELECT count(), uniqExact(SpanId) FROM otel.otel_traces") == [(70, 70)]
+    assert query(store_url, "SELECT count() FROM otel.llm_calls") == [(70,)]
