@@ -55,9 +55,9 @@ def attributes(
         context.detach(token)
 
 
-def current_attributes() -> dict[str, str]:
-    """The attribution in the current context, as span attributes."""
-    entries = baggage.get_all()
+def current_attributes(ctx: context.Context | None = None) -> dict[str, str]:
+    """The attribution in ``ctx`` (default: the current context), as span attributes."""
+    entries = baggage.get_all(ctx)
     if not entries:
         return {}
     return {key: str(value) for key, value in entries.items() if key in _OWN_KEYS or key.startswith(_OWN_PREFIXES)}

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from opentelemetry import metrics, trace
+from opentelemetry import context, metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llmcost import semconv as sc
@@ -239,10 +239,12 @@ class LLMCall:
         self._request = request
         self._first_chunk: float | None = None
         self._ended = False
+        parent = context.get_current()  # read once for the attribution and the span's parent
         # Read once: the span gets it now and the cost metric the same (a stream may end in another context).
-        self._attribution = attribution = current_attributes()
+        self._attribution = attribution = current_attributes(parent)
         self.span = telemetry.tracer.start_span(
             f"{request.operation} {request.model}" if request.model else request.operation,
+            context=parent,
             kind=SpanKind.CLIENT,
             attributes=_request_attributes(request, attribution),
         )

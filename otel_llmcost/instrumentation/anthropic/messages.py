@@ -12,8 +12,6 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import anthropic
-
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.anthropic.content import (
@@ -32,19 +30,13 @@ from otel_llmcost.instrumentation.content import json_or_text
 from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.pricing.types import Usage, new_usage
 
-# body key -> (attribute, accepted value types)
-_PARAMETERS = {
-    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
-    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
-    "top_p": (sc.GEN_AI_REQUEST_TOP_P, (int, float)),
-    "top_k": (sc.GEN_AI_REQUEST_TOP_K, (int,)),
-}
-# Every optional body key describe reads
-_OPTIONS = frozenset((*_PARAMETERS, "stop_sequences", "service_tier", "output_config", "output_format"))
-# The SDK's "not sent" placeholders: anthropic 2.x passes every optional key, the absent ones as Omit
-_ABSENT = frozenset(
-    type(placeholder)
-    for placeholder in (None, getattr(anthropic, "omit", None), getattr(anthropic, "NOT_GIVEN", None))
+# body key -> (attribute, accepted value types); anthropic 2.x passes the absent ones as its Omit
+# placeholder, whose type is none of these
+_PARAMETERS = (
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
+    ("top_k", sc.GEN_AI_REQUEST_TOP_K, (int,)),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P, (int, float)),
 )
 # A content_block_delta's payload, by delta type
 _DELTA_TEXT = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
@@ -53,45 +45,39 @@ _BLOCK_TEXT = {"text": "text", "thinking": "thinking"}
 
 
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
-    # The few optional keys a request has (anthropic 2.x passes the others too, as its Omit sentinel).
-    present = _OPTIONS.intersection(body)
-    if present:
-        _describe_options(body, present, request.attributes)
+    attributes = request.attributes
+    for key, attribute, kinds in _PARAMETERS:
+        value = body.get(key)
+        if type(value) in kinds:
+            attributes[attribute] = value
+    stop = body.get("stop_sequences")
+    if stop and isinstance(stop, (list, tuple)) and all(isinstance(item, str) for item in stop):
+        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+    tier = body.get("service_tier")
+    if type(tier) is str:
+        # auto / standard_only choose among tiers; the response says which one billed the call.
+        attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = tier
+    if _asks_for_json(body):
+        attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
     system = body.get("system")
     messages = listed(body.get("messages"))
     tools = listed(body.get("tools"))
-    request.fingerprint = head_fingerprint(system_text(system), tuple(map(tool_signature, tools)), head(messages))
+    request.fingerprint = head_fingerprint(
+        system_text(system), tuple(map(tool_signature, tools)) if tools else (), head(messages)
+    )
     request.input_messages = functools.partial(input_messages, messages)
     if system:
         request.system_instructions = functools.partial(system_instructions, system)
     request.estimate_input_tokens = functools.partial(_count_input, system, messages, tools, request.model or "")
 
 
-def _describe_options(body: Mapping[str, Any], present: frozenset[str], attributes: dict[str, Any]) -> None:
-    for key in sorted(present):  # sorted: the same attribute order whatever the body's
-        value = body[key]
-        if type(value) in _ABSENT:
-            continue
-        parameter = _PARAMETERS.get(key)
-        if parameter is not None:
-            if type(value) in parameter[1]:
-                attributes[parameter[0]] = value
-        elif key == "stop_sequences":
-            stop = listed(value)
-            if stop and all(isinstance(item, str) for item in stop):
-                attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
-        elif key == "service_tier":
-            if isinstance(value, str):
-                # auto / standard_only choose among tiers; the response says which one billed the call.
-                attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = value
-        elif value and _asks_for_json(body):  # output_config or output_format
-            attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
-
-
 def _asks_for_json(body: Mapping[str, Any]) -> bool:
-    # output_config.format, or its deprecated form output_format
-    formats = (field(body.get("output_config"), "format"), body.get("output_format"))
-    return any(field(output_format, "type") == "json_schema" for output_format in formats if output_format)
+    # output_config.format, or its deprecated form output_format (absent: None, or the SDK's Omit, which is falsy)
+    config, output_format = body.get("output_config"), body.get("output_format")
+    if not config and not output_format:
+        return False
+    formats = (field(config, "format") if config else None, output_format)
+    return any(field(requested, "type") == "json_schema" for requested in formats if requested)
 
 
 def usage_of(usage: Any, delta: Any = None) -> Usage:
