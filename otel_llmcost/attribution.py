@@ -9,7 +9,7 @@ them back with ``current_attributes()``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from opentelemetry import baggage, context
@@ -55,10 +55,19 @@ def attributes(
         context.detach(token)
 
 
+# The context key OpenTelemetry keeps baggage under. It is private to opentelemetry.baggage, but
+# reading it directly saves the three calls of baggage.get_all on every LLM call (the hot path runs
+# cold, where each call costs microseconds); if a release renames it, get_all is used.
+_BAGGAGE_KEY = getattr(baggage, "_BAGGAGE_KEY", None)
+
+
 def current_attributes(ctx: context.Context | None = None) -> dict[str, str]:
     """The attribution in ``ctx`` (default: the current context), as span attributes."""
-    entries = baggage.get_all(ctx)
-    if not entries:
+    if _BAGGAGE_KEY is None:
+        entries: object = baggage.get_all(ctx)
+    else:
+        entries = (context.get_current() if ctx is None else ctx).get(_BAGGAGE_KEY)
+    if not entries or (type(entries) is not dict and not isinstance(entries, Mapping)):
         return {}
     return {key: str(value) for key, value in entries.items() if key in _OWN_KEYS or key.startswith(_OWN_PREFIXES)}
 

@@ -220,10 +220,13 @@ class Telemetry:
     @property
     def records_metrics(self) -> bool:
         proxy = self._proxy
-        if proxy is None:
-            return self._metrics_on
-        real = proxy._real_instrument
-        return real is not None and not isinstance(real, metrics.NoOpHistogram)
+        return self._metrics_on if proxy is None else _records(proxy)
+
+
+def _records(proxy: Any) -> bool:
+    """Whether the API's proxy instrument records by now (a global meter provider was set since)."""
+    real = proxy._real_instrument
+    return real is not None and not isinstance(real, metrics.NoOpHistogram)
 
 
 _END_KEY = "otel_llmcost.instrumentation.core.LLMCall.end"
@@ -242,11 +245,30 @@ class LLMCall:
         parent = context.get_current()  # read once for the attribution and the span's parent
         # Read once: the span gets it now and the cost metric the same (a stream may end in another context).
         self._attribution = attribution = current_attributes(parent)
+        # The attributes a sampler may use, then the request's own (the hot path runs cold: one function here)
+        attributes: dict[str, Any] = {
+            sc.GEN_AI_OPERATION_NAME: request.operation,
+            sc.GEN_AI_PROVIDER_NAME: request.provider,
+        }
+        model = request.model
+        if model:
+            attributes[sc.GEN_AI_REQUEST_MODEL] = model
+        if request.server_address:
+            attributes[sc.SERVER_ADDRESS] = request.server_address
+        if request.server_port:
+            attributes[sc.SERVER_PORT] = request.server_port
+        if request.stream:
+            attributes[sc.GEN_AI_REQUEST_STREAM] = True
+        if request.fingerprint:
+            attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = request.fingerprint
+        attributes.update(request.attributes)
+        if attribution:
+            attributes.update(attribution)
         self.span = telemetry.tracer.start_span(
-            f"{request.operation} {request.model}" if request.model else request.operation,
+            f"{request.operation} {model}" if model else request.operation,
             context=parent,
             kind=SpanKind.CLIENT,
-            attributes=_request_attributes(request, attribution),
+            attributes=attributes,
         )
         self._on_end = _observe(request, self.span) if call_observers else None
         self._started = time.perf_counter()
@@ -273,28 +295,74 @@ class LLMCall:
         return self._ended
 
     def _record(self, response: Response | None, error: BaseException | None) -> None:
+        # One function for the whole end of a call: the hot path runs with cold caches, where every
+        # function it enters costs microseconds (see BENCHMARKS.md, Instrumentation).
         telemetry, request, span = self._telemetry, self._request, self.span
         duration = time.perf_counter() - self._started
         attributes: dict[str, Any] = {}  # everything the span ends with, set in one call
         model = request.model
         usage: Usage | None = None
         if response is not None:
-            model = response.model or model
-            _add_response_attributes(attributes, response)
+            if response.model:
+                model = response.model
+                attributes[sc.GEN_AI_RESPONSE_MODEL] = model
+            if response.id:
+                attributes[sc.GEN_AI_RESPONSE_ID] = response.id
+            if response.finish_reasons:
+                attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
+            tool_calls = response.tool_calls
+            if tool_calls:
+                attributes[sc.LLMCOST_TOOL_CALLS_COUNT] = len(tool_calls)
+                attributes[sc.LLMCOST_TOOL_CALLS_IDS] = tuple(call_id for call_id, _ in tool_calls)
+                attributes[sc.LLMCOST_TOOL_CALLS_NAMES] = tuple(name for _, name in tool_calls)
+            if response.attributes:
+                attributes.update(response.attributes)
             usage = response.usage
         if usage is None and (response is not None or self._first_chunk is not None):
             usage = _estimate_usage(request, response)
         priced = None
         service_tier = None
         if usage is not None:
-            _add_usage_attributes(attributes, usage)
+            input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, web_searches, estimated = usage
+            attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+            attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+            if cache_read:
+                attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+            if write_5m or write_1h:
+                attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = write_5m + write_1h
+                if write_5m:
+                    attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = write_5m
+                if write_1h:
+                    attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = write_1h
+            if reasoning:
+                attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+            if web_searches:
+                attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = web_searches
+            if estimated:
+                attributes[sc.LLMCOST_TOKENS_ESTIMATED] = True
             if model:
                 service_tier = (response.service_tier if response else None) or request.service_tier
                 priced = price_floats(model, usage, request.provider, service_tier)
             if priced is None:
                 attributes[sc.LLMCOST_COST_UNPRICED] = True
             else:
-                _add_cost_attributes(attributes, priced)
+                # priced: total, input, cache read, cache write, output, reasoning, fees, entry, tier, long context
+                entry = priced[7]
+                attributes.update(
+                    zip(
+                        _COST_KEYS,
+                        (
+                            priced[0],
+                            sc.COST_CURRENCY_USD,
+                            sc.COST_SOURCE_LOCAL,
+                            *priced[1:7],
+                            entry.key,
+                            entry.effective_date,
+                            priced[8],
+                            priced[9],
+                        ),
+                    )
+                )
         if self._first_chunk is not None:
             attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._started
         error_type = None
@@ -304,7 +372,8 @@ class LLMCall:
         if telemetry.capture_content:
             attributes.update(_content_attributes(telemetry, request, response))
         span.set_attributes(attributes)
-        if telemetry.records_metrics:
+        proxy = telemetry._proxy  # records_metrics, inline
+        if telemetry._metrics_on if proxy is None else _records(proxy):
             self._record_metrics(model, usage, None if priced is None else priced[0], duration, error_type)
         if self._on_end:
             cost = None
@@ -361,62 +430,6 @@ def _notify(
         end(response, usage, cost, error)
 
 
-def _request_attributes(request: Request, attribution: Mapping[str, str]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        sc.GEN_AI_OPERATION_NAME: request.operation,
-        sc.GEN_AI_PROVIDER_NAME: request.provider,
-    }
-    if request.model:
-        attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
-    if request.server_address:
-        attributes[sc.SERVER_ADDRESS] = request.server_address
-    if request.server_port:
-        attributes[sc.SERVER_PORT] = request.server_port
-    if request.stream:
-        attributes[sc.GEN_AI_REQUEST_STREAM] = True
-    if request.fingerprint:
-        attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = request.fingerprint
-    attributes.update(request.attributes)
-    if attribution:
-        attributes.update(attribution)
-    return attributes
-
-
-def _add_response_attributes(attributes: dict[str, Any], response: Response) -> None:
-    if response.model:
-        attributes[sc.GEN_AI_RESPONSE_MODEL] = response.model
-    if response.id:
-        attributes[sc.GEN_AI_RESPONSE_ID] = response.id
-    if response.finish_reasons:
-        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
-    if response.tool_calls:
-        attributes[sc.LLMCOST_TOOL_CALLS_COUNT] = len(response.tool_calls)
-        attributes[sc.LLMCOST_TOOL_CALLS_IDS] = tuple(call_id for call_id, _ in response.tool_calls)
-        attributes[sc.LLMCOST_TOOL_CALLS_NAMES] = tuple(name for _, name in response.tool_calls)
-    if response.attributes:
-        attributes.update(response.attributes)
-
-
-def _add_usage_attributes(attributes: dict[str, Any], usage: Usage) -> None:
-    input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, web_searches, estimated = usage
-    attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-    attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-    if cache_read:
-        attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
-    if write_5m or write_1h:
-        attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = write_5m + write_1h
-        if write_5m:
-            attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = write_5m
-        if write_1h:
-            attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = write_1h
-    if reasoning:
-        attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
-    if web_searches:
-        attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = web_searches
-    if estimated:
-        attributes[sc.LLMCOST_TOKENS_ESTIMATED] = True
-
-
 _COST_KEYS = (
     sc.GEN_AI_USAGE_COST_AMOUNT,
     sc.GEN_AI_USAGE_COST_CURRENCY,
@@ -432,26 +445,6 @@ _COST_KEYS = (
     sc.LLMCOST_PRICING_TIER,
     sc.LLMCOST_PRICING_LONG_CONTEXT,
 )
-
-
-def _add_cost_attributes(attributes: dict[str, Any], priced: tuple[Any, ...]) -> None:
-    total, input_cost, cache_read, cache_write, output, reasoning, fees, entry, tier, long_context = priced
-    values = (
-        total,
-        sc.COST_CURRENCY_USD,
-        sc.COST_SOURCE_LOCAL,
-        input_cost,
-        cache_read,
-        cache_write,
-        output,
-        reasoning,
-        fees,
-        entry.key,
-        entry.effective_date,
-        tier,
-        long_context,
-    )
-    attributes.update(zip(_COST_KEYS, values, strict=True))
 
 
 def _estimate_usage(request: Request, response: Response | None) -> Usage | None:

@@ -229,10 +229,10 @@ def price_floats(
     exact (more than the context's digits, a rate with more digits than that) or the counts are
     unusual (negative), the Decimals are computed and converted instead.
     """
-    priced = _priced(model, provider, service_tier)
-    if priced is None:
-        return None
-    entry, card = priced
+    entry = find_price(model, provider)  # as _priced, without its frame (cached lookups, warns when unpriced)
+    if entry is None:
+        return _priced(model, provider, service_tier)  # None, with the warning
+    card = _card(entry, service_tier, model)
     input_tokens, output, read, write_5m, write_1h, reasoning, searches, _ = usage
     long_context = card.long_rates is not None and input_tokens > card.long_context_threshold
     rates = card.long_int_rates if long_context else card.int_rates

@@ -29,7 +29,7 @@ _MESSAGES_PATH = "/v1/messages"  # count_tokens and batches have paths of their 
 # log_once keys of the steps that catch in place (no guarded frame on the hot path)
 _START_KEY = f"{__name__}._start"
 _DESCRIBE_KEY = f"{__name__}._describe"
-_PARSED_KEY = f"{__name__}._Tracker.parsed"
+_PARSED_KEY = f"{__name__}._Tracker.parse"
 _FINISHED_KEY = f"{__name__}._Tracker.finished"
 
 
@@ -66,35 +66,31 @@ class _Tracker(core.LLMCall):
         # them, on every attempt: the copy must still be this call (and its span's locks cannot be copied).
         return self
 
-    def restore_options(self) -> None:
-        # The SDK copied the options before sending; the caller's object goes back as it was.
-        self.options.__dict__["post_parser"] = self.saved
-
     def parse(self, result: Any) -> Any:
         """The post_parser the SDK hands every parsed result to. We look first, so a user's
         post_parser that raises (``messages.parse()`` of an answer that fails validation)
         cannot hide the usage."""
         try:
-            self.parsed(result)
+            if isinstance(result, anthropic.BaseModel) and getattr(result, "type", None) == "message":
+                if not self._ended:
+                    self.response = bill_by_request_model(messages.read(result), self.request)
+                    if self.returned:  # a raw response parsed after the request returned
+                        self.end(self.response)
+            elif isinstance(result, _STREAMS) and not self.streaming:
+                self.streaming = True
+                streams.instrument(
+                    result, self, _StreamState(self.request), isinstance(result, anthropic.AsyncStream)
+                )
         except Exception:
             core.log_failure(_PARSED_KEY)
         post_parser = self.post_parser
         return result if post_parser is None else post_parser(result)
 
-    def parsed(self, result: Any) -> None:
-        if isinstance(result, anthropic.BaseModel) and getattr(result, "type", None) == "message":
-            if not self.ended:
-                self.response = bill_by_request_model(messages.read(result), self.request)
-                if self.returned:  # a raw response parsed after the request returned
-                    self.end(self.response)
-        elif isinstance(result, _STREAMS) and not self.streaming:
-            self.streaming = True
-            streams.instrument(result, self, _StreamState(self.request), isinstance(result, anthropic.AsyncStream))
-
     def failed(self, error: BaseException) -> None:
         self.end(self.response, error=error)  # never raises
 
     def finished(self, result: Any) -> None:
+        """The SDK's request returned ``result`` (the wrappers end a parsed response's call themselves)."""
         if self.streaming:
             return  # the stream ends the call
         if self.response is None and isinstance(result, _RAW_RESPONSES):
@@ -109,7 +105,7 @@ class _Tracker(core.LLMCall):
 
     def abandoned(self) -> None:
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
-        if not self.streaming and not self.ended:
+        if not self.streaming and not self._ended:
             self.end(core.new_response())  # the input was still billed: estimate it
 
 
@@ -174,8 +170,12 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             raise
         finally:
             context.detach(token)
-            tracker.restore_options()
-        tracker.finished(result)
+            # The SDK sent a copy of the options: the caller's object goes back as it was.
+            tracker.options.__dict__["post_parser"] = tracker.saved
+        if tracker.response is not None and not tracker.streaming:
+            tracker.end(tracker.response)  # the common case of finished(), inline; never raises
+        else:
+            tracker.finished(result)
         return result
 
     return request
@@ -200,8 +200,12 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             raise
         finally:
             context.detach(token)
-            tracker.restore_options()
-        tracker.finished(result)
+            # The SDK sent a copy of the options: the caller's object goes back as it was.
+            tracker.options.__dict__["post_parser"] = tracker.saved
+        if tracker.response is not None and not tracker.streaming:
+            tracker.end(tracker.response)  # the common case of finished(), inline; never raises
+        else:
+            tracker.finished(result)
         return result
 
     return request

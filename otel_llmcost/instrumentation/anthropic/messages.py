@@ -60,10 +60,16 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     if _asks_for_json(body):
         attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
     system = body.get("system")
-    messages = listed(body.get("messages"))
-    tools = listed(body.get("tools"))
+    messages = body.get("messages")
+    if not isinstance(messages, (list, tuple)):  # as listed()
+        messages = ()
+    tools = body.get("tools")
+    if not tools or not isinstance(tools, (list, tuple)):
+        tools = ()
     request.fingerprint = head_fingerprint(
-        system_text(system), tuple(map(tool_signature, tools)) if tools else (), head(messages)
+        system if type(system) is str else system_text(system),
+        tuple(map(tool_signature, tools)) if tools else (),
+        head(messages),
     )
     request.input_messages = functools.partial(input_messages, messages)
     if system:
@@ -92,7 +98,12 @@ def usage_of(usage: Any, delta: Any = None) -> Usage:
 
 def _usage_of_fields(fields: Mapping[str, Any]) -> Usage:
     cache_read = fields.get("cache_read_input_tokens") or 0
-    write_5m, write_1h = _cache_writes(fields.get("cache_creation_input_tokens") or 0, fields.get("cache_creation"))
+    write_5m = fields.get("cache_creation_input_tokens") or 0  # a total without the TTL split: 5-minute writes
+    write_1h = 0
+    split = fields.get("cache_creation")
+    if split is not None:  # (5-minute, 1-hour); what the split does not account for is a 5-minute write
+        write_1h = field(split, "ephemeral_1h_input_tokens") or 0
+        write_5m = max(write_5m, (field(split, "ephemeral_5m_input_tokens") or 0) + write_1h) - write_1h
     input_tokens = (fields.get("input_tokens") or 0) + cache_read + write_5m + write_1h
     output_tokens = fields.get("output_tokens") or 0
     iterations = fields.get("iterations")
@@ -129,17 +140,9 @@ def _fields(model: Any) -> Mapping[str, Any]:
     return {**fields, **extra} if extra else fields
 
 
-def _cache_writes(total: int, split: Any) -> tuple[int, int]:
-    """(5-minute, 1-hour) cache writes; what the split does not account for is a 5-minute write."""
-    if split is None:
-        return total, 0
-    one_hour = field(split, "ephemeral_1h_input_tokens") or 0
-    five_minutes = field(split, "ephemeral_5m_input_tokens") or 0
-    return max(total, five_minutes + one_hour) - one_hour, one_hour
-
-
 def read(message: Any) -> core.Response:
-    blocks = listed(message.content)
+    content = message.content
+    blocks = content if isinstance(content, (list, tuple)) else ()
     usage = message.usage
     fields = _fields(usage) if usage is not None else {}
     tier = fields.get("service_tier")  # anthropic >= 0.5x declares it; older ones keep it as an extra
@@ -154,19 +157,17 @@ def read(message: Any) -> core.Response:
         # Only read to estimate the output tokens, when the usage is missing.
         output_text="" if usage is not None else text_of_blocks(blocks),
         output_messages=functools.partial(output_messages, blocks, stop_reason),
-        attributes=_tier_attributes(tier),
+        attributes={sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER: tier} if type(tier) is str else {},
     )
 
 
 def tool_calls(blocks: Sequence[Any]) -> list[tuple[str, str]]:
     """The application's tools the model asked for (server tools such as web search run at Anthropic)."""
-    return [
-        (field(block, "id") or "", field(block, "name") or "") for block in blocks if field(block, "type") == "tool_use"
-    ]
-
-
-def _tier_attributes(tier: Any) -> dict[str, Any]:
-    return {sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER: tier} if isinstance(tier, str) else {}
+    calls = []
+    for block in blocks:
+        if (block.get("type") if type(block) is dict else getattr(block, "type", None)) == "tool_use":
+            calls.append((field(block, "id") or "", field(block, "name") or ""))
+    return calls
 
 
 class MessageStream:
@@ -217,7 +218,7 @@ class MessageStream:
             tool_calls=tool_calls(blocks),
             output_text=text,
             output_messages=functools.partial(output_messages, blocks, self.stop_reason),
-            attributes=_tier_attributes(tier),
+            attributes={sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER: tier} if isinstance(tier, str) else {},
         )
 
     def _usage(self, start: Any, text: str) -> Usage | None:

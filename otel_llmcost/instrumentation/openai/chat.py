@@ -21,8 +21,7 @@ _SYSTEM_ROLES = ("system", "developer")
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
     attributes = request.attributes
     attributes[sc.OPENAI_API_TYPE] = API_TYPE
-    params.sampling_attributes(body, attributes)
-    request.service_tier = params.service_tier(body, attributes)
+    request.service_tier = params.request_parameters(body, attributes)
     response_format = body.get("response_format")
     if response_format is not None and isinstance(response_format, Mapping):
         output_type = params.output_type(response_format.get("type"))
@@ -32,19 +31,10 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     if not isinstance(messages, list):
         messages = []
     tools = body.get("tools")
-    system, head = template(messages)
-    request.fingerprint = head_fingerprint(
-        system, tuple(map(tool_signature, tools)) if isinstance(tools, list) else (), head
-    )
-    request.input_messages = functools.partial(input_messages, messages)
-    request.estimate_input_tokens = functools.partial(_count_messages, messages, request.model or "")
-
-
-def template(messages: list[Any]) -> tuple[str, tuple[str, ...]]:
-    """What the fingerprint reads of a conversation, in one pass up to the first user message:
-    the system and developer messages that open it, and one ``role:part-types`` token per message."""
-    system = []
-    shape = []
+    # The fingerprint reads the conversation up to the first user message: the system and developer
+    # messages that open it, and one ``role:part-types`` token per message.
+    system: list[str] = []
+    shape: list[str] = []
     for message in messages:
         if type(message) is not dict and not isinstance(message, Mapping):
             continue
@@ -59,7 +49,11 @@ def template(messages: list[Any]) -> tuple[str, tuple[str, ...]]:
         shape.append(f"{role}:{kinds}")
         if role == "user":
             break
-    return "\n".join(system), tuple(shape)
+    request.fingerprint = head_fingerprint(
+        "\n".join(system), tuple(map(tool_signature, tools)) if isinstance(tools, list) else (), tuple(shape)
+    )
+    request.input_messages = functools.partial(input_messages, messages)
+    request.estimate_input_tokens = functools.partial(_count_messages, messages, request.model or "")
 
 
 def input_messages(messages: list[Any]) -> list[dict[str, Any]]:
@@ -119,17 +113,23 @@ def read(completion: Any) -> core.Response:
         if message is not None and message.tool_calls:
             tool_calls.extend((call.id, _tool_name(call)) for call in message.tool_calls)
     usage = completion.usage
+    attributes = {}
+    if completion.system_fingerprint:
+        attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = completion.system_fingerprint
+    tier = completion.service_tier
+    if tier:
+        attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier
     return core.new_response(
         model=completion.model,
         id=completion.id,
         finish_reasons=finish_reasons,
         usage=usage_of(usage) if usage is not None else None,
-        service_tier=completion.service_tier,
+        service_tier=tier,
         tool_calls=tool_calls,
         # Only read to estimate the output tokens, when the usage is missing.
         output_text="" if usage is not None else "".join(_texts(choices)),
         output_messages=functools.partial(_output_messages, completion),
-        attributes=_response_attributes(completion),
+        attributes=attributes,
     )
 
 
@@ -232,15 +232,6 @@ class ChatStream:
 def _tool_name(call: Any) -> str:
     function = getattr(call, "function", None) or getattr(call, "custom", None)
     return getattr(function, "name", None) or ""
-
-
-def _response_attributes(completion: Any) -> dict[str, Any]:
-    attributes = {}
-    if completion.system_fingerprint:
-        attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = completion.system_fingerprint
-    if completion.service_tier:
-        attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = completion.service_tier
-    return attributes
 
 
 def _output_messages(completion: Any) -> list[dict[str, Any]]:

@@ -18,8 +18,7 @@ API_TYPE = "completions"
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
     attributes = request.attributes
     attributes[sc.OPENAI_API_TYPE] = API_TYPE
-    params.sampling_attributes(body, attributes)
-    request.service_tier = params.service_tier(body, attributes)
+    request.service_tier = params.request_parameters(body, attributes)
     # No fingerprint: a bare prompt has no system text, tools or message shape to tell templates apart.
     prompt = body.get("prompt")
     request.input_messages = functools.partial(_input_messages, prompt)

@@ -20,14 +20,17 @@ _SAMPLING = {
 _MAX_TOKENS = {"max_output_tokens": 3, "max_completion_tokens": 2, "max_tokens": 1}
 
 
-_KEYS = frozenset((*_SAMPLING, *_MAX_TOKENS, "stop"))
+_KEYS = frozenset((*_SAMPLING, *_MAX_TOKENS, "stop", "service_tier"))
 
 
-def sampling_attributes(body: Mapping[str, Any], attributes: dict[str, Any]) -> None:
-    """temperature, top_p, penalties, seed, n, max tokens and stop sequences, when the request has them."""
+def request_parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> str | None:
+    """temperature, top_p, penalties, seed, n, max tokens, stop sequences and the service tier, when
+    the request has them; returns the requested tier (flex, priority, ...), which prices the call when
+    the response does not say."""
     present = _KEYS.intersection(body)  # the few of them a request has, without a pass over its other keys
     if not present:
-        return
+        return None
+    tier = None
     max_tokens_rank = 0
     for key in sorted(present):  # sorted: the same attribute order whatever the body's
         value = body[key]
@@ -36,11 +39,15 @@ def sampling_attributes(body: Mapping[str, Any], attributes: dict[str, Any]) -> 
             kind = type(value)
             if kind is int or (kind is float and sampling[1]):
                 attributes[sampling[0]] = value
+        elif key == "service_tier":
+            if isinstance(value, str):
+                attributes[sc.OPENAI_REQUEST_SERVICE_TIER] = tier = value
         elif key == "stop":
             _stop_sequences(value, attributes)
         elif type(value) is int and _MAX_TOKENS[key] > max_tokens_rank:  # the newest name wins
             max_tokens_rank = _MAX_TOKENS[key]
             attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = value
+    return tier
 
 
 def _stop_sequences(stop: Any, attributes: dict[str, Any]) -> None:
@@ -48,15 +55,6 @@ def _stop_sequences(stop: Any, attributes: dict[str, Any]) -> None:
         attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
     elif isinstance(stop, (list, tuple)) and stop and all(isinstance(item, str) for item in stop):
         attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
-
-
-def service_tier(body: Mapping[str, Any], attributes: dict[str, Any]) -> str | None:
-    """The requested tier (flex, priority, ...), which prices the call when the response does not say."""
-    tier = body.get("service_tier")
-    if not isinstance(tier, str):
-        return None
-    attributes[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
-    return tier
 
 
 def output_type(format_type: Any) -> str | None:

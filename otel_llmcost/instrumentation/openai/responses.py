@@ -27,8 +27,7 @@ _START_EVENTS = ("response.created", "response.in_progress")
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
     attributes = request.attributes
     attributes[sc.OPENAI_API_TYPE] = API_TYPE
-    params.sampling_attributes(body, attributes)
-    request.service_tier = params.service_tier(body, attributes)
+    request.service_tier = params.request_parameters(body, attributes)
     text = body.get("text")
     if isinstance(text, Mapping) and isinstance(text.get("format"), Mapping):
         output_type = params.output_type(text["format"].get("type"))
