@@ -329,6 +329,146 @@ def measure_request_level(calls: int) -> dict[str, float]:
     }
 
 
+def _prototype(tracer_provider: TracerProvider) -> Callable[..., object]:
+    """A reference, not a product: the same span for this one chat call written by hand as a single
+    wrapt wrapper, the request shape and provider hard-coded (no endpoint table, no attribution, no
+    error handling, no streams, no other SDK versions). What a call costs when nothing is general."""
+    from opentelemetry import context, trace
+
+    from otel_llmcost.instrumentation.fingerprint import head_fingerprint
+    from otel_llmcost.pricing.catalog import find_price
+    from otel_llmcost.pricing.cost import _card
+
+    tracer = tracer_provider.get_tracer("prototype")
+
+    def wrapper(wrapped, client, args, kwargs):  # type: ignore[no-untyped-def]
+        options = args[1]
+        if options.url != "/chat/completions":
+            return wrapped(*args, **kwargs)
+        body = options.json_data
+        model = body["model"]
+        attributes = {
+            sc.GEN_AI_OPERATION_NAME: "chat",
+            sc.GEN_AI_PROVIDER_NAME: "openai",
+            sc.GEN_AI_REQUEST_MODEL: model,
+            sc.SERVER_ADDRESS: "api.openai.com",
+            sc.SERVER_PORT: 443,
+            sc.GEN_AI_REQUEST_TEMPERATURE: body["temperature"],
+            sc.GEN_AI_REQUEST_MAX_TOKENS: body["max_tokens"],
+        }
+        system, shape = [], []
+        for message in body["messages"]:
+            if message["role"] == "system":
+                system.append(message["content"])
+            shape.append(message["role"] + ":text")
+            if message["role"] == "user":
+                break
+        attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = head_fingerprint("\n".join(system), (), tuple(shape))
+        span = tracer.start_span("chat " + model, kind=SpanKind.CLIENT, attributes=attributes)
+        parsed: list[object] = []
+        saved = options.post_parser
+        options.__dict__["post_parser"] = lambda result: parsed.append(result) or result
+        token = context.attach(trace.set_span_in_context(span))
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            context.detach(token)
+            options.__dict__["post_parser"] = saved
+        completion = parsed[0]
+        usage = completion.usage  # type: ignore[attr-defined]
+        cached = usage.prompt_tokens_details.cached_tokens
+        entry = find_price(completion.model, "openai")  # type: ignore[attr-defined]
+        card = _card(entry, completion.service_tier, completion.model)  # type: ignore[arg-type, attr-defined]
+        rates = card.int_rates
+        input_part = (usage.prompt_tokens - cached) * rates.input
+        read_part = cached * rates.cache_read
+        output_part = usage.completion_tokens * rates.output
+        scale = rates.scale
+        span.set_attributes(
+            {
+                sc.GEN_AI_RESPONSE_FINISH_REASONS: tuple(choice.finish_reason for choice in completion.choices),
+                sc.GEN_AI_RESPONSE_ID: completion.id,
+                sc.GEN_AI_RESPONSE_MODEL: completion.model,
+                sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: cached,
+                sc.GEN_AI_USAGE_COST_AMOUNT: (input_part + read_part + output_part) / scale,
+                sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+                sc.GEN_AI_USAGE_COST_SOURCE: "local",
+                sc.GEN_AI_USAGE_INPUT_TOKENS: usage.prompt_tokens,
+                sc.GEN_AI_USAGE_OUTPUT_TOKENS: usage.completion_tokens,
+                sc.LLMCOST_COST_CACHE_READ: read_part / scale,
+                sc.LLMCOST_COST_CACHE_WRITE: 0.0,
+                sc.LLMCOST_COST_INPUT: input_part / scale,
+                sc.LLMCOST_COST_OUTPUT: output_part / scale,
+                sc.LLMCOST_COST_REASONING: 0.0,
+                sc.LLMCOST_COST_REQUEST_FEES: 0.0,
+                sc.LLMCOST_PRICING_DATE: entry.effective_date,  # type: ignore[union-attr]
+                sc.LLMCOST_PRICING_ENTRY: entry.key,  # type: ignore[union-attr]
+                sc.LLMCOST_PRICING_LONG_CONTEXT: False,
+                sc.LLMCOST_PRICING_TIER: card.tier,
+                sc.OPENAI_API_TYPE: "chat_completions",
+                sc.OPENAI_RESPONSE_SERVICE_TIER: completion.service_tier,
+                sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT: completion.system_fingerprint,
+            }
+        )
+        span.end()
+        return result
+
+    return wrapper
+
+
+def measure_prototype(calls: int) -> dict[str, float]:
+    """Ours and the hand-written prototype against the same floor, the four variants in turns."""
+    import wrapt
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+    tracer = tracer_provider.get_tracer("floor")
+    completion = json_reply(
+        chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
+    )
+    bare, ours = _client(completion, bare=True), _client(completion)
+    original = vars(openai._base_client.SyncAPIClient)["request"]
+    http = http_module("openai")
+
+    def prototype_client(provider: TracerProvider) -> openai.OpenAI:
+        cls = type("_Prototype", (openai.OpenAI,), {"request": wrapt.FunctionWrapper(original, _prototype(provider))})
+        transport = http_client(http, _Endless(http, completion), False)
+        return cls(api_key="sk-bench", max_retries=0, http_client=transport)
+
+    prototype = prototype_client(tracer_provider)
+    start, end = _our_span_attributes(lambda: ours.chat.completions.create(**CALL))
+    exporter = InMemorySpanExporter()
+    probe_provider = TracerProvider()
+    probe_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    prototype_client(probe_provider).chat.completions.create(**CALL)
+    assert dict(exporter.get_finished_spans()[-1].attributes) == {**start, **end}, "the prototype's span must be ours"
+
+    def floor() -> object:
+        with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
+            result = bare.chat.completions.create(**CALL)
+            span.set_attributes(end)
+        return result
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    times = _timed(
+        {
+            "bare": lambda: bare.chat.completions.create(**CALL),
+            "floor": floor,
+            "ours": lambda: ours.chat.completions.create(**CALL),
+            "prototype": lambda: prototype.chat.completions.create(**CALL),
+        },
+        calls,
+    )
+    instrumentor.uninstrument()
+    floor_added = _added(times, "floor")
+    median = statistics.median
+    return {
+        name: median(added / floor for added, floor in zip(_added(times, name), floor_added, strict=True))
+        for name in ("ours", "prototype")
+    }
+
+
 class _NoCall:
     """Stands in for the call when only the chunk path is timed."""
 
@@ -483,6 +623,9 @@ def main() -> None:
         f"  our work before the request is sent             {exact['before_send_us']:8.1f} us (the first chunk waits for nothing else)"
     )
     print_anthropic(args.calls)
+    reference = measure_prototype(args.calls)
+    print("reference: the same span written by hand for this one call (one function, nothing general)")
+    print(f"  otel-llmcost {reference['ours']:.2f}x the floor, hand-written {reference['prototype']:.2f}x")
 
 
 if __name__ == "__main__":
