@@ -1,13 +1,19 @@
 """Collector ingest throughput against a raw columnar insert, and its memory under a 10x burst.
 
 1. Ingest: a client process sends OTLP/HTTP protobuf requests of 512 GenAI spans (2 connections)
-   to `otel-llmcost collector` (embedded chDB store in a temp dir). Timed from the first request
-   to the moment /health reports every span inserted: receive, fsync to the queue, OTLP -> rows,
-   insert (with the llm_calls and rollup materialized views). Also the collector process's CPU.
+   to `otel-llmcost collector` (embedded chDB store in a temp dir). Timed from just before the first
+   request to the collector's own record (/health ``last_insert``) of the insert that took the inserted
+   count to every span: receive, fsync to the queue, OTLP -> rows, insert (with the llm_calls and rollup
+   materialized views), the batch leaving the queue. Also the collector process's CPU.
 2. Floor: the same rows, converted to columns outside the clock, inserted with
    ``client.insert(column_oriented=True)`` into a store of the same schema, in the collector's batch
    size. Target: the collector reaches >= 50% of the floor. Rounds alternate between 1 and 2 so the
    shared machine's drift hits both; medians are reported.
+   Fairness: before every timed round of either kind, both stores are left to settle (no merge in the
+   floor's store, the collector process and this one idle), so neither side's background merges run in the
+   other's round; during a collector round this process only waits (one /health request per 100 ms on a
+   kept-alive connection, after the client has sent everything). The CPU of each process during each
+   kind of round is printed, so the load can be compared.
 3. Burst: 10x a round's requests from 20 connections at once. The collector's peak RSS (VmHWM) is
    reported against its RSS before the burst; requests beyond what memory and the queue allow get 429.
 4. Conversion alone (``store.ingest.rows_from_otlp``, in this process, GC on, converted batches kept
@@ -30,6 +36,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,8 +64,9 @@ def _payloads(batches: int, spans: int) -> list[bytes]:
     ]
 
 
-def _client(url: str, batches: int, spans: int, connections: int, results) -> None:  # type: ignore[no-untyped-def]
-    """Runs in its own process: builds the payloads, then sends them over ``connections`` connections."""
+def _client(url: str, batches: int, spans: int, connections: int, results, go) -> None:  # type: ignore[no-untyped-def]
+    """Runs in its own process: builds the payloads, says it is ready, and when told to go sends them over
+    ``connections`` connections; reports the sending time, the statuses and its own CPU while sending."""
     payloads = _payloads(batches, spans)
     statuses: list[int] = []
     lock = threading.Lock()
@@ -76,23 +84,26 @@ def _client(url: str, batches: int, spans: int, connections: int, results) -> No
                         break
                     time.sleep(0.05)  # a real exporter honours Retry-After; we only need the load
 
-    results.put(("ready", None))
     threads = [threading.Thread(target=send, args=(payloads[i::connections],)) for i in range(connections)]
+    results.put(("ready", None))
+    go.wait()
+    cpu_before = time.process_time()
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    results.put(("sent", (time.perf_counter() - start, statuses)))
+    results.put(("sent", (time.perf_counter() - start, statuses, time.process_time() - cpu_before)))
 
 
 def _run_client(url: str, batches: int, spans: int, connections: int):  # type: ignore[no-untyped-def]
+    """Start the client process and wait until its payloads are built; it sends when ``go`` is set."""
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    process = context.Process(target=_client, args=(url, batches, spans, connections, results))
+    results, go = context.Queue(), context.Event()
+    process = context.Process(target=_client, args=(url, batches, spans, connections, results, go))
     process.start()
     assert results.get()[0] == "ready"
-    return process, results
+    return process, results, go
 
 
 def _vm(pid: int, field: str) -> int:
@@ -107,15 +118,23 @@ def _reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def _wait_inserted(collector: CollectorProcess, total: int) -> tuple[float, int]:
-    """When /health first shows ``total`` spans inserted, and the largest queue (bytes) seen until then."""
+def _health_client(collector: CollectorProcess) -> httpx.Client:
+    """One kept-alive connection to /health, made once, outside the clocks."""
+    return httpx.Client(base_url=f"http://127.0.0.1:{collector.http_port}", timeout=5)
+
+
+def _wait_inserted(http: httpx.Client, total: int, interval: float = 0.1) -> tuple[float, int]:
+    """When the collector inserted its ``total``-th span (unix time of that insert, from /health's
+    ``last_insert``), and the largest queue (bytes) seen until then. Polls /health every ``interval``; the
+    time comes from the collector's record, not from when the poll noticed."""
     deepest = 0
     while True:
-        health = collector.health()
+        health = http.get("/health").json()
         deepest = max(deepest, health["queue"]["bytes"])
         if health["inserted"]["spans"] >= total:
-            return time.perf_counter(), deepest
-        time.sleep(0.02)
+            # No other spans are sent, so the last insert is the one that reached ``total``.
+            return datetime.fromisoformat(health["last_insert"]).timestamp(), deepest
+        time.sleep(interval)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -124,11 +143,39 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _settle(
+    collector: CollectorProcess, floor_client, window: float = 0.25, quiet: int = 4, limit: float = 60
+) -> float:  # type: ignore[no-untyped-def]
+    """Wait until neither store is working in the background: ``quiet`` windows in a row in which the
+    collector process and this process (the floor's store) each used at most one clock tick of CPU, and
+    then no merge running in the floor's store. The collector's store cannot be queried from here (chDB
+    locks it), its process's CPU stands for it. Returns the seconds waited (``limit`` at most)."""
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    pid = collector.process.pid
+    start = time.perf_counter()
+    calm = 0
+    while time.perf_counter() - start < limit:
+        ours, theirs = time.process_time(), _cpu_seconds(pid)
+        time.sleep(window)
+        if time.process_time() - ours <= tick and _cpu_seconds(pid) - theirs <= tick:
+            calm += 1
+        else:
+            calm = 0
+        if calm >= quiet:
+            if not floor_client.query("SELECT count() FROM system.merges").result_rows[0][0]:
+                break
+            calm = 0
+    return time.perf_counter() - start
+
+
 @dataclass
 class Round:
     spans: int
     wall: float
-    cpu: float
+    cpu: float  # the side's own CPU: the collector process, or this process for the floor
+    others: dict[str, float]  # CPU of the other processes during the round
+    settled: float  # seconds waited before the round for both stores to be idle
+    seen_after: float = 0.0  # seconds between the last insert and this process seeing it (the CPU's window ends then)
 
     @property
     def rate(self) -> float:
@@ -139,26 +186,34 @@ class Round:
         return self.cpu / self.spans
 
 
-def ingest(collector: CollectorProcess, batches: int, spans: int) -> Round:
-    """Send the batches from a client process; done when /health says every span is inserted."""
-    already = collector.health()["inserted"]["spans"]
-    process, results = _run_client(collector.traces_url, batches, spans, connections=2)
-    cpu_before = _cpu_seconds(collector.process.pid)
-    start = time.perf_counter()
-    _, (_, statuses) = results.get()
+def ingest(collector: CollectorProcess, http: httpx.Client, floor_client, batches: int, spans: int) -> Round:  # type: ignore[no-untyped-def]
+    """Send the batches from a client process; done when the collector has inserted every span."""
+    already = http.get("/health").json()["inserted"]["spans"]
+    process, results, go = _run_client(collector.traces_url, batches, spans, connections=2)
+    settled = _settle(collector, floor_client)
+    pid = collector.process.pid
+    cpu_before, ours_before = _cpu_seconds(pid), time.process_time()
+    start = time.time()
+    go.set()
+    _, (_, statuses, client_cpu) = results.get()
     assert set(statuses) <= {200, 429}, statuses
-    end, _ = _wait_inserted(collector, already + batches * spans)
-    cpu = _cpu_seconds(collector.process.pid) - cpu_before
+    end, _ = _wait_inserted(http, already + batches * spans)
+    others = {"benchmark": time.process_time() - ours_before, "client": client_cpu}
+    cpu = _cpu_seconds(pid) - cpu_before
+    seen_after = time.time() - end
     process.join()
-    return Round(batches * spans, end - start, cpu)
+    return Round(batches * spans, end - start, cpu, others, settled, seen_after)
 
 
-def raw_insert(client, batches: int, spans: int) -> Round:  # type: ignore[no-untyped-def]
+def raw_insert(collector: CollectorProcess, client, batches: int, spans: int) -> Round:  # type: ignore[no-untyped-def]
     """The same rows, converted outside the clock, inserted column-oriented in the collector's batch size."""
     payloads = _payloads(batches, spans)
     per_insert = max(1, COLLECTOR_BATCH_SPANS // spans)
     groups = [b"".join(payloads[i : i + per_insert]) for i in range(0, len(payloads), per_insert)]
     prepared = [rows_from_otlp(group) for group in groups]
+    settled = _settle(collector, client)
+    pid = collector.process.pid
+    collector_before = _cpu_seconds(pid)
     cpu_before = time.process_time()
     start = time.perf_counter()
     for columns in prepared:
@@ -168,7 +223,8 @@ def raw_insert(client, batches: int, spans: int) -> Round:  # type: ignore[no-un
             column_names=list(COLUMNS),
             column_oriented=True,
         )
-    return Round(batches * spans, time.perf_counter() - start, time.process_time() - cpu_before)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_before
+    return Round(batches * spans, wall, cpu, {"collector": _cpu_seconds(pid) - collector_before}, settled)
 
 
 def instrumented_span(rng: random.Random):  # type: ignore[no-untyped-def]
@@ -238,15 +294,16 @@ class Burst:
     requests: int
 
 
-def burst(collector: CollectorProcess, batches: int, spans: int) -> Burst:
+def burst(collector: CollectorProcess, http: httpx.Client, batches: int, spans: int) -> Burst:
     pid = collector.process.pid
     baseline = _vm(pid, "VmRSS")
     _reset_peak(pid)
-    already = collector.health()["inserted"]["spans"]
-    process, results = _run_client(collector.traces_url, batches * 10, spans, connections=20)
-    _, (_, statuses) = results.get()
+    already = http.get("/health").json()["inserted"]["spans"]
+    process, results, go = _run_client(collector.traces_url, batches * 10, spans, connections=20)
+    go.set()
+    _, (_, statuses, _) = results.get()
     assert set(statuses) <= {200, 429}, statuses
-    _, deepest = _wait_inserted(collector, already + batches * 10 * spans)
+    _, deepest = _wait_inserted(http, already + batches * 10 * spans, interval=0.02)
     process.join()
     return Burst(baseline, _vm(pid, "VmHWM"), deepest, statuses.count(429), len(statuses))
 
@@ -267,15 +324,25 @@ def main() -> None:
             queue_dir=root / "queue",
             log_path=root / "collector.log",
         ).start()
+        http = _health_client(collector)
         floor_client = open_store(f"chdb://{root / 'raw' / 'store'}")  # its own dir: the lock sits beside the store
-        ingest(collector, 8, args.spans)  # warm-up: first parts, code paths
-        raw_insert(floor_client, 8, args.spans)
+        ingest(collector, http, floor_client, 8, args.spans)  # warm-up: first parts, code paths
+        raw_insert(collector, floor_client, 8, args.spans)
         collected, raw = [], []
-        for _ in range(args.rounds):  # in turns, so the shared machine's drift hits both alike
-            collected.append(ingest(collector, args.batches, args.spans))
-            raw.append(raw_insert(floor_client, args.batches, args.spans))
+        for number in range(1, args.rounds + 1):  # in turns, so the shared machine's drift hits both alike
+            collected.append(ingest(collector, http, floor_client, args.batches, args.spans))
+            raw.append(raw_insert(collector, floor_client, args.batches, args.spans))
+            for name, r in (("collector", collected[-1]), ("floor", raw[-1])):
+                others = ", ".join(f"{who} {cpu:.2f} s" for who, cpu in r.others.items())
+                print(
+                    f"round {number} {name:9}: {r.rate:7,.0f} spans/s, {r.wall:.2f} s wall, own CPU {r.cpu:.2f} s; "
+                    f"others' CPU: {others}; settled {r.settled:.1f} s before"
+                    + (f"; end seen {r.seen_after:.2f} s after" if name == "collector" else ""),
+                    flush=True,
+                )
         floor_client.close()
-        surge = burst(collector, args.batches, args.spans)
+        surge = burst(collector, http, args.batches, args.spans)
+        http.close()
         collector.process.send_signal(signal.SIGTERM)
         collector.process.wait()
 
@@ -288,6 +355,12 @@ def main() -> None:
     print(f"collector ingest: {rate:,.0f} spans/s, {cpu * 1e6:.0f} us CPU per span (collector process)")
     print(f"raw columnar insert of the same rows: {floor:,.0f} spans/s, {floor_cpu * 1e6:.0f} us CPU per span")
     print(f"collector / raw: {rate / floor:.0%} by wall-clock rate, {floor_cpu / cpu:.0%} by CPU (target >= 50%)")
+    print(
+        "CPU of the other processes per round, medians: during a collector round this benchmark process "
+        f"{statistics.median(r.others['benchmark'] for r in collected):.2f} s and the client (sending) "
+        f"{statistics.median(r.others['client'] for r in collected):.2f} s; during a floor round the collector "
+        f"{statistics.median(r.others['collector'] for r in raw):.2f} s"
+    )
     print(
         f"10x burst ({args.batches * 10} requests, 20 connections): RSS {surge.rss_before / mib:.0f} MiB before, "
         f"peak {surge.rss_peak / mib:.0f} MiB; deepest queue on disk {surge.queue_peak / mib:.0f} MiB; "
