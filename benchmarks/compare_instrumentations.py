@@ -124,8 +124,11 @@ PACKAGES = (
     "openlit",
 )
 
-# --- payloads: the same as tests/instrumentation/wire.py (not importable in the other venvs:
-# it imports pytest); the otel-llmcost child checks they are identical ---------------------
+# --- the call and its payloads: tests/instrumentation/wire.py's, which imports nothing outside the
+# standard library, so every venv can use it -------------------------------------------------------
+
+sys.path.insert(0, str(REPO / "tests" / "instrumentation"))
+from wire import chat_chunks, chat_completion, chat_usage, sse  # noqa: E402
 
 MESSAGES = [
     {"role": "system", "content": "You are the support agent for order 12345. Answer in two sentences."},
@@ -134,59 +137,7 @@ MESSAGES = [
 CALL = {"model": "gpt-4o-mini", "messages": MESSAGES, "temperature": 0.2, "max_tokens": 256}
 STREAM_CALL = {**CALL, "stream": True, "stream_options": {"include_usage": True}}
 SHORT, LONG = 20, 520  # chunks per streamed call
-CREATED = 1767225600
 RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"
-
-
-def chat_usage(prompt: int, completion: int, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": reasoning,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    }
-
-
-def chat_completion(model: str, content: str, usage: dict[str, Any]) -> dict[str, Any]:
-    message = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
-    return {
-        "id": "chatcmpl-CKv3Nx2ABC",
-        "object": "chat.completion",
-        "created": CREATED,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
-        "usage": usage,
-        "service_tier": "default",
-        "system_fingerprint": "fp_560af6e559",
-    }
-
-
-def chat_chunks(model: str, pieces: list[str], usage: dict[str, Any]) -> list[dict[str, Any]]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, choices: bool = True) -> dict[str, Any]:
-        return {
-            "id": "chatcmpl-CKv3Stream1",
-            "object": "chat.completion.chunk",
-            "created": CREATED,
-            "model": model,
-            "service_tier": "default",
-            "system_fingerprint": "fp_560af6e559",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else [],
-            "usage": None,
-        }
-
-    chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
-    chunks += [chunk({"content": piece}) for piece in pieces]
-    chunks.append(chunk({}, "stop"))
-    last = chunk({}, choices=False)
-    last["usage"] = usage
-    chunks.append(last)
-    return chunks
 
 
 def completion_payload() -> dict[str, Any]:
@@ -195,11 +146,6 @@ def completion_payload() -> dict[str, Any]:
 
 def stream_payload(count: int) -> list[dict[str, Any]]:
     return chat_chunks(RESPONSE_MODEL, ["token "] * count, usage=chat_usage(1200, count))
-
-
-def sse(events: list[dict[str, Any]]) -> bytes:
-    lines = [f"data: {json.dumps(event, separators=(',', ':'))}\n\n" for event in events]
-    return "".join([*lines, "data: [DONE]\n\n"]).encode()
 
 
 # OpenLIT prices from a JSON file it downloads from GitHub at init (no internet here: it then
@@ -391,7 +337,7 @@ def child(kind: str, calls: int, floor_file: str | None) -> dict[str, Any]:
 
         facts["otel_llmcost_from"] = str(Path(otel_llmcost.__file__).parent)
     if kind == "floor":  # otel-llmcost's venv: the floor's attributes, as instrumentation_bench.py defines them
-        return {**facts, "floor": _floor_attributes(chat), "payloads_as_wire_py": _same_as_wire()}
+        return {**facts, "floor": _floor_attributes(chat)}
     floor = json.loads(Path(floor_file).read_text())
     start, end = floor["start"], floor["end"]
 
@@ -496,7 +442,6 @@ def child(kind: str, calls: int, floor_file: str | None) -> dict[str, Any]:
 def _floor_attributes(chat: Any) -> dict[str, Any]:
     """The floor's attributes, as instrumentation_bench.py defines them (otel-llmcost's venv only)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
-    sys.path.insert(0, str(REPO / "tests" / "instrumentation"))
     import instrumentation_bench
 
     assert instrumentation_bench.CALL == CALL, "the call differs from instrumentation_bench.py's"
@@ -505,17 +450,6 @@ def _floor_attributes(chat: Any) -> dict[str, Any]:
         "start": {k: _json_value(v) for k, v in start.items()},
         "end": {k: _json_value(v) for k, v in end.items()},
     }
-
-
-def _same_as_wire() -> bool:
-    import wire
-
-    usage = wire.chat_usage(1200, 300, cached=1024)
-    same = wire.chat_completion(RESPONSE_MODEL, "It left the depot.", usage) == completion_payload()
-    for count in (SHORT, LONG):
-        theirs = wire.chat_chunks(RESPONSE_MODEL, ["token "] * count, usage=wire.chat_usage(1200, count))
-        same = same and wire.sse(theirs) == sse(stream_payload(count))
-    return same
 
 
 def _observe(chat: Any, stream_client: Any, exporter: Any, patches: list) -> dict[str, Any]:
@@ -694,7 +628,6 @@ def main() -> None:
         )
 
     floor_attributes = len(reference["floor"]["start"]) + len(reference["floor"]["end"])
-    print(f"payloads identical to tests/instrumentation/wire.py's: {reference['payloads_as_wire_py']}")
     print(f"otel-llmcost measured from {reference['otel_llmcost_from']}")
     print(f"{args.calls} calls per variant and {max(args.calls // 4, 50)} streams of {SHORT} and {LONG} chunks, "
           f"{args.rounds} round(s); CPU time, medians; floor = bare span with otel-llmcost's {floor_attributes} attributes")  # fmt: skip

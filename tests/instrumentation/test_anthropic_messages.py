@@ -11,11 +11,8 @@ from decimal import Decimal as D
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 from wire import (
-    anthropic_api,
-    anthropic_instrumented,
     claude_message,
     claude_usage,
-    instrument_anthropic,
     json_reply,
     text_block,
     thinking_block,
@@ -24,8 +21,6 @@ from wire import (
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing import cost as pricing_cost
-
-__all__ = ["anthropic_api", "anthropic_instrumented", "instrument_anthropic"]  # fixtures, used by name
 
 # Tests name models the SDK warns about (claude-3-5-haiku, claude-sonnet-4-5): they are the documented price cases.
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")

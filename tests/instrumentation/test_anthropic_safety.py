@@ -12,15 +12,12 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 from wire import (
-    anthropic_api,
     anthropic_has_own_tracing,
-    anthropic_instrumented,
     claude_error,
     claude_events,
     claude_message,
     claude_stream,
     claude_usage,
-    instrument_anthropic,
     json_reply,
     text_block,
     tool_use_block,
@@ -30,8 +27,6 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attributes as attribution
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.anthropic import messages
-
-__all__ = ["anthropic_api", "anthropic_instrumented", "instrument_anthropic"]  # fixtures, used by name
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 

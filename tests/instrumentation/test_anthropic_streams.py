@@ -13,13 +13,10 @@ import pytest
 from opentelemetry.trace import StatusCode
 from wire import (
     Reply,
-    anthropic_api,
-    anthropic_instrumented,
     claude_events,
     claude_message,
     claude_stream,
     claude_usage,
-    instrument_anthropic,
     json_reply,
     sse,
     text_block,
@@ -28,8 +25,6 @@ from wire import (
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.tokens import count_messages, count_text
-
-__all__ = ["anthropic_api", "anthropic_instrumented", "instrument_anthropic"]  # fixtures, used by name
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 

@@ -13,11 +13,9 @@ import asyncio
 import importlib
 import inspect
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-import pytest
 
 
 @dataclass
@@ -603,58 +601,3 @@ def anthropic_has_own_tracing() -> bool:
     from anthropic._base_client import BaseClient
 
     return isinstance(vars(BaseClient).get("_tracer"), property)
-
-
-@pytest.fixture
-def instrument_anthropic(telemetry: Any) -> Iterator[Callable[..., Any]]:
-    """Instrument the anthropic SDK into ``telemetry`` (keyword arguments go to ``instrument``)."""
-    from otel_llmcost.instrumentation.anthropic import AnthropicInstrumentor
-
-    instrumentor = AnthropicInstrumentor()
-
-    def instrument(**kwargs: Any) -> Any:
-        instrumentor.instrument(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
-        )
-        return instrumentor
-
-    yield instrument
-    instrumentor.uninstrument()
-
-
-@pytest.fixture
-def anthropic_instrumented(instrument_anthropic: Callable[..., Any], telemetry: Any) -> Any:
-    instrument_anthropic()
-    return telemetry
-
-
-@pytest.fixture
-def anthropic_api(asynchronous: bool) -> Callable[..., Api]:
-    """``anthropic_api(*replies, platform="anthropic" | "bedrock" | "vertex", **client_kwargs)``: a
-    real Anthropic (or AnthropicBedrock / AnthropicVertex) client, sync or async, whose HTTP goes
-    to a ``Wire`` answering ``replies`` in order."""
-    import anthropic
-
-    platforms: dict[str, tuple[Any, Any, dict[str, Any]]] = {
-        "anthropic": (anthropic.Anthropic, anthropic.AsyncAnthropic, {"api_key": "sk-ant-api03-test"}),
-        "bedrock": (
-            anthropic.AnthropicBedrock,
-            anthropic.AsyncAnthropicBedrock,
-            {"api_key": "bedrock-api-key-test", "aws_region": "us-east-1"},
-        ),
-        "vertex": (
-            anthropic.AnthropicVertex,
-            anthropic.AsyncAnthropicVertex,
-            {"region": "us-east5", "project_id": "acme-prod", "access_token": "ya29.test"},
-        ),
-    }
-
-    def connect(*replies: Reply | Callable[[Any], Reply], platform: str = "anthropic", **kwargs: Any) -> Api:
-        http = http_module("anthropic")
-        wire = Wire(http, *replies)
-        sync_cls, async_cls, defaults = platforms[platform]
-        kwargs = {**defaults, "max_retries": 0, **kwargs}
-        client = (async_cls if asynchronous else sync_cls)(http_client=http_client(http, wire, asynchronous), **kwargs)
-        return Api(client, wire, asynchronous)
-
-    return connect
