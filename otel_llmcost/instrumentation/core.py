@@ -117,8 +117,8 @@ class Response:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-# Calling a class with keywords costs several times a function call on CPython 3.11 (type_call
-# converts them twice); the adapters build a Request and a Response per call with these instead.
+# Calling a class with keywords costs more on CPython 3.11 than a function taking them and calling the
+# class positionally (about 1.4x here); the adapters build a Request and a Response per call with these.
 
 
 def new_request(

@@ -1,5 +1,5 @@
-"""The hot path builds Usage, Request and Response through functions (a keyword call to a class
-costs several times a function call on CPython 3.11). They must build exactly what the classes do."""
+"""The hot path builds Usage, Request and Response through functions (cheaper than calling the classes
+with keywords on CPython 3.11). They must build exactly what the classes do."""
 
 from __future__ import annotations
 
