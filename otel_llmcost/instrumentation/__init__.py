@@ -59,27 +59,52 @@ def _instrumentors() -> list[LLMInstrumentor]:
 
 
 def instrument(**kwargs: Any) -> list[str]:
-    """Instrument every supported LLM SDK that is installed; returns their names.
+    """Instrument every supported LLM SDK that is installed; returns the names of the instrumentors
+    now enabled.
 
     Covers the openai and anthropic SDKs and the OpenAI Agents SDK (``openai-agents``).
     Keyword arguments go to each instrumentor: ``tracer_provider``, ``meter_provider``,
-    ``capture_content``, ``redact``. Calling it twice is harmless; an adapter that fails
-    to load or to instrument is logged and skipped, the others go on.
+    ``capture_content``, ``redact``. Calling it again is harmless: an SDK already instrumented
+    keeps the settings it was instrumented with (``uninstrument()`` first to change them). An
+    adapter that fails to load or to instrument, or an SDK version outside an adapter's supported
+    range, is logged and left out; the others go on.
     """
     names = []
     for instrumentor in _instrumentors():
-        try:
-            instrumentor.instrument(**kwargs)
-        except Exception:
-            logger.warning("otel-llmcost: could not instrument %s", type(instrumentor).__name__, exc_info=True)
-            continue
-        names.append(type(instrumentor).__name__)
+        name = type(instrumentor).__name__
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            try:
+                instrumentor.instrument(**kwargs)
+            except Exception:
+                logger.warning("otel-llmcost: could not instrument %s", name, exc_info=True)
+                continue
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                _log_declined(instrumentor)
+                continue
+        names.append(name)
     return names
 
 
+def _log_declined(instrumentor: LLMInstrumentor) -> None:
+    """OpenTelemetry's ``instrument()`` declined without raising: the installed SDK is a version the
+    adapter does not support (OpenTelemetry logs the conflict too, in its own words)."""
+    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+    conflict = get_dependency_conflicts(list(instrumentor.instrumentation_dependencies()))
+    logger.warning(
+        "otel-llmcost: %s is not enabled: %s. Its calls are not recorded; install a supported version "
+        "(pip install '%s').",
+        type(instrumentor).__name__,
+        conflict or "OpenTelemetry declined to instrument it",
+        getattr(conflict, "required", None) or ", ".join(instrumentor.instrumentation_dependencies()),
+    )
+
+
 def uninstrument() -> None:
-    """Restore every patched SDK method."""
+    """Restore every patched SDK method (the SDKs ``instrument()`` did not enable are left alone)."""
     for instrumentor in _instrumentors():
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            continue
         try:
             instrumentor.uninstrument()
         except Exception:

@@ -107,3 +107,42 @@ def test_instrument_covers_the_openai_agents_sdk(telemetry):
         otel_llmcost.uninstrument()
         set_trace_processors([])
         OpenAIAgentsInstrumentor._processor = None
+
+
+def test_an_sdk_version_outside_the_supported_range_is_left_out_with_a_warning(
+    telemetry, openai_api, caplog, monkeypatch
+):
+    from otel_llmcost.instrumentation.openai import OpenAIInstrumentor
+
+    monkeypatch.setattr(instrumentation, "ADAPTERS", instrumentation.ADAPTERS[:1])
+    monkeypatch.setattr(OpenAIInstrumentor, "_instruments", ("openai >= 999",))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        names = otel_llmcost.instrument(tracer_provider=telemetry.tracer_provider)
+    assert names == []
+    warnings = [r.getMessage() for r in caplog.records if r.name == "otel_llmcost"]
+    assert len(warnings) == 1, warnings
+    assert "OpenAIInstrumentor is not enabled" in warnings[0] and "pip install 'openai >= 999'" in warnings[0]
+    assert "openai 3." in warnings[0] or "openai 2." in warnings[0] or "openai 1." in warnings[0]
+
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1000, 200)))
+    assert chat(openai_api(reply)).choices[0].message.content == "It left the depot."
+    assert telemetry.spans() == []  # not instrumented
+
+
+def test_instrument_and_uninstrument_twice_are_quiet_and_keep_their_answer(telemetry, openai_api, caplog, monkeypatch):
+    monkeypatch.setattr(instrumentation, "ADAPTERS", instrumentation.ADAPTERS[:1])
+    with caplog.at_level(logging.WARNING):
+        first = otel_llmcost.instrument(tracer_provider=telemetry.tracer_provider)
+        second = otel_llmcost.instrument(tracer_provider=telemetry.tracer_provider)
+        try:
+            assert first == second == ["OpenAIInstrumentor"]
+            reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1000, 200)))
+            chat(openai_api(reply))
+            assert len(telemetry.spans()) == 1  # patched once: one span
+        finally:
+            otel_llmcost.uninstrument()
+            otel_llmcost.uninstrument()
+    # OpenTelemetry warns "already instrumented" / "already uninstrumented" when asked twice: not here.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    chat(openai_api(reply))
+    assert len(telemetry.spans()) == 1
