@@ -20,7 +20,7 @@ from otel_llmcost.agents.run import UNKNOWN_TOOL, AgentRun
 from otel_llmcost.agents.scopes import Scope, innermost, lock, open_scopes
 from otel_llmcost.agents.tool_results import find_tool_results
 from otel_llmcost.instrumentation import core
-from otel_llmcost.pricing.types import ZERO, Cost, Usage
+from otel_llmcost.pricing.types import EXACT, ZERO, Cost, Usage
 
 RETRY_AFTER_ERROR = "error"
 RETRY_AFTER_DISCARDED_OUTPUT = "discarded_output"
@@ -117,7 +117,7 @@ class Step:
             if self.attempt is not None:
                 self.attempt.ended, self.attempt.errored = True, error is not None
             if self.retry and cost is not None:
-                run.retry_cost += cost.total
+                run.retry_cost = EXACT.add(run.retry_cost, cost.total)  # exact, whatever the app's context
             if response is not None and not self.in_tool:
                 run.expect_tool_calls(list(response.tool_calls))
         try:
@@ -144,7 +144,7 @@ class Step:
                 run.charge_resent(call_id, name, tokens, amount)
             call_ids.append(call_id)
             total_tokens += tokens
-            total_cost += amount
+            total_cost = EXACT.add(total_cost, amount)
         self.attributes[sc.LLMCOST_TOOL_RESULTS_INPUT_TOKENS] = total_tokens
         self.attributes[sc.LLMCOST_TOOL_RESULTS_COST] = float(total_cost)
         self.attributes[sc.LLMCOST_TOOL_RESULTS_CALL_IDS] = call_ids

@@ -13,7 +13,7 @@ from opentelemetry import trace
 from otel_llmcost import semconv as sc
 from otel_llmcost.agents.scopes import Scope, lock
 from otel_llmcost.instrumentation.core import log_once
-from otel_llmcost.pricing.types import ZERO
+from otel_llmcost.pricing.types import EXACT, ZERO
 
 DEFAULT_MAX_STEPS = 25
 DEFAULT_MAX_CONTEXT_TOKENS = 100_000
@@ -116,11 +116,11 @@ class AgentRun(Scope):
     def charge_resent(self, call_id: str, name: str, tokens: int, cost: Decimal) -> None:
         totals = self.resent.setdefault(name, [0, ZERO])
         totals[0] += tokens
-        totals[1] += cost
+        totals[1] = EXACT.add(totals[1], cost)  # exact, whatever the app's Decimal context
         tool = self.open_tools.get(call_id)
         if tool is not None:
             tool.resent_tokens += tokens
-            tool.resent_cost += cost
+            tool.resent_cost = EXACT.add(tool.resent_cost, cost)
 
     def final_attributes(self) -> dict[str, Any]:
         with lock:

@@ -19,7 +19,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation.core import SCHEMA_URL, SCOPE_NAME, Telemetry, capture_content_from_env, log_once
-from otel_llmcost.pricing.types import ZERO, Cost, Usage
+from otel_llmcost.pricing.types import EXACT, ZERO, Cost, Usage
 
 # Scopes are shared by the tasks and threads a run fans out to; their counters take this lock.
 lock = threading.Lock()
@@ -68,7 +68,7 @@ class Rollup:
             # A failed call that sent nothing billable is not "unpriced": only usage without a price is.
             self.unpriced_calls += usage is not None
         else:
-            self.cost += cost.total
+            self.cost = EXACT.add(self.cost, cost.total)  # exact, whatever the app's Decimal context
 
     def attributes(self) -> dict[str, Any]:
         return {

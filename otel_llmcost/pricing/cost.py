@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 from typing import NamedTuple
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.catalog import find_price
 from otel_llmcost.pricing.entry import INPUT_SIDE, PER_MILLION, STANDARD, TIERS, PriceEntry, price_field
-from otel_llmcost.pricing.types import ZERO, Cost, Usage
+from otel_llmcost.pricing.types import EXACT, ZERO, Cost, Usage
 
 logger = logging.getLogger("otel_llmcost.pricing")
 
@@ -83,6 +83,11 @@ class _Card(NamedTuple):
 
 @functools.lru_cache(maxsize=4096)
 def _card(entry: PriceEntry, service_tier: str | None, model: str) -> _Card:
+    with localcontext(EXACT):
+        return _new_card(entry, service_tier, model)
+
+
+def _new_card(entry: PriceEntry, service_tier: str | None, model: str) -> _Card:
     tier = billing_tier(entry, service_tier, model)
     rates = rates_for(entry, tier, False)
     # As entry.is_long_context: past a threshold, when the entry lists a long-context input price.
@@ -185,7 +190,11 @@ def price_parts(model: str, usage: Usage, provider: str | None, service_tier: st
     priced = _priced(model, provider, service_tier)
     if priced is None:
         return None
-    entry, card = priced
+    with localcontext(EXACT):
+        return _parts(usage, *priced)
+
+
+def _parts(usage: Usage, entry: PriceEntry, card: _Card) -> CostParts:
     input_tokens, cache_read_tokens = usage.input_tokens, usage.cache_read_tokens
     write_5m, write_1h, reasoning = usage.cache_write_5m_tokens, usage.cache_write_1h_tokens, usage.reasoning_tokens
     long_context = card.long_rates is not None and input_tokens > card.long_context_threshold
@@ -213,8 +222,8 @@ def price_parts(model: str, usage: Usage, provider: str | None, service_tier: st
     )
 
 
-# Below 10**28 the Decimal math of price_parts (28 significant digits by default) is exact.
-_EXACT = 10**28
+# Below this the Decimal math of price_parts (in the EXACT context) is exact.
+_EXACT = 10**EXACT.prec
 
 
 def price_floats(
@@ -226,7 +235,7 @@ def price_floats(
     Each float is ``float()`` of the Decimal ``price_parts`` computes, got without the Decimals:
     the same exact value in integers (tokens times the rate's digits over a power of ten), then one
     correctly rounded division, as ``float(Decimal)`` rounds. Where the Decimal math would not be
-    exact (more than the context's digits, a rate with more digits than that) or the counts are
+    exact (more than the EXACT context's 28 digits, a rate with more digits than that) or the counts are
     unusual (negative), the Decimals are computed and converted instead.
     """
     entry = find_price(model, provider)  # as _priced, without its frame (cached lookups, warns when unpriced)
@@ -237,7 +246,7 @@ def price_floats(
     long_context = card.long_rates is not None and input_tokens > card.long_context_threshold
     rates = card.long_int_rates if long_context else card.int_rates
     counts_ok = min(read, write_5m, write_1h, output, reasoning, searches) >= 0
-    if rates is not None and counts_ok and getcontext().prec >= 28:
+    if rates is not None and counts_ok:
         scale, input_rate, read_rate, write_5m_rate, write_1h_rate, output_rate, search_rate = rates
         uncached = input_tokens - read - write_5m - write_1h  # as Usage.uncached_input_tokens
         input_part = uncached * input_rate if uncached > 0 else 0

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
+
+from otel_llmcost.pricing.types import EXACT
 
 STANDARD = "standard"
 TIERS = (STANDARD, "batch", "flex", "priority")
@@ -75,11 +77,14 @@ class PriceEntry:
 
     def discounted(self, percent: Decimal, why: str) -> PriceEntry:
         """The same entry at ``percent`` off every price (a negotiated rate)."""
-        factor = (100 - percent) / 100
+        with localcontext(EXACT):
+            factor = (100 - percent) / 100
+            prices = {name: price * factor for name, price in self.prices.items()}
+            web_search = None if self.web_search_per_1k is None else self.web_search_per_1k * factor
         return replace(
             self,
-            prices={name: price * factor for name, price in self.prices.items()},
-            web_search_per_1k=None if self.web_search_per_1k is None else self.web_search_per_1k * factor,
+            prices=prices,
+            web_search_per_1k=web_search,
             source=f"{self.source}; {format_price(percent)}% discount ({why})",
         )
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any, NamedTuple
 
 ZERO = Decimal(0)
+# Every cost computation runs in this context, whatever the application's own Decimal settings: a
+# program may lower the precision or change the rounding for its own money math, and a cost must
+# not follow. 28 digits is Python's default precision, so the values are the ones a default
+# context gives (exact for every catalog price and any realistic token count; price_floats checks).
+EXACT = Context(prec=28, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
 class Usage(NamedTuple):
@@ -86,7 +91,8 @@ class Cost:
 
     @property
     def total(self) -> Decimal:
-        return self.input + self.cache_read + self.cache_write + self.output + self.request_fees
+        with localcontext(EXACT):
+            return self.input + self.cache_read + self.cache_write + self.output + self.request_fees
 
     def __init__(
         self,

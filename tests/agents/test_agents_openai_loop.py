@@ -264,3 +264,13 @@ def test_the_run_reads_its_cost_so_far(openai_client):
     assert after_one == (COST_1, 1, 150, 18, 1)
     assert (run.cost, run.steps, run.llm_calls) == (COST_1 + COST_FINAL, 2, 2)
     assert run.runaway is False
+
+
+def test_run_and_tool_costs_stay_exact_under_the_programs_own_decimal_context(openai_client, spans):
+    from decimal import localcontext
+
+    client, _ = openai_client(*REPLIES)
+    with localcontext() as context:
+        context.prec = 3  # the program's own money math; the roll-ups must not round to it
+        assert run_agent(client) == ANSWER
+    check_run(spans, description="Look an order up by id.")

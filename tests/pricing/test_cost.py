@@ -242,7 +242,32 @@ def test_the_span_floats_match_for_rates_with_many_digits_and_a_narrow_decimal_c
     set_price("acme-search", discount=7)
     usage = Usage(input_tokens=123_457, output_tokens=4_321, cache_read_tokens=99, web_search_requests=3)
     for model in ("acme-thirds", "acme-search"):
-        assert price_floats(model, usage, None, None) == _as_floats(model, usage)
+        floats, cost = price_floats(model, usage, None, None), price_call(model, usage)
+        assert floats == _as_floats(model, usage)
         with localcontext() as context:
-            context.prec = 6  # an application's own Decimal settings: the Decimal costs round, the floats follow
-            assert price_floats(model, usage, None, None) == _as_floats(model, usage)
+            context.prec = 6  # an application's own Decimal settings: no cost follows them
+            assert price_floats(model, usage, None, None) == floats == _as_floats(model, usage)
+            assert price_call(model, usage) == cost
+
+
+def test_costs_stay_exact_whatever_the_applications_decimal_context():
+    """A program that lowers the Decimal precision or changes the rounding for its own money math
+    (first, before any price is looked up) gets the same exact costs as with the default context."""
+    from otel_llmcost.pricing.catalog import clear_overrides
+
+    usage = Usage(input_tokens=123_457, output_tokens=4_321, cache_read_tokens=1_024, reasoning_tokens=77)
+    # 122,433 uncached at 0.13125, 1,024 cached at 0.065625, 4,321 output at 0.525 (per 1M, 12.5% off)
+    expected_total = D("122433") * D("0.13125") / 10**6 + D("1024") * D("0.065625") / 10**6 + D("4321") * D("0.525") / 10**6
+    with localcontext() as context:
+        context.prec = 4
+        context.rounding = "ROUND_DOWN"
+        clear_overrides()  # prices and rate cards are rebuilt under the application's context
+        set_price("gpt-4o-mini", discount="12.5")  # catalog: 0.15 input, 0.075 cached, 0.6 output
+        narrow = price_call("gpt-4o-mini", usage)
+        floats = price_floats("gpt-4o-mini", usage, None, None)
+    assert narrow is not None and floats is not None
+    assert narrow.total == expected_total == D("0.01840505625")
+    assert narrow.input == D("122433") * D("0.13125") / 10**6
+    assert narrow.reasoning == D("77") * D("0.525") / 10**6
+    assert floats[0] == float(expected_total)
+    assert price_call("gpt-4o-mini", usage) == narrow
