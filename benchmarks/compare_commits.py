@@ -1,0 +1,152 @@
+"""The OpenAI hot path of the working tree against another commit's, in one process.
+
+instrumentation_bench.py's ratio to the floor moves by +-0.2x between runs on this VM, more than
+most single changes to the hot path. Here both versions run in the same process, taking turns
+call by call with the bare SDK call and the floor, so drift hits them alike: the figure to read
+is ``tree / base``, the median over blocks of calls of what the tree adds over what the base
+adds. The same commit on both sides (``--base HEAD`` with a clean tree) gives 1.00 +- 0.03.
+
+The base is ``git archive``d into a temporary directory with its package renamed
+``otel_llmcost_base``, and each version patches its own ``openai.OpenAI`` subclass (both wrap
+the SDK's original ``request``), so neither sees the other.
+
+    python benchmarks/compare_commits.py --base HEAD~3 [--calls 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import re
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import openai  # noqa: E402
+import wrapt  # noqa: E402
+from instrumentation_bench import CALL, _Dropped, _Endless, chat_completion, chat_usage, http_client, http_module, json_reply  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.trace import SpanKind  # noqa: E402
+
+BASE_PACKAGE = "otel_llmcost_base"
+START_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "server.address", "server.port", "llmcost.prompt.fingerprint")
+
+
+def base_package(revision: str, into: Path) -> None:
+    """``revision``'s otel_llmcost, importable as ``otel_llmcost_base`` from ``into``."""
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", revision, "otel_llmcost"], cwd=REPO, capture_output=True, check=True
+        ).stdout
+    except subprocess.CalledProcessError as error:
+        sys.exit(f"git archive {revision} failed: {error.stderr.decode().strip()} (give a commit, tag or branch)")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    package = into / BASE_PACKAGE
+    (into / "otel_llmcost").rename(package)
+    name = re.compile(r"\botel_llmcost\b")
+    for source in package.rglob("*.py"):
+        source.write_text(name.sub(BASE_PACKAGE, source.read_text()))
+
+
+def client_class(package: str, tracer_provider: TracerProvider) -> type[openai.OpenAI]:
+    """An ``openai.OpenAI`` whose ``request`` alone is wrapped by ``package``'s instrumentation."""
+    core = importlib.import_module(f"{package}.instrumentation.core")
+    adapter = importlib.import_module(f"{package}.instrumentation.openai.client")
+    original = vars(openai._base_client.SyncAPIClient)["request"]
+    wrapper = wrapt.FunctionWrapper(original, adapter.wrap_request(core.Telemetry(tracer_provider)))
+    return type(f"_{package}", (openai.OpenAI,), {"request": wrapper})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", required=True, help="the commit to compare the working tree with (e.g. HEAD)")
+    parser.add_argument("--calls", type=int, default=1500, help="timed calls per variant")
+    arguments = parser.parse_args()
+
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024)))
+    http = http_module("openai")
+
+    def client(cls: type[openai.OpenAI]) -> openai.OpenAI:
+        return cls(api_key="sk-bench", max_retries=0, http_client=http_client(http, _Endless(http, reply), False))
+
+    with tempfile.TemporaryDirectory() as directory:
+        base_package(arguments.base, Path(directory))
+        sys.path.insert(0, directory)
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+        bare = client(type("_Bare", (openai.OpenAI,), {"request": vars(openai._base_client.SyncAPIClient)["request"]}))
+        tree, base = client(client_class("otel_llmcost", tracer_provider)), client(client_class(BASE_PACKAGE, tracer_provider))
+
+        # Both must record the same span (else the comparison is of different work), and the floor sets it by hand.
+        recorded = []
+        for package in ("otel_llmcost", BASE_PACKAGE):
+            exporter = InMemorySpanExporter()
+            probe = TracerProvider()
+            probe.add_span_processor(SimpleSpanProcessor(exporter))
+            client(client_class(package, probe)).chat.completions.create(**CALL)
+            span = exporter.get_finished_spans()[-1]
+            recorded.append((span.name, dict(span.attributes)))
+        if recorded[0] != recorded[1]:
+            differing = set(recorded[0][1].items()) ^ set(recorded[1][1].items())
+            print(f"note: the two versions record different spans ({sorted(differing)[:6]}...)")
+        attributes = recorded[0][1]
+        start = {key: value for key, value in attributes.items() if key in START_KEYS or key.startswith("gen_ai.request")}
+        end = {key: value for key, value in attributes.items() if key not in start}
+        tracer = tracer_provider.get_tracer("floor")
+
+        def floor() -> object:
+            with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
+                result = bare.chat.completions.create(**CALL)
+                span.set_attributes(end)
+            return result
+
+        variants: dict[str, Callable[[], object]] = {
+            "bare": lambda: bare.chat.completions.create(**CALL),
+            "floor": floor,
+            "base": lambda: base.chat.completions.create(**CALL),
+            "tree": lambda: tree.chat.completions.create(**CALL),
+        }
+        times: dict[str, list[int]] = {name: [] for name in variants}
+        order = list(variants)
+        for turn in range(arguments.calls):
+            # base and tree swap places every turn: neither always runs right after the floor.
+            for name in order if turn % 2 else [*order[:2], *order[:1:-1]]:
+                started = time.process_time_ns()
+                variants[name]()
+                times[name].append(time.process_time_ns() - started)
+            if (turn + 1) % 500 == 0:
+                print(f"  {turn + 1}/{arguments.calls} calls", file=sys.stderr)
+
+    block = 50
+
+    def added(name: str) -> list[float]:
+        return [
+            statistics.median(times[name][first : first + block]) - statistics.median(times["bare"][first : first + block])
+            for first in range(0, arguments.calls - block + 1, block)
+        ]
+
+    floor_added, base_added, tree_added = added("floor"), added("base"), added("tree")
+    median = statistics.median
+    print(f"openai {openai.__version__}, {arguments.calls} calls per variant, medians over blocks of {block}")
+    print(f"  SDK call alone (CPU)     {median(times['bare']) / 1000:8.1f} us")
+    print(f"  floor adds               {median(floor_added) / 1000:8.1f} us")
+    for label, values in ((f"base ({arguments.base})", base_added), ("working tree", tree_added)):
+        ratio = median(ours / floor for ours, floor in zip(values, floor_added, strict=True))
+        print(f"  {label:24} {median(values) / 1000:8.1f} us = {ratio:.2f}x the floor")
+    print(f"  tree / base              {median(t / b for t, b in zip(tree_added, base_added, strict=True)):8.3f}")
+
+
+if __name__ == "__main__":
+    main()
