@@ -33,14 +33,23 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import openai  # noqa: E402
 import wrapt  # noqa: E402
-from instrumentation_bench import CALL, _Dropped, _Endless, chat_completion, chat_usage, http_client, http_module, json_reply  # noqa: E402
+from instrumentation_bench import (  # noqa: E402
+    CALL,
+    _Dropped,
+    _Endless,
+    chat_completion,
+    chat_usage,
+    http_client,
+    http_module,
+    json_reply,
+    split_span_attributes,
+)
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
 
 BASE_PACKAGE = "otel_llmcost_base"
-START_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "server.address", "server.port", "llmcost.prompt.fingerprint")
 
 
 def base_package(revision: str, into: Path) -> None:
@@ -75,7 +84,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1500, help="timed calls per variant")
     arguments = parser.parse_args()
 
-    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024)))
+    reply = json_reply(
+        chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
+    )
     http = http_module("openai")
 
     def client(cls: type[openai.OpenAI]) -> openai.OpenAI:
@@ -87,7 +98,10 @@ def main() -> None:
         tracer_provider = TracerProvider()
         tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
         bare = client(type("_Bare", (openai.OpenAI,), {"request": vars(openai._base_client.SyncAPIClient)["request"]}))
-        tree, base = client(client_class("otel_llmcost", tracer_provider)), client(client_class(BASE_PACKAGE, tracer_provider))
+        tree, base = (
+            client(client_class("otel_llmcost", tracer_provider)),
+            client(client_class(BASE_PACKAGE, tracer_provider)),
+        )
 
         # Both must record the same span (else the comparison is of different work), and the floor sets it by hand.
         recorded = []
@@ -101,9 +115,7 @@ def main() -> None:
         if recorded[0] != recorded[1]:
             differing = set(recorded[0][1].items()) ^ set(recorded[1][1].items())
             print(f"note: the two versions record different spans ({sorted(differing)[:6]}...)")
-        attributes = recorded[0][1]
-        start = {key: value for key, value in attributes.items() if key in START_KEYS or key.startswith("gen_ai.request")}
-        end = {key: value for key, value in attributes.items() if key not in start}
+        start, end = split_span_attributes(recorded[0][1])
         tracer = tracer_provider.get_tracer("floor")
 
         def floor() -> object:
@@ -133,7 +145,8 @@ def main() -> None:
 
     def added(name: str) -> list[float]:
         return [
-            statistics.median(times[name][first : first + block]) - statistics.median(times["bare"][first : first + block])
+            statistics.median(times[name][first : first + block])
+            - statistics.median(times["bare"][first : first + block])
             for first in range(0, arguments.calls - block + 1, block)
         ]
 

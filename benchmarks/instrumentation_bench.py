@@ -119,15 +119,21 @@ def _our_span_attributes(call: Callable[[], object]) -> tuple[dict, dict]:
     instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=NoOpMeterProvider())
     call()
     instrumentor.uninstrument()
-    attributes = dict(exporter.get_finished_spans()[-1].attributes)
-    start_keys = (
-        sc.GEN_AI_OPERATION_NAME,
-        sc.GEN_AI_PROVIDER_NAME,
-        sc.SERVER_ADDRESS,
-        sc.SERVER_PORT,
-        sc.LLMCOST_PROMPT_FINGERPRINT,
-    )
-    start = {key: value for key, value in attributes.items() if key in start_keys or key.startswith("gen_ai.request")}
+    return split_span_attributes(dict(exporter.get_finished_spans()[-1].attributes))
+
+
+_START_KEYS = (
+    sc.GEN_AI_OPERATION_NAME,
+    sc.GEN_AI_PROVIDER_NAME,
+    sc.SERVER_ADDRESS,
+    sc.SERVER_PORT,
+    sc.LLMCOST_PROMPT_FINGERPRINT,
+)
+
+
+def split_span_attributes(attributes: dict) -> tuple[dict, dict]:
+    """A span's attributes as ours sets them: (at its start, at its end)."""
+    start = {key: value for key, value in attributes.items() if key in _START_KEYS or key.startswith("gen_ai.request")}
     return start, {key: value for key, value in attributes.items() if key not in start}
 
 
