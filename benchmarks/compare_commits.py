@@ -11,11 +11,18 @@ The base is ``git archive``d into a temporary directory with its package renamed
 the SDK's original ``request``), so neither sees the other.
 
     python benchmarks/compare_commits.py --base HEAD~3 [--calls 1500]
+
+``--without describe`` (or ``pricing``) replaces that step of the working tree's hot path with
+its precomputed answer for this call: ``--base HEAD --without describe`` bounds what making the
+request description cheaper could save.
+
+    python benchmarks/compare_commits.py --base HEAD --without describe
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import io
 import re
@@ -78,10 +85,37 @@ def client_class(package: str, tracer_provider: TracerProvider) -> type[openai.O
     return type(f"_{package}", (openai.OpenAI,), {"request": wrapper})
 
 
+def without(step: str) -> None:
+    """Replace ``step`` of the working tree's OpenAI chat hot path by its answer for ``CALL``."""
+    from otel_llmcost.instrumentation import core
+    from otel_llmcost.instrumentation.openai import endpoints
+    from otel_llmcost.pricing.cost import price_floats
+    from otel_llmcost.pricing.types import new_usage
+
+    if step == "pricing":
+        answer = price_floats("gpt-4o-mini-2024-07-18", new_usage(1200, 300, 1024), "openai", "default")
+        core.price_floats = lambda model, usage, provider, service_tier: answer  # type: ignore[assignment]
+        return
+    endpoint = endpoints.ENDPOINTS["/chat/completions"]
+    described = core.new_request("chat", "openai", CALL["model"], body=CALL)
+    endpoint.describe(CALL, described)
+
+    def describe(body: object, request: core.Request) -> None:
+        request.attributes.update(described.attributes)
+        request.fingerprint = described.fingerprint
+
+    endpoints.ENDPOINTS["/chat/completions"] = dataclasses.replace(endpoint, describe=describe)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the commit to compare the working tree with (e.g. HEAD)")
     parser.add_argument("--calls", type=int, default=1500, help="timed calls per variant")
+    parser.add_argument(
+        "--without",
+        choices=("describe", "pricing"),
+        help="replace this step of the working tree's hot path by its precomputed answer",
+    )
     arguments = parser.parse_args()
 
     reply = json_reply(
@@ -116,6 +150,8 @@ def main() -> None:
             differing = set(recorded[0][1].items()) ^ set(recorded[1][1].items())
             print(f"note: the two versions record different spans ({sorted(differing)[:6]}...)")
         start, end = split_span_attributes(recorded[0][1])
+        if arguments.without:
+            without(arguments.without)
         tracer = tracer_provider.get_tracer("floor")
 
         def floor() -> object:
@@ -153,12 +189,13 @@ def main() -> None:
     floor_added, base_added, tree_added = added("floor"), added("base"), added("tree")
     median = statistics.median
     print(f"openai {openai.__version__}, {arguments.calls} calls per variant, medians over blocks of {block}")
-    print(f"  SDK call alone (CPU)     {median(times['bare']) / 1000:8.1f} us")
-    print(f"  floor adds               {median(floor_added) / 1000:8.1f} us")
-    for label, values in ((f"base ({arguments.base})", base_added), ("working tree", tree_added)):
+    print(f"  {'SDK call alone (CPU)':32} {median(times['bare']) / 1000:8.1f} us")
+    print(f"  {'floor adds':32} {median(floor_added) / 1000:8.1f} us")
+    tree_label = f"working tree without {arguments.without}" if arguments.without else "working tree"
+    for label, values in ((f"base ({arguments.base})", base_added), (tree_label, tree_added)):
         ratio = median(ours / floor for ours, floor in zip(values, floor_added, strict=True))
-        print(f"  {label:24} {median(values) / 1000:8.1f} us = {ratio:.2f}x the floor")
-    print(f"  tree / base              {median(t / b for t, b in zip(tree_added, base_added, strict=True)):8.3f}")
+        print(f"  {label:32} {median(values) / 1000:8.1f} us = {ratio:.2f}x the floor")
+    print(f"  {'tree / base':32} {median(t / b for t, b in zip(tree_added, base_added, strict=True)):8.3f}")
 
 
 if __name__ == "__main__":
