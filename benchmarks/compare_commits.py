@@ -42,10 +42,10 @@ import openai  # noqa: E402
 import wrapt  # noqa: E402
 from instrumentation_bench import (  # noqa: E402
     CALL,
-    _Dropped,
+    COMPLETION,
     _Endless,
-    chat_completion,
-    chat_usage,
+    dropping_provider,
+    floor_of,
     http_client,
     http_module,
     json_reply,
@@ -54,7 +54,6 @@ from instrumentation_bench import (  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
-from opentelemetry.trace import SpanKind  # noqa: E402
 
 BASE_PACKAGE = "otel_llmcost_base"
 
@@ -118,9 +117,7 @@ def main() -> None:
     )
     arguments = parser.parse_args()
 
-    reply = json_reply(
-        chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
-    )
+    reply = json_reply(COMPLETION)
     http = http_module("openai")
 
     def client(cls: type[openai.OpenAI]) -> openai.OpenAI:
@@ -129,8 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         base_package(arguments.base, Path(directory))
         sys.path.insert(0, directory)
-        tracer_provider = TracerProvider()
-        tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+        tracer_provider = dropping_provider()
         bare = client(type("_Bare", (openai.OpenAI,), {"request": vars(openai._base_client.SyncAPIClient)["request"]}))
         tree, base = (
             client(client_class("otel_llmcost", tracer_provider)),
@@ -152,13 +148,7 @@ def main() -> None:
         start, end = split_span_attributes(recorded[0][1])
         if arguments.without:
             without(arguments.without)
-        tracer = tracer_provider.get_tracer("floor")
-
-        def floor() -> object:
-            with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
-                result = bare.chat.completions.create(**CALL)
-                span.set_attributes(end)
-            return result
+        floor = floor_of(tracer_provider.get_tracer("floor"), lambda: bare.chat.completions.create(**CALL), start, end)
 
         variants: dict[str, Callable[[], object]] = {
             "bare": lambda: bare.chat.completions.create(**CALL),

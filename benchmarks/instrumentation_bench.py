@@ -41,7 +41,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
-from opentelemetry.trace import SpanKind  # noqa: E402
+from opentelemetry.trace import SpanKind, Tracer  # noqa: E402
 from wire import Wire, chat_chunks, chat_completion, chat_usage, http_client, http_module, json_reply, sse_reply  # noqa: E402
 
 from otel_llmcost import semconv as sc  # noqa: E402
@@ -110,6 +110,29 @@ def _added(times: dict[str, list[int]], name: str, base: str = "bare", block: in
     return added
 
 
+# The non-streaming chat completion every per-call variant gets back (1,024 of its 1,200 input tokens cached).
+COMPLETION = chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
+
+
+def dropping_provider() -> TracerProvider:
+    """A tracer provider whose spans are recorded and then dropped (no export I/O)."""
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+    return tracer_provider
+
+
+def floor_of(tracer: Tracer, call: Callable[[], object], start: dict, end: dict) -> Callable[[], object]:
+    """``call`` inside the floor: a bare span with ``start`` attributes, ``end`` set after the call."""
+
+    def floor() -> object:
+        with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
+            result = call()
+            span.set_attributes(end)
+        return result
+
+    return floor
+
+
 def _our_span_attributes(call: Callable[[], object]) -> tuple[dict, dict]:
     """The attributes our span gets at its start and at its end, for the floor to set the same."""
     exporter = InMemorySpanExporter()
@@ -146,15 +169,12 @@ def _semconv_points(telemetry: Telemetry, attributes: dict) -> None:
 
 
 def measure(calls: int) -> dict[str, float]:
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+    tracer_provider = dropping_provider()
     tracer = tracer_provider.get_tracer("floor")
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     floor_metrics = Telemetry(tracer_provider, meter_provider)
 
-    completion = json_reply(
-        chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
-    )
+    completion = json_reply(COMPLETION)
     chunks = {
         count: sse_reply(chat_chunks("gpt-4o-mini-2024-07-18", ["token "] * count, usage=chat_usage(1200, count)))
         for count in (SHORT, LONG)
@@ -175,12 +195,13 @@ def measure(calls: int) -> dict[str, float]:
     }
 
     def floor(function: Callable[[], object], with_metrics: bool = False) -> Callable[[], object]:
+        spanned = floor_of(tracer, function, start, end)
+        if not with_metrics:
+            return spanned
+
         def call() -> object:
-            with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
-                result = function()
-                span.set_attributes(end)
-            if with_metrics:
-                _semconv_points(floor_metrics, metric_attributes)
+            result = spanned()
+            _semconv_points(floor_metrics, metric_attributes)
             return result
 
         return call
@@ -266,13 +287,10 @@ def measure_request_level(calls: int) -> dict[str, float]:
     from otel_llmcost.instrumentation import streams
     from otel_llmcost.instrumentation.openai import chat, client
 
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
-    tracer = tracer_provider.get_tracer("floor")
+    tracer_provider = dropping_provider()
     wrapper = client.wrap_request(Telemetry(tracer_provider))
-    payload = chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
-    completion = construct_type(type_=ChatCompletion, value=payload)
-    sdk = _client(json_reply(payload))
+    completion = construct_type(type_=ChatCompletion, value=COMPLETION)
+    sdk = _client(json_reply(COMPLETION))
     entered: list[int] = []
 
     def mocked_request(cast_to: type, options: FinalRequestOptions, **kwargs: object) -> object:
@@ -287,11 +305,7 @@ def measure_request_level(calls: int) -> dict[str, float]:
     def bare() -> object:
         return mocked_request(ChatCompletion, options())
 
-    def floor() -> object:
-        with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
-            result = bare()
-            span.set_attributes(end)
-        return result
+    floor = floor_of(tracer_provider.get_tracer("floor"), bare, start, end)
 
     def ours() -> object:
         return wrapper(mocked_request, sdk, (ChatCompletion, options()), {})
@@ -426,12 +440,8 @@ def measure_prototype(calls: int) -> dict[str, float]:
     """Ours and the hand-written prototype against the same floor, the four variants in turns."""
     import wrapt
 
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
-    tracer = tracer_provider.get_tracer("floor")
-    completion = json_reply(
-        chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
-    )
+    tracer_provider = dropping_provider()
+    completion = json_reply(COMPLETION)
     bare, ours = _client(completion, bare=True), _client(completion)
     original = vars(openai._base_client.SyncAPIClient)["request"]
     http = http_module("openai")
@@ -449,11 +459,7 @@ def measure_prototype(calls: int) -> dict[str, float]:
     prototype_client(probe_provider).chat.completions.create(**CALL)
     assert dict(exporter.get_finished_spans()[-1].attributes) == {**start, **end}, "the prototype's span must be ours"
 
-    def floor() -> object:
-        with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
-            result = bare.chat.completions.create(**CALL)
-            span.set_attributes(end)
-        return result
+    floor = floor_of(tracer_provider.get_tracer("floor"), lambda: bare.chat.completions.create(**CALL), start, end)
 
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider)
@@ -527,8 +533,7 @@ def measure_anthropic(calls: int) -> dict[str, float]:
     bare_streams = {count: client(reply, bare=True) for count, reply in streams.items()}
     our_streams = {count: client(reply) for count, reply in streams.items()}
 
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(_Dropped()))
+    tracer_provider = dropping_provider()
     tracer = tracer_provider.get_tracer("floor")
     exporter = InMemorySpanExporter()
     probe = TracerProvider()
