@@ -72,12 +72,9 @@ def telemetry() -> Telemetry:
     return Telemetry(exporter, reader, tracer_provider, MeterProvider(metric_readers=[reader]))
 
 
-@pytest.fixture
-def instrument_openai(telemetry: Telemetry) -> Iterator[Callable[..., Any]]:
-    """Instrument the openai SDK into ``telemetry`` (keyword arguments go to ``instrument``)."""
-    from otel_llmcost.instrumentation.openai import OpenAIInstrumentor
-
-    instrumentor = OpenAIInstrumentor()
+def _instrumenting(instrumentor: Any, telemetry: Any) -> Iterator[Callable[..., Any]]:
+    """A fixture's body: a function instrumenting the SDK into ``telemetry`` (keyword arguments go
+    to ``instrument``), and the SDK uninstrumented after the test."""
 
     def instrument(**kwargs: Any) -> Any:
         instrumentor.instrument(
@@ -87,6 +84,14 @@ def instrument_openai(telemetry: Telemetry) -> Iterator[Callable[..., Any]]:
 
     yield instrument
     instrumentor.uninstrument()
+
+
+@pytest.fixture
+def instrument_openai(telemetry: Telemetry) -> Iterator[Callable[..., Any]]:
+    """Instrument the openai SDK into ``telemetry`` (keyword arguments go to ``instrument``)."""
+    from otel_llmcost.instrumentation.openai import OpenAIInstrumentor
+
+    yield from _instrumenting(OpenAIInstrumentor(), telemetry)
 
 
 @pytest.fixture
@@ -164,16 +169,7 @@ def instrument_anthropic(telemetry: Any) -> Iterator[Callable[..., Any]]:
     """Instrument the anthropic SDK into ``telemetry`` (keyword arguments go to ``instrument``)."""
     from otel_llmcost.instrumentation.anthropic import AnthropicInstrumentor
 
-    instrumentor = AnthropicInstrumentor()
-
-    def instrument(**kwargs: Any) -> Any:
-        instrumentor.instrument(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
-        )
-        return instrumentor
-
-    yield instrument
-    instrumentor.uninstrument()
+    yield from _instrumenting(AnthropicInstrumentor(), telemetry)
 
 
 @pytest.fixture
