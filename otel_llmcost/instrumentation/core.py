@@ -305,115 +305,174 @@ class LLMCall:
         if response is not None:
             if response.model:
                 model = response.model
-                attributes[sc.GEN_AI_RESPONSE_MODEL] = model
-            if response.id:
-                attributes[sc.GEN_AI_RESPONSE_ID] = response.id
-            if response.finish_reasons:
-                attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
-            tool_calls = response.tool_calls
-            if tool_calls:
-                attributes[sc.LLMCOST_TOOL_CALLS_COUNT] = len(tool_calls)
-                attributes[sc.LLMCOST_TOOL_CALLS_IDS] = tuple(call_id for call_id, _ in tool_calls)
-                attributes[sc.LLMCOST_TOOL_CALLS_NAMES] = tuple(name for _, name in tool_calls)
+            add_response(attributes, response.model, response.id, response.finish_reasons, response.tool_calls)
             if response.attributes:
                 attributes.update(response.attributes)
             usage = response.usage
         if usage is None and (response is not None or self._first_chunk is not None):
-            usage = _estimate_usage(request, response)
+            usage = estimate_usage(
+                request.estimate_input_tokens, response.output_text if response is not None else "", request.model
+            )
         priced = None
         service_tier = None
         if usage is not None:
-            input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, web_searches, estimated = usage
-            attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-            attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-            if cache_read:
-                attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
-            if write_5m or write_1h:
-                attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = write_5m + write_1h
-                if write_5m:
-                    attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = write_5m
-                if write_1h:
-                    attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = write_1h
-            if reasoning:
-                attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
-            if web_searches:
-                attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = web_searches
-            if estimated:
-                attributes[sc.LLMCOST_TOKENS_ESTIMATED] = True
             if model:
                 service_tier = (response.service_tier if response else None) or request.service_tier
-                priced = price_floats(model, usage, request.provider, service_tier)
-            if priced is None:
-                attributes[sc.LLMCOST_COST_UNPRICED] = True
-            else:
-                # priced: total, input, cache read, cache write, output, reasoning, fees, entry, tier, long context
-                entry = priced[7]
-                attributes.update(
-                    zip(
-                        _COST_KEYS,
-                        (
-                            priced[0],
-                            sc.COST_CURRENCY_USD,
-                            sc.COST_SOURCE_LOCAL,
-                            *priced[1:7],
-                            entry.key,
-                            entry.effective_date,
-                            priced[8],
-                            priced[9],
-                        ),
-                    )
-                )
-        if self._first_chunk is not None:
-            attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk - self._started
-        error_type = None
-        if error is not None:
-            attributes[sc.ERROR_TYPE] = error_type = _error_type(error)
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:500]))
+            priced = add_usage_and_cost(attributes, usage, model, request.provider, service_tier)
+        first_chunk = self._first_chunk
+        if first_chunk is not None:
+            first_chunk -= self._started
+            attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first_chunk
+        error_type = None if error is None else add_error(span, attributes, error)
         if telemetry.capture_content:
             attributes.update(_content_attributes(telemetry, request, response))
         span.set_attributes(attributes)
         proxy = telemetry._proxy  # records_metrics, inline
         if telemetry._metrics_on if proxy is None else _records(proxy):
-            self._record_metrics(model, usage, None if priced is None else priced[0], duration, error_type)
+            record_metrics(
+                telemetry,
+                request.operation,
+                request.provider,
+                request.model,
+                model,
+                request.server_address,
+                usage,
+                None if priced is None else priced[0],
+                duration,
+                error_type,
+                first_chunk,
+                self._attribution,
+            )
         if self._on_end:
             cost = None
             if priced is not None and model and usage is not None:  # the agent roll-ups add exact Decimal costs up
                 cost = price_call(model, usage, provider=request.provider, service_tier=service_tier)
             _notify(self._on_end, response, usage, cost, error)
 
-    def _record_metrics(
-        self,
-        model: str | None,
-        usage: Usage | None,
-        total: float | None,
-        duration: float,
-        error_type: str | None,
-    ) -> None:
-        telemetry, request = self._telemetry, self._request
-        metric_attributes: dict[str, Any] = {
-            sc.GEN_AI_OPERATION_NAME: request.operation,
-            sc.GEN_AI_PROVIDER_NAME: request.provider,
-        }
-        if request.model:
-            metric_attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
-        if model:
-            metric_attributes[sc.GEN_AI_RESPONSE_MODEL] = model
-        if request.server_address:
-            metric_attributes[sc.SERVER_ADDRESS] = request.server_address
-        if error_type:
-            metric_attributes[sc.ERROR_TYPE] = error_type
-        telemetry.duration.record(duration, metric_attributes)
-        if self._first_chunk is not None:
-            telemetry.time_to_first_chunk.record(self._first_chunk - self._started, metric_attributes)
-        if usage is not None:
-            telemetry.token_usage.record(usage.input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
-            telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
-        if total is not None:
-            attribution = self._attribution
-            for key in (sc.LLMCOST_TEAM, sc.LLMCOST_FEATURE):
-                if key in attribution:
-                    metric_attributes[key] = attribution[key]
-            telemetry.cost.add(total, metric_attributes)
+
+# The steps of a call's end that every way of recording one shares: LLMCall._record, and the
+# adapters' paths specialized for their most common call (openai.fast_chat).
+
+
+def add_response(
+    attributes: dict[str, Any],
+    model: str | None,
+    response_id: str | None,
+    finish_reasons: Sequence[str],
+    tool_calls: Sequence[tuple[str, str]],
+) -> None:
+    """The response's model, id, finish reasons and tool calls (call id, tool name), as span attributes."""
+    if model:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = model
+    if response_id:
+        attributes[sc.GEN_AI_RESPONSE_ID] = response_id
+    if finish_reasons:
+        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(finish_reasons)
+    if tool_calls:
+        attributes[sc.LLMCOST_TOOL_CALLS_COUNT] = len(tool_calls)
+        attributes[sc.LLMCOST_TOOL_CALLS_IDS] = tuple(call_id for call_id, _ in tool_calls)
+        attributes[sc.LLMCOST_TOOL_CALLS_NAMES] = tuple(name for _, name in tool_calls)
+
+
+def add_usage_and_cost(
+    attributes: dict[str, Any], usage: Usage, model: str | None, provider: str, service_tier: str | None
+) -> tuple[Any, ...] | None:
+    """The usage and its cost as span attributes; returns ``price_floats``' answer (None: unpriced)."""
+    input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, web_searches, estimated = usage
+    attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+    attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+    if cache_read:
+        attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+    if write_5m or write_1h:
+        attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = write_5m + write_1h
+        if write_5m:
+            attributes[sc.LLMCOST_USAGE_CACHE_WRITE_5M_TOKENS] = write_5m
+        if write_1h:
+            attributes[sc.LLMCOST_USAGE_CACHE_WRITE_1H_TOKENS] = write_1h
+    if reasoning:
+        attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+    if web_searches:
+        attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] = web_searches
+    if estimated:
+        attributes[sc.LLMCOST_TOKENS_ESTIMATED] = True
+    priced = price_floats(model, usage, provider, service_tier) if model else None
+    if priced is None:
+        attributes[sc.LLMCOST_COST_UNPRICED] = True
+    else:
+        # priced: total, input, cache read, cache write, output, reasoning, fees, entry, tier, long context
+        entry = priced[7]
+        attributes.update(
+            zip(
+                _COST_KEYS,
+                (
+                    priced[0],
+                    sc.COST_CURRENCY_USD,
+                    sc.COST_SOURCE_LOCAL,
+                    *priced[1:7],
+                    entry.key,
+                    entry.effective_date,
+                    priced[8],
+                    priced[9],
+                ),
+            )
+        )
+    return priced
+
+
+def add_error(span: trace.Span, attributes: dict[str, Any], error: BaseException) -> str:
+    """A failed call: ``error.type`` and the span's error status; returns the error type."""
+    attributes[sc.ERROR_TYPE] = error_type = _error_type(error)
+    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:500]))
+    return error_type
+
+
+def record_metrics(
+    telemetry: Telemetry,
+    operation: str,
+    provider: str,
+    request_model: str | None,
+    model: str | None,
+    server_address: str | None,
+    usage: Usage | None,
+    total: float | None,
+    duration: float,
+    error_type: str | None,
+    time_to_first_chunk: float | None,
+    attribution: Mapping[str, str],
+) -> None:
+    """The semconv metric points of one call, and its cost (by team and feature)."""
+    metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
+    if request_model:
+        metric_attributes[sc.GEN_AI_REQUEST_MODEL] = request_model
+    if model:
+        metric_attributes[sc.GEN_AI_RESPONSE_MODEL] = model
+    if server_address:
+        metric_attributes[sc.SERVER_ADDRESS] = server_address
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    telemetry.duration.record(duration, metric_attributes)
+    if time_to_first_chunk is not None:
+        telemetry.time_to_first_chunk.record(time_to_first_chunk, metric_attributes)
+    if usage is not None:
+        telemetry.token_usage.record(usage.input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
+        telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
+    if total is not None:
+        for key in (sc.LLMCOST_TEAM, sc.LLMCOST_FEATURE):
+            if key in attribution:
+                metric_attributes[key] = attribution[key]
+        telemetry.cost.add(total, metric_attributes)
+
+
+def estimate_usage(count_input: Callable[[], int] | None, output_text: str, model: str | None) -> Usage | None:
+    """Count tokens with tiktoken when the provider sent no usage (for example a stream without
+    ``include_usage``, or one the user abandoned); None when the input cannot be counted."""
+    from otel_llmcost.tokens import count_text
+
+    if count_input is None:
+        return None
+    input_tokens = count_input()
+    output_tokens = count_text(output_text, model or "") if output_text else 0
+    return new_usage(input_tokens, output_tokens, estimated=True)
 
 
 @guarded()
@@ -445,19 +504,6 @@ _COST_KEYS = (
     sc.LLMCOST_PRICING_TIER,
     sc.LLMCOST_PRICING_LONG_CONTEXT,
 )
-
-
-def _estimate_usage(request: Request, response: Response | None) -> Usage | None:
-    """Count tokens with tiktoken when the provider sent no usage (for example a stream
-    without ``include_usage``, or one the user abandoned)."""
-    from otel_llmcost.tokens import count_text
-
-    if request.estimate_input_tokens is None:
-        return None
-    input_tokens = request.estimate_input_tokens()
-    output_text = response.output_text if response is not None else ""
-    output_tokens = count_text(output_text, request.model or "") if output_text else 0
-    return new_usage(input_tokens, output_tokens, estimated=True)
 
 
 def _error_type(error: BaseException) -> str:

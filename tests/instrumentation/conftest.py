@@ -100,6 +100,20 @@ def openai_instrumented(instrument_openai: Callable[..., Any], telemetry: Teleme
     return telemetry
 
 
+@pytest.fixture
+def general_path() -> Iterator[None]:
+    """Every OpenAI chat call takes the general path (client._Tracker), not fast_chat's: an
+    observer of every call that takes no interest in any leaves the span as it is."""
+    from otel_llmcost.instrumentation import core
+
+    def uninterested(request: Any, span: Any) -> None:
+        return None
+
+    core.call_observers.append(uninterested)
+    yield
+    core.call_observers.remove(uninterested)
+
+
 @pytest.fixture(params=["sync", "async"])
 def asynchronous(request: pytest.FixtureRequest) -> bool:
     return request.param == "async"

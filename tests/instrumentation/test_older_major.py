@@ -19,6 +19,7 @@ OPENAI_TESTS = (
     "tests/instrumentation/test_openai_streams.py",
     "tests/instrumentation/test_openai_responses.py",
     "tests/instrumentation/test_openai_safety.py",
+    "tests/instrumentation/test_openai_fast_chat.py",
 )
 
 

@@ -128,7 +128,9 @@ def test_the_call_span_is_current_while_the_sdk_sends(openai_instrumented, opena
     assert seen == [openai_instrumented.span().context.span_id]
 
 
-def test_a_bug_of_ours_never_reaches_the_user(openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once):
+def test_a_bug_of_ours_never_reaches_the_user(
+    openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once, general_path
+):
     def broken(_):
         raise RuntimeError("extractor bug")
 
@@ -147,7 +149,7 @@ def test_a_bug_of_ours_never_reaches_the_user(openai_instrumented, openai_api, m
 
 
 def test_a_broken_request_description_still_records_the_call(
-    openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once
+    openai_instrumented, openai_api, monkeypatch, caplog, fresh_log_once, general_path
 ):
     def broken(body, request):
         raise KeyError("describe bug")

@@ -19,20 +19,30 @@ _SYSTEM_ROLES = ("system", "developer")
 
 
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
-    attributes = request.attributes
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        messages = []
+    request.fingerprint = fingerprint_of(messages, body.get("tools"))
+    request.service_tier = parameters(body, request.attributes)
+    request.input_messages = functools.partial(input_messages, messages)
+    request.estimate_input_tokens = functools.partial(count_input, messages, request.model or "")
+
+
+def parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> str | None:
+    """The API type, request parameters and output type as attributes; returns the requested service tier."""
     attributes[sc.OPENAI_API_TYPE] = API_TYPE
-    request.service_tier = params.request_parameters(body, attributes)
+    tier = params.request_parameters(body, attributes)
     response_format = body.get("response_format")
     if response_format is not None and isinstance(response_format, Mapping):
         output_type = params.output_type(response_format.get("type"))
         if output_type:
             attributes[sc.GEN_AI_OUTPUT_TYPE] = output_type
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        messages = []
-    tools = body.get("tools")
-    # The fingerprint reads the conversation up to the first user message: the system and developer
-    # messages that open it, and one ``role:part-types`` token per message.
+    return tier
+
+
+def fingerprint_of(messages: list[Any], tools: Any) -> str:
+    """The prompt fingerprint: the conversation read up to the first user message (the system and
+    developer messages that open it, and one ``role:part-types`` token per message) and the tools."""
     system: list[str] = []
     shape: list[str] = []
     for message in messages:
@@ -49,11 +59,9 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
         shape.append(f"{role}:{kinds}")
         if role == "user":
             break
-    request.fingerprint = head_fingerprint(
+    return head_fingerprint(
         "\n".join(system), tuple(map(tool_signature, tools)) if isinstance(tools, list) else (), tuple(shape)
     )
-    request.input_messages = functools.partial(input_messages, messages)
-    request.estimate_input_tokens = functools.partial(_count_messages, messages, request.model or "")
 
 
 def input_messages(messages: list[Any]) -> list[dict[str, Any]]:
@@ -103,6 +111,7 @@ def extra_field(model: Any, name: str) -> Any:
 
 
 def read(completion: Any) -> core.Response:
+    # fast_chat.finish reads the same fields straight into span attributes: keep the two alike.
     finish_reasons = []
     tool_calls = []
     choices = completion.choices or ()
@@ -111,7 +120,7 @@ def read(completion: Any) -> core.Response:
             finish_reasons.append(choice.finish_reason)
         message = choice.message
         if message is not None and message.tool_calls:
-            tool_calls.extend((call.id, _tool_name(call)) for call in message.tool_calls)
+            tool_calls.extend((call.id, tool_name(call)) for call in message.tool_calls)
     usage = completion.usage
     attributes = {}
     if completion.system_fingerprint:
@@ -127,13 +136,13 @@ def read(completion: Any) -> core.Response:
         service_tier=tier,
         tool_calls=tool_calls,
         # Only read to estimate the output tokens, when the usage is missing.
-        output_text="" if usage is not None else "".join(_texts(choices)),
+        output_text="" if usage is not None else "".join(choice_texts(choices)),
         output_messages=functools.partial(_output_messages, completion),
         attributes=attributes,
     )
 
 
-def _texts(choices: Any) -> Iterator[str]:
+def choice_texts(choices: Any) -> Iterator[str]:
     for choice in choices:
         message = choice.message
         if message is not None and message.content:
@@ -229,7 +238,7 @@ class ChatStream:
         return messages
 
 
-def _tool_name(call: Any) -> str:
+def tool_name(call: Any) -> str:
     function = getattr(call, "function", None) or getattr(call, "custom", None)
     return getattr(function, "name", None) or ""
 
@@ -245,12 +254,12 @@ def _output_messages(completion: Any) -> list[dict[str, Any]]:
             for call in message.tool_calls or ():
                 function = getattr(call, "function", None) or getattr(call, "custom", None)
                 arguments = getattr(function, "arguments", None) or getattr(function, "input", None)
-                parts.append(tool_call_part(call.id, _tool_name(call), arguments))
+                parts.append(tool_call_part(call.id, tool_name(call), arguments))
         messages.append({"role": "assistant", "parts": parts, "finish_reason": choice.finish_reason or ""})
     return messages
 
 
-def _count_messages(messages: list[Any], model: str) -> int:
+def count_input(messages: list[Any], model: str) -> int:
     from otel_llmcost.tokens import count_messages
 
     return count_messages(messages, model)

@@ -22,6 +22,7 @@ from openai._response import BaseAPIResponse
 from opentelemetry import context, trace
 
 from otel_llmcost.instrumentation import core, streams
+from otel_llmcost.instrumentation.openai import fast_chat
 from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
 from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api, server_of
 
@@ -30,6 +31,7 @@ _STREAMS = (openai.Stream, openai.AsyncStream)
 _INCLUDE_USAGE = {"include_usage": True}
 # log_once keys of the steps that catch in place (no guarded frame on the hot path)
 _START_KEY = f"{__name__}._start"
+_FAST_START_KEY = f"{fast_chat.__name__}.start"
 _DESCRIBE_KEY = f"{__name__}._describe"
 _PARSED_KEY = f"{__name__}._Tracker.parse"
 _FINISHED_KEY = f"{__name__}._Tracker.finished"
@@ -168,6 +170,24 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
 
     def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
+            call = fast_chat.start(
+                telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+            )
+        except Exception:  # the general path records the call
+            core.log_failure(_FAST_START_KEY)
+            call = None
+        if call is not None:  # the common chat call: the general path's span, built with less
+            token = context.attach(trace.set_span_in_context(call[0]))
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as error:
+                fast_chat.finish(telemetry, call, None, error)  # never raises
+                raise
+            finally:
+                context.detach(token)
+            fast_chat.finish(telemetry, call, result)
+            return result
+        try:
             tracker = _start(telemetry, client, args, kwargs)
         except Exception:
             core.log_failure(_START_KEY)
@@ -197,6 +217,24 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``AsyncAPIClient.request``."""
 
     async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            call = fast_chat.start(
+                telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+            )
+        except Exception:  # the general path records the call
+            core.log_failure(_FAST_START_KEY)
+            call = None
+        if call is not None:  # the common chat call: the general path's span, built with less
+            token = context.attach(trace.set_span_in_context(call[0]))
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                fast_chat.finish(telemetry, call, None, error)  # never raises
+                raise
+            finally:
+                context.detach(token)
+            fast_chat.finish(telemetry, call, result)
+            return result
         try:
             tracker = _start(telemetry, client, args, kwargs)
         except Exception:

@@ -1,0 +1,140 @@
+"""The common call, specialized: a plain, non-streaming chat completion.
+
+Most calls an application makes are ``client.chat.completions.create(...)`` without a stream,
+a raw response or a ``.parse()``. For those, when no agent run observes calls and content
+capture is off, this path records the span the general one would (``client._Tracker`` and
+``core.LLMCall``), built without the general path's per-call objects: no ``Request``, tracker or
+``Response``, no chained post_parser (the SDK returns the parsed completion itself), no
+description closures. Both paths share the steps that decide what a span says: the chat
+request's fingerprint and parameters (``chat``), the response, usage, cost, error and metric
+steps (``core``). A test records every chat shape both ways and compares the spans.
+
+Why a second path: on the real SDK our code runs with cold caches, where each object built and
+function entered costs microseconds; this one is measured in BENCHMARKS.md (Instrumentation).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from openai._constants import RAW_RESPONSE_HEADER
+from openai.types.chat import ChatCompletion
+from opentelemetry import context, trace
+from opentelemetry.trace import SpanKind
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.attribution import current_attributes
+from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation.openai import chat
+from otel_llmcost.instrumentation.openai.providers import server_of
+
+PATH = "/chat/completions"
+_FINISH_KEY = f"{__name__}.finish"
+
+# (span, started, requested model, provider, server address, requested tier, messages, attribution)
+Call = tuple[trace.Span, float, str, str, "str | None", "str | None", list, dict]
+
+
+def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
+    """Start the span of a plain chat completion, or None: the general path takes the call.
+    ``stream`` is the SDK request's own ``stream`` argument. May raise: the wrappers catch."""
+    if options.url != PATH or core.call_observers or telemetry.capture_content:
+        return None
+    body = options.json_data
+    if type(body) is not dict or options.method != "post" or options.extra_json or callable(options.post_parser):
+        return None
+    headers = options.headers
+    if stream is True or body.get("stream") is True or (headers and RAW_RESPONSE_HEADER in headers):
+        return None
+    model = body.get("model")
+    if type(model) is not str or not model:
+        return None
+    messages = body.get("messages")
+    if type(messages) is not list:
+        messages = []
+    server = server_of(client)
+    parent = context.get_current()
+    attribution = current_attributes(parent)
+    # In LLMCall's order: what a sampler may use, the fingerprint, the request's own, the attribution.
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
+        sc.GEN_AI_PROVIDER_NAME: server.provider,
+        sc.GEN_AI_REQUEST_MODEL: model,
+    }
+    address = server.address
+    if address:
+        attributes[sc.SERVER_ADDRESS] = address
+    if server.port:
+        attributes[sc.SERVER_PORT] = server.port
+    attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = chat.fingerprint_of(messages, body.get("tools"))
+    tier = chat.parameters(body, attributes)
+    if attribution:
+        attributes.update(attribution)
+    span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
+    return span, time.perf_counter(), model, server.provider, address, tier, messages, attribution
+
+
+def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseException | None = None) -> None:
+    """End the call with the SDK's result (or its exception). Never raises."""
+    span, started, requested_model, provider, address, tier, messages, attribution = call
+    try:
+        duration = time.perf_counter() - started
+        attributes: dict[str, Any] = {}
+        model = requested_model
+        usage = priced = None
+        if error is None and isinstance(completion, ChatCompletion):
+            # chat.read's fields, straight into attributes
+            finish_reasons = []
+            tool_calls = []
+            choices = completion.choices or ()
+            for choice in choices:
+                if choice.finish_reason:
+                    finish_reasons.append(choice.finish_reason)
+                message = choice.message
+                if message is not None and message.tool_calls:
+                    tool_calls.extend((tool.id, chat.tool_name(tool)) for tool in message.tool_calls)
+            if completion.model:
+                model = completion.model
+            core.add_response(attributes, completion.model, completion.id, finish_reasons, tool_calls)
+            if completion.system_fingerprint:
+                attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = completion.system_fingerprint
+            billed_tier = completion.service_tier
+            if billed_tier:
+                attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier = billed_tier
+            reported = completion.usage
+            if reported is not None:
+                usage = chat.usage_of(reported)
+            else:
+                usage = core.estimate_usage(
+                    lambda: chat.count_input(messages, requested_model),
+                    "".join(chat.choice_texts(choices)),
+                    requested_model,
+                )
+            if usage is not None:
+                priced = core.add_usage_and_cost(attributes, usage, model, provider, tier)
+        error_type = None if error is None else core.add_error(span, attributes, error)
+        span.set_attributes(attributes)
+        proxy = telemetry._proxy  # Telemetry.records_metrics, inline
+        if telemetry._metrics_on if proxy is None else core._records(proxy):
+            core.record_metrics(
+                telemetry,
+                sc.OP_CHAT,
+                provider,
+                requested_model,
+                model,
+                address,
+                usage,
+                None if priced is None else priced[0],
+                duration,
+                error_type,
+                None,
+                attribution,
+            )
+    except Exception:
+        core.log_failure(_FINISH_KEY)
+    finally:
+        try:
+            span.end()
+        except Exception:
+            core.log_failure(_FINISH_KEY)
