@@ -102,8 +102,9 @@ def openai_instrumented(instrument_openai: Callable[..., Any], telemetry: Teleme
 
 @pytest.fixture
 def general_path() -> Iterator[None]:
-    """Every OpenAI chat call takes the general path (client._Tracker), not fast_chat's: an
-    observer of every call that takes no interest in any leaves the span as it is."""
+    """Every call takes the general path (the adapters' client._Tracker), not a fast one
+    (openai.fast_chat, anthropic.fast_messages): an observer of every call that takes no interest
+    in any leaves the span as it is."""
     from otel_llmcost.instrumentation import core
 
     def uninterested(request: Any, span: Any) -> None:

@@ -26,7 +26,7 @@ from wire import (
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attributes as attribution
 from otel_llmcost.instrumentation import core
-from otel_llmcost.instrumentation.anthropic import messages
+from otel_llmcost.instrumentation.anthropic import fast_messages, messages
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 
@@ -159,7 +159,7 @@ def test_the_call_span_is_current_while_the_sdk_sends(anthropic_instrumented, an
 
 
 def test_a_bug_of_ours_never_reaches_the_user(
-    anthropic_instrumented, anthropic_api, monkeypatch, caplog, fresh_log_once
+    anthropic_instrumented, anthropic_api, monkeypatch, caplog, fresh_log_once, general_path
 ):
     def broken(*_):
         raise RuntimeError("extractor bug")
@@ -294,13 +294,21 @@ def test_without_us_the_sdks_own_span_carries_usage(telemetry, anthropic_api):
 
 
 @pytest.mark.parametrize("setting", ["on", "off"], ids=["sdk-tracing-on", "sdk-tracing-off"])
-@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+@pytest.mark.parametrize("call", ["message", "message-general-path", "stream"])
 def test_exactly_one_span_per_call_carries_the_usage_and_the_cost(
-    anthropic_instrumented, anthropic_api, setting, stream
+    anthropic_instrumented, anthropic_api, monkeypatch, request, setting, call
 ):
+    # A plain message takes fast_messages (counted here), or the general path with an observer installed.
+    fast_ends = []
+    finish = fast_messages.finish
+    monkeypatch.setattr(fast_messages, "finish", lambda *args: fast_ends.append(args) or finish(*args))
+    if call == "message-general-path":
+        request.getfixturevalue("general_path")
+    stream = call == "stream"
     reply = claude_stream(claude_events(MESSAGE)) if stream else REPLY
     anthropic_api(reply, **sdk_tracing(setting, anthropic_instrumented)).run(create_stream if stream else create)
 
+    assert len(fast_ends) == (call == "message")
     [span] = usage_spans(anthropic_instrumented)
     assert span.name == "chat claude-sonnet-4-5"
     assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1120

@@ -38,6 +38,7 @@ ANTHROPIC_TESTS = (
     "tests/instrumentation/test_anthropic_messages.py",
     "tests/instrumentation/test_anthropic_streams.py",
     "tests/instrumentation/test_anthropic_safety.py",
+    "tests/instrumentation/test_anthropic_fast_messages.py",
 )
 
 

@@ -6,7 +6,8 @@ all end in ``SyncAPIClient.request`` or ``AsyncAPIClient.request`` with the requ
 URL still ``/v1/messages`` (the cloud clients rewrite it later, per attempt). We start the call's
 span there and chain a ``post_parser`` into the options: the SDK hands it every parsed result,
 a message or a stream, whether it parses at once or when the user calls ``.parse()`` on a raw
-response later, so the body is never read twice.
+response later, so the body is never read twice. The most common call, a plain non-streaming
+``messages.create``, takes ``fast_messages`` instead: the same span, built without the tracker.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from opentelemetry import context
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core, streams
-from otel_llmcost.instrumentation.anthropic import messages, sdk_tracing
+from otel_llmcost.instrumentation.anthropic import fast_messages, messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.providers import bill_by_request_model, server_of
 
 _STREAMS = (anthropic.Stream, anthropic.AsyncStream)
 _MESSAGES_PATH = "/v1/messages"  # count_tokens and batches have paths of their own: no usage to price
 # log_once keys of the steps that catch in place (no guarded frame on the hot path)
 _START_KEY = f"{__name__}._start"
+_FAST_START_KEY = f"{fast_messages.__name__}.start"
 _DESCRIBE_KEY = f"{__name__}._describe"
 _PARSED_KEY = f"{__name__}._Tracker.parse"
 _FINISHED_KEY = f"{__name__}._Tracker.finished"
@@ -78,9 +80,7 @@ class _Tracker(core.LLMCall):
                         self.end(self.response)
             elif isinstance(result, _STREAMS) and not self.streaming:
                 self.streaming = True
-                streams.instrument(
-                    result, self, _StreamState(self.request), isinstance(result, anthropic.AsyncStream)
-                )
+                streams.instrument(result, self, _StreamState(self.request), isinstance(result, anthropic.AsyncStream))
         except Exception:
             core.log_failure(_PARSED_KEY)
         post_parser = self.post_parser
@@ -156,6 +156,24 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
 
     def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
+            call = fast_messages.start(
+                telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+            )
+        except Exception:  # the general path records the call
+            core.log_failure(_FAST_START_KEY)
+            call = None
+        if call is not None:  # the common Messages call: the general path's span, built with less
+            token = context.attach(sdk_tracing.call_context(call[0]))
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as error:
+                fast_messages.finish(telemetry, call, None, error)  # never raises
+                raise
+            finally:
+                context.detach(token)
+            fast_messages.finish(telemetry, call, result)
+            return result
+        try:
             tracker = _start(telemetry, client, args, kwargs)
         except Exception:
             core.log_failure(_START_KEY)
@@ -185,6 +203,24 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     """The wrapt wrapper of ``AsyncAPIClient.request``."""
 
     async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            call = fast_messages.start(
+                telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+            )
+        except Exception:  # the general path records the call
+            core.log_failure(_FAST_START_KEY)
+            call = None
+        if call is not None:  # the common Messages call: the general path's span, built with less
+            token = context.attach(sdk_tracing.call_context(call[0]))
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                fast_messages.finish(telemetry, call, None, error)  # never raises
+                raise
+            finally:
+                context.detach(token)
+            fast_messages.finish(telemetry, call, result)
+            return result
         try:
             tracker = _start(telemetry, client, args, kwargs)
         except Exception:

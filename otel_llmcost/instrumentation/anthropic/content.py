@@ -42,9 +42,13 @@ def is_mapping(value: Any) -> bool:
 
 
 def field(block: Any, name: str) -> Any:
-    if type(block) is dict:  # the common case, without the type lookup
+    kind = type(block)
+    if kind is dict:  # the common case, without the type lookup
         return block.get(name)
-    return block.get(name) if is_mapping(block) else getattr(block, name, None)
+    mapping = _MAPPINGS.get(kind)  # is_mapping, inline for the types seen before (a response's models)
+    if mapping is None:
+        mapping = is_mapping(block)
+    return block.get(name) if mapping else getattr(block, name, None)
 
 
 def listed(value: Any) -> Sequence[Any]:

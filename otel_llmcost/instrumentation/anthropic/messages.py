@@ -45,13 +45,23 @@ _BLOCK_TEXT = {"text": "text", "thinking": "thinking"}
 
 
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
-    attributes = request.attributes
+    request.fingerprint, system, messages, tools = prompt_of(body)
+    parameters(body, request.attributes)
+    request.input_messages = functools.partial(input_messages, messages)
+    if system:
+        request.system_instructions = functools.partial(system_instructions, system)
+    request.estimate_input_tokens = functools.partial(count_input, system, messages, tools, request.model or "")
+
+
+def parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> None:
+    """The request parameters, the requested service tier and the output type, as attributes."""
     for key, attribute, kinds in _PARAMETERS:
         value = body.get(key)
         if type(value) in kinds:
             attributes[attribute] = value
     stop = body.get("stop_sequences")
-    if stop and isinstance(stop, (list, tuple)) and all(isinstance(item, str) for item in stop):
+    # The type first: the truth of anthropic 2.x's Omit placeholder is a Python call.
+    if isinstance(stop, (list, tuple)) and stop and all(isinstance(item, str) for item in stop):
         attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
     tier = body.get("service_tier")
     if type(tier) is str:
@@ -59,22 +69,25 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
         attributes[sc.ANTHROPIC_SDK_REQUEST_SERVICE_TIER] = tier
     if _asks_for_json(body):
         attributes[sc.GEN_AI_OUTPUT_TYPE] = "json"
+
+
+def prompt_of(body: Mapping[str, Any]) -> tuple[str, Any, Sequence[Any], Sequence[Any]]:
+    """The prompt fingerprint (the system prompt, the tools and the conversation up to the first
+    user message), and the system prompt, messages and tools it was read from, as ``count_input``
+    takes them (one function for both: fast_messages.start calls it on every call)."""
     system = body.get("system")
     messages = body.get("messages")
     if not isinstance(messages, (list, tuple)):  # as listed()
         messages = ()
     tools = body.get("tools")
-    if not tools or not isinstance(tools, (list, tuple)):
+    if not isinstance(tools, (list, tuple)) or not tools:  # the type first, as for stop_sequences
         tools = ()
-    request.fingerprint = head_fingerprint(
+    fingerprint = head_fingerprint(
         system if type(system) is str else system_text(system),
         tuple(map(tool_signature, tools)) if tools else (),
         head(messages),
     )
-    request.input_messages = functools.partial(input_messages, messages)
-    if system:
-        request.system_instructions = functools.partial(system_instructions, system)
-    request.estimate_input_tokens = functools.partial(_count_input, system, messages, tools, request.model or "")
+    return fingerprint, system, messages, tools
 
 
 def _asks_for_json(body: Mapping[str, Any]) -> bool:
@@ -90,13 +103,14 @@ def usage_of(usage: Any, delta: Any = None) -> Usage:
     """Normalised usage of a message, or of a stream: ``message_start``'s usage then the last
     ``message_delta``'s, whose counts are cumulative and win where set (its ``output_tokens``
     always; newer API versions repeat the input side there too)."""
-    fields = _fields(usage)
+    fields = fields_of(usage)
     if delta is not None:
-        fields = {**fields, **{name: value for name, value in _fields(delta).items() if value is not None}}
-    return _usage_of_fields(fields)
+        fields = {**fields, **{name: value for name, value in fields_of(delta).items() if value is not None}}
+    return usage_of_fields(fields)
 
 
-def _usage_of_fields(fields: Mapping[str, Any]) -> Usage:
+def usage_of_fields(fields: Mapping[str, Any]) -> Usage:
+    """The normalised usage of a usage object's fields (``fields_of``)."""
     cache_read = fields.get("cache_read_input_tokens") or 0
     write_5m = fields.get("cache_creation_input_tokens") or 0  # a total without the TTL split: 5-minute writes
     write_1h = 0
@@ -130,7 +144,7 @@ def _usage_of_fields(fields: Mapping[str, Any]) -> Usage:
     )
 
 
-def _fields(model: Any) -> Mapping[str, Any]:
+def fields_of(model: Any) -> Mapping[str, Any]:
     """A usage object's fields, those its SDK version does not know included (pydantic keeps them
     apart, as extras). Read as a dict: a missing attribute of a pydantic model costs an exception."""
     if is_mapping(model):
@@ -141,17 +155,18 @@ def _fields(model: Any) -> Mapping[str, Any]:
 
 
 def read(message: Any) -> core.Response:
+    # fast_messages.finish reads the same fields straight into span attributes: keep the two alike.
     content = message.content
     blocks = content if isinstance(content, (list, tuple)) else ()
     usage = message.usage
-    fields = _fields(usage) if usage is not None else {}
+    fields = fields_of(usage) if usage is not None else {}
     tier = fields.get("service_tier")  # anthropic >= 0.5x declares it; older ones keep it as an extra
     stop_reason = message.stop_reason
     return core.new_response(
         model=message.model,
         id=message.id,
         finish_reasons=(stop_reason,) if stop_reason else (),
-        usage=_usage_of_fields(fields) if usage is not None else None,
+        usage=usage_of_fields(fields) if usage is not None else None,
         service_tier=tier,
         tool_calls=tool_calls(blocks),
         # Only read to estimate the output tokens, when the usage is missing.
@@ -246,7 +261,7 @@ def _assembled(block: Any, pieces: list[str]) -> Any:
     return block
 
 
-def _count_input(system: Any, messages: Sequence[Any], tools: Sequence[Any], model: str) -> int:
+def count_input(system: Any, messages: Sequence[Any], tools: Sequence[Any], model: str) -> int:
     from otel_llmcost.tokens import count_messages, count_text
 
     text = system_text(system)

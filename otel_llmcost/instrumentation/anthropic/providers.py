@@ -16,7 +16,7 @@ from otel_llmcost.instrumentation import core
 
 # Base classes of the cloud clients in every SDK major -> gen_ai.provider.name
 _CLOUD_BASES = {"BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK, "BaseVertexClient": sc.PROVIDER_GCP_VERTEX}
-_CLOUDS = frozenset(_CLOUD_BASES.values())
+CLOUDS = frozenset(_CLOUD_BASES.values())
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_CACHED = 256
 
@@ -62,7 +62,14 @@ def bill_by_request_model(response: core.Response, request: core.Request) -> cor
     profile (``us.anthropic.claude-...``) costs more than the bare model the response names. The
     response model stays on the span; only the price lookup uses the request's id. An ARN (an
     application inference profile) names nothing a price list knows, so the response model prices it."""
-    if request.provider in _CLOUDS and response.model and request.model and not request.model.startswith("arn:"):
+    if response.model and bills_by_request_model(request.provider, request.model):
         response.attributes[sc.GEN_AI_RESPONSE_MODEL] = response.model
         response.model = None
     return response
+
+
+def bills_by_request_model(provider: str, request_model: str | None) -> bool:
+    """Whether a call's price is looked up by the model id its request named (``bill_by_request_model``)."""
+    if provider not in CLOUDS or not request_model:
+        return False
+    return not request_model.startswith("arn:")
