@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.trace import StatusCode
-from wire import chat_completion, chat_usage, error_reply, json_reply, tool_call
+from wire import chat_completion, chat_stream, chat_usage, error_reply, json_reply, tool_call
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attributes as attribution
@@ -65,6 +65,11 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
         json_reply(
             _completion(model="o4-mini-2025-04-16", usage=chat_usage(900, 2400, reasoning=2048), service_tier="flex")
         ),
+        {},
+    ),
+    "extra_body": (
+        {"model": "gpt-4o-mini", "messages": [USER], "extra_body": {"temperature": 0.3, "service_tier": "priority"}},
+        json_reply(_completion(service_tier=None)),
         {},
     ),
     "priority tier asked, none reported": (
@@ -206,6 +211,8 @@ def test_the_scenarios_cover_what_the_fast_path_reads(instrument_openai, telemet
     assert seen["flex tier and reasoning: gen_ai.usage.reasoning.output_tokens"] == 2048
     assert seen["flex tier and reasoning: llmcost.pricing.tier"] == "flex"
     assert seen["priority tier asked, none reported: llmcost.pricing.tier"] == "priority"
+    assert seen[f"extra_body: {sc.GEN_AI_REQUEST_TEMPERATURE}"] == 0.3
+    assert seen[f"extra_body: {sc.LLMCOST_PRICING_TIER}"] == "priority"
     assert seen["tools, parts and tool calls: llmcost.tool_calls.names"] == ("get_weather", "get_weather")
     assert seen["no usage reported (estimated): llmcost.tokens.estimated"] is True
     assert seen["unknown model (unpriced): llmcost.cost.unpriced"] is True
@@ -228,10 +235,11 @@ def test_the_general_path_takes_every_other_call(instrument_openai, telemetry, o
         completions = api.client.chat.completions
         raw = await api(completions.with_raw_response.create(**body))
         raw.parse()
-        await api(completions.create(**body, extra_body={"metadata": {"k": "v"}}))
         await api(completions.parse(**body))
+        await api.items(await api(completions.create(**body, stream=True)))
 
-    openai_api(reply, reply, reply).run(variants)
+    streamed = chat_stream("gpt-4o-mini-2024-07-18", ["On", " its way."], chat_usage(1200, 300, cached=1024))
+    openai_api(reply, reply, streamed).run(variants)
     assert fast_calls == []
     assert len(telemetry.spans()) == 3
     assert all(span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200 for span in telemetry.spans())

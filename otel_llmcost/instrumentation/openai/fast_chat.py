@@ -42,8 +42,10 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     if options.url != PATH or core.call_observers or telemetry.capture_content:
         return None
     body = options.json_data
-    if type(body) is not dict or options.method != "post" or options.extra_json or callable(options.post_parser):
+    if type(body) is not dict or options.method != "post" or callable(options.post_parser):
         return None
+    if options.extra_json:  # extra_body, merged as the SDK sends it (and as client._start reads it)
+        body = {**body, **options.extra_json}
     headers = options.headers
     if stream is True or body.get("stream") is True or (headers and RAW_RESPONSE_HEADER in headers):
         return None
@@ -115,8 +117,7 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
                 priced = core.add_usage_and_cost(attributes, usage, model, provider, tier)
         error_type = None if error is None else core.add_error(span, attributes, error)
         span.set_attributes(attributes)
-        proxy = telemetry._proxy  # Telemetry.records_metrics, inline
-        if telemetry._metrics_on if proxy is None else core._records(proxy):
+        if telemetry.records_metrics:
             core.record_metrics(
                 telemetry,
                 sc.OP_CHAT,
