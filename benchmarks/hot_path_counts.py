@@ -1,9 +1,11 @@
 """Deterministic counts of what one non-streaming chat call executes beyond the bare SDK call.
 
 Timing on a shared VM is noisy; these counts are not. For the floor (a bare span with our
-attributes), otel-llmcost and the hand-written prototype of instrumentation_bench.py, on the real
-openai SDK and its mock transport: Python bytecodes executed (``sys.settrace`` opcode events) and
-Python function calls entered, each minus the bare SDK call's.
+attributes), otel-llmcost (its fast path for this plain call, and its general path, taken when an
+observer of calls is installed) and the hand-written prototype of instrumentation_bench.py, on the
+real openai SDK and its mock transport, then the same for the anthropic SDK's Messages call:
+Python bytecodes executed (``sys.settrace`` opcode events) and Python function calls entered, each
+minus the bare SDK call's.
 
     python benchmarks/hot_path_counts.py
 
@@ -99,14 +101,100 @@ def main() -> None:
         )
         variants.append(("hand-written prototype", lambda: prototype.chat.completions.create(**CALL)))
 
+    variants.insert(2, ("otel-llmcost, general path", _on_the_general_path(variants[1][1])))
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider)
     try:
-        base_opcodes, base_calls = count(lambda: bare.chat.completions.create(**CALL))
-        print("beyond the bare SDK call, per non-streaming chat call:")
-        for name, call in variants:
-            opcodes, calls = count(call)
-            print(f"  {name:36} {opcodes - base_opcodes:6,} bytecodes  {calls - base_calls:4} Python calls")
+        _print("per non-streaming chat call", lambda: bare.chat.completions.create(**CALL), variants)
+    finally:
+        instrumentor.uninstrument()
+    _anthropic(tracer_provider)
+
+
+def _print(what: str, bare: Callable[[], object], variants: list[tuple[str, Callable[[], object]]]) -> None:
+    base_opcodes, base_calls = count(bare)
+    print(f"beyond the bare SDK call, {what}:")
+    for name, call in variants:
+        opcodes, calls = count(call)
+        print(f"  {name:36} {opcodes - base_opcodes:6,} bytecodes  {calls - base_calls:4} Python calls")
+
+
+def _on_the_general_path(call: Callable[[], object]) -> Callable[[], object]:
+    """``call`` with an observer of every LLM call installed that takes no interest in any: the
+    adapters' fast paths (openai.fast_chat, anthropic.fast_messages) then leave the call to the
+    general one. In a tree without fast paths this is the same path as ``call``'s."""
+    from otel_llmcost.instrumentation import core
+
+    def uninterested(request: object, span: object) -> None:
+        return None
+
+    def general() -> object:
+        core.call_observers.append(uninterested)
+        try:
+            return call()
+        finally:
+            core.call_observers.remove(uninterested)
+
+    return general
+
+
+def _anthropic(tracer_provider: TracerProvider) -> None:
+    """The same counts for instrumentation_bench's non-streaming Claude call (the SDK's own tracing off)."""
+    import anthropic
+    from instrumentation_bench import CLAUDE_CALL
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from wire import claude_message, claude_usage, text_block
+
+    from otel_llmcost.instrumentation.anthropic import AnthropicInstrumentor
+
+    http = http_module("anthropic")
+    usage = claude_usage(1200, 300, cache_read=1024, cache_5m=200)
+    reply = json_reply(claude_message("claude-haiku-4-5-20251001", [text_block("It left the depot.")], usage))
+    original = vars(anthropic._base_client.SyncAPIClient)["request"]  # taken before instrumenting
+
+    def client(cls: type) -> anthropic.Anthropic:
+        transport = http_client(http, _Endless(http, reply), False)
+        return cls(api_key="sk-ant-bench", max_retries=0, http_client=transport, open_telemetry=False)
+
+    bare = client(type("_BareAnthropic", (anthropic.Anthropic,), {"request": original}))
+    ours = client(anthropic.Anthropic)
+    exporter = InMemorySpanExporter()
+    probe = TracerProvider()
+    probe.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = AnthropicInstrumentor()
+    instrumentor.instrument(tracer_provider=probe)
+    ours.messages.create(**CLAUDE_CALL)
+    instrumentor.uninstrument()
+    attributes = dict(exporter.get_finished_spans()[-1].attributes)
+    tracer = tracer_provider.get_tracer("floor")
+
+    try:  # each attribute set when ours sets it, as instrumentation_bench's floors do
+        from instrumentation_bench import split_span_attributes
+    except ImportError:  # an older tree: every attribute at the end, as its Anthropic floor did
+        start, end = {}, attributes
+    else:
+        start, end = split_span_attributes(attributes)
+
+    def floor() -> object:
+        with tracer.start_as_current_span("chat claude-haiku-4-5", kind=SpanKind.CLIENT, attributes=start) as span:
+            result = bare.messages.create(**CLAUDE_CALL)
+            span.set_attributes(end)
+        return result
+
+    def create() -> object:
+        return ours.messages.create(**CLAUDE_CALL)
+
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        _print(
+            "per non-streaming Anthropic Messages call",
+            lambda: bare.messages.create(**CLAUDE_CALL),
+            [
+                ("floor (bare span, same attributes)", floor),
+                ("otel-llmcost", create),
+                ("otel-llmcost, general path", _on_the_general_path(create)),
+            ],
+        )
     finally:
         instrumentor.uninstrument()
 

@@ -121,11 +121,13 @@ def dropping_provider() -> TracerProvider:
     return tracer_provider
 
 
-def floor_of(tracer: Tracer, call: Callable[[], object], start: dict, end: dict) -> Callable[[], object]:
+def floor_of(
+    tracer: Tracer, call: Callable[[], object], start: dict, end: dict, name: str = "chat gpt-4o-mini"
+) -> Callable[[], object]:
     """``call`` inside the floor: a bare span with ``start`` attributes, ``end`` set after the call."""
 
     def floor() -> object:
-        with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=start) as span:
+        with tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=start) as span:
             result = call()
             span.set_attributes(end)
         return result
@@ -272,7 +274,9 @@ def measure(calls: int) -> dict[str, float]:
         "floor_metrics_us": median(floor_metrics),
         "ours_metrics_us": median(ours_metrics),
         "ratio_metrics": median(ours / floor for ours, floor in zip(ours_metrics, floor_metrics, strict=True)),
-        "per_chunk_us": median((long - short) / (LONG - SHORT) for long, short in zip(long_added, short_added, strict=True)),
+        "per_chunk_us": median(
+            (long - short) / (LONG - SHORT) for long, short in zip(long_added, short_added, strict=True)
+        ),
         "first_chunk_delay_us": median(_added(first, "ours", block=10)),
     }
 
@@ -547,11 +551,8 @@ def measure_anthropic(calls: int) -> dict[str, float]:
     def create(client: anthropic.Anthropic) -> Callable[[], object]:
         return lambda: client.messages.create(**CLAUDE_CALL)
 
-    def floor() -> object:
-        with tracer.start_as_current_span("chat claude-haiku-4-5", kind=SpanKind.CLIENT) as span:
-            result = bare.messages.create(**CLAUDE_CALL)
-            span.set_attributes(attributes)
-        return result
+    # Each attribute set when ours sets it, as for the OpenAI floor (the request's at the start).
+    floor = floor_of(tracer, create(bare), *split_span_attributes(attributes), name="chat claude-haiku-4-5")
 
     def iteration(clients: dict[int, anthropic.Anthropic], count: int, times: list[int]) -> Callable[[], object]:
         def read() -> None:
