@@ -116,8 +116,9 @@ def usage_of_fields(fields: Mapping[str, Any]) -> Usage:
     write_1h = 0
     split = fields.get("cache_creation")
     if split is not None:  # (5-minute, 1-hour); what the split does not account for is a 5-minute write
-        write_1h = field(split, "ephemeral_1h_input_tokens") or 0
-        write_5m = max(write_5m, (field(split, "ephemeral_5m_input_tokens") or 0) + write_1h) - write_1h
+        split = fields_of(split)
+        write_1h = split.get("ephemeral_1h_input_tokens") or 0
+        write_5m = max(write_5m, (split.get("ephemeral_5m_input_tokens") or 0) + write_1h) - write_1h
     input_tokens = (fields.get("input_tokens") or 0) + cache_read + write_5m + write_1h
     output_tokens = fields.get("output_tokens") or 0
     iterations = fields.get("iterations")
@@ -147,9 +148,9 @@ def usage_of_fields(fields: Mapping[str, Any]) -> Usage:
 def fields_of(model: Any) -> Mapping[str, Any]:
     """A usage object's fields, those its SDK version does not know included (pydantic keeps them
     apart, as extras). Read as a dict: a missing attribute of a pydantic model costs an exception."""
-    if is_mapping(model):
-        return model
-    fields = getattr(model, "__dict__", None) or {}
+    fields = getattr(model, "__dict__", None)  # a model's declared fields (a dict has no __dict__)
+    if fields is None:
+        return model if is_mapping(model) else {}
     extra = getattr(model, "__pydantic_extra__", None)
     return {**fields, **extra} if extra else fields
 
