@@ -32,12 +32,14 @@ from otel_llmcost.pricing.types import Usage, new_usage
 
 # body key -> (attribute, accepted value types); anthropic 2.x passes the absent ones as its Omit
 # placeholder, whose type is none of these
-_PARAMETERS = (
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
-    ("top_k", sc.GEN_AI_REQUEST_TOP_K, (int,)),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P, (int, float)),
-)
+# body key -> (attribute, the value types it takes), in the order the attributes are set
+_PARAMETERS = {
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, (int,)),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, (int, float)),
+}
+_PARAMETER_KEYS = frozenset(_PARAMETERS)
 # A content_block_delta's payload, by delta type
 _DELTA_TEXT = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
 # A streamed block's accumulated pieces go back under this field, by block type
@@ -55,8 +57,10 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 
 def parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> None:
     """The request parameters, the requested service tier and the output type, as attributes."""
-    for key, attribute, kinds in _PARAMETERS:
-        value = body.get(key)
+    # Only those the body has (anthropic >= 1 leaves the sampling ones out); sorted, they come in _PARAMETERS' order.
+    for key in sorted(_PARAMETER_KEYS.intersection(body)):
+        attribute, kinds = _PARAMETERS[key]
+        value = body[key]
         if type(value) in kinds:
             attributes[attribute] = value
     stop = body.get("stop_sequences")
