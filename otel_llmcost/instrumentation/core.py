@@ -426,6 +426,52 @@ def add_error(span: trace.Span, attributes: dict[str, Any], error: BaseException
     return error_type
 
 
+def end_span(
+    telemetry: Telemetry,
+    span: trace.Span,
+    attributes: dict[str, Any],
+    error: BaseException | None,
+    operation: str,
+    provider: str,
+    request_model: str | None,
+    model: str | None,
+    server_address: str | None,
+    usage: Usage | None,
+    priced: tuple[Any, ...] | None,
+    duration: float,
+    attribution: Mapping[str, str],
+    key: str,
+) -> None:
+    """The end of a call recorded without an ``LLMCall`` (the adapters' fast paths): the error, the
+    span's attributes and the metrics, then the span's end whatever happened before. Never raises:
+    a failure is logged once under ``key``."""
+    try:
+        error_type = None if error is None else add_error(span, attributes, error)
+        span.set_attributes(attributes)
+        if telemetry.records_metrics:
+            record_metrics(
+                telemetry,
+                operation,
+                provider,
+                request_model,
+                model,
+                server_address,
+                usage,
+                None if priced is None else priced[0],
+                duration,
+                error_type,
+                None,
+                attribution,
+            )
+    except Exception:
+        log_failure(key)
+    finally:
+        try:
+            span.end()
+        except Exception:
+            log_failure(key)
+
+
 def record_metrics(
     telemetry: Telemetry,
     operation: str,

@@ -115,6 +115,41 @@ def general_path() -> Iterator[None]:
     core.call_observers.remove(uninterested)
 
 
+@pytest.fixture
+def fast_path_calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], list[Any]]:
+    """``fast_path_calls(module)``: the calls a fast path (``openai.fast_chat``,
+    ``anthropic.fast_messages``) ends from then on; it must end every call it starts, once."""
+
+    def counting(module: Any) -> list[Any]:
+        ended: list[Any] = []
+        finish = module.finish
+
+        def counted(telemetry: Any, call: Any, result: Any, error: BaseException | None = None) -> None:
+            ended.append(call)
+            finish(telemetry, call, result, error)
+
+        monkeypatch.setattr(module, "finish", counted)
+        return ended
+
+    return counting
+
+
+@pytest.fixture
+def metric_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """core.record_metrics' arguments per call, the duration left out (it is a clock reading)."""
+    from otel_llmcost.instrumentation import core
+
+    calls: list[tuple[Any, ...]] = []
+    record = core.record_metrics
+
+    def spy(telemetry: Any, *args: Any) -> None:
+        calls.append(args[:7] + args[8:])
+        record(telemetry, *args)
+
+    monkeypatch.setattr(core, "record_metrics", spy)
+    return calls
+
+
 @pytest.fixture(params=["sync", "async"])
 def asynchronous(request: pytest.FixtureRequest) -> bool:
     return request.param == "async"

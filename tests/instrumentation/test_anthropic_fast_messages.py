@@ -176,31 +176,9 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
 
 
 @pytest.fixture
-def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The calls fast_messages ended (it must end every call it starts, once)."""
-    ended: list[Any] = []
-    finish = fast_messages.finish
-
-    def counted(telemetry: Any, call: Any, message: Any, error: BaseException | None = None) -> None:
-        ended.append(call)
-        finish(telemetry, call, message, error)
-
-    monkeypatch.setattr(fast_messages, "finish", counted)
-    return ended
-
-
-@pytest.fixture
-def metric_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
-    """core.record_metrics' arguments per call, the duration left out (it is a clock reading)."""
-    calls: list[tuple[Any, ...]] = []
-    record = core.record_metrics
-
-    def spy(telemetry: Any, *args: Any) -> None:
-        calls.append(args[:7] + args[8:])
-        record(telemetry, *args)
-
-    monkeypatch.setattr(core, "record_metrics", spy)
-    return calls
+def fast_calls(fast_path_calls: Any) -> list[Any]:
+    """The calls fast_messages ended."""
+    return fast_path_calls(fast_messages)
 
 
 def _record(anthropic_api: Any, telemetry: Any, body: dict[str, Any], reply: Any, options: dict[str, Any]) -> Any:

@@ -86,11 +86,11 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
 def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseException | None = None) -> None:
     """End the call with the SDK's result (or its exception). Never raises."""
     span, started, requested_model, provider, address, by_request_model, system, prompt, tools, attribution = call
+    duration = time.perf_counter() - started
+    attributes: dict[str, Any] = {}
+    model = requested_model
+    usage = priced = None
     try:
-        duration = time.perf_counter() - started
-        attributes: dict[str, Any] = {}
-        model = requested_model
-        usage = priced = None
         if error is None and isinstance(message, _BaseModel) and getattr(message, "type", None) == "message":
             # messages.read's fields, then providers.bill_by_request_model's choice, straight into attributes
             content = message.content
@@ -124,27 +124,21 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
                 )
             if usage is not None:
                 priced = core.add_usage_and_cost(attributes, usage, model, provider, tier or None)
-        error_type = None if error is None else core.add_error(span, attributes, error)
-        span.set_attributes(attributes)
-        if telemetry.records_metrics:
-            core.record_metrics(
-                telemetry,
-                sc.OP_CHAT,
-                provider,
-                requested_model,
-                model,
-                address,
-                usage,
-                None if priced is None else priced[0],
-                duration,
-                error_type,
-                None,
-                attribution,
-            )
-    except Exception:
+    except Exception:  # the span still ends, with what was read
         core.log_failure(_FINISH_KEY)
-    finally:
-        try:
-            span.end()
-        except Exception:
-            core.log_failure(_FINISH_KEY)
+    core.end_span(
+        telemetry,
+        span,
+        attributes,
+        error,
+        sc.OP_CHAT,
+        provider,
+        requested_model,
+        model,
+        address,
+        usage,
+        priced,
+        duration,
+        attribution,
+        _FINISH_KEY,
+    )

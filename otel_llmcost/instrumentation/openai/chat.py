@@ -110,17 +110,23 @@ def extra_field(model: Any, name: str) -> Any:
     return getattr(model, "__dict__", {}).get(name)  # pydantic 1 keeps them as attributes
 
 
-def read(completion: Any) -> core.Response:
-    # fast_chat.finish reads the same fields straight into span attributes: keep the two alike.
+def outcome(choices: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """A completion's finish reasons, and the tool calls (call id, tool name) its choices ask for."""
     finish_reasons = []
     tool_calls = []
-    choices = completion.choices or ()
     for choice in choices:
         if choice.finish_reason:
             finish_reasons.append(choice.finish_reason)
         message = choice.message
         if message is not None and message.tool_calls:
             tool_calls.extend((call.id, tool_name(call)) for call in message.tool_calls)
+    return finish_reasons, tool_calls
+
+
+def read(completion: Any) -> core.Response:
+    # fast_chat.finish reads the same fields straight into span attributes: keep the two alike.
+    choices = completion.choices or ()
+    finish_reasons, tool_calls = outcome(choices)
     usage = completion.usage
     attributes = {}
     if completion.system_fingerprint:

@@ -80,22 +80,15 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
 def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseException | None = None) -> None:
     """End the call with the SDK's result (or its exception). Never raises."""
     span, started, requested_model, provider, address, tier, messages, attribution = call
+    duration = time.perf_counter() - started
+    attributes: dict[str, Any] = {}
+    model = requested_model
+    usage = priced = None
     try:
-        duration = time.perf_counter() - started
-        attributes: dict[str, Any] = {}
-        model = requested_model
-        usage = priced = None
         if error is None and isinstance(completion, ChatCompletion):
             # chat.read's fields, straight into attributes
-            finish_reasons = []
-            tool_calls = []
             choices = completion.choices or ()
-            for choice in choices:
-                if choice.finish_reason:
-                    finish_reasons.append(choice.finish_reason)
-                message = choice.message
-                if message is not None and message.tool_calls:
-                    tool_calls.extend((tool.id, chat.tool_name(tool)) for tool in message.tool_calls)
+            finish_reasons, tool_calls = chat.outcome(choices)
             if completion.model:
                 model = completion.model
             core.add_response(attributes, completion.model, completion.id, finish_reasons, tool_calls)
@@ -115,27 +108,21 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
                 )
             if usage is not None:
                 priced = core.add_usage_and_cost(attributes, usage, model, provider, tier)
-        error_type = None if error is None else core.add_error(span, attributes, error)
-        span.set_attributes(attributes)
-        if telemetry.records_metrics:
-            core.record_metrics(
-                telemetry,
-                sc.OP_CHAT,
-                provider,
-                requested_model,
-                model,
-                address,
-                usage,
-                None if priced is None else priced[0],
-                duration,
-                error_type,
-                None,
-                attribution,
-            )
-    except Exception:
+    except Exception:  # the span still ends, with what was read
         core.log_failure(_FINISH_KEY)
-    finally:
-        try:
-            span.end()
-        except Exception:
-            core.log_failure(_FINISH_KEY)
+    core.end_span(
+        telemetry,
+        span,
+        attributes,
+        error,
+        sc.OP_CHAT,
+        provider,
+        requested_model,
+        model,
+        address,
+        usage,
+        priced,
+        duration,
+        attribution,
+        _FINISH_KEY,
+    )
