@@ -163,7 +163,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_FAST_START_KEY)
             call = None
         if call is not None:  # the common Messages call: the general path's span, built with less
-            token = context.attach(sdk_tracing.call_context(call[0]))
+            token = context.attach(call[1])
             try:
                 result = wrapped(*args, **kwargs)
             except BaseException as error:
@@ -211,7 +211,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_FAST_START_KEY)
             call = None
         if call is not None:  # the common Messages call: the general path's span, built with less
-            token = context.attach(sdk_tracing.call_context(call[0]))
+            token = context.attach(call[1])
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:

@@ -28,7 +28,7 @@ from opentelemetry.trace import SpanKind
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import current_attributes
 from otel_llmcost.instrumentation import core
-from otel_llmcost.instrumentation.anthropic import messages
+from otel_llmcost.instrumentation.anthropic import messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.content import text_of_blocks
 from otel_llmcost.instrumentation.anthropic.providers import CLOUDS, bills_by_request_model, server_of
 
@@ -37,9 +37,9 @@ PATHS = frozenset(("/v1/messages", "/v1/messages?beta=true"))
 _FINISH_KEY = f"{__name__}.finish"
 _BaseModel = anthropic.BaseModel
 
-# (span, started, requested model, provider, server address, whether the request model is billed,
-#  system prompt, messages, tools, attribution)
-Call = tuple[trace.Span, float, str, str, "str | None", bool, Any, Any, Any, dict]
+# (span, the context the SDK's request runs in, started, requested model, provider, server address,
+#  whether the request model is billed, system prompt, messages, tools, attribution)
+Call = tuple[trace.Span, context.Context, float, str, str, "str | None", bool, Any, Any, Any, dict]
 
 
 def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
@@ -80,12 +80,25 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     if attribution:
         attributes.update(attribution)
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
-    return span, time.perf_counter(), model, provider, address, by_request_model, system, prompt, tools, attribution
+    running = sdk_tracing.call_context(span, parent)  # our span current, the SDK's own replaced
+    return (
+        span,
+        running,
+        time.perf_counter(),
+        model,
+        provider,
+        address,
+        by_request_model,
+        system,
+        prompt,
+        tools,
+        attribution,
+    )
 
 
 def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseException | None = None) -> None:
     """End the call with the SDK's result (or its exception). Never raises."""
-    span, started, requested_model, provider, address, by_request_model, system, prompt, tools, attribution = call
+    span, _, started, requested_model, provider, address, by_request_model, system, prompt, tools, attribution = call
     duration = time.perf_counter() - started
     attributes: dict[str, Any] = {}
     model = requested_model

@@ -35,9 +35,10 @@ _RECORDING = context.create_key("otel_llmcost.anthropic.recording")
 _original: property | None = None
 
 
-def call_context(span: trace.Span) -> context.Context:
-    """The context our wrapper runs the SDK's ``request`` in: our span current, the SDK's replaced."""
-    return context.set_value(_RECORDING, True, trace.set_span_in_context(span))
+def call_context(span: trace.Span, parent: context.Context | None = None) -> context.Context:
+    """The context our wrapper runs the SDK's ``request`` in: ``parent`` (default: the current
+    context) with our span current, and the SDK's own span replaced."""
+    return context.set_value(_RECORDING, True, trace.set_span_in_context(span, parent))
 
 
 class _StandInTracer(trace.Tracer):

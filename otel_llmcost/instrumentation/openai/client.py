@@ -177,7 +177,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_FAST_START_KEY)
             call = None
         if call is not None:  # the common chat call: the general path's span, built with less
-            token = context.attach(trace.set_span_in_context(call[0]))
+            token = context.attach(call[1])
             try:
                 result = wrapped(*args, **kwargs)
             except BaseException as error:
@@ -225,7 +225,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_FAST_START_KEY)
             call = None
         if call is not None:  # the common chat call: the general path's span, built with less
-            token = context.attach(trace.set_span_in_context(call[0]))
+            token = context.attach(call[1])
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:

@@ -32,8 +32,9 @@ from otel_llmcost.instrumentation.openai.providers import server_of
 PATH = "/chat/completions"
 _FINISH_KEY = f"{__name__}.finish"
 
-# (span, started, requested model, provider, server address, requested tier, messages, attribution)
-Call = tuple[trace.Span, float, str, str, "str | None", "str | None", list, dict]
+# (span, the context the SDK's request runs in, started, requested model, provider, server address,
+#  requested tier, messages, attribution)
+Call = tuple[trace.Span, context.Context, float, str, str, "str | None", "str | None", list, dict]
 
 
 def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
@@ -74,12 +75,14 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     if attribution:
         attributes.update(attribution)
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
-    return span, time.perf_counter(), model, server.provider, address, tier, messages, attribution
+    # The span current while the SDK sends the request (from the context read above: one read per call).
+    running = trace.set_span_in_context(span, parent)
+    return span, running, time.perf_counter(), model, server.provider, address, tier, messages, attribution
 
 
 def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseException | None = None) -> None:
     """End the call with the SDK's result (or its exception). Never raises."""
-    span, started, requested_model, provider, address, tier, messages, attribution = call
+    span, _, started, requested_model, provider, address, tier, messages, attribution = call
     duration = time.perf_counter() - started
     attributes: dict[str, Any] = {}
     model = requested_model
