@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,19 +101,28 @@ def openai_instrumented(instrument_openai: Callable[..., Any], telemetry: Teleme
     return telemetry
 
 
-@pytest.fixture
-def general_path() -> Iterator[None]:
-    """Every call takes the general path (the adapters' client._Tracker), not a fast one
-    (openai.fast_chat, anthropic.fast_messages): an observer of every call that takes no interest
-    in any leaves the span as it is."""
+def _uninterested(request: Any, span: Any) -> None:
+    """An observer of every LLM call that takes no interest in any: the span stays as it is, but the
+    adapters' fast paths (openai.fast_chat, anthropic.fast_messages) leave the call to the general path."""
+    return None
+
+
+@contextmanager
+def _on_the_general_path() -> Iterator[None]:
     from otel_llmcost.instrumentation import core
 
-    def uninterested(request: Any, span: Any) -> None:
-        return None
+    core.call_observers.append(_uninterested)
+    try:
+        yield
+    finally:
+        core.call_observers.remove(_uninterested)
 
-    core.call_observers.append(uninterested)
-    yield
-    core.call_observers.remove(uninterested)
+
+@pytest.fixture
+def general_path() -> Iterator[None]:
+    """Every call in the test takes the general path (the adapters' ``client._Tracker``)."""
+    with _on_the_general_path():
+        yield
 
 
 @pytest.fixture
@@ -132,6 +142,30 @@ def fast_path_calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], list[Any
         return ended
 
     return counting
+
+
+@pytest.fixture
+def both_ways(fast_path_calls: Callable[[Any], list[Any]], metric_calls: list[tuple[Any, ...]]) -> Callable[..., Any]:
+    """``both_ways(module, record)``: ``record()`` (which makes one call and returns its span) on the
+    fast path ``module``, then on the general path; asserts each took the call and that both recorded
+    the same span (name, kind, attributes in order, status) and the same metric calls."""
+
+    def compare(module: Any, record: Callable[[], ReadableSpan]) -> None:
+        ended = fast_path_calls(module)
+        fast = record()
+        assert len(ended) == 1, "a plain call takes the fast path"
+        with _on_the_general_path():
+            general = record()
+        assert len(ended) == 1, "with an observer installed the general path takes the call"
+        assert (fast.name, fast.kind) == (general.name, general.kind)
+        assert list(fast.attributes.items()) == list(general.attributes.items())
+        assert (fast.status.status_code, fast.status.description) == (
+            general.status.status_code,
+            general.status.description,
+        )
+        assert len(metric_calls) == 2 and metric_calls[0] == metric_calls[1]
+
+    return compare
 
 
 @pytest.fixture
