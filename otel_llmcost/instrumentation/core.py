@@ -6,6 +6,11 @@ An adapter (the ``openai`` and ``anthropic`` packages) turns the SDK's request i
 attribution, the prompt fingerprint, token estimation when usage is missing, the
 cost, the metrics, content capture. A call ends exactly once, whatever happens.
 
+An adapter's fast path for its most common call (``openai.fast_chat``,
+``anthropic.fast_messages``) builds the same span without ``Request``, ``LLMCall`` or
+``Response``, and ends it through the steps ``LLMCall`` uses too: ``add_response``,
+``add_usage_and_cost``, ``add_error``, ``record_metrics`` (with ``end_span`` around them).
+
 Nothing here may raise into the user's program: every entry point an adapter
 calls on the hot path catches and logs (``guarded``, or in place with ``log_failure``).
 """
