@@ -1,14 +1,15 @@
 """The common call, specialized: a plain, non-streaming Messages call.
 
-Most calls an application makes are ``client.messages.create(...)`` without a stream, a raw
-response or a ``.parse()``. For those, when no agent run observes calls and content capture is
-off, this path records the span the general one would (``client._Tracker`` and
-``core.LLMCall``), built without the general path's per-call objects: no ``Request``, tracker or
-``Response``, no chained post_parser (the SDK returns the parsed message itself), no description
-closures. Both paths share the steps that decide what a span says: the request's fingerprint and
-parameters, the usage reader (``messages``), the billed model id (``providers``), the response,
-usage, cost, error and metric steps (``core``). A test records every Messages shape both ways
-and compares the spans. The openai adapter's twin is ``openai.fast_chat``.
+Most calls an application makes are ``client.messages.create(...)`` without a stream, a raw response
+or a ``.parse()``. For those, when content capture is off and no call observer is installed (the
+agents module installs one when its first run or tool span opens), this path records the span the
+general one would (``client._Tracker`` and ``core.LLMCall``), built without the general path's
+per-call objects: no ``Request``, tracker or ``Response``, no chained post_parser (the SDK returns
+the parsed message itself), no description closures. Both paths share the steps that decide what a
+span says: the request's fingerprint and parameters, the usage reader (``messages``), the billed
+model id (``providers``), the response, usage, cost, error and metric steps (``core``). A test
+records every Messages shape both ways and compares the spans. The openai adapter's twin is
+``openai.fast_chat``.
 
 Why a second path: on the real SDK our code runs with cold caches, where each object built and
 function entered costs microseconds (BENCHMARKS.md, Instrumentation).
