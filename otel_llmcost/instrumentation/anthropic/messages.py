@@ -30,9 +30,8 @@ from otel_llmcost.instrumentation.content import json_or_text
 from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.pricing.types import Usage, new_usage
 
-# body key -> (attribute, accepted value types); anthropic 2.x passes the absent ones as its Omit
-# placeholder, whose type is none of these
-# body key -> (attribute, the value types it takes), in the order the attributes are set
+# body key -> (attribute, accepted value types), in the order the attributes are set; anthropic 2.x
+# passes an unset one as its Omit placeholder, whose type is none of these
 _PARAMETERS = {
     "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
     "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),

@@ -40,7 +40,7 @@ Call = tuple[trace.Span, context.Context, float, str, str, "str | None", "str | 
 def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
     """Start the span of a plain chat completion, or None: the general path takes the call.
     ``stream`` is the SDK request's own ``stream`` argument. May raise: the wrappers catch."""
-    if options.url != PATH or core.call_observers or telemetry.capture_content:
+    if stream is True or options.url != PATH or core.call_observers or telemetry.capture_content:
         return None
     body = options.json_data
     if type(body) is not dict or options.method != "post" or callable(options.post_parser):
@@ -48,7 +48,7 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     if options.extra_json:  # extra_body, merged as the SDK sends it (and as client._start reads it)
         body = {**body, **options.extra_json}
     headers = options.headers
-    if stream is True or body.get("stream") is True or (headers and RAW_RESPONSE_HEADER in headers):
+    if body.get("stream") is True or (headers and RAW_RESPONSE_HEADER in headers):
         return None
     model = body.get("model")
     if type(model) is not str or not model:
