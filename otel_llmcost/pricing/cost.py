@@ -308,7 +308,14 @@ def billing_tier(entry: PriceEntry, service_tier: str | None, model: str) -> str
 
 @functools.lru_cache(maxsize=4096)
 def rates_for(entry: PriceEntry, tier: str, long_context: bool) -> Rates:
-    """The rate card of an entry for a tier, listed or derived (see the module doc)."""
+    """The rate card of an entry for a tier, listed or derived (see the module doc). Derived in the
+    EXACT context whoever asks first (the store's price table does, outside ``_card``): the card is
+    cached, and the application's own Decimal settings must not reach it."""
+    with localcontext(EXACT):
+        return _rates(entry, tier, long_context)
+
+
+def _rates(entry: PriceEntry, tier: str, long_context: bool) -> Rates:
     input_rate = rate(entry, tier, "input", long_context) or ZERO
     cache_read = rate(entry, tier, "cache_read", long_context)
     write_5m = rate(entry, tier, "cache_write_5m", long_context)

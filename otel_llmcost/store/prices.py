@@ -19,13 +19,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from otel_llmcost.pricing import PRICE_FIELDS, PriceEntry, catalog_entries, find_price
 from otel_llmcost.pricing.cost import rates_for
 from otel_llmcost.pricing.entry import PER_MILLION, TIERS
 from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, base_name
+from otel_llmcost.pricing.types import EXACT
 from otel_llmcost.store.ddl import Target
 
 if TYPE_CHECKING:
@@ -188,7 +189,8 @@ def table_columns(rows: Iterable[PriceRow], load_id: int) -> list[list[Any]]:
 
 
 def _per_token(rates: Iterable[Decimal]) -> list[Decimal]:
-    return [(rate / PER_MILLION).quantize(PER_TOKEN) for rate in rates]
+    with localcontext(EXACT):  # not the application's Decimal context (a narrow one cannot even quantize)
+        return [(rate / PER_MILLION).quantize(PER_TOKEN) for rate in rates]
 
 
 def is_cluster_table(client: Client, database: str) -> bool:

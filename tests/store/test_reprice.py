@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import ROUND_DOWN, localcontext
 from decimal import Decimal as D
 
 import pytest
@@ -11,11 +12,11 @@ from store_helpers import local_call, make_spans, rows
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.cli.schema import reprice as reprice_command
-from otel_llmcost.pricing import Usage, clear_overrides, price_call, set_price
+from otel_llmcost.pricing import Usage, clear_overrides, find_price, price_call, set_price
 from otel_llmcost.store.connection import open_store
 from otel_llmcost.store.exporter import encode
 from otel_llmcost.store.ingest import insert_otlp
-from otel_llmcost.store.prices import load_pricing
+from otel_llmcost.store.prices import COLUMN_NAMES, PriceRow, load_pricing, table_columns
 from otel_llmcost.store.reprice import price_new_models, reprice
 
 DAY = 86_400 * 10**9
@@ -204,3 +205,34 @@ def test_the_reprice_command_checks_its_window(data_dir):
 
     assert result.exit_code == 2
     assert "--until" in result.output and "must be after --since" in result.output
+
+
+def test_the_price_table_is_exact_whatever_the_applications_decimal_context():
+    """A program that narrows Decimal's precision for its own money math, before the store writes
+    its price table (which derives and caches the rate cards first), gets the same table and the
+    same exact costs as with the default context (it used to raise InvalidOperation there)."""
+    set_price(
+        "acme-derived",
+        input="0.3333333333333333333333333333",
+        output="1.2345678901234567",
+        cache_read="0.03333333333333333333",
+        batch_input="0.1111111111111111111111",
+        batch_output="0.5",
+    )
+    row = PriceRow("acme-derived", "", find_price("acme-derived"), "api")
+    usage = Usage(input_tokens=3_000_000, output_tokens=0, cache_read_tokens=3_000_000)
+    with localcontext() as context:
+        context.prec = 4
+        context.rounding = ROUND_DOWN
+        narrow = dict(zip(COLUMN_NAMES, table_columns([row], 1), strict=True))
+        cost = price_call("acme-derived", usage, service_tier="batch")
+    assert narrow == dict(zip(COLUMN_NAMES, table_columns([row], 1), strict=True))
+    assert narrow["Tier"] == ["standard", "batch"]
+    # The batch cache read is derived: the standard one times batch input / standard input (1/3).
+    assert narrow["CacheRead"] == [D("0.000000033333"), D("0.000000011111")]
+    assert narrow["Input"] == [D("0.000000333333"), D("0.000000111111")]
+    assert cost is not None
+    assert (
+        cost.cache_read
+        == D("0.03333333333333333333") * D("0.1111111111111111111111") / D("0.3333333333333333333333333333") * 3
+    )
