@@ -27,8 +27,7 @@ RETRY_AFTER_DISCARDED_OUTPUT = "discarded_output"
 
 
 def install() -> None:
-    if observe not in core.call_observers:
-        core.call_observers.append(observe)
+    core.add_call_observer(observe, wants=open_scopes)  # outside runs and tools, calls keep their fast path
 
 
 def observe(request: core.Request, span: trace.Span) -> Step | None:

@@ -173,6 +173,27 @@ CallEnd = Callable[[Response | None, Usage | None, Cost | None, BaseException | 
 # call ends (a stream may end in another context), or None when it has no interest in this call.
 CallObserver = Callable[[Request, trace.Span], CallEnd | None]
 call_observers: list[CallObserver] = []
+# An observer's cheap test of whether it may want a call starting now, in the caller's context (the agents'
+# observer: is a run or tool open?). The fast paths ask it on every call; an observer without one wants all.
+_observer_gates: dict[CallObserver, Callable[[], bool]] = {}
+
+
+def add_call_observer(observer: CallObserver, wants: Callable[[], bool] | None = None) -> None:
+    """Install ``observer`` (once); ``wants`` lets the fast paths keep the calls it will not want."""
+    if wants is not None:
+        _observer_gates[observer] = wants
+    if observer not in call_observers:
+        call_observers.append(observer)
+
+
+def observed() -> bool:
+    """Whether an installed observer may want a call starting now: the adapters' fast paths, which
+    call no observer, then leave the call to the general path. Ask only when ``call_observers``."""
+    for observer in call_observers:
+        wants = _observer_gates.get(observer)
+        if wants is None or wants():
+            return True
+    return False
 
 
 class Telemetry:

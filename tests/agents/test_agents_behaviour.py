@@ -325,6 +325,33 @@ def test_calls_outside_agents_carry_no_agent_attributes(openai_client, spans):
         ]
 
 
+def test_calls_outside_runs_keep_the_fast_path_once_the_observer_is_installed(openai_client, spans, monkeypatch):
+    """The agents' observer wants only the calls inside a run or tool: those take the general path,
+    which calls it; every other call keeps the adapter's fast path, which calls no observer."""
+    from otel_llmcost.instrumentation import core
+    from otel_llmcost.instrumentation.openai import fast_chat
+
+    client, _ = openai_client(answer("hi", 40, 8), answer("hi", 40, 8), answer("hi", 40, 8))
+    finish, fast = fast_chat.finish, []
+    monkeypatch.setattr(
+        fast_chat, "finish", lambda telemetry, call, *rest: fast.append(call[0]) or finish(telemetry, call, *rest)
+    )
+
+    with otel_llmcost.agent("planner"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        with otel_llmcost.tool_call("lookup"):
+            client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    assert observer.observe in core.call_observers
+    step, in_tool, outside = spans.llm_calls()
+    assert step.attributes[sc.LLMCOST_AGENT_STEP] == 1
+    assert spans.one("execute_tool lookup").attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(40, 8))
+    assert [span.context.span_id for span in fast] == [outside.context.span_id]
+    assert sc.LLMCOST_AGENT_STEP not in outside.attributes
+    assert outside.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(cost(40, 8))
+
+
 # --- streams and the Responses API -----------------------------------------------
 
 

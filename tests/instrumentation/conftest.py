@@ -67,8 +67,8 @@ def catalog_prices_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def no_call_observers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no call observer installed, as a program does before its first agent
-    or tool span: the agents tests install theirs for the rest of the process, and with one
-    installed every call takes the general path."""
+    or tool span: the agents tests install theirs for the rest of the process, and which path a
+    call takes must not depend on the tests that ran before."""
     from otel_llmcost.instrumentation import core
 
     monkeypatch.setattr(core, "call_observers", [])

@@ -1,8 +1,8 @@
 """The common call, specialized: a plain, non-streaming chat completion.
 
 Most calls an application makes are ``client.chat.completions.create(...)`` without a stream, a raw
-response or a ``.parse()``. For those, when content capture is off and no call observer is installed
-(the agents module installs one when its first run or tool span opens), this path records the span
+response or a ``.parse()``. For those, when content capture is off and no call observer wants the
+call (the agents module's wants the calls inside an agent run or tool), this path records the span
 the general one would (``client._Tracker`` and ``core.LLMCall``), built without the general path's
 per-call objects: no ``Request``, tracker or ``Response``, no chained post_parser (the SDK returns
 the parsed completion itself), no description closures. Both paths share the steps that decide what
@@ -40,7 +40,9 @@ Call = tuple[trace.Span, context.Context, float, str, str, "str | None", "str | 
 def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
     """Start the span of a plain chat completion, or None: the general path takes the call.
     ``stream`` is the SDK request's own ``stream`` argument. May raise: the wrappers catch."""
-    if stream is True or options.url != PATH or core.call_observers or telemetry.capture_content:
+    if stream is True or options.url != PATH or telemetry.capture_content:
+        return None
+    if core.call_observers and core.observed():  # an agent run or tool is open, for example
         return None
     body = options.json_data
     if type(body) is not dict or options.method != "post" or callable(options.post_parser):
