@@ -6,8 +6,10 @@ attributes our span ends up with, around the same mocked SDK call. From one run 
 - per non-streaming chat call: CPU added by us / CPU added by the floor (target <= 1.5x),
   once with no metrics pipeline (the zero-code default: traces to the spool) and once with
   an SDK MeterProvider, where the floor also records the same four semconv metric points;
-- per streamed chunk: CPU we add per chunk beyond the floor (target <= 2 us), from the
-  slope between a short and a long stream so per-call costs cancel out;
+- per streamed chunk: CPU we add per chunk beyond the floor, from the slope between a short
+  and a long stream so per-call costs cancel out; on the real SDK (~200 us per chunk) that slope
+  is below the noise, so the 2 us target is read at request level, where our chunk path is timed
+  alone (``measure_request_level``);
 - the first chunk: extra wall time before the user's loop holds it.
 
 Every variant calls the real SDK on a mock transport (no network), so the SDK's own cost is
@@ -622,7 +624,10 @@ def main() -> None:
     print(
         f"  added by otel-llmcost                           {result['ours_metrics_us']:8.1f} us  = {result['ratio_metrics']:.2f}x the floor"
     )
-    print(f"per streamed chunk, beyond the floor               {result['per_chunk_us']:8.2f} us (target <= 2 us)")
+    print(
+        f"per streamed chunk, beyond the floor               {result['per_chunk_us']:8.2f} us"
+        " (the SDK's ~200 us per chunk buries it: the target is read at request level, below)"
+    )
     print(f"first chunk, extra wall time                      {result['first_chunk_delay_us']:8.1f} us")
     exact = measure_request_level(args.calls)
     print("the SDK's own work taken out (request-level mock, warm):")
@@ -630,7 +635,7 @@ def main() -> None:
     print(
         f"  added by otel-llmcost                           {exact['ours_us']:8.1f} us  = {exact['ratio']:.2f}x the floor"
     )
-    print(f"  per streamed chunk (the floor adds none)         {exact['per_chunk_us']:8.2f} us")
+    print(f"  per streamed chunk (the floor adds none)         {exact['per_chunk_us']:8.2f} us (target <= 2 us)")
     print(
         f"  our work before the request is sent             {exact['before_send_us']:8.1f} us (the first chunk waits for nothing else)"
     )
