@@ -13,17 +13,17 @@ copied there as ``otel_llmcost_tree``, and each version patches its own ``openai
 
     python benchmarks/compare_commits.py --base HEAD~3 [--calls 1500]
 
-``--without describe`` (or ``pricing``) replaces that step of the working tree's hot path with
-its precomputed answer for this call: ``--base HEAD --without describe`` bounds what making the
-request description cheaper could save.
+``--without fingerprint`` (or ``parameters``, ``pricing``) replaces that step of the working tree's
+hot path (the chat fast path, ``openai/fast_chat.py``) with its precomputed answer for this call,
+so the span keeps every attribute: ``--base HEAD --without pricing`` bounds what making the pricing
+step cheaper could save.
 
-    python benchmarks/compare_commits.py --base HEAD --without describe
+    python benchmarks/compare_commits.py --base HEAD --without pricing
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import io
 import re
@@ -100,25 +100,22 @@ def client_class(package: str, tracer_provider: TracerProvider) -> type[openai.O
 
 
 def without(step: str) -> None:
-    """Replace ``step`` of the working tree's OpenAI chat hot path by its answer for ``CALL``."""
+    """Replace ``step`` of the working tree's OpenAI chat fast path by its answer for ``CALL``."""
     core = importlib.import_module(f"{TREE_PACKAGE}.instrumentation.core")
-    endpoints = importlib.import_module(f"{TREE_PACKAGE}.instrumentation.openai.endpoints")
+    chat = importlib.import_module(f"{TREE_PACKAGE}.instrumentation.openai.chat")
     price_floats = importlib.import_module(f"{TREE_PACKAGE}.pricing.cost").price_floats
     new_usage = importlib.import_module(f"{TREE_PACKAGE}.pricing.types").new_usage
 
     if step == "pricing":
         answer = price_floats("gpt-4o-mini-2024-07-18", new_usage(1200, 300, 1024), "openai", "default")
         core.price_floats = lambda model, usage, provider, service_tier: answer  # type: ignore[assignment]
-        return
-    endpoint = endpoints.ENDPOINTS["/chat/completions"]
-    described = core.new_request("chat", "openai", CALL["model"], body=CALL)
-    endpoint.describe(CALL, described)
-
-    def describe(body: object, request: Any) -> None:
-        request.attributes.update(described.attributes)
-        request.fingerprint = described.fingerprint
-
-    endpoints.ENDPOINTS["/chat/completions"] = dataclasses.replace(endpoint, describe=describe)
+    elif step == "fingerprint":
+        fingerprint = chat.fingerprint_of(CALL["messages"], None)
+        chat.fingerprint_of = lambda messages, tools: fingerprint
+    else:
+        parameters: dict[str, Any] = {}
+        tier = chat.parameters(CALL, parameters)
+        chat.parameters = lambda body, attributes: attributes.update(parameters) or tier
 
 
 def main() -> None:
@@ -127,7 +124,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1500, help="timed calls per variant")
     parser.add_argument(
         "--without",
-        choices=("describe", "pricing"),
+        choices=("fingerprint", "parameters", "pricing"),
         help="replace this step of the working tree's hot path by its precomputed answer",
     )
     arguments = parser.parse_args()
