@@ -25,6 +25,11 @@ Documented corrections applied on top (recorded in ``corrections``):
   LiteLLM Claude 3 entries carry a wrong 1h price, and many Claude entries lack one.
 - Anthropic's Message Batches API bills 50% of standard input and output; LiteLLM's
   ``anthropic`` entries have no batch prices.
+- OpenAI's Batch API bills 50% of standard input and output (openai.com/api/pricing, Batch); LiteLLM
+  lists batch prices for some OpenAI models only (gpt-4o-mini, gpt-4.1, ...), not for gpt-5, o1,
+  o3 or o4-mini, so the text models of its ``openai`` entries without them get half their
+  standard prices. Audio, realtime, search and ChatGPT (``*-chat``, ``*-chat-latest``) models are
+  left out: no batch price is published for them.
 """
 
 from __future__ import annotations
@@ -389,7 +394,7 @@ def rescale_litellm_only(draft: Draft, factors: dict[str, Decimal], confirmed: s
         )
 
 
-# --- Documented Anthropic corrections -----------------------------------------
+# --- Documented corrections ---------------------------------------------------
 
 
 def is_claude(draft: Draft) -> bool:
@@ -433,6 +438,34 @@ def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
         )
 
 
+# OpenAI text models the Batch API serves: every mode it has an endpoint for, less these ids.
+OPENAI_BATCH_MODES = frozenset(("chat", "responses", "completion", "embedding"))
+OPENAI_NOT_BATCHED = re.compile(r"audio|realtime|search|chatgpt|-chat(?:-latest)?$")
+
+
+def correct_openai_batch(draft: Draft, corrections: list[dict[str, str]]) -> None:
+    if (
+        draft.provider != "openai"
+        or draft.mode not in OPENAI_BATCH_MODES
+        or OPENAI_NOT_BATCHED.search(draft.key)
+        or "batch_input" in draft.prices
+        or "input" not in draft.prices
+        or "output" not in draft.prices
+    ):
+        return
+    for component in ("input", "output"):
+        draft.prices[price_field("batch", component)] = (draft.prices[component] * BATCH_DISCOUNT).normalize()
+    corrections.append(
+        {
+            "key": draft.key,
+            "field": "batch_input, batch_output",
+            "from": "",
+            "to": f"{format_price(draft.prices['batch_input'])}, {format_price(draft.prices['batch_output'])}",
+            "reason": "OpenAI Batch API: 50% of standard input and output prices",
+        }
+    )
+
+
 # --- Catalog ------------------------------------------------------------------
 
 
@@ -469,6 +502,7 @@ def build(
     corrections: list[dict[str, str]] = []
     for draft in drafts.values():
         correct_anthropic(draft, corrections)
+        correct_openai_batch(draft, corrections)
 
     entries = [draft.finish().to_json() for draft in sorted(drafts.values(), key=lambda d: (d.provider, d.key))]
     digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:10]

@@ -35,6 +35,12 @@ def test_catalog_records_the_documented_corrections():
     assert (opus_1h["from"], opus_1h["to"]) == ("6", "30")  # 2 x $15 input
     batch = corrections["claude-opus-4-5", "batch_input, batch_output"]
     assert batch["to"] == "2.5, 12.5"  # 50% of $5 / $25
+    openai_batch = corrections["gpt-5", "batch_input, batch_output"]
+    assert openai_batch["to"] == "0.625, 5"  # 50% of $1.25 / $10
+    assert openai_batch["reason"].startswith("OpenAI Batch API")
+    # Listed by LiteLLM already (gpt-4o-mini), or not served by the Batch API: no correction.
+    assert ("gpt-4o-mini", "batch_input, batch_output") not in corrections
+    assert not [key for key, _ in corrections if "audio" in key or key.endswith(("-chat", "-chat-latest"))]
 
 
 def test_cross_check_records_each_disagreement_and_the_choice():
@@ -99,8 +105,9 @@ def test_importer_prefers_the_later_source_and_keeps_tiers_in_proportion():
         "batch_output": "6",
     }
     assert entries["m-newer"]["effective_date"] == "2026-08-20"
-    # The LiteLLM snapshot is newer than Langfuse's m-older row.
-    assert entries["m-older"]["prices"] == {"input": "3", "output": "4"}
+    # The LiteLLM snapshot is newer than Langfuse's m-older row. Neither lists a batch price for this
+    # OpenAI text model: the documented Batch API correction gives it half of each.
+    assert entries["m-older"]["prices"] == {"input": "3", "output": "4", "batch_input": "1.5", "batch_output": "2"}
     assert {(r["key"], r["field"], r["chosen"]) for r in check.records} == {
         ("m-newer", "input", "langfuse"),
         ("m-newer", "output", "langfuse"),

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 from decimal import localcontext
 
 from otel_llmcost.pricing import Usage, price_call, set_price
-from otel_llmcost.pricing.catalog import all_entries
+from otel_llmcost.pricing.catalog import all_entries, find_price
 from otel_llmcost.pricing.cost import price_floats, price_parts
 
 M = D(1_000_000)
@@ -67,6 +67,26 @@ def test_anthropic_batch_is_half_price():
     assert cost.input == 100_000 * D("1.5") / M == D("0.15")
     assert cost.output == 10_000 * D("7.5") / M == D("0.075")
     assert cost.tier == "batch"
+
+
+def test_openai_batch_is_half_price_where_the_sources_list_no_batch_price(caplog):
+    # OpenAI's Batch API bills 50% of standard input and output. LiteLLM lists no batch price for
+    # gpt-5 ($1.25 / $10), so the catalog derives it: $0.625 / $5, and cached input at the same
+    # ratio, 50% of $0.125 = $0.0625. Reasoning is output. Before the catalog derived it, this call
+    # was priced at the standard rate with a warning.
+    usage = Usage(input_tokens=20_000, cache_read_tokens=8_000, output_tokens=3_000, reasoning_tokens=1_000)
+    with caplog.at_level("WARNING", logger="otel_llmcost"):
+        cost = price_call("gpt-5-2025-08-07", usage, service_tier="batch")
+    assert cost.input == 12_000 * D("0.625") / M == D("0.0075")
+    assert cost.cache_read == 8_000 * D("0.0625") / M == D("0.0005")
+    assert cost.output == 3_000 * D(5) / M == D("0.015")
+    assert cost.reasoning == 1_000 * D(5) / M
+    assert cost.total == D("0.023")
+    assert cost.tier == "batch"
+    assert not [record for record in caplog.records if "No batch price" in record.getMessage()]
+    # flex (listed by the source) is unchanged, and a model the Batch API does not serve gets no batch price
+    assert price_call("o3", Usage(input_tokens=1_000_000), service_tier="flex").total == D(1)
+    assert find_price("gpt-4o-audio-preview").offers("batch") is False
 
 
 def test_priority_tier_and_openai_default_tiers():
