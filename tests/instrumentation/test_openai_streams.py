@@ -396,7 +396,9 @@ def test_streamed_content_is_captured_when_asked(instrument_openai, telemetry, o
 
 def test_an_azure_stream_is_not_asked_for_usage_and_is_estimated(openai_instrumented, openai_api):
     api = openai_api(
-        chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE), azure=True, azure_endpoint="https://contoso.openai.azure.com"
+        chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE, azure_filter=True),
+        azure=True,
+        azure_endpoint="https://contoso.openai.azure.com",
     )
     api.run(stream_chat(model="support-4o-mini"))
 
@@ -404,6 +406,10 @@ def test_an_azure_stream_is_not_asked_for_usage_and_is_estimated(openai_instrume
     attributes = dict(openai_instrumented.span().attributes)
     assert attributes[sc.GEN_AI_PROVIDER_NAME] == "azure.ai.openai"
     assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
+    # read from the first chunk that has them, not from Azure's prompt filter chunk (empty id)
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-CKv3Stream1"
+    assert attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] == "fp_560af6e559"
+    assert attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] == "default"
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "support-4o-mini")
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0  # priced as the model that answered

@@ -149,10 +149,13 @@ def chat_chunks(
     usage: dict[str, Any] | None = None,
     tool_calls: list[dict[str, Any]] | None = None,
     completion_id: str = "chatcmpl-CKv3Stream1",
+    azure_filter: bool = False,
 ) -> list[dict[str, Any]]:
     """A chat completion stream as the API sends it. With ``usage`` (the request had
     stream_options.include_usage) every chunk carries ``"usage": null`` and a last chunk with
-    no choices carries the usage. ``tool_calls`` stream as a name delta then argument pieces."""
+    no choices carries the usage. ``tool_calls`` stream as a name delta then argument pieces.
+    ``azure_filter``: first the chunk Azure OpenAI sends with the prompt filter results, whose
+    id, model and object are empty."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None, choices: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -169,6 +172,11 @@ def chat_chunks(
         return body
 
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    if azure_filter:
+        safe = {"filtered": False, "severity": "safe"}
+        filters = {"hate": safe, "self_harm": safe, "sexual": safe, "violence": safe}
+        results = [{"prompt_index": 0, "content_filter_results": filters}]
+        chunks.insert(0, {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": results})
     chunks += [chunk({"content": piece}) for piece in pieces]
     for index, call in enumerate(tool_calls or ()):
         arguments = call["function"]["arguments"]

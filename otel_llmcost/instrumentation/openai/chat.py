@@ -186,8 +186,8 @@ class ChatStream:
         elif self.injected_usage:
             chunk.__pydantic_fields_set__.discard("usage")
         if chunk.model:
-            self.model = chunk.model  # Azure's first chunk (prompt filter results) has an empty model
-        if self.id is None:
+            self.model = chunk.model
+        if self.id is None and chunk.id:  # Azure's first chunk (prompt filter results) has an empty id and model
             self.id = chunk.id
             self.service_tier = chunk.service_tier
             self.fingerprint = chunk.system_fingerprint

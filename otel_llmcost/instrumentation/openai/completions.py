@@ -64,7 +64,7 @@ class CompletionStream:
             chunk.__pydantic_fields_set__.discard("usage")
         if chunk.model:
             self.model = chunk.model
-        if self.id is None:
+        if self.id is None and chunk.id:  # as ChatStream.add: Azure's first chunk has an empty id
             self.id = chunk.id
             self.fingerprint = chunk.system_fingerprint
         for choice in chunk.choices:
