@@ -120,6 +120,9 @@ class Response:
     output_text: str = ""  # only used to estimate output tokens when usage is missing
     output_messages: Callable[[], list[dict[str, Any]]] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The provider said the call failed without the SDK raising (a Responses stream's error or
+    # response.failed event): (error.type, the span status's description).
+    failure: tuple[str, str] | None = None
 
 
 # Calling a class with keywords costs more on CPython 3.11 than a function taking them and calling the
@@ -151,6 +154,7 @@ def new_response(
     output_text: str = "",
     output_messages: Callable[[], list[dict[str, Any]]] | None = None,
     attributes: dict[str, Any] | None = None,
+    failure: tuple[str, str] | None = None,
 ) -> Response:
     """``Response(...)``, the same arguments."""
     return Response(
@@ -163,6 +167,7 @@ def new_response(
         output_text,
         output_messages,
         {} if attributes is None else attributes,
+        failure,
     )
 
 
@@ -349,7 +354,12 @@ class LLMCall:
         if first_chunk is not None:
             first_chunk -= self._started
             attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first_chunk
-        error_type = None if error is None else add_error(span, attributes, error)
+        if error is not None:
+            error_type: str | None = add_error(span, attributes, error)
+        elif response is not None and response.failure is not None:
+            error_type = add_failure(span, attributes, *response.failure)
+        else:
+            error_type = None
         if telemetry.capture_content:
             attributes.update(_content_attributes(telemetry, request, response))
         span.set_attributes(attributes)
@@ -447,8 +457,13 @@ def add_usage_and_cost(
 
 def add_error(span: trace.Span, attributes: dict[str, Any], error: BaseException) -> str:
     """A failed call: ``error.type`` and the span's error status; returns the error type."""
-    attributes[sc.ERROR_TYPE] = error_type = _error_type(error)
-    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:500]))
+    return add_failure(span, attributes, _error_type(error), f"{type(error).__name__}: {error}")
+
+
+def add_failure(span: trace.Span, attributes: dict[str, Any], error_type: str, description: str) -> str:
+    """``add_error`` for a failure the provider reported without an exception."""
+    attributes[sc.ERROR_TYPE] = error_type
+    span.set_status(Status(StatusCode.ERROR, description[:500]))
     return error_type
 
 

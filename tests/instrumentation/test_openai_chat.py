@@ -19,6 +19,7 @@ from wire import (
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing import cost as pricing_cost
+from otel_llmcost.tokens import count_text
 
 M = D(1_000_000)
 MESSAGES = [
@@ -237,6 +238,20 @@ def test_tool_calls_the_model_asked_for(openai_instrumented, openai_api):
     assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_order", "get_weather")
     assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_A1", "call_B2")
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+
+
+def test_tool_call_arguments_count_when_the_usage_is_missing(openai_instrumented, openai_api):
+    # A compatible server that sends no usage, and an answer that only calls a tool: its arguments
+    # are the output tokens the estimate counts.
+    calls = [tool_call("call_A1", "get_order", {"order_id": "12345", "include_history": True, "locale": "en-US"})]
+    reply = chat_completion("gpt-4o-mini", None, None, finish_reason="tool_calls", tool_calls=calls)
+    api = openai_api(json_reply(reply), base_url="http://localhost:8000/v1")
+    api.run(create_chat(model="gpt-4o-mini"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(calls[0]["function"]["arguments"], "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] > 10
 
 
 def test_the_fingerprint_follows_the_template_not_the_user_text(openai_instrumented, openai_api):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 
 from wire import (
@@ -15,6 +16,7 @@ from wire import (
 )
 
 from otel_llmcost import semconv as sc
+from otel_llmcost.tokens import count_text
 
 M = D(1_000_000)
 TOOLS = [
@@ -85,6 +87,17 @@ def test_function_calls_the_model_asked_for(openai_instrumented, openai_api):
     assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_order", "get_order")
     assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_Z9", "call_Y8")
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+
+
+def test_function_call_arguments_count_when_the_usage_is_missing(openai_instrumented, openai_api):
+    arguments = {"order_id": "12345", "include_history": True, "locale": "en-US"}
+    reply = response_object("gpt-5-mini", [function_call_item("call_Z9", "get_order", arguments)], None)
+    api = openai_api(json_reply(reply), base_url="http://localhost:8000/v1")
+    api.run(create_response())
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(json.dumps(arguments), "gpt-5-mini") > 10
 
 
 def test_web_search_calls_are_billed_per_request(openai_instrumented, openai_api):

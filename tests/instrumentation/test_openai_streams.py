@@ -136,6 +136,25 @@ def test_streamed_tool_calls_are_assembled_by_index(openai_instrumented, openai_
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
 
 
+def test_streamed_tool_call_arguments_count_when_the_usage_is_missing(openai_instrumented, openai_api):
+    # A compatible server is not asked for usage: the estimate counts what the model generated,
+    # here only tool calls, whose arguments are output tokens.
+    calls = [
+        tool_call("call_A1", "get_order", {"order_id": "12345", "include_history": True}),
+        tool_call("call_B2", "get_weather", {"city": "Paris"}),
+    ]
+    api = openai_api(
+        chat_stream("gpt-4o-mini", [], USAGE, tool_calls=calls, finish_reason="tool_calls"),
+        base_url="http://localhost:8000/v1",
+    )
+    api.run(stream_chat())
+
+    attributes = dict(openai_instrumented.span().attributes)
+    arguments = calls[0]["function"]["arguments"] + calls[1]["function"]["arguments"]
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(arguments, "gpt-4o-mini") > 10
+
+
 def test_breaking_out_then_closing_ends_the_span_once_with_what_was_seen(openai_instrumented, openai_api):
     api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
 
@@ -373,6 +392,53 @@ def test_a_responses_stream_cut_short_is_estimated(openai_instrumented, openai_a
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES[:2]), "gpt-5-mini")
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
+
+
+def stream_response(api):
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-5-mini", input="Where is my parcel?", stream=True))
+        return await api.items(stream)
+
+    return api.run(scenario)
+
+
+def test_a_responses_stream_that_ends_in_an_error_event_ends_the_span_as_failed(openai_instrumented, openai_api):
+    # The SDK does not raise on a Responses stream's error event: the user iterates it, and the call
+    # still failed. What streamed before it is estimated.
+    events = response_events(RESPONSE, PIECES)[:8]  # created, in_progress, reasoning item, message item, part, 2 deltas
+    error = {"type": "error", "code": "server_error", "message": "The server had an error", "param": None}
+    api = openai_api(sse_reply([*events, {**error, "sequence_number": 8}], named=True, done=False))
+
+    seen = stream_response(api)
+    assert [event.type for event in seen][-1] == "error"
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "server_error: The server had an error"
+    assert span.attributes[sc.ERROR_TYPE] == "server_error"
+    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES[:2]), "gpt-5-mini")
+
+
+def test_a_failed_responses_stream_ends_the_span_as_failed_and_estimates_what_streamed(
+    openai_instrumented, openai_api
+):
+    failed = {
+        **response_object("gpt-5-mini-2025-08-07", [], None, status="failed"),
+        "error": {"code": "server_error", "message": "The model failed to generate a response."},
+    }
+    text = [event for event in response_events(RESPONSE, PIECES) if event["type"] == "response.output_text.delta"]
+    events = response_events(failed, [])
+    api = openai_api(sse_reply([*events[:2], *text, events[-1]], named=True, done=False))
+
+    seen = stream_response(api)
+    assert [event.type for event in seen][-1] == "response.failed"
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "server_error"
+    assert span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("error",)
+    # no usage in the failed response: the text the user saw stream is estimated, not dropped
+    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "gpt-5-mini")
 
 
 def test_streamed_content_is_captured_when_asked(instrument_openai, telemetry, openai_api):

@@ -142,17 +142,34 @@ def read(completion: Any) -> core.Response:
         service_tier=tier,
         tool_calls=tool_calls,
         # Only read to estimate the output tokens, when the usage is missing.
-        output_text="" if usage is not None else "".join(choice_texts(choices)),
+        output_text="" if usage is not None else "".join(generated_texts(choices)),
         output_messages=functools.partial(_output_messages, completion),
         attributes=attributes,
     )
 
 
-def choice_texts(choices: Any) -> Iterator[str]:
+def generated_texts(choices: Any) -> Iterator[str]:
+    """What the choices generated, to count when the usage is missing: their text, refusals and
+    tool calls' arguments (all of them output tokens)."""
     for choice in choices:
         message = choice.message
-        if message is not None and message.content:
+        if message is None:
+            continue
+        if message.content:
             yield message.content
+        refusal = getattr(message, "refusal", None)  # declared since openai 1.40's structured outputs
+        if refusal:
+            yield refusal
+        for call in message.tool_calls or ():
+            yield tool_input(call)
+
+
+def tool_input(call: Any) -> str:
+    """A tool call's arguments (a function's JSON, a custom tool's free-form input)."""
+    function = getattr(call, "function", None)
+    if function is not None:
+        return getattr(function, "arguments", None) or ""
+    return getattr(getattr(call, "custom", None), "input", None) or ""
 
 
 class ChatStream:
@@ -228,10 +245,16 @@ class ChatStream:
             usage=usage_of(self.usage) if self.usage is not None else None,
             service_tier=self.service_tier,
             tool_calls=[(call[0] or "", call[1] or "") for _, call in sorted(self.tools.items())],
-            output_text="".join("".join(self.texts[index]) for index in sorted(self.texts)),
+            output_text="".join(
+                [*("".join(self.texts[index]) for index in sorted(self.texts)), *self._arguments()]
+            ),
             output_messages=self._output_messages,
             attributes=attributes,
         )
+
+    def _arguments(self) -> Iterator[str]:
+        for _, (_, _, pieces) in sorted(self.tools.items()):
+            yield "".join(pieces)
 
     def _output_messages(self) -> list[dict[str, Any]]:
         messages = []

@@ -108,7 +108,7 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
             else:
                 usage = core.estimate_usage(
                     lambda: chat.count_input(messages, requested_model),
-                    "".join(chat.choice_texts(choices)),
+                    "".join(chat.generated_texts(choices)),
                     requested_model,
                 )
             if usage is not None:

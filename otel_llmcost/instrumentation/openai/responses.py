@@ -75,6 +75,7 @@ def read(response: Any) -> core.Response:
         elif kind in _TOOL_CALLS:
             id_field, name_field = _TOOL_CALLS[kind]
             tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
+            texts.append(_tool_input(item))  # output tokens too, counted when the usage is missing
         elif kind == "web_search_call":
             web_searches += 1
     attributes = {}
@@ -90,21 +91,37 @@ def read(response: Any) -> core.Response:
         output_text="".join(texts),
         output_messages=functools.partial(_output_messages, response),
         attributes=attributes,
+        failure=_failure(response.error) if response.status == "failed" else None,
     )
+
+
+def _failure(error: Any) -> tuple[str, str]:
+    """A failed response's (or an ``error`` event's) error, as ``core.Response.failure``."""
+    code = getattr(error, "code", None) or "error"
+    message = getattr(error, "message", None)
+    return str(code), f"{code}: {message}" if message else str(code)
+
+
+def _tool_input(item: Any) -> str:
+    """A tool call item's arguments (a function's JSON, a custom tool's free-form input)."""
+    return getattr(item, "arguments", None) or getattr(item, "input", None) or ""
 
 
 class ResponseStream:
     """What a Responses stream said so far. The final event carries the whole response
-    (usage included); the pieces before it only matter when the stream ends early."""
+    (usage included); the pieces before it matter when the stream ends early, or fails without
+    usage. The SDK does not raise on an ``error`` event: the call ends as failed all the same."""
 
-    __slots__ = ("model", "id", "final", "texts", "tool_calls")
+    __slots__ = ("model", "id", "final", "texts", "arguments", "tool_calls", "failure")
 
     def __init__(self, injected_usage: bool = False) -> None:
         self.model: str | None = None
         self.id: str | None = None
         self.final: Any = None
         self.texts: list[str] = []
+        self.arguments: list[str] = []  # the tool calls', output tokens too
         self.tool_calls: list[tuple[str, str]] = []
+        self.failure: tuple[str, str] | None = None  # from an error event
 
     def add(self, event: Any) -> bool:
         kind = event.type
@@ -115,24 +132,35 @@ class ResponseStream:
             if item.type in _TOOL_CALLS:
                 id_field, name_field = _TOOL_CALLS[item.type]
                 self.tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
+                self.arguments.append(_tool_input(item))
         elif kind in _FINAL_EVENTS:
             self.final = event.response
         elif kind in _START_EVENTS:
             self.model = event.response.model
             self.id = event.response.id
+        elif kind == "error":
+            self.failure = _failure(event)
         return True
 
     def response(self) -> core.Response:
-        if self.final is not None:
-            return read(self.final)
         texts = self.texts
-        return core.new_response(
-            model=self.model,
-            id=self.id,
-            tool_calls=self.tool_calls,
-            output_text="".join(texts),
-            output_messages=lambda: [{"role": "assistant", "parts": [text_part("".join(texts))], "finish_reason": ""}],
-        )
+        if self.final is not None:
+            response = read(self.final)
+            if response.usage is None and not response.output_text:  # failed: estimate what streamed
+                response.output_text = "".join(texts + self.arguments)
+        else:
+            response = core.new_response(
+                model=self.model,
+                id=self.id,
+                tool_calls=self.tool_calls,
+                output_text="".join(texts + self.arguments),
+                output_messages=lambda: [
+                    {"role": "assistant", "parts": [text_part("".join(texts))], "finish_reason": ""}
+                ],
+            )
+        if response.failure is None:
+            response.failure = self.failure
+        return response
 
 
 def _finish_reasons(response: Any, called_tools: bool) -> list[str]:
