@@ -100,12 +100,18 @@ def test_return_values_are_identical_with_and_without_instrumentation(instrument
 def test_uninstrument_restores_the_original_functions(instrument_openai, telemetry, openai_api):
     from openai._base_client import AsyncAPIClient, SyncAPIClient
     from openai._streaming import AsyncStream, Stream
+    from openai.lib.streaming.chat import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
+    from openai.lib.streaming.responses import AsyncResponseStreamManager, ResponseStreamManager
 
     patched = [
         (SyncAPIClient, "request"),
         (AsyncAPIClient, "request"),
         (Stream, "__exit__"),
         (AsyncStream, "__aexit__"),
+        (ChatCompletionStreamManager, "__exit__"),
+        (AsyncChatCompletionStreamManager, "__aexit__"),
+        (ResponseStreamManager, "__exit__"),
+        (AsyncResponseStreamManager, "__aexit__"),
     ]
     originals = [vars(owner)[name] for owner, name in patched]
     instrumentor = instrument_openai()

@@ -219,6 +219,35 @@ def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instr
     assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
 
 
+@pytest.mark.parametrize("helper", ["chat", "responses"])
+def test_an_exception_in_a_stream_helpers_with_block_ends_the_span_with_it(openai_instrumented, openai_api, helper):
+    # The helpers' managers close the stream on exit without passing the exception on: the span
+    # must still end with it, as for a plain stream's with block.
+    if helper == "chat":
+        api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
+        open_helper = lambda: api.client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)  # noqa: E731
+    else:
+        api = openai_api(sse_reply(response_events(RESPONSE, PIECES), named=True, done=False))
+        open_helper = lambda: api.client.responses.stream(model="gpt-5-mini", input="Where is my parcel?")  # noqa: E731
+
+    async def scenario(api):
+        if api.asynchronous:
+            async with open_helper() as stream:
+                async for _ in stream:
+                    raise Stop("user code failed")
+        with open_helper() as stream:
+            for _ in stream:
+                raise Stop("user code failed")
+
+    with pytest.raises(Stop, match="user code failed"):
+        api.run(scenario)
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "Stop: user code failed"
+    assert span.attributes[sc.ERROR_TYPE] == "Stop"
+    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+
+
 def test_an_error_event_mid_stream_ends_the_span_with_the_sdk_error(openai_instrumented, openai_api):
     chunks = chat_chunks("gpt-4o-mini-2024-07-18", PIECES)[:2]
     body = b"".join(f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks)

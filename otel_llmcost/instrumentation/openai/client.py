@@ -277,3 +277,33 @@ async def async_stream_exit(
 @core.guarded()
 def _record_exit(stream: Any, args: tuple[Any, ...]) -> None:
     streams.exit_with_error(stream, args[1] if len(args) > 1 else None)
+
+
+# The SDK's stream helpers (``chat.completions.stream()``, ``responses.stream()``): the user's ``with``
+# block is the manager's, whose exit closes the stream without passing the exception on.
+
+
+def helper_exit(wrapped: Callable[..., Any], manager: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A stream helper manager's ``__exit__``: an exception leaving the block ends the call with it."""
+    _record_helper_exit(manager, args)
+    return wrapped(*args, **kwargs)
+
+
+async def async_helper_exit(
+    wrapped: Callable[..., Any], manager: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    _record_helper_exit(manager, args)
+    return await wrapped(*args, **kwargs)
+
+
+@core.guarded()
+def _record_helper_exit(manager: Any, args: tuple[Any, ...]) -> None:
+    error = args[1] if len(args) > 1 else None
+    if error is None:
+        return
+    # The manager keeps the helper stream it entered as ``self.__stream``, named after its class.
+    fields = vars(manager)
+    helper = next((fields[name] for cls in type(manager).__mro__ if (name := f"_{cls.__name__}__stream") in fields), None)
+    raw = getattr(helper, "_raw_stream", None)  # the SDK's Stream, which streams.instrument recorded
+    if raw is not None:
+        streams.exit_with_error(raw, error)

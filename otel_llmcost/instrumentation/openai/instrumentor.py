@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from opentelemetry.instrumentation.utils import unwrap
@@ -12,6 +13,11 @@ from otel_llmcost.instrumentation.instrumentor import LLMInstrumentor
 
 _BASE_CLIENT = "openai._base_client"
 _STREAMING = "openai._streaming"
+# The stream helpers' managers: (module, sync manager, async manager); the Responses ones came in openai 1.66.
+_HELPERS = (
+    ("openai.lib.streaming.chat._completions", "ChatCompletionStreamManager", "AsyncChatCompletionStreamManager"),
+    ("openai.lib.streaming.responses._responses", "ResponseStreamManager", "AsyncResponseStreamManager"),
+)
 
 
 class OpenAIInstrumentor(LLMInstrumentor):
@@ -28,6 +34,9 @@ class OpenAIInstrumentor(LLMInstrumentor):
         wrap_function_wrapper(_BASE_CLIENT, "AsyncAPIClient.request", client.wrap_async_request(telemetry))
         wrap_function_wrapper(_STREAMING, "Stream.__exit__", client.stream_exit)
         wrap_function_wrapper(_STREAMING, "AsyncStream.__aexit__", client.async_stream_exit)
+        for module, sync_manager, async_manager in _helper_modules():
+            wrap_function_wrapper(module, f"{sync_manager}.__exit__", client.helper_exit)
+            wrap_function_wrapper(module, f"{async_manager}.__aexit__", client.async_helper_exit)
 
     def _unpatch(self, **kwargs: Any) -> None:
         import openai._base_client
@@ -37,3 +46,19 @@ class OpenAIInstrumentor(LLMInstrumentor):
         unwrap(openai._base_client.AsyncAPIClient, "request")
         unwrap(openai._streaming.Stream, "__exit__")
         unwrap(openai._streaming.AsyncStream, "__aexit__")
+        for module, sync_manager, async_manager in _helper_modules():
+            unwrap(getattr(module, sync_manager), "__exit__")
+            unwrap(getattr(module, async_manager), "__aexit__")
+
+
+def _helper_modules() -> list[tuple[Any, str, str]]:
+    """The stream helper modules this openai version has, imported."""
+    found = []
+    for name, sync_manager, async_manager in _HELPERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, sync_manager) and hasattr(module, async_manager):
+            found.append((module, sync_manager, async_manager))
+    return found
