@@ -118,6 +118,15 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
         json_reply(_completion(model="deepseek-chat", service_tier=None)),
         {"base_url": "https://api.deepseek.com/v1"},
     ),
+    "details sent as [] (a compatible server)": (
+        {"model": "gpt-4o-mini", "messages": [USER]},
+        json_reply(
+            _completion(
+                usage={**chat_usage(1200, 300), "prompt_tokens_details": [], "completion_tokens_details": []}
+            )
+        ),
+        {"base_url": "http://localhost:8000/v1"},
+    ),
     "rate limited": (
         {"model": "gpt-4o-mini", "messages": [USER]},
         error_reply(429, "Rate limit reached for gpt-4o-mini.", "rate_limit_exceeded", code="rate_limit_exceeded"),
@@ -174,6 +183,11 @@ def test_the_scenarios_cover_what_the_fast_path_reads(instrument_openai, telemet
     assert seen["no usage reported (estimated): llmcost.tokens.estimated"] is True
     assert seen["unknown model (unpriced): llmcost.cost.unpriced"] is True
     assert seen["Azure deployment: gen_ai.provider.name"] == "azure.ai.openai"
+    # details a compatible server sent as [] are read as none: the usage and its cost stay exact
+    assert seen["details sent as [] (a compatible server): gen_ai.usage.input_tokens"] == 1200
+    assert seen[f"details sent as [] (a compatible server): {sc.GEN_AI_USAGE_COST_AMOUNT}"] == pytest.approx(
+        0.00036, abs=1e-15
+    )
     assert seen["compatible server: gen_ai.provider.name"] == "deepseek"
     assert seen["every request parameter: gen_ai.request.max_tokens"] == 256
     assert seen["every request parameter: gen_ai.output.type"] == "json"

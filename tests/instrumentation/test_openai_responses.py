@@ -100,6 +100,18 @@ def test_function_call_arguments_count_when_the_usage_is_missing(openai_instrume
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(json.dumps(arguments), "gpt-5-mini") > 10
 
 
+def test_usage_details_sent_as_empty_lists_are_read_as_none(openai_instrumented, openai_api):
+    # A compatible server that serializes an empty map as []: the usage and its cost stay exact.
+    usage = {**responses_usage(900, 120), "input_tokens_details": [], "output_tokens_details": []}
+    reply = response_object("gpt-5-mini-2025-08-07", [message_item("It left the depot.")], usage)
+    openai_api(json_reply(reply), base_url="http://localhost:8000/v1").run(create_response())
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (900, 120)
+    # gpt-5-mini: input 0.25, output 2 USD per 1M tokens
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(900) * D("0.25") / M + D(120) * D(2) / M)
+
+
 def test_web_search_calls_are_billed_per_request(openai_instrumented, openai_api):
     reply = response_object(
         "gpt-4o-mini-2024-07-18",

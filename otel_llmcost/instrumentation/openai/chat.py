@@ -87,17 +87,21 @@ def input_messages(messages: list[Any]) -> list[dict[str, Any]]:
 
 def usage_of(usage: Any) -> Usage:
     """Chat usage: ``prompt_tokens`` already includes cached tokens, ``completion_tokens`` reasoning."""
-    details = usage.prompt_tokens_details
-    cached = (details.cached_tokens or 0) if details is not None else 0
+    details, output_details = usage.prompt_tokens_details, usage.completion_tokens_details
+    try:
+        cached = (details.cached_tokens or 0) if details is not None else 0
+        reasoning = (output_details.reasoning_tokens or 0) if output_details is not None else 0
+    except AttributeError:  # a compatible server's details that are not objects (PHP's [] for an empty map)
+        cached = getattr(details, "cached_tokens", None) or 0
+        reasoning = getattr(output_details, "reasoning_tokens", None) or 0
     if not cached:
         # DeepSeek reports cache hits beside the OpenAI fields.
         cached = extra_field(usage, "prompt_cache_hit_tokens") or 0
-    output_details = usage.completion_tokens_details
     return new_usage(
         input_tokens=usage.prompt_tokens or 0,
         output_tokens=usage.completion_tokens or 0,
         cache_read_tokens=cached,
-        reasoning_tokens=(output_details.reasoning_tokens or 0) if output_details is not None else 0,
+        reasoning_tokens=reasoning,
     )
 
 

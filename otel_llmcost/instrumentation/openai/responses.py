@@ -53,13 +53,12 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 
 def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
     """Responses usage: ``input_tokens`` includes cached tokens, ``output_tokens`` reasoning."""
-    input_details = usage.input_tokens_details
-    output_details = usage.output_tokens_details
+    # getattr: a compatible server may send details that are not objects (PHP's [] for an empty map)
     return new_usage(
         input_tokens=usage.input_tokens or 0,
         output_tokens=usage.output_tokens or 0,
-        cache_read_tokens=(input_details.cached_tokens or 0) if input_details is not None else 0,
-        reasoning_tokens=(output_details.reasoning_tokens or 0) if output_details is not None else 0,
+        cache_read_tokens=getattr(usage.input_tokens_details, "cached_tokens", None) or 0,
+        reasoning_tokens=getattr(usage.output_tokens_details, "reasoning_tokens", None) or 0,
         web_search_requests=web_search_requests,
     )
 
