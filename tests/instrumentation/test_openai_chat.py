@@ -318,6 +318,23 @@ def test_with_raw_response_is_recorded_when_parsed(openai_instrumented, openai_a
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(100) * D("0.15") / M + D(10) * D("0.6") / M)
 
 
+def test_a_raw_response_parsed_to_a_dict_keeps_the_reported_usage(openai_instrumented, openai_api):
+    reply = chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10))
+    api = openai_api(json_reply(reply))
+
+    async def scenario(api):
+        raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES))
+        return await api(raw.parse(to=dict))
+
+    result = api.run(scenario)
+    assert result == reply  # the user's dict, untouched
+    attributes = dict(openai_instrumented.span().attributes)
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (100, 10)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == reply["id"]
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(100) * D("0.15") / M + D(10) * D("0.6") / M)
+
+
 def test_with_streaming_response_is_recorded_when_parsed(openai_instrumented, openai_api):
     api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10))))
 

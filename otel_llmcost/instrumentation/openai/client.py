@@ -18,6 +18,7 @@ from typing import Any
 import openai
 from openai._constants import RAW_RESPONSE_HEADER
 from openai._legacy_response import LegacyAPIResponse
+from openai._models import construct_type
 from openai._response import BaseAPIResponse
 from opentelemetry import context, trace
 
@@ -50,12 +51,20 @@ class _Tracker(core.LLMCall):
         "options",
         "saved",
         "post_parser",
+        "cast_to",
     )
 
     def __init__(
-        self, telemetry: core.Telemetry, request: core.Request, endpoint: Endpoint, injected_usage: bool, options: Any
+        self,
+        telemetry: core.Telemetry,
+        request: core.Request,
+        endpoint: Endpoint,
+        injected_usage: bool,
+        options: Any,
+        cast_to: Any,
     ) -> None:
         core.LLMCall.__init__(self, telemetry, request)
+        self.cast_to = cast_to  # the SDK's model of the response, such as ChatCompletion
         self.endpoint = endpoint
         self.injected_usage = injected_usage
         self.response: core.Response | None = None
@@ -75,9 +84,11 @@ class _Tracker(core.LLMCall):
         """The post_parser the SDK hands every parsed result to. We look first, so a
         post_parser that raises (``.parse()`` of a truncated answer) cannot hide the usage."""
         try:
-            if isinstance(result, openai.BaseModel):
+            if isinstance(result, openai.BaseModel) or isinstance(result, Mapping):
                 if not self._ended:
-                    self.response = self.endpoint.read(result)
+                    # A raw response parsed with .parse(to=dict) gives the body as a dict: read as the model
+                    model = result if isinstance(result, openai.BaseModel) else self._as_model(result)
+                    self.response = self.endpoint.read(model)
                     if self.returned:  # a raw response parsed after the request returned
                         self.end(self.response)
             elif isinstance(result, _STREAMS) and not self.streaming:
@@ -91,6 +102,12 @@ class _Tracker(core.LLMCall):
             core.log_failure(_PARSED_KEY)
         post_parser = self.post_parser
         return result if post_parser is None else post_parser(result)
+
+    def _as_model(self, body: Mapping[str, Any]) -> Any:
+        cast_to = self.cast_to
+        if not (isinstance(cast_to, type) and issubclass(cast_to, openai.BaseModel)):
+            raise TypeError(f"no model to read a {type(body).__name__} response as (cast_to={cast_to!r})")
+        return construct_type(type_=cast_to, value=body)
 
     def failed(self, error: BaseException) -> None:
         self.end(self.response, error=error)  # never raises
@@ -143,7 +160,7 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
     except Exception:  # the call is still recorded, with what the request description got to
         core.log_failure(_DESCRIBE_KEY)
     injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server)
-    return _Tracker(telemetry, request, endpoint, injected_usage, options)
+    return _Tracker(telemetry, request, endpoint, injected_usage, options, args[0] if args else kwargs.get("cast_to"))
 
 
 def _may_inject_usage(options: Any, body: Mapping[str, Any], server: Server) -> bool:
