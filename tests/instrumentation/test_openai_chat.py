@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal as D
 
+import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 from wire import (
@@ -319,6 +320,12 @@ def test_with_raw_response_is_recorded_when_parsed(openai_instrumented, openai_a
 
 
 def test_a_raw_response_parsed_to_a_dict_keeps_the_reported_usage(openai_instrumented, openai_api):
+    from openai._models import construct_type
+
+    try:
+        construct_type(type_=dict, value={})  # what .parse(to=dict) does
+    except ValueError:
+        pytest.skip(f"openai {openai.__version__} cannot parse a raw response to a bare dict")
     reply = chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10))
     api = openai_api(json_reply(reply))
 
