@@ -44,7 +44,11 @@ _BEDROCK_VENDOR = re.compile(
 )
 _CLAUDE_DOTTED = re.compile(r"^claude-(\d)\.(\d)")  # claude-3.5-sonnet -> claude-3-5-sonnet
 _VERTEX_VERSION = re.compile(r"@[\w.-]*$")  # claude-sonnet-4@20250514, claude-opus-4-6@default
-_BEDROCK_VERSION = re.compile(r"-v\d+(:\d+)?$")  # -v1:0, -v2:0, -v1
+# Cloud model versions: Bedrock's -v1:0, -v2:0, a -v1 on a Bedrock vendor's id (amazon.titan-text-express-v1)
+# or on a Vertex id (claude-3-5-sonnet-v2@20241022). Other ids keep a -vN: deepseek-v3 and deepseek-v4 are
+# different models, not versions of one family.
+_BEDROCK_VERSION = re.compile(r"-v\d+:\d+$")
+_BEDROCK_VENDOR_VERSION = re.compile(r"-v\d+(:\d+)?$")
 _DATE = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")  # -2024-07-18, -20241022
 _LATEST = re.compile(r"(:|-)latest$")
 _AZURE_FINE_TUNE = re.compile(r"\.ft-[0-9a-z]+$")  # gpt-35-turbo-0613.ft-0e208c...
@@ -79,12 +83,14 @@ def bare_id(model: str) -> tuple[str, str | None]:
 def base_name(name: str) -> str:
     """The family name that dated and versioned ids share."""
     name = _BEDROCK_GEO.sub("", name)
+    cloud = _BEDROCK_VENDOR.match(name) or _VERTEX_VERSION.search(name)
+    version = _BEDROCK_VENDOR_VERSION if cloud else _BEDROCK_VERSION
     if name.startswith("anthropic."):
         name = name[len("anthropic.") :]
     name = _VERTEX_VERSION.sub("", name)
     name = _AZURE_FINE_TUNE.sub("", name)
     name = _LATEST.sub("", name)
-    name = _BEDROCK_VERSION.sub("", name)
+    name = version.sub("", name)
     return _DATE.sub("", name)
 
 

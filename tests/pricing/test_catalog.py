@@ -152,3 +152,10 @@ def test_model_ids_match_the_catalog(model, provider, key):
 @pytest.mark.parametrize("model", ["gpt-6-mini", "claude-fable-5-2", "", "totally-unknown"])
 def test_unknown_ids_have_no_price(model):
     assert find_price(model) is None
+
+
+@pytest.mark.parametrize("model", ["deepseek-v2", "deepseek-v4", "deepseek/deepseek-v4", "claude-v3"])
+def test_a_model_generation_is_not_a_version_of_another(model):
+    # Only cloud ids carry versions to strip (Bedrock's -v1:0, amazon.titan-text-express-v1, Vertex's
+    # claude-3-5-sonnet-v2@20241022): deepseek-v4 is not deepseek-v3 (0.27 / 1.1), it is unknown.
+    assert find_price(model) is None
