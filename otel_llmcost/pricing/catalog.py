@@ -71,11 +71,12 @@ class EntryIndex:
             for family, by_provider in families.items()
         }
 
-    def lookup(self, names: ModelNames, provider: str | None) -> PriceEntry | None:
+    def lookup(self, names: ModelNames, provider: str | None, exact: bool = False) -> PriceEntry | None:
+        """The entry for ``names`` (by id, then by family unless ``exact``), preferring ``provider``'s."""
         hits = [
             hit
             for name, is_family in names.candidates
-            if (hit := (self.by_family if is_family else self.by_id).get(name))
+            if not (is_family and exact) and (hit := (self.by_family if is_family else self.by_id).get(name))
         ]
         if provider is not None:
             for hit in hits:
@@ -116,15 +117,26 @@ class _Prices:
     catalog: _Catalog
     user: EntryIndex
     user_entries: tuple[PriceEntry, ...]
-    model_discounts: dict[tuple[str, bool], Discount]  # (name, is_family) -> discount
+    # (name, is_family, provider or None) -> discount; a family's name is the model's without date or version
+    model_discounts: dict[tuple[str, bool, str | None], Discount]
     provider_discounts: dict[str, Discount]
 
     def find(self, model: str, provider: str | None) -> PriceEntry | None:
         names = model_names(model)
         wanted = catalog_provider(provider) or names.provider_hint
         entry = self.user.lookup(names, wanted)
-        # A user price names a provider only to restrict itself to that provider's calls.
-        if entry is not None and (wanted is None or entry.provider in (CUSTOM_PROVIDER, wanted)):
+        # A user price names a provider only to restrict itself to that provider's calls (not a call whose
+        # provider is unknown). A price for a family's name (gpt-4o) prices its dated versions too; a
+        # price for one dated id (gpt-4o-2024-05-13) prices only that id, or a model the catalog lacks.
+        if (
+            entry is not None
+            and entry.provider in (CUSTOM_PROVIDER, wanted)
+            and (
+                self.user.lookup(names, wanted, exact=True) is entry
+                or base_name(bare_id(entry.key)[0]) == bare_id(entry.key)[0]
+                or self.catalog.index.lookup(names, wanted) is None
+            )
+        ):
             return entry
         entry = self.catalog.index.lookup(names, wanted)
         if entry is None:
@@ -133,9 +145,11 @@ class _Prices:
         return entry if discount is None else entry.discounted(discount.percent, discount.origin)
 
     def discount_for(self, names: ModelNames, entry: PriceEntry) -> Discount | None:
-        for candidate in names.candidates:
-            discount = self.model_discounts.get(candidate)
-            if discount is not None and discount.provider in (None, entry.provider):
+        for name, is_family in names.candidates:
+            discount = self.model_discounts.get((name, is_family, entry.provider)) or self.model_discounts.get(
+                (name, is_family, None)
+            )
+            if discount is not None:
                 return discount
         return self.provider_discounts.get(entry.provider)
 
@@ -196,15 +210,16 @@ def _combine(catalog: _Catalog, file: Overrides, api: list[PriceEntry | Discount
         if slot not in seen:
             seen.add(slot)
             entries.append(entry)
-    model_discounts: dict[tuple[str, bool], Discount] = {}
+    model_discounts: dict[tuple[str, bool, str | None], Discount] = {}
     provider_discounts: dict[str, Discount] = {}
     for discount in [*file.discounts, *(item for item in api if isinstance(item, Discount))]:
         if discount.model is None:
             provider_discounts[discount.provider or ""] = discount
             continue
         name, _ = bare_id(discount.model)
-        model_discounts[name, False] = discount
-        model_discounts[base_name(name), True] = discount
+        model_discounts[name, False, discount.provider] = discount
+        if base_name(name) == name:  # gpt-4o: its dated versions too; a dated id's discount is its own
+            model_discounts[name, True, discount.provider] = discount
     return _Prices(catalog, EntryIndex(entries, latest_first=True), tuple(entries), model_discounts, provider_discounts)
 
 

@@ -78,6 +78,38 @@ def prices_of(entry):
     return (entry.prices["input"], entry.prices["output"])
 
 
+def test_a_price_restricted_to_a_provider_leaves_calls_of_unknown_provider_at_the_catalog_price():
+    set_price("gpt-4o", provider="azure", input=1, output=2)
+    assert prices_of(find_price("gpt-4o", "azure.ai.openai")) == (D(1), D(2))
+    # gpt-4o (OpenAI's list price $2.50 / $10) for a call whose provider is not known, and for OpenAI's
+    for model, provider in (("gpt-4o", None), ("gpt-4o-2024-08-06", None), ("gpt-4o", "openai")):
+        assert prices_of(find_price(model, provider)) == (D("2.5"), D(10)), (model, provider)
+    rows = {(row["key"], row["provider"]): row for row in catalog_entries()}
+    assert "gpt-4o" in rows["gpt-4o", "openai"]["aliases"]  # the store's provider-less gpt-4o row
+    assert "gpt-4o" not in rows["gpt-4o", "azure"]["aliases"]
+
+
+def test_a_price_for_one_dated_id_prices_that_id_not_its_listed_siblings():
+    # gpt-4o-2024-05-13 is $5 / $15 in the catalog; a negotiated $4 / $12 for it leaves the other
+    # snapshots, which the catalog lists at $2.50 / $10, alone. A discount on it likewise.
+    set_price("gpt-4o-2024-05-13", input=4, output=12)
+    assert prices_of(find_price("gpt-4o-2024-05-13")) == (D(4), D(12))
+    for model in ("gpt-4o", "gpt-4o-2024-11-20", "gpt-4o-2024-08-06"):
+        assert prices_of(find_price(model, "openai")) == (D("2.5"), D(10)), model
+    clear_overrides()
+    set_price("gpt-4o-2024-08-06", discount=50)
+    assert prices_of(find_price("gpt-4o-2024-08-06")) == (D("1.25"), D(5))
+    assert prices_of(find_price("gpt-4o-2024-11-20")) == (D("2.5"), D(10))
+
+
+def test_discounts_for_one_model_at_two_providers_both_hold():
+    set_price("claude-sonnet-4-5", provider="anthropic", discount=15)
+    set_price("claude-sonnet-4-5", provider="aws.bedrock", discount=5)
+    # claude-sonnet-4-5: $3 input at Anthropic and on Bedrock
+    assert find_price("claude-sonnet-4-5", "anthropic").prices["input"] == D("2.55")
+    assert find_price("claude-sonnet-4-5", "aws.bedrock").prices["input"] == D("2.85")
+
+
 def test_setting_a_price_again_replaces_it_for_every_spelling_of_the_model(monkeypatch, tmp_path):
     # The file prices my-model; set_price() twice over it: the latest call wins everywhere.
     item = {"model": "my-model", "provider": "openai", "input": 9, "output": 9}
