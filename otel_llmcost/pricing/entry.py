@@ -81,12 +81,8 @@ class PriceEntry:
             factor = (100 - percent) / 100
             prices = {name: price * factor for name, price in self.prices.items()}
             web_search = None if self.web_search_per_1k is None else self.web_search_per_1k * factor
-        return replace(
-            self,
-            prices=prices,
-            web_search_per_1k=web_search,
-            source=f"{self.source}; {format_price(percent)}% discount ({why})",
-        )
+            source = f"{self.source}; {format_price(percent)}% discount ({why})"  # normalize(): the context's too
+        return replace(self, prices=prices, web_search_per_1k=web_search, source=source)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -291,3 +291,18 @@ def test_costs_stay_exact_whatever_the_applications_decimal_context():
     assert narrow.reasoning == D("77") * D("0.525") / 10**6
     assert floats[0] == float(expected_total)
     assert price_call("gpt-4o-mini", usage) == narrow
+
+
+def test_a_discount_is_applied_and_named_exactly_under_a_trapping_decimal_context():
+    # A money program that traps any rounding: the discount's label is formatted in the pricing's own
+    # context too (it raised decimal.Inexact from deep inside, and was rounded to 33.3% at prec=3).
+    import decimal
+
+    set_price("gpt-4o", discount="33.3333")
+    with localcontext() as context:
+        context.prec = 3
+        context.traps[decimal.Inexact] = True
+        cost = price_call("gpt-4o", Usage(input_tokens=1_000, output_tokens=1_000))
+    assert "33.3333% discount" in cost.source
+    # gpt-4o $2.50 / $10 per 1M, 33.3333% off
+    assert cost.total == (1_000 * D("2.5") + 1_000 * D(10)) * (100 - D("33.3333")) / 100 / M
