@@ -615,18 +615,31 @@ def _content_attributes(telemetry: Telemetry, request: Request, response: Respon
         (sc.GEN_AI_INPUT_MESSAGES, request.input_messages),
         (sc.GEN_AI_OUTPUT_MESSAGES, response.output_messages if response else None),
     )
+    # Each source alone: content that cannot be read or written is dropped, never the call's other telemetry.
     for key, source in sources:
         if source is None:
             continue
-        messages = source()
+        try:
+            messages = source()
+        except Exception:
+            log_failure(f"{__name__}.content.{key}")
+            continue
         if not messages:
             continue
-        if telemetry.redact is not None:
+        if telemetry.redact is None:
             try:
-                messages = telemetry.redact(messages)
+                attributes[key] = json.dumps(messages, ensure_ascii=False, default=str)
             except Exception:
-                # Privacy first: a broken redaction hook means no content, not unredacted content.
-                log_once("redact", "otel-llmcost: the redaction hook raised; message content is dropped", exc_info=True)
-                continue
-        attributes[key] = json.dumps(messages, ensure_ascii=False, default=str)
+                log_failure(f"{__name__}.content.{key}")
+            continue
+        try:
+            attributes[key] = json.dumps(telemetry.redact(messages), ensure_ascii=False, default=str)
+        except Exception:
+            # Privacy first: a broken redaction hook means no content, not unredacted content.
+            log_once(
+                "redact",
+                "otel-llmcost: the redaction hook raised or returned what cannot be written as JSON; "
+                "message content is dropped",
+                exc_info=True,
+            )
     return attributes

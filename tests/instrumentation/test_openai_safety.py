@@ -278,6 +278,25 @@ def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry
     assert "parcel" not in attributes[sc.GEN_AI_INPUT_MESSAGES]
 
 
+@pytest.mark.parametrize(
+    "redact",
+    [
+        pytest.param(lambda messages: 1 / 0, id="raises"),
+        pytest.param(lambda messages: [{("role",): "user"}], id="returns what JSON cannot hold"),
+    ],
+)
+def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_openai, telemetry, openai_api, redact):
+    instrument_openai(capture_content=True, redact=redact)
+    openai_api(REPLY).run(create_chat)
+
+    attributes = telemetry.span().attributes
+    assert not {sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES} & set(attributes)  # no content, redacted or not
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100  # the rest of the call's telemetry stays
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+    [cost] = telemetry.metric_points(sc.METRIC_COST)
+    assert cost.value == attributes[sc.GEN_AI_USAGE_COST_AMOUNT]
+
+
 def test_attribution_lands_on_the_span_and_the_cost_metric(openai_instrumented, openai_api):
     async def scenario(api):
         with attribution(
