@@ -16,6 +16,8 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.agents import observer
 from otel_llmcost.agents.run import AgentRun, ToolCall
 from otel_llmcost.agents.scopes import capture_content, innermost, lock, open_scopes, tracer
+from otel_llmcost.instrumentation.content import tool_call_part, tool_response_part
+from otel_llmcost.instrumentation.core import Telemetry, log_once
 
 
 def start_run(
@@ -69,7 +71,9 @@ def start_tool(
     if description:
         attributes[sc.GEN_AI_TOOL_DESCRIPTION] = description
     if arguments is not None and capture_content():
-        attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _as_json(arguments)
+        recorded = _content(arguments, tool_call_part(call_id, name, arguments), "arguments")
+        if recorded is not None:
+            attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = recorded
     span = tracer().start_span(f"{sc.OP_EXECUTE_TOOL} {name}", kind=SpanKind.INTERNAL, attributes=attributes)
     tool = ToolCall(span, name, call_id, run)
     if run is not None and call_id is not None:
@@ -83,13 +87,39 @@ def start_tool(
 def record_result(tool: ToolCall, result: Any) -> None:
     """The tool's return value, on its span only with content capture on (it may hold private data)."""
     if capture_content():
-        tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, _as_json(result))
+        recorded = _content(result, tool_response_part(tool.call_id, result), "response")
+        if recorded is not None:
+            tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, recorded)
 
 
 def record_arguments(tool: ToolCall, arguments: Any) -> None:
     """The tool's arguments when they are known only after the span started (a framework's span)."""
     if capture_content():
-        tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _as_json(arguments))
+        recorded = _content(arguments, tool_call_part(tool.call_id, tool.name, arguments), "arguments")
+        if recorded is not None:
+            tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_ARGUMENTS, recorded)
+
+
+def _content(value: Any, part: dict[str, Any], field: str) -> str | None:
+    """A tool's arguments or result (``value``) as recorded. With a redaction hook (``instrument(redact=)``)
+    the hook gets a one-message list holding ``part`` (value's semconv tool_call / tool_call_response
+    part), and what it returns in the part's place is recorded: the field if it kept it, else the part.
+    A hook that fails records nothing (privacy first)."""
+    telemetry = Telemetry.latest
+    redact = telemetry.redact if telemetry is not None else None
+    if redact is None:
+        return _as_json(value)
+    role = "assistant" if part["type"] == "tool_call" else "tool"
+    try:
+        returned = redact([{"role": role, "parts": [part]}])[0]["parts"][0]
+        return _as_json(returned.get(field, returned) if isinstance(returned, dict) else returned)
+    except Exception:
+        log_once(
+            "redact.tool",
+            "otel-llmcost: the redaction hook raised or returned no part for a tool's content; it is dropped",
+            exc_info=True,
+        )
+        return None
 
 
 def _as_json(value: Any) -> str:

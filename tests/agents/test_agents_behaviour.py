@@ -455,6 +455,44 @@ def test_tool_arguments_and_results_only_with_content_capture(tracer_provider, s
     assert json.loads(captured.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"status": "shipped"}
 
 
+def test_tool_arguments_and_results_go_through_the_redaction_hook(tracer_provider, spans):
+    seen = []
+
+    def redact(messages):
+        seen.append(messages)
+        [message] = messages
+        [part] = message["parts"]
+        if part["type"] == "tool_call":  # keep the call, mask its arguments
+            return [{**message, "parts": [{**part, "arguments": {"order_id": "[redacted]"}}]}]
+        return [{**message, "parts": [{"type": "text", "content": "[redacted]"}]}]  # replace the result
+
+    @otel_llmcost.tool
+    def lookup(order_id):
+        return {"email": "jane@example.com"}
+
+    Telemetry(tracer_provider=tracer_provider, capture_content=True, redact=redact)
+    lookup("12345")
+
+    attributes = spans.one("execute_tool lookup").attributes
+    assert json.loads(attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"order_id": "[redacted]"}
+    assert json.loads(attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"type": "text", "content": "[redacted]"}
+    assert "jane@example.com" not in str(dict(attributes)) and "12345" not in attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]
+    assert [message[0]["role"] for message in seen] == ["assistant", "tool"]
+    assert seen[1][0]["parts"][0] == {"type": "tool_call_response", "id": None, "response": {"email": "jane@example.com"}}
+
+
+def test_a_failing_redaction_hook_records_no_tool_content(tracer_provider, spans):
+    @otel_llmcost.tool
+    def lookup(order_id):
+        return {"email": "jane@example.com"}
+
+    Telemetry(tracer_provider=tracer_provider, capture_content=True, redact=lambda messages: 1 / 0)
+    assert lookup("12345") == {"email": "jane@example.com"}
+    attributes = spans.one("execute_tool lookup").attributes
+    assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in attributes
+    assert sc.GEN_AI_TOOL_CALL_RESULT not in attributes
+
+
 def test_our_failure_in_a_step_never_reaches_the_program(openai_client, spans, monkeypatch, caplog):
     def broken(body):
         raise RuntimeError("bug in otel-llmcost")
