@@ -16,6 +16,7 @@ from wire import (
     chat_stream,
     chat_usage,
     error_reply,
+    function_call_item,
     json_reply,
     message_item,
     response_object,
@@ -261,6 +262,35 @@ def test_responses_instructions_are_captured_as_system_instructions(instrument_o
     assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
         {"role": "assistant", "parts": [{"type": "text", "content": "Bonjour"}], "finish_reason": "stop"}
     ]
+
+
+@pytest.mark.parametrize("api_type", ["chat", "responses"])
+def test_captured_output_names_a_tool_call_finish_as_the_semconv_does(
+    instrument_openai, telemetry, openai_api, api_type
+):
+    instrument_openai(capture_content=True)
+    if api_type == "chat":
+        calls = [tool_call("call_A1", "get_order", {"order_id": "12345"})]
+        reply = chat_completion("gpt-4o-mini", None, chat_usage(100, 10), finish_reason="tool_calls", tool_calls=calls)
+
+        async def scenario(api):
+            messages = [{"role": "user", "content": "Hi"}]
+            return await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=messages))
+
+    else:
+        reply = response_object(
+            "gpt-5-mini", [function_call_item("call_A1", "get_order", {"order_id": "12345"})], responses_usage(100, 10)
+        )
+
+        async def scenario(api):
+            return await api(api.client.responses.create(model="gpt-5-mini", input="Hi"))
+
+    openai_api(json_reply(reply)).run(scenario)
+    attributes = telemetry.span().attributes
+    [message] = json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert message["finish_reason"] == "tool_call"  # FinishReason in gen-ai-output-messages.json
+    assert message["parts"][-1]["type"] == "tool_call"
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)  # the provider's, as reported
 
 
 def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry, openai_api):

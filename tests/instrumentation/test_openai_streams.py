@@ -484,9 +484,10 @@ def test_streamed_content_is_captured_when_asked(instrument_openai, telemetry, o
                 {"type": "text", "content": "".join(PIECES)},
                 {"type": "tool_call", "id": "call_A1", "name": "get_order", "arguments": {"order_id": "12345"}},
             ],
-            "finish_reason": "tool_calls",
+            "finish_reason": "tool_call",  # the semconv's FinishReason; the span's finish_reasons keep OpenAI's
         }
     ]
+    assert telemetry.span().attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
 
 
 def test_an_azure_stream_is_not_asked_for_usage_and_is_estimated(openai_instrumented, openai_api):

@@ -11,7 +11,7 @@ from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
 from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.instrumentation.openai import params
-from otel_llmcost.instrumentation.openai.content import part_types, parts_of, text_of, tool_signature
+from otel_llmcost.instrumentation.openai.content import finish_reason, part_types, parts_of, text_of, tool_signature
 from otel_llmcost.pricing.types import Usage, new_usage
 
 API_TYPE = "chat_completions"
@@ -267,7 +267,8 @@ class ChatStream:
             for (choice, _), (call_id, name, pieces) in sorted(self.tools.items()):
                 if choice == index:
                     parts.append(tool_call_part(call_id, name, "".join(pieces)))
-            messages.append({"role": "assistant", "parts": parts, "finish_reason": self.finish.get(index, "")})
+            finish = finish_reason(self.finish.get(index))
+            messages.append({"role": "assistant", "parts": parts, "finish_reason": finish})
         return messages
 
 
@@ -288,7 +289,7 @@ def _output_messages(completion: Any) -> list[dict[str, Any]]:
                 function = getattr(call, "function", None) or getattr(call, "custom", None)
                 arguments = getattr(function, "arguments", None) or getattr(function, "input", None)
                 parts.append(tool_call_part(call.id, tool_name(call), arguments))
-        messages.append({"role": "assistant", "parts": parts, "finish_reason": choice.finish_reason or ""})
+        messages.append({"role": "assistant", "parts": parts, "finish_reason": finish_reason(choice.finish_reason)})
     return messages
 
 

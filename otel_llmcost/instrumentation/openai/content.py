@@ -22,6 +22,14 @@ _MEDIA = {
     "input_file": "file",
 }
 _TEXT_PARTS = ("text", "input_text", "output_text", "refusal")
+# OpenAI's finish reasons as the semconv output messages' FinishReason names them; the span's
+# gen_ai.response.finish_reasons keeps OpenAI's own.
+_FINISH = {"tool_calls": "tool_call", "function_call": "tool_call"}
+
+
+def finish_reason(reason: str | None) -> str:
+    """An output message's ``finish_reason``: stop, length, content_filter, tool_call (or error)."""
+    return _FINISH.get(reason or "", reason or "")
 
 
 def text_of(content: Any) -> str:

@@ -11,7 +11,7 @@ from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
 from otel_llmcost.instrumentation.fingerprint import fingerprint
 from otel_llmcost.instrumentation.openai import params
-from otel_llmcost.instrumentation.openai.content import part_types, parts_of, text_of, tool_signature
+from otel_llmcost.instrumentation.openai.content import finish_reason, part_types, parts_of, text_of, tool_signature
 from otel_llmcost.pricing.types import Usage, new_usage
 
 API_TYPE = "responses"
@@ -239,7 +239,7 @@ def _output_messages(response: Any) -> list[dict[str, Any]]:
                 )
             )
     finish = _finish_reasons(response, any(part["type"] == "tool_call" for part in parts))
-    return [{"role": "assistant", "parts": parts, "finish_reason": finish[0] if finish else ""}]
+    return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason(finish[0] if finish else None)}]
 
 
 def _count_input(instructions: str | None, items: list[Any], model: str) -> int:
