@@ -372,6 +372,7 @@ class LLMCall:
                 request.model,
                 model,
                 request.server_address,
+                request.server_port,
                 usage,
                 None if priced is None else priced[0],
                 duration,
@@ -477,6 +478,7 @@ def end_span(
     request_model: str | None,
     model: str | None,
     server_address: str | None,
+    server_port: int | None,
     usage: Usage | None,
     priced: tuple[Any, ...] | None,
     duration: float,
@@ -497,6 +499,7 @@ def end_span(
                 request_model,
                 model,
                 server_address,
+                server_port,
                 usage,
                 None if priced is None else priced[0],
                 duration,
@@ -520,6 +523,7 @@ def record_metrics(
     request_model: str | None,
     model: str | None,
     server_address: str | None,
+    server_port: int | None,
     usage: Usage | None,
     total: float | None,
     duration: float,
@@ -535,6 +539,8 @@ def record_metrics(
         metric_attributes[sc.GEN_AI_RESPONSE_MODEL] = model
     if server_address:
         metric_attributes[sc.SERVER_ADDRESS] = server_address
+        if server_port:  # conditionally required with server.address on every client metric
+            metric_attributes[sc.SERVER_PORT] = server_port
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
     telemetry.duration.record(duration, metric_attributes)

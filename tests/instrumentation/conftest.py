@@ -187,7 +187,7 @@ def metric_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     record = core.record_metrics
 
     def spy(telemetry: Any, *args: Any) -> None:
-        calls.append(args[:7] + args[8:])
+        calls.append(args[:8] + args[9:])
         record(telemetry, *args)
 
     monkeypatch.setattr(core, "record_metrics", spy)

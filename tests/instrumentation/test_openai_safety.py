@@ -327,6 +327,17 @@ def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_o
     assert cost.value == attributes[sc.GEN_AI_USAGE_COST_AMOUNT]
 
 
+def test_metric_points_carry_the_servers_address_and_port(openai_instrumented, openai_api):
+    # server.port is conditionally required with server.address on every GenAI client metric
+    openai_api(REPLY).run(create_chat)
+    names = (sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE, sc.METRIC_COST)
+    points = [point for name in names for point in openai_instrumented.metric_points(name)]
+    assert len(points) == 4  # a duration, input and output token counts, a cost
+    assert {(point.attributes[sc.SERVER_ADDRESS], point.attributes[sc.SERVER_PORT]) for point in points} == {
+        ("api.openai.com", 443)
+    }
+
+
 def test_attribution_lands_on_the_span_and_the_cost_metric(openai_instrumented, openai_api):
     async def scenario(api):
         with attribution(
@@ -363,4 +374,5 @@ def test_metrics_use_the_semconv_buckets(openai_instrumented, openai_api):
         sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
         sc.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
         sc.SERVER_ADDRESS: "api.openai.com",
+        sc.SERVER_PORT: 443,
     }

@@ -31,16 +31,16 @@ from otel_llmcost.attribution import current_attributes
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.anthropic import messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.content import text_of_blocks
-from otel_llmcost.instrumentation.anthropic.providers import CLOUDS, bills_by_request_model, server_of
+from otel_llmcost.instrumentation.anthropic.providers import CLOUDS, Server, bills_by_request_model, server_of
 
 # The Messages path, and its beta twin before anthropic 2.x (which sends ?beta=true as a query parameter)
 PATHS = frozenset(("/v1/messages", "/v1/messages?beta=true"))
 _FINISH_KEY = f"{__name__}.finish"
 _BaseModel = anthropic.BaseModel
 
-# (span, the context the SDK's request runs in, started, requested model, provider, server address,
+# (span, the context the SDK's request runs in, started, requested model, provider, server,
 #  whether the request model is billed, system prompt, messages, tools, attribution)
-Call = tuple[trace.Span, context.Context, float, str, str, "str | None", bool, Any, Any, Any, dict]
+Call = tuple[trace.Span, context.Context, float, str, str, Server, bool, Any, Any, Any, dict]
 
 
 def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
@@ -90,7 +90,7 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
         time.perf_counter(),
         model,
         provider,
-        address,
+        server,
         by_request_model,
         system,
         prompt,
@@ -101,7 +101,7 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
 
 def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseException | None = None) -> None:
     """End the call with the SDK's result (or its exception). Never raises."""
-    span, _, started, requested_model, provider, address, by_request_model, system, prompt, tools, attribution = call
+    span, _, started, requested_model, provider, server, by_request_model, system, prompt, tools, attribution = call
     duration = time.perf_counter() - started
     attributes: dict[str, Any] = {}
     model = requested_model
@@ -151,7 +151,8 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
         provider,
         requested_model,
         model,
-        address,
+        server.address,
+        server.port,
         usage,
         priced,
         duration,

@@ -27,14 +27,14 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import current_attributes
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.openai import chat
-from otel_llmcost.instrumentation.openai.providers import server_of
+from otel_llmcost.instrumentation.openai.providers import Server, server_of
 
 PATH = "/chat/completions"
 _FINISH_KEY = f"{__name__}.finish"
 
-# (span, the context the SDK's request runs in, started, requested model, provider, server address,
+# (span, the context the SDK's request runs in, started, requested model, provider, server,
 #  requested tier, messages, attribution)
-Call = tuple[trace.Span, context.Context, float, str, str, "str | None", "str | None", list, dict]
+Call = tuple[trace.Span, context.Context, float, str, str, Server, "str | None", list, dict]
 
 
 def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
@@ -79,12 +79,12 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
     # The span current while the SDK sends the request (from the context read above: one read per call).
     running = trace.set_span_in_context(span, parent)
-    return span, running, time.perf_counter(), model, server.provider, address, tier, messages, attribution
+    return span, running, time.perf_counter(), model, server.provider, server, tier, messages, attribution
 
 
 def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseException | None = None) -> None:
     """End the call with the SDK's result (or its exception). Never raises."""
-    span, _, started, requested_model, provider, address, tier, messages, attribution = call
+    span, _, started, requested_model, provider, server, tier, messages, attribution = call
     duration = time.perf_counter() - started
     attributes: dict[str, Any] = {}
     model = requested_model
@@ -124,7 +124,8 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
         provider,
         requested_model,
         model,
-        address,
+        server.address,
+        server.port,
         usage,
         priced,
         duration,
