@@ -27,6 +27,7 @@ from typing import Any
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import PRICE_FIELDS, PriceEntry
 from otel_llmcost.pricing.names import (
+    MAKERS,
     PREFERENCE,
     UPSTREAM,
     ModelNames,
@@ -82,6 +83,11 @@ class EntryIndex:
             for hit in hits:
                 if provider in hit:
                     return hit[provider]
+        else:  # the model maker's own price, even by family, over a cloud's for the exact id
+            for hit in hits:
+                for maker in MAKERS:
+                    if maker in hit:
+                        return hit[maker]
         return _preferred(hits[0], provider) if hits else None
 
 

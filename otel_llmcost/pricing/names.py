@@ -32,7 +32,9 @@ CATALOG_PROVIDERS = {
 }
 # When a model has no entry for the provider that served it, the model maker's list price is the best guess.
 UPSTREAM = {"azure": "openai", "bedrock": "anthropic", "vertex_ai": "anthropic"}
-PREFERENCE = ("openai", "anthropic", "gemini", "vertex_ai", "azure", "bedrock", "mistral", "deepseek", "xai")
+# For a call whose provider is unknown: the model makers' own prices, then the clouds that resell models.
+MAKERS = ("openai", "anthropic", "gemini", "mistral", "deepseek", "xai")
+PREFERENCE = (*MAKERS, "vertex_ai", "azure", "bedrock")
 
 _PREFIX = re.compile(r"^(openai|azure|anthropic|bedrock|vertex_ai|gemini|mistral|deepseek|xai|text-completion-openai)/")
 _PREFIX_PROVIDER = {"text-completion-openai": "openai"}

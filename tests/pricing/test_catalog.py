@@ -143,6 +143,10 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("ft:gpt-4.1-2025-04-14:acme::x1", None, "ft:gpt-4.1-2025-04-14"),
         ("ft:gpt-5-mini-2025-08-07:acme::x1", None, "gpt-5-mini-2025-08-07"),  # no fine-tune price: base model
         ("gpt-4o-mini-2099-01-01", None, "gpt-4o-mini"),
+        # provider unknown: the model maker's own price, not a cloud's (Azure's $8 / $24, Vertex's without cache)
+        ("mistral-large-latest", None, "mistral/mistral-large-latest"),
+        ("claude-3-5-haiku", None, "claude-3-5-haiku-20241022"),
+        ("mistral-large-latest", "azure.ai.openai", "azure/mistral-large-latest"),
     ],
 )
 def test_model_ids_match_the_catalog(model, provider, key):
