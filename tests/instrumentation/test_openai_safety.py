@@ -293,6 +293,31 @@ def test_captured_output_names_a_tool_call_finish_as_the_semconv_does(
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)  # the provider's, as reported
 
 
+def test_captured_media_parts_take_the_semconv_shapes():
+    from otel_llmcost.instrumentation.openai.content import parts_of
+
+    content = [
+        {"type": "image_url", "image_url": {"url": "https://example.com/parcel.png"}},  # Chat Completions
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        {"type": "file", "file": {"file_id": "file-abc123", "filename": "invoice.pdf"}},
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"}},
+        {"type": "input_file", "file_id": "file-def456"},  # Responses API
+        {"type": "input_image", "file_id": "file-ghi789", "detail": "auto"},
+        {"type": "input_image", "image_url": "https://example.com/label.jpg", "detail": "auto"},
+        {"type": "input_file", "file_url": "https://example.com/terms.pdf"},
+    ]
+    assert parts_of(content) == [
+        {"type": "uri", "modality": "image", "uri": "https://example.com/parcel.png"},
+        {"type": "image_url", "modality": "image"},  # inline data is not copied onto spans
+        {"type": "file", "modality": "file", "file_id": "file-abc123"},  # FilePart: a file sent by id
+        {"type": "file", "modality": "file"},
+        {"type": "file", "modality": "file", "file_id": "file-def456"},
+        {"type": "file", "modality": "image", "file_id": "file-ghi789"},
+        {"type": "uri", "modality": "image", "uri": "https://example.com/label.jpg"},
+        {"type": "uri", "modality": "file", "uri": "https://example.com/terms.pdf"},
+    ]
+
+
 def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry, openai_api):
     def redact(messages):
         return [{**message, "parts": [{"type": "text", "content": "[redacted]"}]} for message in messages]

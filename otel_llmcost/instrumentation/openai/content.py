@@ -94,7 +94,13 @@ def _part(part: Mapping[str, Any]) -> dict[str, Any]:
     modality = _MEDIA.get(str(kind))
     if modality is None:
         return {"type": str(kind)}
-    source = part.get("image_url") or part.get("file_url") or part.get("file_id")
+    # A file sent by id (the Files API): the Responses API's input_file / input_image carry file_id,
+    # Chat Completions' file part nests it under "file". The semconv's FilePart, not a URI.
+    nested = part.get("file")
+    file_id = part.get("file_id") or (nested.get("file_id") if isinstance(nested, Mapping) else None)
+    if isinstance(file_id, str) and file_id:
+        return {"type": "file", "modality": modality, "file_id": file_id}
+    source = part.get("image_url") or part.get("file_url")
     if isinstance(source, Mapping):
         source = source.get("url")
     if isinstance(source, str) and not source.startswith("data:"):
