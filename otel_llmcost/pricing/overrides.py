@@ -23,6 +23,7 @@ A price or discount that names a ``provider`` applies only to calls served by th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +38,8 @@ META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_thre
 ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
 CUSTOM_PROVIDER = "custom"  # a user price without a provider: applies whoever serves the model
 
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 class OverrideError(ValueError):
     """An override that cannot be used; the message says what is wrong and how to fix it."""
@@ -116,14 +119,28 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     threshold = item.get("long_context_threshold")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold <= 0):
         raise OverrideError(f"{where}.long_context_threshold must be a positive whole number of tokens")
+    long_prices = [name for name in PRICE_FIELDS if name in item and "long_" in name]
+    if long_prices and threshold is None:
+        raise OverrideError(
+            f"{where} ({item['model']}) gives {', '.join(long_prices)} but no long_context_threshold: "
+            "add the input tokens past which the long-context prices apply (e.g. 200000)"
+        )
+    effective_date = item.get("effective_date", default_date)
+    if isinstance(effective_date, date):  # set_price(..., effective_date=date(2026, 1, 1))
+        effective_date = effective_date.isoformat()
+    if not isinstance(effective_date, str) or not _ISO_DATE.fullmatch(effective_date):
+        raise OverrideError(f"{where}.effective_date must be a date as YYYY-MM-DD, got {effective_date!r}")
+    mode = item.get("mode", "chat")
+    if not isinstance(mode, str) or not mode:
+        raise OverrideError(f"{where}.mode must be a text such as chat, responses or embedding, got {mode!r}")
     web_search = item.get("web_search_per_1k")
     return PriceEntry(
         key=item["model"],
         provider=catalog_provider(item.get("provider")) or CUSTOM_PROVIDER,
-        mode=str(item.get("mode", "chat")),
+        mode=mode,
         prices={name: parse_price(item[name], f"{where}.{name}") for name in PRICE_FIELDS if name in item},
         long_context_threshold=threshold,
         web_search_per_1k=None if web_search is None else parse_price(web_search, f"{where}.web_search_per_1k"),
         source=origin,
-        effective_date=str(item.get("effective_date", default_date)),
+        effective_date=effective_date,
     )

@@ -155,6 +155,10 @@ def test_a_later_item_of_the_price_file_wins(monkeypatch, tmp_path):
         ({"input": 1, "output": 1, "inptu": 2}, "unknown field(s) inptu"),
         ({"discount": 120}, "percentage from 0 to 100"),
         ({"discount": 10, "input": 1}, "both a discount and prices"),
+        # accepted before and never applied, or written onto every span's price date
+        ({"input": 1, "output": 1, "long_input": 2}, "gives long_input but no long_context_threshold"),
+        ({"input": 1, "output": 1, "effective_date": "yesterday"}, "effective_date must be a date as YYYY-MM-DD"),
+        ({"input": 1, "output": 1, "mode": ["chat"]}, "mode must be a text"),
     ],
 )
 def test_set_price_rejects_bad_input_with_a_clear_message(kwargs, message):
