@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import logging
 from decimal import Decimal, localcontext
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.catalog import find_price
@@ -130,9 +130,22 @@ def price_call(
     provider: str | None = None,
     service_tier: str | None = None,
 ) -> Cost | None:
-    """The exact cost of one call, or None (with one warning per model) if it has no price."""
+    """The exact cost of one call, or None (with one warning per model) if it has no price.
+    Raises TypeError, naming the field, for a ``usage`` that is not a ``Usage`` of whole numbers."""
+    _check_usage(usage)
     parts = price_parts(model, usage, provider, service_tier)
     return None if parts is None else cost_of(parts)
+
+
+def _check_usage(usage: Any) -> None:
+    if not isinstance(usage, Usage):
+        raise TypeError(
+            f"price_call() takes a Usage, got {type(usage).__name__}: "
+            "otel_llmcost.pricing.Usage(input_tokens=..., output_tokens=...)"
+        )
+    for name, value in zip(Usage._fields[:-1], usage[:-1]):
+        if type(value) is not int:
+            raise TypeError(f"Usage.{name} must be a whole number of tokens, got {value!r}")
 
 
 class CostParts(NamedTuple):

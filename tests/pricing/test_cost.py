@@ -5,6 +5,8 @@ import uuid
 from decimal import Decimal as D
 from decimal import localcontext
 
+import pytest
+
 from otel_llmcost.pricing import Usage, price_call, set_price
 from otel_llmcost.pricing.catalog import all_entries, find_price
 from otel_llmcost.pricing.cost import price_floats, price_parts
@@ -306,3 +308,17 @@ def test_a_discount_is_applied_and_named_exactly_under_a_trapping_decimal_contex
     assert "33.3333% discount" in cost.source
     # gpt-4o $2.50 / $10 per 1M, 33.3333% off
     assert cost.total == (1_000 * D("2.5") + 1_000 * D(10)) * (100 - D("33.3333")) / 100 / M
+
+
+@pytest.mark.parametrize(
+    ("usage", "message"),
+    [
+        (Usage(None, 5), "Usage.input_tokens must be a whole number of tokens, got None"),
+        (Usage(10, "5"), "Usage.output_tokens must be a whole number of tokens, got '5'"),
+        ({"input_tokens": 10}, "price_call() takes a Usage, got dict"),
+    ],
+)
+def test_price_call_names_what_is_wrong_with_the_usage(usage, message):
+    with pytest.raises(TypeError) as error:
+        price_call("gpt-4o", usage)
+    assert message in str(error.value)
