@@ -15,10 +15,15 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 # Masks the parts of a system prompt that change per request but not per template.
 _VOLATILE = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
-    r"|\b[0-9a-f]{16,}\b"  # long hex ids
+    rf"(?:\b{_WEEKDAY},?\s+)?\b{_MONTH}\s+\d+(?:st|nd|rd|th)?"  # dates in words: Monday, July 24 / Jul. 24th
+    rf"|\b\d+(?:st|nd|rd|th)?\s+{_MONTH}"  # 24 July
+    rf"|\b{_WEEKDAY}\b"  # today is Monday
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
+    r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"  # long hex ids, prefixed ones too (sess_9f86d081884c7d65...)
     r"|\d+(?:[.,:/-]\d+)*",  # numbers, dates, times
     re.IGNORECASE,
 )
