@@ -425,17 +425,7 @@ def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
                 }
             )
     if draft.provider == "anthropic" and "batch_input" not in draft.prices:
-        for component in ("input", "output"):
-            draft.prices[price_field("batch", component)] = (draft.prices[component] * BATCH_DISCOUNT).normalize()
-        corrections.append(
-            {
-                "key": draft.key,
-                "field": "batch_input, batch_output",
-                "from": "",
-                "to": f"{format_price(draft.prices['batch_input'])}, {format_price(draft.prices['batch_output'])}",
-                "reason": "Anthropic Message Batches API: 50% of standard input and output prices",
-            }
-        )
+        add_batch_prices(draft, corrections, "Anthropic Message Batches API")
 
 
 # OpenAI text models the Batch API serves: every mode it has an endpoint for, less these ids.
@@ -453,6 +443,11 @@ def correct_openai_batch(draft: Draft, corrections: list[dict[str, str]]) -> Non
         or "output" not in draft.prices
     ):
         return
+    add_batch_prices(draft, corrections, "OpenAI Batch API")
+
+
+def add_batch_prices(draft: Draft, corrections: list[dict[str, str]], api: str) -> None:
+    """The provider's documented batch discount (``api`` bills 50% of standard input and output), recorded."""
     for component in ("input", "output"):
         draft.prices[price_field("batch", component)] = (draft.prices[component] * BATCH_DISCOUNT).normalize()
     corrections.append(
@@ -461,7 +456,7 @@ def correct_openai_batch(draft: Draft, corrections: list[dict[str, str]]) -> Non
             "field": "batch_input, batch_output",
             "from": "",
             "to": f"{format_price(draft.prices['batch_input'])}, {format_price(draft.prices['batch_output'])}",
-            "reason": "OpenAI Batch API: 50% of standard input and output prices",
+            "reason": f"{api}: 50% of standard input and output prices",
         }
     )
 
