@@ -198,44 +198,28 @@ class Stop(Exception):
     pass
 
 
-def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instrumented, openai_api):
-    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
-
-    async def scenario(api):
-        stream = await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
-        if api.asynchronous:
-            async with stream:
-                async for _ in stream:
-                    raise Stop("user code failed")
-        with stream:
-            for _ in stream:
-                raise Stop("user code failed")
-
-    with pytest.raises(Stop, match="user code failed"):
-        api.run(scenario)
-    span = openai_instrumented.span()
-    assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == "Stop"
-    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-
-
-@pytest.mark.parametrize("helper", ["chat", "responses"])
-def test_an_exception_in_a_stream_helpers_with_block_ends_the_span_with_it(openai_instrumented, openai_api, helper):
-    # The helpers' managers close the stream on exit without passing the exception on: the span
-    # must still end with it, as for a plain stream's with block.
-    if helper == "chat":
-        api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
-        open_helper = lambda: api.client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)  # noqa: E731
-    else:
+@pytest.mark.parametrize("way", ["create(stream=True)", "chat.completions.stream()", "responses.stream()"])
+def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instrumented, openai_api, way):
+    # A stream's own with block, and a stream helper's, whose manager closes the stream on exit
+    # without passing the exception on: either way the span ends with it.
+    if way == "responses.stream()":
         api = openai_api(sse_reply(response_events(RESPONSE, PIECES), named=True, done=False))
-        open_helper = lambda: api.client.responses.stream(model="gpt-5-mini", input="Where is my parcel?")  # noqa: E731
+    else:
+        api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
 
     async def scenario(api):
+        client = api.client
+        if way == "create(stream=True)":
+            block = await api(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        elif way == "chat.completions.stream()":
+            block = client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)
+        else:
+            block = client.responses.stream(model="gpt-5-mini", input="Where is my parcel?")
         if api.asynchronous:
-            async with open_helper() as stream:
+            async with block as stream:
                 async for _ in stream:
                     raise Stop("user code failed")
-        with open_helper() as stream:
+        with block as stream:
             for _ in stream:
                 raise Stop("user code failed")
 
