@@ -278,49 +278,37 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     return request
 
 
-def stream_exit(wrapped: Callable[..., Any], stream: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``Stream.__exit__``: an exception leaving the user's ``with`` block ends the call with it."""
-    _record_exit(stream, args)
+def stream_exit(wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``__exit__`` of a stream or of a stream helper's manager (``chat.completions.stream()``,
+    ``responses.stream()``): an exception leaving the user's ``with`` block ends the call with it
+    (a manager's exit closes the stream without passing the exception on)."""
+    _record_exit(owner, args)
     return wrapped(*args, **kwargs)
 
 
 async def async_stream_exit(
-    wrapped: Callable[..., Any], stream: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    _record_exit(stream, args)
+    _record_exit(owner, args)
     return await wrapped(*args, **kwargs)
 
 
 @core.guarded()
-def _record_exit(stream: Any, args: tuple[Any, ...]) -> None:
-    streams.exit_with_error(stream, args[1] if len(args) > 1 else None)
-
-
-# The SDK's stream helpers (``chat.completions.stream()``, ``responses.stream()``): the user's ``with``
-# block is the manager's, whose exit closes the stream without passing the exception on.
-
-
-def helper_exit(wrapped: Callable[..., Any], manager: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A stream helper manager's ``__exit__``: an exception leaving the block ends the call with it."""
-    _record_helper_exit(manager, args)
-    return wrapped(*args, **kwargs)
-
-
-async def async_helper_exit(
-    wrapped: Callable[..., Any], manager: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    _record_helper_exit(manager, args)
-    return await wrapped(*args, **kwargs)
-
-
-@core.guarded()
-def _record_helper_exit(manager: Any, args: tuple[Any, ...]) -> None:
+def _record_exit(owner: Any, args: tuple[Any, ...]) -> None:
     error = args[1] if len(args) > 1 else None
     if error is None:
         return
-    # The manager keeps the helper stream it entered as ``self.__stream``, named after its class.
-    fields = vars(manager)
-    helper = next((fields[name] for cls in type(manager).__mro__ if (name := f"_{cls.__name__}__stream") in fields), None)
-    raw = getattr(helper, "_raw_stream", None)  # the SDK's Stream, which streams.instrument recorded
+    raw = _raw_stream_of(owner)
     if raw is not None:
         streams.exit_with_error(raw, error)
+
+
+def _raw_stream_of(owner: Any) -> Any:
+    """The SDK stream behind a stream, or behind the helper stream a manager entered."""
+    if isinstance(owner, _STREAMS):
+        return owner
+    for value in vars(owner).values():  # a manager keeps its helper stream under a private name
+        raw = getattr(value, "_raw_stream", None)
+        if isinstance(raw, _STREAMS):
+            return raw
+    return None

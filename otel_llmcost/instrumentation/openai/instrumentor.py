@@ -35,8 +35,8 @@ class OpenAIInstrumentor(LLMInstrumentor):
         wrap_function_wrapper(_STREAMING, "Stream.__exit__", client.stream_exit)
         wrap_function_wrapper(_STREAMING, "AsyncStream.__aexit__", client.async_stream_exit)
         for module, sync_manager, async_manager in _helper_modules():
-            wrap_function_wrapper(module, f"{sync_manager}.__exit__", client.helper_exit)
-            wrap_function_wrapper(module, f"{async_manager}.__aexit__", client.async_helper_exit)
+            wrap_function_wrapper(module, f"{sync_manager}.__exit__", client.stream_exit)
+            wrap_function_wrapper(module, f"{async_manager}.__aexit__", client.async_stream_exit)
 
     def _unpatch(self, **kwargs: Any) -> None:
         import openai._base_client
