@@ -54,6 +54,28 @@ def exit_with_error(stream: Any, error: BaseException | None) -> None:
         finish(entry[0], entry[1], error)
 
 
+def exit_owner_with_error(owner: Any, exit_args: tuple[Any, ...], stream_types: tuple[type, ...]) -> None:
+    """``owner.__exit__(*exit_args)`` ran (a stream's, a helper stream's or a helper manager's, whose
+    exit closes the stream without passing the exception on): the call ends with the exception."""
+    error = exit_args[1] if len(exit_args) > 1 else None
+    if error is not None:
+        exit_with_error(raw_stream_of(owner, stream_types), error)
+
+
+def raw_stream_of(owner: Any, stream_types: tuple[type, ...]) -> Any:
+    """The SDK stream behind a stream, a helper stream (``_raw_stream``), or the manager that made one."""
+    if isinstance(owner, stream_types):
+        return owner
+    raw = getattr(owner, "_raw_stream", None)
+    if isinstance(raw, stream_types):
+        return raw
+    for value in vars(owner).values():  # a manager keeps its helper stream under a private name
+        raw = getattr(value, "_raw_stream", None)
+        if isinstance(raw, stream_types):
+            return raw
+    return None
+
+
 def finish(call: core.LLMCall, state: StreamState, error: BaseException | None = None) -> None:
     if call.ended:
         return

@@ -295,20 +295,4 @@ async def async_stream_exit(
 
 @core.guarded()
 def _record_exit(owner: Any, args: tuple[Any, ...]) -> None:
-    error = args[1] if len(args) > 1 else None
-    if error is None:
-        return
-    raw = _raw_stream_of(owner)
-    if raw is not None:
-        streams.exit_with_error(raw, error)
-
-
-def _raw_stream_of(owner: Any) -> Any:
-    """The SDK stream behind a stream, or behind the helper stream a manager entered."""
-    if isinstance(owner, _STREAMS):
-        return owner
-    for value in vars(owner).values():  # a manager keeps its helper stream under a private name
-        raw = getattr(value, "_raw_stream", None)
-        if isinstance(raw, _STREAMS):
-            return raw
-    return None
+    streams.exit_owner_with_error(owner, args, _STREAMS)
