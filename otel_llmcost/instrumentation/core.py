@@ -80,7 +80,26 @@ def guarded(default: Any = None) -> Callable[[_F], _F]:
 
 
 def capture_content_from_env() -> bool:
-    return os.environ.get(sc.ENV_CAPTURE_CONTENT, "").strip().lower() in ("true", "1", "yes")
+    return _is_true(os.environ.get(sc.ENV_CAPTURE_CONTENT, ""))
+
+
+def _is_true(text: str) -> bool:
+    return text.strip().lower() in ("true", "1", "yes")
+
+
+def capture_content_flag(value: object) -> bool:
+    """``instrument(capture_content=...)``: a bool, or a text read as the environment variable is
+    (``"false"`` from a config file must not turn capture on). Anything else: private, with a warning."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _is_true(value)
+    log_once(
+        "capture_content",
+        "otel-llmcost: capture_content takes True or False, got %r; prompt and completion text are not captured",
+        value,
+    )
+    return False
 
 
 @dataclass(slots=True)
@@ -237,7 +256,9 @@ class Telemetry:
             explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
         )
         self.cost = meter.create_counter(sc.METRIC_COST, unit="USD", description="Cost of GenAI operations")
-        self.capture_content = capture_content_from_env() if capture_content is None else capture_content
+        self.capture_content = (
+            capture_content_from_env() if capture_content is None else capture_content_flag(capture_content)
+        )
         self.redact = redact
         # No meter provider anywhere (the zero-code default) or a no-op one: the instruments drop
         # every point, so the metric attributes are not even built.

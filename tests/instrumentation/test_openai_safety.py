@@ -217,6 +217,16 @@ def test_content_is_not_captured_by_default(openai_instrumented, openai_api):
     assert sc.GEN_AI_OUTPUT_MESSAGES not in attributes
 
 
+@pytest.mark.parametrize(("setting", "captured"), [("false", False), ("0", False), (0, False), ("true", True)])
+def test_capture_content_read_from_a_config_text_means_what_it_says(
+    instrument_openai, telemetry, openai_api, setting, captured
+):
+    # instrument(capture_content="false") from a config file turned capture on (a non-empty string is truthy)
+    instrument_openai(capture_content=setting)
+    openai_api(REPLY).run(create_chat)
+    assert (sc.GEN_AI_INPUT_MESSAGES in telemetry.span().attributes) is captured
+
+
 def test_content_is_captured_with_the_env_var(instrument_openai, telemetry, openai_api, monkeypatch):
     monkeypatch.setenv(sc.ENV_CAPTURE_CONTENT, "true")
     instrument_openai()
