@@ -122,3 +122,38 @@ def test_count_messages_without_encodings_uses_the_heuristic(tmp_path, monkeypat
 
 def test_empty_text_is_zero_tokens():
     assert count_text("", "gpt-4o") == 0
+
+
+def test_threads_that_need_an_encoding_first_wait_for_one_load(tmp_path, monkeypatch, no_network):
+    # Loading o200k_base takes ~0.6 s and 70 MB: threads starting together used to load it each.
+    import threading
+
+    from otel_llmcost import tokens
+
+    directory = tmp_path / "fresh"
+    directory.mkdir()
+    for file in SHARED_TIKTOKEN.iterdir():
+        (directory / file.name).symlink_to(file)
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(directory))
+    loads = []
+    load = tokens._load_local_encoding
+
+    def counted(name, path):
+        loads.append(name)
+        return load(name, path)
+
+    monkeypatch.setattr(tokens, "_load_local_encoding", counted)
+    start = threading.Barrier(6)
+    counts = []
+
+    def count():
+        start.wait()
+        counts.append(count_text("hello world", "gpt-4o"))
+
+    threads = [threading.Thread(target=count) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counts == [2] * 6
+    assert loads == ["o200k_base"]
