@@ -255,6 +255,23 @@ def test_tool_call_arguments_count_when_the_usage_is_missing(openai_instrumented
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] > 10
 
 
+def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instrumented, openai_api):
+    from otel_llmcost.instrumentation.openai.content import tool_signature
+    from otel_llmcost.tokens import count_messages
+
+    schema = {"type": "object", "properties": {f"field_{i}": {"type": "string"} for i in range(20)}}
+    tools = [{"type": "function", "function": {"name": "update_order", "parameters": schema}}]
+    reply = chat_completion("gpt-4o-mini", "Done.", None)
+    api = openai_api(json_reply(reply), json_reply(reply), base_url="http://localhost:8000/v1")
+    api.run(create_chat(model="gpt-4o-mini", tools=tools))
+    api.run(create_chat(model="gpt-4o-mini"))
+
+    with_tools, without = (span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] for span in openai_instrumented.spans())
+    assert without == count_messages(MESSAGES, "gpt-4o-mini")
+    assert with_tools == without + count_text(tool_signature(tools[0]), "gpt-4o-mini")
+    assert with_tools - without > 100  # the schema's tokens, which the estimate used to leave out
+
+
 def test_the_fingerprint_follows_the_template_not_the_user_text(openai_instrumented, openai_api):
     replies = [json_reply(chat_completion("gpt-4o-mini", "Hi", chat_usage(10, 2))) for _ in range(4)]
     api = openai_api(*replies)

@@ -112,6 +112,18 @@ def test_usage_details_sent_as_empty_lists_are_read_as_none(openai_instrumented,
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(900) * D("0.25") / M + D(120) * D(2) / M)
 
 
+def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instrumented, openai_api):
+    from otel_llmcost.instrumentation.openai.content import tool_signature
+    from otel_llmcost.tokens import count_messages
+
+    reply = response_object("gpt-5-mini", [message_item("Order 12345 shipped.")], None)
+    openai_api(json_reply(reply), base_url="http://localhost:8000/v1").run(create_response(tools=TOOLS))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    prompt = count_messages([{"role": "user", "content": "Where is my parcel?"}], "gpt-5-mini")
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == prompt + count_text(tool_signature(TOOLS[0]), "gpt-5-mini")
+
+
 def test_web_search_calls_are_billed_per_request(openai_instrumented, openai_api):
     reply = response_object(
         "gpt-4o-mini-2024-07-18",

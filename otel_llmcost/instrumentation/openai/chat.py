@@ -11,7 +11,14 @@ from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
 from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.instrumentation.openai import params
-from otel_llmcost.instrumentation.openai.content import finish_reason, part_types, parts_of, text_of, tool_signature
+from otel_llmcost.instrumentation.openai.content import (
+    count_tools,
+    finish_reason,
+    part_types,
+    parts_of,
+    text_of,
+    tool_signature,
+)
 from otel_llmcost.pricing.types import Usage, new_usage
 
 API_TYPE = "chat_completions"
@@ -25,7 +32,7 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     request.fingerprint = fingerprint_of(messages, body.get("tools"))
     request.service_tier = parameters(body, request.attributes)
     request.input_messages = functools.partial(input_messages, messages)
-    request.estimate_input_tokens = functools.partial(count_input, messages, request.model or "")
+    request.estimate_input_tokens = functools.partial(count_input, messages, request.model or "", body.get("tools"))
 
 
 def parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> str | None:
@@ -293,7 +300,8 @@ def _output_messages(completion: Any) -> list[dict[str, Any]]:
     return messages
 
 
-def count_input(messages: list[Any], model: str) -> int:
+def count_input(messages: list[Any], model: str, tools: Any = None) -> int:
+    """Input tokens of a request without usage: its messages and its tool definitions."""
     from otel_llmcost.tokens import count_messages
 
-    return count_messages(messages, model)
+    return count_messages(messages, model) + count_tools(tools, model)

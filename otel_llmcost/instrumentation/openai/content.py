@@ -70,6 +70,14 @@ def tool_signature(tool: Any) -> str:
     return f"{name}:{json.dumps(parameters, sort_keys=True, default=str)}"
 
 
+def count_tools(tools: Any, model: str) -> int:
+    """Input tokens of a request's tool definitions, estimated from their signatures (name and schema),
+    as the Anthropic adapter counts its tools."""
+    from otel_llmcost.tokens import count_text
+
+    return sum(count_text(tool_signature(tool), model) for tool in tools) if isinstance(tools, list) else 0
+
+
 def parts_of(content: Any) -> list[dict[str, Any]]:
     """semconv message parts for an OpenAI content value."""
     if content is None:

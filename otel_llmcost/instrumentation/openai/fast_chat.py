@@ -33,8 +33,8 @@ PATH = "/chat/completions"
 _FINISH_KEY = f"{__name__}.finish"
 
 # (span, the context the SDK's request runs in, started, requested model, provider, server,
-#  requested tier, messages, attribution)
-Call = tuple[trace.Span, context.Context, float, str, str, Server, "str | None", list, dict]
+#  requested tier, the request body (read only to estimate usage), attribution)
+Call = tuple[trace.Span, context.Context, float, str, str, Server, "str | None", dict, dict]
 
 
 def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> Call | None:
@@ -79,12 +79,12 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
     # The span current while the SDK sends the request (from the context read above: one read per call).
     running = trace.set_span_in_context(span, parent)
-    return span, running, time.perf_counter(), model, server.provider, server, tier, messages, attribution
+    return span, running, time.perf_counter(), model, server.provider, server, tier, body, attribution
 
 
 def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseException | None = None) -> None:
     """End the call with the SDK's result (or its exception). Never raises."""
-    span, _, started, requested_model, provider, server, tier, messages, attribution = call
+    span, _, started, requested_model, provider, server, tier, body, attribution = call
     duration = time.perf_counter() - started
     attributes: dict[str, Any] = {}
     model = requested_model
@@ -107,7 +107,7 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
                 usage = chat.usage_of(reported)
             else:
                 usage = core.estimate_usage(
-                    lambda: chat.count_input(messages, requested_model),
+                    lambda: chat.count_input(_listed(body.get("messages")), requested_model, body.get("tools")),
                     "".join(chat.generated_texts(choices)),
                     requested_model,
                 )
@@ -132,3 +132,7 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
         attribution,
         _FINISH_KEY,
     )
+
+
+def _listed(messages: Any) -> list[Any]:
+    return messages if type(messages) is list else []

@@ -11,7 +11,14 @@ from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
 from otel_llmcost.instrumentation.fingerprint import fingerprint
 from otel_llmcost.instrumentation.openai import params
-from otel_llmcost.instrumentation.openai.content import finish_reason, part_types, parts_of, text_of, tool_signature
+from otel_llmcost.instrumentation.openai.content import (
+    count_tools,
+    finish_reason,
+    part_types,
+    parts_of,
+    text_of,
+    tool_signature,
+)
 from otel_llmcost.pricing.types import Usage, new_usage
 
 API_TYPE = "responses"
@@ -48,7 +55,7 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     request.input_messages = functools.partial(_input_messages, items)
     if instructions:
         request.system_instructions = functools.partial(_system_instructions, instructions)
-    request.estimate_input_tokens = functools.partial(_count_input, instructions, items, request.model or "")
+    request.estimate_input_tokens = functools.partial(_count_input, instructions, items, tools, request.model or "")
 
 
 def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
@@ -242,8 +249,8 @@ def _output_messages(response: Any) -> list[dict[str, Any]]:
     return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason(finish[0] if finish else None)}]
 
 
-def _count_input(instructions: str | None, items: list[Any], model: str) -> int:
+def _count_input(instructions: str | None, items: list[Any], tools: Any, model: str) -> int:
     from otel_llmcost.tokens import count_messages
 
     messages = [{"role": "system", "content": instructions}] if instructions else []
-    return count_messages([*messages, *items], model)
+    return count_messages([*messages, *items], model) + count_tools(tools, model)
