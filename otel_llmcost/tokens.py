@@ -54,7 +54,17 @@ CLAUDE_ENCODING = "cl100k_base"
 # tokens to o200k_base, so ordinary text counts the same with o200k_base.
 LOCAL_ENCODINGS = {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"}
 SAME_RANKS = {"o200k_harmony": "o200k_base", "p50k_edit": "p50k_base", "gpt2": "r50k_base"}
-_NOT_TEXT_PARTS = {"image", "image_url", "input_image", "input_audio", "audio", "file", "input_file", "document"}
+_NOT_TEXT_PARTS = {
+    "image",
+    "image_url",
+    "input_image",
+    "input_audio",
+    "audio",
+    "file",
+    "input_file",
+    "document",
+    "computer_screenshot",
+}
 
 
 class _EncodingUnavailable(Exception):
@@ -131,7 +141,7 @@ def _text_of(value: Any) -> str:
         return value
     if isinstance(value, list):
         return "".join(_text_of_part(part) for part in value)
-    return json.dumps(value, default=str, ensure_ascii=False)
+    return json.dumps(_without_media(value), default=str, ensure_ascii=False)
 
 
 def _text_of_part(part: Any) -> str:
@@ -142,7 +152,22 @@ def _text_of_part(part: Any) -> str:
             return part["text"]
         if part.get("type") in _NOT_TEXT_PARTS:
             return ""
-    return json.dumps(part, default=str, ensure_ascii=False)
+    return json.dumps(_without_media(part), default=str, ensure_ascii=False)
+
+
+def _without_media(value: Any) -> Any:
+    """A structured value (a tool result, a computer call's output) as its JSON is counted: without the
+    images, audio and files nested in it, which are not text tokens (a screenshot's base64 would count
+    as hundreds of thousands)."""
+    if isinstance(value, Mapping):
+        if value.get("type") in _NOT_TEXT_PARTS:
+            return None
+        return {key: _without_media(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_media(item) for item in value]
+    if isinstance(value, str) and value.startswith("data:"):
+        return ""
+    return value
 
 
 _loaded: dict[tuple[str, str], tiktoken.Encoding | None] = {}

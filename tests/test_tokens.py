@@ -114,6 +114,26 @@ def test_count_messages_counts_text_parts_not_images(local_dir, no_network):
     assert count_messages([{"role": "user", "content": parts}], "gpt-4o") == 3 + 1 + 2 + 3
 
 
+def test_images_nested_in_tool_results_are_not_counted_as_text(local_dir, no_network):
+    screenshot = "data:image/png;base64," + "iVBORw0KGgo" * 50_000  # a ~550 KB screenshot
+    plain = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": []}]}
+    with_image = {
+        "role": "user",
+        "content": [
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_1",
+                "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}],
+            }
+        ],
+    }
+    # Anthropic: an image inside a tool result; the Responses API: a computer call's screenshot output
+    assert count_messages([with_image], "gpt-4o") - count_messages([plain], "gpt-4o") < 10
+    output = {"type": "computer_call_output", "call_id": "call_1", "output": {"type": "computer_screenshot"}}
+    shot = {**output, "output": {"type": "computer_screenshot", "image_url": screenshot}}
+    assert count_messages([shot], "gpt-4o") == count_messages([output], "gpt-4o") < 40
+
+
 def test_count_messages_without_encodings_uses_the_heuristic(tmp_path, monkeypatch, no_network):
     monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(tmp_path / "empty"))
     # ceil(4/4) for "user" + ceil(11/4) for "hello world", plus the fixed chat overhead.
