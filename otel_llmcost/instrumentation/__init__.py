@@ -58,17 +58,41 @@ def _instrumentors() -> list[LLMInstrumentor]:
     return found
 
 
-def instrument(**kwargs: Any) -> list[str]:
+def instrument(
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    capture_content: bool | None = None,
+    redact: Any = None,
+) -> list[str]:
     """Instrument every supported LLM SDK that is installed; returns the names of the instrumentors
     now enabled.
 
-    Covers the openai and anthropic SDKs and the OpenAI Agents SDK (``openai-agents``).
-    Keyword arguments go to each instrumentor: ``tracer_provider``, ``meter_provider``,
-    ``capture_content``, ``redact``. Calling it again is harmless: an SDK already instrumented
-    keeps the settings it was instrumented with (``uninstrument()`` first to change them). An
-    adapter that fails to load or to instrument, or an SDK version outside an adapter's supported
-    range, is logged and left out; the others go on.
+    Covers the openai and anthropic SDKs and the OpenAI Agents SDK (``openai-agents``). The
+    settings go to each instrumentor: an OpenTelemetry ``tracer_provider`` and ``meter_provider``
+    (default: the global ones), ``capture_content`` (default: the
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT variable) and ``redact`` (a function that
+    gets the message list and returns what may be recorded). A setting of the wrong kind raises
+    TypeError, naming it. Calling it again is harmless: an SDK already instrumented keeps the
+    settings it was instrumented with (``uninstrument()`` first to change them). An adapter that
+    fails to load or to instrument, or an SDK version outside an adapter's supported range, is
+    logged and left out; the others go on.
     """
+    providers = (
+        ("tracer_provider", tracer_provider, "TracerProvider", "get_tracer"),
+        ("meter_provider", meter_provider, "MeterProvider", "get_meter"),
+    )
+    for name, value, kind, method in providers:
+        if value is not None and not callable(getattr(value, method, None)):
+            raise TypeError(f"instrument({name}=...) takes an OpenTelemetry {kind}, got {type(value).__name__}")
+    if redact is not None and not callable(redact):
+        raise TypeError(f"instrument(redact=...) takes a function of the message list, got {type(redact).__name__}")
+    kwargs = {
+        "tracer_provider": tracer_provider,
+        "meter_provider": meter_provider,
+        "capture_content": capture_content,
+        "redact": redact,
+    }
     names = []
     for instrumentor in _instrumentors():
         name = type(instrumentor).__name__

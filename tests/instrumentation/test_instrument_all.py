@@ -146,3 +146,19 @@ def test_instrument_and_uninstrument_twice_are_quiet_and_keep_their_answer(telem
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     chat(openai_api(reply))
     assert len(telemetry.spans()) == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"tracer_provider": "nope"}, "instrument(tracer_provider=...) takes an OpenTelemetry TracerProvider, got str"),
+        ({"meter_provider": object()}, "instrument(meter_provider=...) takes an OpenTelemetry MeterProvider, got object"),
+        ({"redact": "mask"}, "instrument(redact=...) takes a function of the message list, got str"),
+        ({"tracer_provder": None}, "unexpected keyword argument 'tracer_provder'"),  # a typo is not ignored
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_instrumented(settings, message):
+    with pytest.raises(TypeError) as error:
+        otel_llmcost.instrument(**settings)
+    assert message in str(error.value)
+    assert not any(instrumentor.is_instrumented_by_opentelemetry for instrumentor in instrumentation._instrumentors())
