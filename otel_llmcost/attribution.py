@@ -8,51 +8,85 @@ them back with ``current_attributes()``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from opentelemetry import baggage, context
 
 from otel_llmcost.semconv import ATTRIBUTION_KEYS, LLMCOST_EXTRA_PREFIX, LLMCOST_PROMPT_NAME
 
 logger = logging.getLogger(__name__)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _OWN_PREFIXES = ("llmcost.",)
 _OWN_KEYS = frozenset({LLMCOST_PROMPT_NAME})
 
 
-@contextmanager
-def attributes(
-    *,
-    team: str | None = None,
-    feature: str | None = None,
-    customer: str | None = None,
-    user: str | None = None,
-    prompt_name: str | None = None,
-    **extra: str | int | float | bool,
-) -> Iterator[None]:
+class attributes:  # noqa: N801 (used like a function: ``with attributes(team=...):``)
     """Attribute every LLM call inside this block; inner blocks override outer ones.
 
     >>> with attributes(team="support", feature="answer", customer="c-042"):
     ...     client.chat.completions.create(...)
 
     Extra keyword arguments land on spans as ``llmcost.attr.<key>``. ``None`` leaves
-    an outer value in place.
+    an outer value in place. It also decorates a function, ``async def`` ones included:
+    each call runs inside the block.
     """
-    named = {"team": team, "feature": feature, "customer": customer, "user": user, "prompt_name": prompt_name}
-    ctx = context.get_current()
-    for key, value in named.items():
-        if value is not None:
-            ctx = _with_entry(ctx, ATTRIBUTION_KEYS[key], key, value)
-    for key, value in extra.items():
-        if value is not None:
-            ctx = _with_entry(ctx, LLMCOST_EXTRA_PREFIX + key, key, value)
-    token = context.attach(ctx)
-    try:
-        yield
-    finally:
-        context.detach(token)
+
+    def __init__(
+        self,
+        *,
+        team: str | None = None,
+        feature: str | None = None,
+        customer: str | None = None,
+        user: str | None = None,
+        prompt_name: str | None = None,
+        **extra: str | int | float | bool,
+    ) -> None:
+        named = {"team": team, "feature": feature, "customer": customer, "user": user, "prompt_name": prompt_name}
+        self._entries = [(ATTRIBUTION_KEYS[key], key, value) for key, value in named.items() if value is not None]
+        self._entries += [(LLMCOST_EXTRA_PREFIX + key, key, value) for key, value in extra.items() if value is not None]
+        self._tokens: list[object] = []
+
+    def __enter__(self) -> None:
+        self._tokens.append(self._attach())
+
+    def __exit__(self, *exc_info: object) -> None:
+        context.detach(self._tokens.pop())
+
+    def _attach(self) -> object:
+        ctx = context.get_current()
+        for baggage_key, argument, value in self._entries:
+            ctx = _with_entry(ctx, baggage_key, argument, value)
+        return context.attach(ctx)
+
+    def __call__(self, function: _F) -> _F:
+        # Each call attaches and detaches its own context: one decorated function may run in many
+        # threads and tasks at once.
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                token = self._attach()
+                try:
+                    return await function(*args, **kwargs)
+                finally:
+                    context.detach(token)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            token = self._attach()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                context.detach(token)
+
+        return run  # type: ignore[return-value]
 
 
 # The context key OpenTelemetry keeps baggage under. It is private to opentelemetry.baggage, but
