@@ -15,7 +15,10 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_MONTH = (  # a month's name or its abbreviation, not any word that starts like one (marketing, decision)
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 # Masks the parts of a system prompt that change per request but not per template.
 _VOLATILE = re.compile(

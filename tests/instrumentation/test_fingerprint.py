@@ -34,6 +34,7 @@ def test_the_same_template_on_different_requests_has_one_fingerprint(one, other)
         ("You may use the tools.", "You must use the tools."),  # "may" is a word here, not a month
         ("Answer in French.", "Answer in German."),
         ("Session sess_a for user.", "Session sess_b for user."),  # short names are words, not ids
+        ("You are the marketing 2 bot.", "You are the decision 3 bot."),  # words that start like months
     ],
 )
 def test_different_templates_keep_different_fingerprints(one, other):
