@@ -293,9 +293,7 @@ def _output_messages(completion: Any) -> list[dict[str, Any]]:
             if message.content:
                 parts.append(text_part(message.content))
             for call in message.tool_calls or ():
-                function = getattr(call, "function", None) or getattr(call, "custom", None)
-                arguments = getattr(function, "arguments", None) or getattr(function, "input", None)
-                parts.append(tool_call_part(call.id, tool_name(call), arguments))
+                parts.append(tool_call_part(call.id, tool_name(call), tool_input(call)))
         messages.append({"role": "assistant", "parts": parts, "finish_reason": finish_reason(choice.finish_reason)})
     return messages
 

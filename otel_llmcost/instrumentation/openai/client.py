@@ -84,7 +84,7 @@ class _Tracker(core.LLMCall):
         """The post_parser the SDK hands every parsed result to. We look first, so a
         post_parser that raises (``.parse()`` of a truncated answer) cannot hide the usage."""
         try:
-            if isinstance(result, openai.BaseModel) or isinstance(result, Mapping):
+            if isinstance(result, (openai.BaseModel, Mapping)):
                 if not self._ended:
                     # A raw response parsed with .parse(to=dict) gives the body as a dict: read as the model
                     model = result if isinstance(result, openai.BaseModel) else self._as_model(result)
