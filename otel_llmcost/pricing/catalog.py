@@ -139,7 +139,7 @@ class _Prices:
             and entry.provider in (CUSTOM_PROVIDER, wanted)
             and (
                 self.user.lookup(names, wanted, exact=True) is entry
-                or base_name(bare_id(entry.key)[0]) == bare_id(entry.key)[0]
+                or _names_a_family(entry.key)
                 or self.catalog.index.lookup(names, wanted) is None
             )
         ):
@@ -159,6 +159,12 @@ class _Prices:
                 return discount
         return self.provider_discounts.get(entry.provider)
 
+
+
+def _names_a_family(key: str) -> bool:
+    """Whether a price's id is a family's name (gpt-4o), not one dated or versioned id of it."""
+    name = bare_id(key)[0]
+    return base_name(name) == name
 
 _lock = threading.RLock()
 _catalog: _Catalog | None = None
