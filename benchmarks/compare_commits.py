@@ -1,4 +1,4 @@
-"""The OpenAI hot path of the working tree against another commit's, in one process.
+"""The OpenAI (or Anthropic) hot path of the working tree against another commit's, in one process.
 
 instrumentation_bench.py's ratio to the floor moves by +-0.2x between runs on this VM, more than
 most single changes to the hot path. Here both versions run in the same process, taking turns
@@ -13,7 +13,12 @@ copied there as ``otel_llmcost_tree``, and each version patches its own ``openai
 
     python benchmarks/compare_commits.py --base HEAD~3 [--calls 1500]
 
-``--without fingerprint`` (or ``parameters``, ``pricing``) replaces that step of the working tree's
+``--sdk anthropic`` compares the Messages call of instrumentation_bench.py instead (the SDK's own
+tracing off), each version wrapping its own ``anthropic.Anthropic`` subclass the same way.
+
+    python benchmarks/compare_commits.py --base HEAD --sdk anthropic
+
+``--without fingerprint`` (or ``parameters``, ``pricing``; OpenAI only) replaces that step of the working tree's
 hot path (the chat fast path, ``openai/fast_chat.py``) with its precomputed answer for this call,
 so the span keeps every attribute: ``--base HEAD --without pricing`` bounds what making the pricing
 step cheaper could save.
@@ -45,6 +50,7 @@ import openai  # noqa: E402
 import wrapt  # noqa: E402
 from instrumentation_bench import (  # noqa: E402
     CALL,
+    CLAUDE_CALL,
     COMPLETION,
     _Endless,
     dropping_provider,
@@ -90,13 +96,39 @@ def _rename(package: Path) -> None:
         source.write_text(name.sub(package.name, source.read_text()))
 
 
-def client_class(package: str, tracer_provider: TracerProvider) -> type[openai.OpenAI]:
-    """An ``openai.OpenAI`` whose ``request`` alone is wrapped by ``package``'s instrumentation."""
+def client_class(package: str, tracer_provider: TracerProvider, sdk: Any = openai) -> type:
+    """The SDK's client (``openai.OpenAI`` or ``anthropic.Anthropic``) whose ``request`` alone is
+    wrapped by ``package``'s instrumentation."""
     core = importlib.import_module(f"{package}.instrumentation.core")
-    adapter = importlib.import_module(f"{package}.instrumentation.openai.client")
-    original = vars(openai._base_client.SyncAPIClient)["request"]
+    adapter = importlib.import_module(f"{package}.instrumentation.{sdk.__name__}.client")
+    original = vars(sdk._base_client.SyncAPIClient)["request"]
     wrapper = wrapt.FunctionWrapper(original, adapter.wrap_request(core.Telemetry(tracer_provider)))
-    return type(f"_{package}", (openai.OpenAI,), {"request": wrapper})
+    client = sdk.OpenAI if sdk is openai else sdk.Anthropic
+    return type(f"_{package}", (client,), {"request": wrapper})
+
+
+def sdk_setup(name: str) -> tuple[Any, Callable[[type], Any], Callable[[Any], object], str]:
+    """(the SDK module, a client of a class on an endless mock wire, the call, the span's name)."""
+    if name == "openai":
+        reply = json_reply(COMPLETION)
+        http = http_module("openai")
+
+        def client(cls: type) -> Any:
+            return cls(api_key="sk-bench", max_retries=0, http_client=http_client(http, _Endless(http, reply), False))
+
+        return openai, client, lambda client: client.chat.completions.create(**CALL), "chat gpt-4o-mini"
+    import anthropic
+    from wire import claude_message, claude_usage, text_block
+
+    usage = claude_usage(1200, 300, cache_read=1024, cache_5m=200)
+    message = json_reply(claude_message("claude-haiku-4-5-20251001", [text_block("It left the depot.")], usage))
+    http = http_module("anthropic")
+
+    def claude_client(cls: type) -> Any:
+        transport = http_client(http, _Endless(http, message), False)
+        return cls(api_key="sk-ant-bench", max_retries=0, http_client=transport, open_telemetry=False)
+
+    return anthropic, claude_client, lambda client: client.messages.create(**CLAUDE_CALL), "chat claude-haiku-4-5"
 
 
 def without(step: str) -> None:
@@ -122,28 +154,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the commit to compare the working tree with (e.g. HEAD)")
     parser.add_argument("--calls", type=int, default=1500, help="timed calls per variant")
+    parser.add_argument("--sdk", choices=("openai", "anthropic"), default="openai", help="whose call to compare")
     parser.add_argument(
         "--without",
         choices=("fingerprint", "parameters", "pricing"),
         help="replace this step of the working tree's hot path by its precomputed answer",
     )
     arguments = parser.parse_args()
-
-    reply = json_reply(COMPLETION)
-    http = http_module("openai")
-
-    def client(cls: type[openai.OpenAI]) -> openai.OpenAI:
-        return cls(api_key="sk-bench", max_retries=0, http_client=http_client(http, _Endless(http, reply), False))
+    if arguments.without and arguments.sdk != "openai":
+        parser.error("--without replaces steps of the OpenAI chat fast path: leave out --sdk anthropic")
+    sdk, client, call, span_name = sdk_setup(arguments.sdk)
 
     with tempfile.TemporaryDirectory() as directory:
         base_package(arguments.base, Path(directory))
         tree_package(Path(directory))
         sys.path.insert(0, directory)
         tracer_provider = dropping_provider()
-        bare = client(type("_Bare", (openai.OpenAI,), {"request": vars(openai._base_client.SyncAPIClient)["request"]}))
+        bare_class = sdk.OpenAI if sdk is openai else sdk.Anthropic
+        bare = client(type("_Bare", (bare_class,), {"request": vars(sdk._base_client.SyncAPIClient)["request"]}))
         tree, base = (
-            client(client_class(TREE_PACKAGE, tracer_provider)),
-            client(client_class(BASE_PACKAGE, tracer_provider)),
+            client(client_class(TREE_PACKAGE, tracer_provider, sdk)),
+            client(client_class(BASE_PACKAGE, tracer_provider, sdk)),
         )
 
         # Both must record the same span (else the comparison is of different work), and the floor sets it by hand.
@@ -152,7 +183,7 @@ def main() -> None:
             exporter = InMemorySpanExporter()
             probe = TracerProvider()
             probe.add_span_processor(SimpleSpanProcessor(exporter))
-            client(client_class(package, probe)).chat.completions.create(**CALL)
+            call(client(client_class(package, probe, sdk)))
             span = exporter.get_finished_spans()[-1]
             recorded.append((span.name, dict(span.attributes)))
         if recorded[0] != recorded[1]:
@@ -161,13 +192,13 @@ def main() -> None:
         start, end = split_span_attributes(recorded[0][1])
         if arguments.without:
             without(arguments.without)
-        floor = floor_of(tracer_provider.get_tracer("floor"), lambda: bare.chat.completions.create(**CALL), start, end)
+        floor = floor_of(tracer_provider.get_tracer("floor"), lambda: call(bare), start, end, name=span_name)
 
         variants: dict[str, Callable[[], object]] = {
-            "bare": lambda: bare.chat.completions.create(**CALL),
+            "bare": lambda: call(bare),
             "floor": floor,
-            "base": lambda: base.chat.completions.create(**CALL),
-            "tree": lambda: tree.chat.completions.create(**CALL),
+            "base": lambda: call(base),
+            "tree": lambda: call(tree),
         }
         times: dict[str, list[int]] = {name: [] for name in variants}
         order = list(variants)
@@ -191,7 +222,7 @@ def main() -> None:
 
     floor_added, base_added, tree_added = added("floor"), added("base"), added("tree")
     median = statistics.median
-    print(f"openai {openai.__version__}, {arguments.calls} calls per variant, medians over blocks of {block}")
+    print(f"{sdk.__name__} {sdk.__version__}, {arguments.calls} calls per variant, medians over blocks of {block}")
     print(f"  {'SDK call alone (CPU)':32} {median(times['bare']) / 1000:8.1f} us")
     print(f"  {'floor adds':32} {median(floor_added) / 1000:8.1f} us")
     tree_label = f"working tree without {arguments.without}" if arguments.without else "working tree"
