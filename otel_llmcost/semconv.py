@@ -93,6 +93,7 @@ PROVIDER_AZURE_OPENAI = "azure.ai.openai"
 PROVIDER_ANTHROPIC = "anthropic"
 PROVIDER_AWS_BEDROCK = "aws.bedrock"
 PROVIDER_GCP_VERTEX = "gcp.vertex_ai"
+PROVIDER_GCP_GEMINI = "gcp.gemini"  # the generativelanguage.googleapis.com endpoint (AI Studio)
 PROVIDER_DEEPSEEK = "deepseek"
 PROVIDER_GROQ = "groq"
 PROVIDER_X_AI = "x_ai"

@@ -3,6 +3,7 @@ span attributes, usage and exact costs (hand-computed from the catalog's per-1M 
 
 from __future__ import annotations
 
+import json
 import logging
 from decimal import Decimal as D
 
@@ -255,6 +256,34 @@ def test_tool_call_arguments_count_when_the_usage_is_missing(openai_instrumented
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] > 10
 
 
+def test_a_legacy_function_call_counts_when_the_usage_is_missing(openai_instrumented, openai_api):
+    # The deprecated functions= API answers with message.function_call: its arguments are output tokens.
+    arguments = json.dumps({"order_id": "12345", "include_history": True, "locale": "en-US"})
+    reply = chat_completion("gpt-4o-mini", None, None, finish_reason="function_call")
+    reply["choices"][0]["message"]["function_call"] = {"name": "get_order", "arguments": arguments}
+    api = openai_api(json_reply(reply), base_url="http://localhost:8000/v1")
+    api.run(create_chat(model="gpt-4o-mini"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(arguments, "gpt-4o-mini") > 10
+
+
+def test_a_usage_without_counts_is_estimated_not_priced_at_zero(openai_instrumented, openai_api):
+    from otel_llmcost.tokens import count_messages
+
+    nulls = {"prompt_tokens": None, "completion_tokens": None, "total_tokens": None}
+    text = "The sea is vast and blue and full of life."
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini", text, nulls)), base_url="http://localhost:8000/v1")
+    api.run(create_chat(model="gpt-4o-mini"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(text, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
 def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instrumented, openai_api):
     from otel_llmcost.instrumentation.openai.content import tool_signature
     from otel_llmcost.tokens import count_messages
@@ -423,6 +452,14 @@ def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_inst
         ("https://api.perplexity.ai", "perplexity", 443),
         ("http://localhost:8000/v1", "openai", 8000),
         ("http://llm-gateway.internal/v1", "openai", 80),
+        # Google: Vertex's global and regional hosts (the openai SDK's vertex provider uses both), the Gemini API
+        ("https://aiplatform.googleapis.com/v1/projects/p/locations/global", "gcp.vertex_ai", 443),
+        ("https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1", "gcp.vertex_ai", 443),
+        ("https://generativelanguage.googleapis.com/v1beta/openai/", "gcp.gemini", 443),
+        # Bedrock's OpenAI-compatible services, in AWS's commercial and China partitions
+        ("https://bedrock-mantle.us-east-1.api.aws/openai/v1", "aws.bedrock", 443),
+        ("https://bedrock-runtime.cn-north-1.amazonaws.com.cn/openai/v1", "aws.bedrock", 443),
+        ("https://bedrock-runtime.us-west-2.amazonaws.com/openai/v1", "aws.bedrock", 443),
     ],
 )
 def test_the_provider_follows_the_base_url(openai_instrumented, openai_api, base_url, provider, port):

@@ -127,6 +127,11 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
         ),
         {"base_url": "http://localhost:8000/v1"},
     ),
+    "usage without counts (a compatible server's nulls)": (
+        {"model": "gpt-4o-mini", "messages": [USER]},
+        json_reply(_completion(usage={"prompt_tokens": None, "completion_tokens": None, "total_tokens": None})),
+        {"base_url": "http://localhost:8000/v1"},
+    ),
     "rate limited": (
         {"model": "gpt-4o-mini", "messages": [USER]},
         error_reply(429, "Rate limit reached for gpt-4o-mini.", "rate_limit_exceeded", code="rate_limit_exceeded"),

@@ -155,6 +155,95 @@ def test_streamed_tool_call_arguments_count_when_the_usage_is_missing(openai_ins
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(arguments, "gpt-4o-mini") > 10
 
 
+def _gemini_chunk(delta, finish_reason=None, usage=None):
+    # Gemini's OpenAI-compatible endpoint: an empty id, each tool call whole and without an index.
+    body = {
+        "id": "",
+        "object": "chat.completion.chunk",
+        "created": 1761000000,
+        "model": "gemini-2.5-flash",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return body
+
+
+def _unindexed(call_id, name, arguments):
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def test_streamed_tool_calls_without_an_index_stay_apart(openai_instrumented, openai_api):
+    chunks = [
+        _gemini_chunk({"role": "assistant", "tool_calls": [_unindexed("call_a", "get_weather", '{"city":"Paris"}')]}),
+        _gemini_chunk({"role": "assistant", "tool_calls": [_unindexed("call_b", "get_time", '{"tz":"CET"}')]}),
+        _gemini_chunk({"role": "assistant"}, "tool_calls", chat_usage(40, 20)),
+    ]
+    api = openai_api(sse_reply(chunks), base_url="https://generativelanguage.googleapis.com/v1beta/openai/")
+    api.run(stream_chat(model="gemini-2.5-flash"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_COUNT] == 2
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_a", "call_b")
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_weather", "get_time")
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "gcp.gemini"
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (40, 20)
+
+
+def test_an_argument_delta_without_an_index_continues_the_latest_tool_call(openai_instrumented, openai_api):
+    # An indexed first delta, then argument pieces without an index: one call, and the usage still read.
+    first = {"index": 0, "id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"ci'}}
+    chunks = [
+        _gemini_chunk({"role": "assistant", "tool_calls": [first]}),
+        _gemini_chunk({"tool_calls": [{"function": {"arguments": 'ty":"Paris"}'}}]}),
+        _gemini_chunk({}, "tool_calls", chat_usage(40, 20)),
+    ]
+    api = openai_api(sse_reply(chunks), base_url="http://localhost:8000/v1")
+    api.run(stream_chat(model="gemini-2.5-flash"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_a",)
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (40, 20)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+
+
+REFUSAL = "I'm sorry, but I can't help with that request because it asks for something I must not provide."
+
+
+@pytest.mark.parametrize("field", ["refusal", "function_call"])
+def test_a_streamed_refusal_or_function_call_counts_when_the_usage_is_missing(openai_instrumented, openai_api, field):
+    # A compatible server is not asked for usage: what streamed is estimated, refusals and the
+    # deprecated functions= API's arguments included, as the same answer is when not streamed.
+    words = REFUSAL.split(" ")
+    pieces = [{"refusal": word + " "} for word in words]
+    if field == "function_call":
+        pieces = [{"function_call": {"name": "say", "arguments": ""}}]
+        pieces += [{"function_call": {"arguments": word + " "}} for word in words]
+    chunks = [_gemini_chunk({"role": "assistant", "content": None}), *map(_gemini_chunk, pieces)]
+    chunks.append(_gemini_chunk({}, "stop"))
+    api = openai_api(sse_reply(chunks), base_url="http://localhost:8000/v1")
+    api.run(stream_chat(model="gpt-4o-mini"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(REFUSAL + " ", "gpt-4o-mini") > 15
+
+
+def test_a_usage_without_counts_is_estimated_not_zero(openai_instrumented, openai_api):
+    # A compatible server that sends the usage object with null counts: estimated, as without usage.
+    chunks = chat_chunks("gpt-4o-mini", PIECES)
+    chunks[-1]["usage"] = {"prompt_tokens": None, "completion_tokens": None, "total_tokens": None}
+    api = openai_api(sse_reply(chunks), base_url="http://localhost:8000/v1")
+    api.run(stream_chat())
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
 def test_breaking_out_then_closing_ends_the_span_once_with_what_was_seen(openai_instrumented, openai_api):
     api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
 

@@ -92,8 +92,13 @@ def input_messages(messages: list[Any]) -> list[dict[str, Any]]:
     return converted
 
 
-def usage_of(usage: Any) -> Usage:
-    """Chat usage: ``prompt_tokens`` already includes cached tokens, ``completion_tokens`` reasoning."""
+def usage_of(usage: Any) -> Usage | None:
+    """Chat usage: ``prompt_tokens`` already includes cached tokens, ``completion_tokens`` reasoning.
+    None for a usage without counts (a compatible server's ``null``s): the call is estimated, as
+    one without usage is, rather than recorded as an exact 0."""
+    prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
+    if prompt_tokens is None and completion_tokens is None:
+        return None
     details, output_details = usage.prompt_tokens_details, usage.completion_tokens_details
     try:
         cached = (details.cached_tokens or 0) if details is not None else 0
@@ -105,8 +110,8 @@ def usage_of(usage: Any) -> Usage:
         # DeepSeek reports cache hits beside the OpenAI fields.
         cached = extra_field(usage, "prompt_cache_hit_tokens") or 0
     return new_usage(
-        input_tokens=usage.prompt_tokens or 0,
-        output_tokens=usage.completion_tokens or 0,
+        input_tokens=prompt_tokens or 0,
+        output_tokens=completion_tokens or 0,
         cache_read_tokens=cached,
         reasoning_tokens=reasoning,
     )
@@ -138,7 +143,8 @@ def read(completion: Any) -> core.Response:
     # fast_chat.finish reads the same fields straight into span attributes: keep the two alike.
     choices = completion.choices or ()
     finish_reasons, tool_calls = outcome(choices)
-    usage = completion.usage
+    reported = completion.usage
+    usage = usage_of(reported) if reported is not None else None
     attributes = {}
     if completion.system_fingerprint:
         attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = completion.system_fingerprint
@@ -149,7 +155,7 @@ def read(completion: Any) -> core.Response:
         model=completion.model,
         id=completion.id,
         finish_reasons=finish_reasons,
-        usage=usage_of(usage) if usage is not None else None,
+        usage=usage,
         service_tier=tier,
         tool_calls=tool_calls,
         # Only read to estimate the output tokens, when the usage is missing.
@@ -161,7 +167,7 @@ def read(completion: Any) -> core.Response:
 
 def generated_texts(choices: Any) -> Iterator[str]:
     """What the choices generated, to count when the usage is missing: their text, refusals and
-    tool calls' arguments (all of them output tokens)."""
+    tool calls' arguments, or a legacy ``function_call``'s (all of them output tokens)."""
     for choice in choices:
         message = choice.message
         if message is None:
@@ -173,6 +179,9 @@ def generated_texts(choices: Any) -> Iterator[str]:
             yield refusal
         for call in message.tool_calls or ():
             yield tool_input(call)
+        function_call = getattr(message, "function_call", None)  # the deprecated functions= API
+        if function_call is not None:
+            yield getattr(function_call, "arguments", None) or ""
 
 
 def tool_input(call: Any) -> str:
@@ -192,7 +201,19 @@ class ChatStream:
     the user sees, and its ``to_dict()``, is what it would have been without the option.
     """
 
-    __slots__ = ("injected_usage", "model", "id", "service_tier", "fingerprint", "usage", "texts", "finish", "tools")
+    __slots__ = (
+        "injected_usage",
+        "model",
+        "id",
+        "service_tier",
+        "fingerprint",
+        "usage",
+        "texts",
+        "finish",
+        "tools",
+        "last_tool",
+        "other_output",
+    )
 
     def __init__(self, injected_usage: bool) -> None:
         self.injected_usage = injected_usage
@@ -204,6 +225,8 @@ class ChatStream:
         self.texts: dict[int, list[str]] = {}
         self.finish: dict[int, str] = {}
         self.tools: dict[tuple[int, int], list[Any]] = {}  # (choice, tool index) -> [id, name, argument pieces]
+        self.last_tool: dict[int, int] = {}  # choice -> the index of its latest tool call delta
+        self.other_output: list[str] = []  # refusals, legacy function_call arguments: counted, not captured
 
     def add(self, chunk: Any) -> bool:
         usage = chunk.usage
@@ -226,6 +249,12 @@ class ChatStream:
                     self.texts.setdefault(choice.index, []).append(delta.content)
                 if delta.tool_calls:
                     self._add_tool_calls(choice.index, delta.tool_calls)
+                refusal = getattr(delta, "refusal", None)  # declared since openai 1.40's structured outputs
+                if refusal:
+                    self.other_output.append(refusal)
+                function_call = getattr(delta, "function_call", None)
+                if function_call is not None and function_call.arguments:
+                    self.other_output.append(function_call.arguments)
             if choice.finish_reason:
                 self.finish[choice.index] = choice.finish_reason
         return True
@@ -233,7 +262,16 @@ class ChatStream:
     def _add_tool_calls(self, choice: int, deltas: list[Any]) -> None:
         # A tool call streams as deltas sharing an index: the first has its id and name, the rest argument pieces.
         for delta in deltas:
-            call = self.tools.setdefault((choice, delta.index), [None, None, []])
+            index = delta.index
+            if type(index) is not int:
+                # Some compatible servers (Gemini's) send no index: a delta with a new id starts the next
+                # call, one without an id continues the choice's latest.
+                index = self.last_tool.get(choice)
+                latest_id = None if index is None else self.tools[(choice, index)][0]
+                if index is None or (delta.id and latest_id is not None and delta.id != latest_id):
+                    index = max((known for owner, known in self.tools if owner == choice), default=-1) + 1
+            self.last_tool[choice] = index
+            call = self.tools.setdefault((choice, index), [None, None, []])
             if delta.id:
                 call[0] = delta.id
             function = delta.function
@@ -257,7 +295,11 @@ class ChatStream:
             service_tier=self.service_tier,
             tool_calls=[(call[0] or "", call[1] or "") for _, call in sorted(self.tools.items())],
             output_text="".join(
-                [*("".join(self.texts[index]) for index in sorted(self.texts)), *self._arguments()]
+                [
+                    *("".join(self.texts[index]) for index in sorted(self.texts)),
+                    *self._arguments(),
+                    *self.other_output,
+                ]
             ),
             output_messages=self._output_messages,
             attributes=attributes,

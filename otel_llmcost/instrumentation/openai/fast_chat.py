@@ -103,9 +103,8 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
             if billed_tier:
                 attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier = billed_tier
             reported = completion.usage
-            if reported is not None:
-                usage = chat.usage_of(reported)
-            else:
+            usage = chat.usage_of(reported) if reported is not None else None
+            if usage is None:  # none reported, or none counted
                 usage = core.estimate_usage(
                     lambda: chat.count_input(_listed(body.get("messages")), requested_model, body.get("tools")),
                     "".join(chat.generated_texts(choices)),

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
 
-# host suffix -> gen_ai.provider.name (semconv well-known values)
+# host -> gen_ai.provider.name (semconv well-known values). A name matches itself and its subdomains;
+# one starting with "." or "-" matches as a suffix (Vertex's regional hosts: us-central1-aiplatform...).
 _HOSTS = (
     ("api.openai.com", sc.PROVIDER_OPENAI),
     (".openai.azure.com", sc.PROVIDER_AZURE_OPENAI),
@@ -25,7 +26,12 @@ _HOSTS = (
     ("api.perplexity.ai", sc.PROVIDER_PERPLEXITY),
     (".amazonaws.com", sc.PROVIDER_AWS_BEDROCK),
     ("aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
+    ("-aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
+    ("generativelanguage.googleapis.com", sc.PROVIDER_GCP_GEMINI),
 )
+# Bedrock's OpenAI-compatible services, named by the host's first label in every AWS partition
+# (bedrock-mantle.us-east-1.api.aws, bedrock-runtime.cn-north-1.amazonaws.com.cn, ...)
+_BEDROCK_SERVICES = frozenset(("bedrock-runtime", "bedrock-runtime-fips", "bedrock-mantle"))
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_CACHED = 256
 
@@ -61,9 +67,14 @@ def is_openai_api(server: Server) -> bool:
 
 
 def provider_for_host(host: str) -> str:
-    host = host.lower()
-    for suffix, provider in _HOSTS:
-        if host == suffix.lstrip(".") or host.endswith(suffix if suffix.startswith(".") else "." + suffix):
+    host = host.lower().rstrip(".")
+    if host.partition(".")[0] in _BEDROCK_SERVICES:
+        return sc.PROVIDER_AWS_BEDROCK
+    for name, provider in _HOSTS:
+        if name[0] in ".-":
+            if host.endswith(name):
+                return provider
+        elif host == name or host.endswith("." + name):
             return provider
     return sc.PROVIDER_OPENAI
 
