@@ -361,7 +361,10 @@ class LLMCall:
             if response.attributes:
                 attributes.update(response.attributes)
             usage = response.usage
-        if usage is None and (response is not None or self._first_chunk is not None):
+        # A stream that failed before its first chunk (its first event an error: the provider was
+        # overloaded) generated nothing and was not billed, as a request that fails is not: no estimate.
+        failed_before_streaming = error is not None and request.stream and self._first_chunk is None
+        if usage is None and (response is not None or self._first_chunk is not None) and not failed_before_streaming:
             usage = estimate_usage(
                 request.estimate_input_tokens, response.output_text if response is not None else "", request.model
             )

@@ -254,6 +254,22 @@ def test_an_overloaded_error_event_mid_stream_ends_the_span_with_it(instrument_a
     assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("Your parcel left the depot this ", SONNET)
 
 
+def test_a_stream_whose_first_event_is_an_error_is_not_billed(anthropic_instrumented, telemetry, anthropic_api):
+    # Overloaded before message_start: nothing was generated or billed, as with the same error as an HTTP 529.
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    body = f"event: error\ndata: {json.dumps(error)}\n\n".encode()
+    reply = Reply(200, body, {"content-type": "text/event-stream; charset=utf-8"})
+
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        anthropic_api(reply).run(create_stream())
+    span = anthropic_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "overloaded_error"
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in span.attributes
+    assert sc.GEN_AI_USAGE_COST_AMOUNT not in span.attributes
+    assert telemetry.metric_points(sc.METRIC_COST) == []
+
+
 def test_a_stream_the_server_cuts_before_message_delta_is_estimated(anthropic_instrumented, anthropic_api):
     events = [event for event in claude_events(MESSAGE) if event["type"] not in ("message_delta", "message_stop")]
     api = anthropic_api(claude_stream(events))

@@ -334,6 +334,19 @@ def test_an_error_event_mid_stream_ends_the_span_with_the_sdk_error(openai_instr
     assert span.attributes[sc.ERROR_TYPE] == "APIError"
 
 
+def test_a_stream_whose_first_event_is_an_error_is_not_billed(openai_instrumented, openai_api):
+    body = b'data: {"error": {"message": "The server is overloaded.", "type": "server_error"}}\n\n'
+    api = openai_api(Reply(200, body, {"content-type": "text/event-stream"}))
+
+    with pytest.raises(openai.APIError, match="overloaded"):
+        api.run(stream_chat())
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "APIError"
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in span.attributes
+    assert sc.GEN_AI_USAGE_COST_AMOUNT not in span.attributes
+
+
 def test_the_chat_stream_helper(instrument_openai, telemetry, openai_api):
     async def scenario(api):
         manager = api.client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)
