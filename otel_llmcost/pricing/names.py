@@ -39,6 +39,9 @@ PREFERENCE = (*MAKERS, "vertex_ai", "azure", "bedrock")
 _PREFIX = re.compile(r"^(openai|azure|anthropic|bedrock|vertex_ai|gemini|mistral|deepseek|xai|text-completion-openai)/")
 _PREFIX_PROVIDER = {"text-completion-openai": "openai"}
 _BEDROCK_ROUTE = re.compile(r"^(converse|invoke)/")
+# A Bedrock ARN that names its model: a foundation model, or a system-defined (cross-region) inference
+# profile. Application inference profiles, provisioned and custom models name only an id of the account's.
+_BEDROCK_MODEL_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?:inference-profile|foundation-model)/")
 # Bedrock cross-region inference profiles put a geography before the vendor: us.anthropic.claude-...
 _BEDROCK_GEO = re.compile(r"^(us|eu|apac|au|jp|ca|global|us-gov)\.")
 _BEDROCK_VENDOR = re.compile(
@@ -74,12 +77,19 @@ def bare_id(model: str) -> tuple[str, str | None]:
     """Lowercase id without gateway prefixes (``azure/``, ``bedrock/converse/``), and the provider they named."""
     name = model.strip().lower()
     hint = None
+    if arn := _BEDROCK_MODEL_ARN.match(name):
+        name, hint = name[arn.end() :], "bedrock"
     while match := _PREFIX.match(name):
         hint = hint or catalog_provider(_PREFIX_PROVIDER.get(match.group(1), match.group(1)))
         name = name[match.end() :]
         if hint == "bedrock":
             name = _BEDROCK_ROUTE.sub("", name)
     return _CLAUDE_DOTTED.sub(r"claude-\1-\2", name), hint
+
+
+def is_model_arn(model: str) -> bool:
+    """Whether ``model`` is a Bedrock ARN that names its model (``bare_id`` reads the model from it)."""
+    return _BEDROCK_MODEL_ARN.match(model.strip().lower()) is not None
 
 
 def base_name(name: str) -> str:

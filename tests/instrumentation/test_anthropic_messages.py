@@ -220,8 +220,15 @@ def test_bedrock_is_priced_by_the_model_id_the_request_named(anthropic_instrumen
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(1000) * 3 + D(4000) * D("0.3") + D(200) * 15) / M)
 
 
-def test_a_bedrock_cross_region_profile_costs_what_the_profile_costs(anthropic_instrumented, anthropic_api):
-    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+@pytest.mark.parametrize(
+    "model",
+    [PROFILE, f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{PROFILE}"],
+    ids=["profile id", "profile ARN"],
+)
+def test_a_bedrock_cross_region_profile_costs_what_the_profile_costs(anthropic_instrumented, anthropic_api, model):
     api = anthropic_api(
         json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(1000, 200))), platform="bedrock"
     )
@@ -229,7 +236,8 @@ def test_a_bedrock_cross_region_profile_costs_what_the_profile_costs(anthropic_i
 
     attributes = attributes_of(anthropic_instrumented)
     # The US profile: input 3.3, output 16.5 USD per 1M tokens (the bare model the response names: 3 and 15)
-    assert attributes[sc.LLMCOST_PRICING_ENTRY] == model
+    assert attributes[sc.GEN_AI_REQUEST_MODEL] == model
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == PROFILE
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(1000) * D("3.3") + D(200) * D("16.5")) / M)
 
 

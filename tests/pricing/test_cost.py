@@ -191,6 +191,14 @@ def test_bedrock_ids():
     cost = price_call("us.anthropic.claude-sonnet-4-5-20250929-v1:0", usage, provider="aws.bedrock")
     assert cost.entry == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert cost.total == 100_000 * D("3.3") / M + 100_000 * D("16.5") / M == D("1.98")
+    # The same profile named by its ARN (and a foundation model by its): priced as the id the ARN names.
+    arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    cost = price_call(arn, usage, provider="aws.bedrock")
+    assert (cost.entry, cost.total) == ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", D("1.98"))
+    cost = price_call("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0", usage)
+    assert (cost.entry, cost.total) == ("anthropic.claude-sonnet-4-20250514-v1:0", D("1.8"))
+    # An application inference profile names only the account's own id: not priced by it.
+    assert price_call("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3", usage) is None
     # A geography the catalog lacks is priced as the in-region id: Claude Sonnet 4 at $3 / $15.
     cost = price_call("ca.anthropic.claude-sonnet-4-20250514-v1:0", usage, provider="aws.bedrock")
     assert cost.entry == "anthropic.claude-sonnet-4-20250514-v1:0"

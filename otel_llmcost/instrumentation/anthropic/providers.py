@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
+from otel_llmcost.pricing.names import is_model_arn
 
 # Base classes of the cloud clients in every SDK major -> gen_ai.provider.name
 _CLOUD_BASES = {"BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK, "BaseVertexClient": sc.PROVIDER_GCP_VERTEX}
@@ -60,8 +61,9 @@ def provider_of(client_class: type) -> str:
 def bill_by_request_model(response: core.Response, request: core.Request) -> core.Response:
     """On Bedrock and Vertex the request's model id names what is billed: a cross-region inference
     profile (``us.anthropic.claude-...``) costs more than the bare model the response names. The
-    response model stays on the span; only the price lookup uses the request's id. An ARN (an
-    application inference profile) names nothing a price list knows, so the response model prices it."""
+    response model stays on the span; only the price lookup uses the request's id, or the model an ARN
+    names (a system-defined inference profile's, a foundation model's). Other ARNs (an application
+    inference profile) name nothing a price list knows, so the response model prices them."""
     if response.model and bills_by_request_model(request.provider, request.model):
         response.attributes[sc.GEN_AI_RESPONSE_MODEL] = response.model
         response.model = None
@@ -72,4 +74,4 @@ def bills_by_request_model(provider: str, request_model: str | None) -> bool:
     """Whether a call's price is looked up by the model id its request named (``bill_by_request_model``)."""
     if provider not in CLOUDS or not request_model:
         return False
-    return not request_model.startswith("arn:")
+    return not request_model.startswith("arn:") or is_model_arn(request_model)
