@@ -25,6 +25,10 @@ Documented corrections applied on top (recorded in ``corrections``):
   LiteLLM Claude 3 entries carry a wrong 1h price, and many Claude entries lack one.
 - Anthropic's Message Batches API bills 50% of standard input and output; LiteLLM's
   ``anthropic`` entries have no batch prices.
+- Anthropic's web search tool costs $10 per 1,000 searches on every model that offers it
+  (docs.anthropic.com, Pricing: web search); LiteLLM lists the fee for some ``anthropic`` entries
+  only (not claude-haiku-4-5 or claude-3-5-haiku), so the ``anthropic`` Claude entries without it
+  get it. A search on a model that cannot search is never reported, so the fee costs nothing there.
 - OpenAI's Batch API bills 50% of standard input and output (openai.com/api/pricing, Batch); LiteLLM
   lists batch prices for some OpenAI models only (gpt-4o-mini, gpt-4.1, ...), not for gpt-5, o1,
   o3 or o4-mini, so the text models of its ``openai`` entries without them get half their
@@ -107,6 +111,7 @@ LANGFUSE_TIERS = {("flex",): "flex", ("fast", "priority"): "priority"}
 ANTHROPIC_5M_WRITE = Decimal("1.25")
 ANTHROPIC_1H_WRITE = Decimal(2)
 BATCH_DISCOUNT = Decimal("0.5")
+ANTHROPIC_WEB_SEARCH_PER_1K = Decimal(10)
 REGIONAL_PREMIUM = Decimal("1.1")
 
 
@@ -426,6 +431,17 @@ def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
             )
     if draft.provider == "anthropic" and "batch_input" not in draft.prices:
         add_batch_prices(draft, corrections, "Anthropic Message Batches API")
+    if draft.provider == "anthropic" and draft.web_search_per_1k is None:
+        draft.web_search_per_1k = ANTHROPIC_WEB_SEARCH_PER_1K
+        corrections.append(
+            {
+                "key": draft.key,
+                "field": "web_search_per_1k",
+                "from": "",
+                "to": format_price(ANTHROPIC_WEB_SEARCH_PER_1K),
+                "reason": "Anthropic web search tool: $10 per 1,000 searches",
+            }
+        )
 
 
 # OpenAI text models the Batch API serves: every mode it has an endpoint for, less these ids.

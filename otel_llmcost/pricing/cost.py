@@ -220,7 +220,10 @@ def _parts(usage: Usage, entry: PriceEntry, card: _Card) -> CostParts:
         else card.no_cache_write
     )
     output = usage.output_tokens * rates.output / PER_MILLION
-    fees = usage.web_search_requests * card.web_search / THOUSAND if usage.web_search_requests else card.no_fees
+    searches = usage.web_search_requests
+    if searches and not card.web_search:
+        _warn_unpriced_searches(entry)
+    fees = searches * card.web_search / THOUSAND if searches else card.no_fees
     return CostParts(
         input_cost + cache_read + cache_write + output + fees,
         input_cost,
@@ -256,6 +259,8 @@ def price_floats(
         return _priced(model, provider, service_tier)  # None, with the warning
     card = _card(entry, service_tier, model)
     input_tokens, output, read, write_5m, write_1h, reasoning, searches, _ = usage
+    if searches and not card.web_search:
+        _warn_unpriced_searches(entry)
     long_context = card.long_rates is not None and input_tokens > card.long_context_threshold
     rates = card.long_int_rates if long_context else card.int_rates
     counts_ok = min(read, write_5m, write_1h, output, reasoning, searches) >= 0
@@ -372,6 +377,18 @@ def _ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | 
     if numerator is None or not denominator:
         return None
     return numerator / denominator
+
+
+def _warn_unpriced_searches(entry: PriceEntry) -> None:
+    """Web searches on a model whose price lists no search fee: the tokens are priced, the searches are
+    not, which must not pass for a cost of 0."""
+    _warn_once(
+        ("searches unpriced", entry.key),
+        "The price of %r has no web search fee: its calls' web searches are not in their cost. Add "
+        "web_search_per_1k (USD per 1,000 searches) for it in the JSON file named by %s.",
+        entry.key,
+        sc.ENV_PRICING_FILE,
+    )
 
 
 def _warn_once(key: tuple[str, ...], message: str, *args: object) -> None:

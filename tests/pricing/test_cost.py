@@ -222,6 +222,29 @@ def test_web_search_requests_are_a_per_request_fee():
     assert cost.total == 1_000 * D(3) / M + 100 * D(15) / M + D("0.03")
 
 
+def test_every_anthropic_claude_entry_prices_web_search():
+    # LiteLLM lists the $10 per 1,000 fee for some Claude models only: the catalog's correction gives it the rest.
+    usage = Usage(input_tokens=1_000, output_tokens=100, web_search_requests=5)
+    for model in ("claude-haiku-4-5", "claude-3-5-haiku-20241022"):
+        assert price_call(model, usage, provider="anthropic").request_fees == D("0.05")
+
+
+def test_searches_on_a_price_without_a_search_fee_warn_once(caplog, monkeypatch):
+    from otel_llmcost.pricing import cost as cost_module
+
+    monkeypatch.setattr(cost_module, "_warned", set())
+    usage = Usage(input_tokens=1_000, output_tokens=100, web_search_requests=5)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        # Vertex's claude-sonnet-4-5 entry lists no search fee: the tokens are priced, the searches cannot be.
+        cost = price_call("claude-sonnet-4-5@20250929", usage, provider="gcp.vertex_ai")
+        floats = price_floats("claude-sonnet-4-5@20250929", usage, "gcp.vertex_ai", None)
+        price_call("claude-sonnet-4-5@20250929", usage, provider="gcp.vertex_ai")
+    assert cost.request_fees == 0 and floats[6] == 0.0
+    warnings = [record.getMessage() for record in caplog.records if "web search fee" in record.getMessage()]
+    assert len(warnings) == 1
+    assert "vertex_ai/claude-sonnet-4-5" in warnings[0] and "web_search_per_1k" in warnings[0]
+
+
 def test_unknown_model_is_unpriced_with_exactly_one_warning(caplog):
     model = f"gpt-6-mini-{uuid.uuid4().hex[:8]}"
     with caplog.at_level(logging.WARNING, logger="otel_llmcost.pricing"):
