@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from otel_llmcost.pricing.entry import PRICE_FIELDS, PriceEntry, parse_price
+from otel_llmcost.pricing.entry import PRICE_FIELDS, STANDARD, TIERS, PriceEntry, parse_price
 from otel_llmcost.pricing.names import catalog_provider
 
 META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
@@ -125,6 +125,15 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
             f"{where} ({item['model']}) gives {', '.join(long_prices)} but no long_context_threshold: "
             "add the input tokens past which the long-context prices apply (e.g. 200000)"
         )
+    # A tier is offered only where its input price is listed, and long context applies only where a
+    # long-context input price is; the other prices of either are derived when absent, never used alone.
+    for prefix in (*(f"{tier}_" for tier in TIERS if tier != STANDARD), "long_"):
+        given = [name for name in PRICE_FIELDS if name.startswith(prefix) and name in item]
+        if given and f"{prefix}input" not in item:
+            raise OverrideError(
+                f"{where} ({item['model']}) gives {', '.join(given)} but not {prefix}input: those prices apply "
+                f"only with {prefix}input (USD per 1M tokens); add it"
+            )
     effective_date = item.get("effective_date", default_date)
     if isinstance(effective_date, date):  # set_price(..., effective_date=date(2026, 1, 1))
         effective_date = effective_date.isoformat()

@@ -159,6 +159,13 @@ def test_a_later_item_of_the_price_file_wins(monkeypatch, tmp_path):
         ({"input": 1, "output": 1, "long_input": 2}, "gives long_input but no long_context_threshold"),
         ({"input": 1, "output": 1, "effective_date": "yesterday"}, "effective_date must be a date as YYYY-MM-DD"),
         ({"input": 1, "output": 1, "mode": ["chat"]}, "mode must be a text"),
+        # a tier's prices without its input price: the tier was not offered, so they were never used
+        ({"input": 1, "output": 2, "batch_output": 1}, "gives batch_output but not batch_input"),
+        ({"input": 1, "output": 2, "flex_cache_read": 1}, "gives flex_cache_read but not flex_input"),
+        (
+            {"input": 1, "output": 2, "long_context_threshold": 200_000, "long_output": 4},
+            "gives long_output but not long_input",
+        ),
     ],
 )
 def test_set_price_rejects_bad_input_with_a_clear_message(kwargs, message):
