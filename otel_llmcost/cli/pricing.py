@@ -183,10 +183,20 @@ def _read_prompt(text: str | None, prompt_file) -> str:
     if text is not None:
         return text
     if prompt_file is not None:
-        return prompt_file.read()
+        return _decoded(prompt_file.read, f"--file {prompt_file.name}")
     if sys.stdin is None or sys.stdin.isatty():
         raise click.UsageError("No prompt: pass --text, --file PATH, or pipe it on stdin.")
-    return sys.stdin.read()
+    return _decoded(sys.stdin.read, "stdin")
+
+
+def _decoded(read, where: str) -> str:
+    try:
+        return read()
+    except UnicodeDecodeError as exc:
+        raise click.UsageError(
+            f"The prompt on {where} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}): "
+            "convert it to UTF-8 (iconv -t UTF-8) or pass the text with --text."
+        ) from None
 
 
 def _count_prompt(prompt: str, model: str, messages: bool) -> int:

@@ -57,3 +57,13 @@ def test_list_filters_by_provider():
     assert result.exit_code == 0, result.output
     assert "claude-3-opus-20240229" in result.output and "$15" in result.output and "$75" in result.output
     assert "bedrock" not in result.output
+
+
+def test_estimate_of_a_file_that_is_not_utf8_says_so(tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_bytes(b"\xff\xfe latin-1 \xe9t\xe9")
+    for args, data in ((("--file", str(prompt)), None), (("--file", "-"), prompt.read_bytes())):
+        result = run("estimate", "--model", "gpt-4o-mini", *args, input=data)
+        assert result.exit_code == 2, result.output
+        assert "is not UTF-8 text (byte 0xff at offset 0)" in result.output
+        assert isinstance(result.exception, SystemExit)  # a usage error, not an exception from inside
