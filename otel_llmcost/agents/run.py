@@ -179,7 +179,10 @@ def _limit(variable: str, default: int) -> int:
     if not value:
         return default
     try:
-        return int(value)
+        limit = int(value)
     except ValueError:
-        log_once(variable, "otel-llmcost: %s=%r is not a whole number; using %d", variable, value, default)
+        limit = 0
+    if limit < 1:  # 0 or less would flag every run as a runaway (and page on-call through its alert)
+        log_once(variable, "otel-llmcost: %s=%r is not a whole number above 0; using %d", variable, value, default)
         return default
+    return limit

@@ -28,6 +28,7 @@ from wire import (
 import otel_llmcost
 from otel_llmcost import semconv as sc
 from otel_llmcost.agents import api, observer
+from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.core import Telemetry
 
 MODEL = "gpt-4o-mini"
@@ -161,6 +162,23 @@ def test_runaway_limits_default_from_the_environment(openai_client, spans, monke
         client.chat.completions.create(model=MODEL, messages=MESSAGES[:1])
 
     assert spans.one("invoke_agent looper").attributes[sc.LLMCOST_AGENT_RUNAWAY_REASON] == "steps"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "ten"])
+def test_a_limit_from_the_environment_that_is_not_above_zero_is_ignored_with_a_warning(
+    openai_client, spans, monkeypatch, caplog, value
+):
+    monkeypatch.setattr(core, "_logged", set())
+    monkeypatch.setenv(sc.ENV_AGENT_MAX_STEPS, value)
+    client, _ = openai_client(answer("a", 100, 5))
+
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"), otel_llmcost.agent("calm"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    assert spans.one("invoke_agent calm").attributes[sc.LLMCOST_AGENT_RUNAWAY] is False  # the default 25 applies
+    assert [r.getMessage() for r in caplog.records if sc.ENV_AGENT_MAX_STEPS in r.getMessage()] == [
+        f"otel-llmcost: {sc.ENV_AGENT_MAX_STEPS}={value!r} is not a whole number above 0; using 25"
+    ]
 
 
 def test_a_run_within_limits_is_not_a_runaway(openai_client, spans):
