@@ -16,7 +16,7 @@ from otel_llmcost.pricing import PriceEntry, Usage, catalog_metadata, find_price
 from otel_llmcost.pricing.catalog import all_entries
 from otel_llmcost.pricing.cost import rate
 from otel_llmcost.pricing.entry import COMPONENTS, STANDARD, TIERS, format_price
-from otel_llmcost.pricing.names import bare_id
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, catalog_provider
 from otel_llmcost.tokens import count_messages, count_text, counting_method
 
 COLUMN_TITLES = {
@@ -49,6 +49,22 @@ def _unknown_model(model: str) -> click.ClickException:
     )
 
 
+def _provider(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--provider, checked: an unknown one would silently price the model at its maker's rates."""
+    if value is None:
+        return None
+    known = {entry.provider for entry in all_entries()}
+    if catalog_provider(value) in known:
+        return value
+    semconv_names = sorted(name for name, catalog in CATALOG_PROVIDERS.items() if catalog in known and name != catalog)
+    nearest = difflib.get_close_matches(value.lower(), [*known, *semconv_names], n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(nearest)}?" if nearest else ""
+    raise click.BadParameter(
+        f"no priced model is served by provider {value!r}.{hint} Known providers: {', '.join(sorted(known))} "
+        f"(or their gen_ai.provider.name: {', '.join(semconv_names)})."
+    )
+
+
 def _find(model: str, provider: str | None) -> PriceEntry:
     entry = find_price(model, provider)
     if entry is None:
@@ -63,7 +79,7 @@ def pricing() -> None:
 
 @pricing.command()
 @click.argument("model")
-@click.option("--provider", help=PROVIDER_HELP)
+@click.option("--provider", help=PROVIDER_HELP, callback=_provider)
 def show(model: str, provider: str | None) -> None:
     """Show the catalog entry that prices MODEL and every rate it is billed at."""
     entry = _find(model, provider)
@@ -103,14 +119,18 @@ def _rate_cell(entry: PriceEntry, tier: str, component: str, long_context: bool)
 
 
 @pricing.command("list")
-@click.option("--provider", help="Only this catalog provider (openai, azure, anthropic, bedrock, vertex_ai, gemini...).")
+@click.option(
+    "--provider",
+    help="Only this provider's models (openai, azure, anthropic, bedrock or aws.bedrock, vertex_ai, gemini...).",
+    callback=_provider,
+)
 @click.option("--search", help="Only models whose id contains this text.")
 def list_(provider: str | None, search: str | None) -> None:
     """List the priced models (standard tier, USD per 1M tokens)."""
     entries = [
         entry
         for entry in all_entries()
-        if (provider is None or entry.provider == provider.lower())
+        if (provider is None or entry.provider == catalog_provider(provider))
         and (search is None or search.lower() in entry.key.lower())
     ]
     if not entries:
@@ -133,7 +153,7 @@ def list_(provider: str | None, search: str | None) -> None:
 
 @pricing.command()
 @click.option("--model", required=True, help="Model id as you would send it.")
-@click.option("--provider", help=PROVIDER_HELP)
+@click.option("--provider", help=PROVIDER_HELP, callback=_provider)
 @click.option("--text", help="The prompt text.")
 @click.option("--file", "prompt_file", type=click.File("r", encoding="utf-8"), help="Read the prompt from a file ('-': stdin).")
 @click.option("--messages", is_flag=True, help="The prompt is a JSON array of chat messages ({role, content}).")

@@ -67,3 +67,15 @@ def test_estimate_of_a_file_that_is_not_utf8_says_so(tmp_path):
         assert result.exit_code == 2, result.output
         assert "is not UTF-8 text (byte 0xff at offset 0)" in result.output
         assert isinstance(result.exception, SystemExit)  # a usage error, not an exception from inside
+
+
+def test_provider_is_read_as_everywhere_else_and_an_unknown_one_is_refused():
+    # list takes the gen_ai.provider.name spelling too, as show and estimate do
+    result = run("list", "--provider", "aws.bedrock", "--search", "claude-sonnet-4-5-20250929")
+    assert result.exit_code == 0, result.output
+    assert "us.anthropic.claude-sonnet-4-5-20250929-v1:0" in result.output
+    # a misspelt provider used to price gpt-4o at OpenAI's rates without a word
+    result = run("show", "gpt-4o", "--provider", "azur")
+    assert result.exit_code == 2
+    assert "no priced model is served by provider 'azur'. Did you mean azure?" in result.output
+    assert "azure.ai.openai" in result.output
