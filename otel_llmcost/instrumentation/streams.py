@@ -63,16 +63,22 @@ def exit_owner_with_error(owner: Any, exit_args: tuple[Any, ...], stream_types: 
 
 
 def raw_stream_of(owner: Any, stream_types: tuple[type, ...]) -> Any:
-    """The SDK stream behind a stream, a helper stream (``_raw_stream``), or the manager that made one."""
+    """The SDK stream behind a stream, a helper stream (``_raw_stream``), the manager that made one, or
+    a ``.with_streaming_response`` manager whose response's ``parse()`` made one."""
     if isinstance(owner, stream_types):
         return owner
     raw = getattr(owner, "_raw_stream", None)
     if isinstance(raw, stream_types):
         return raw
-    for value in vars(owner).values():  # a manager keeps its helper stream under a private name
+    for value in vars(owner).values():  # a manager keeps its helper stream, or its response, under a private name
         raw = getattr(value, "_raw_stream", None)
         if isinstance(raw, stream_types):
             return raw
+        parsed = getattr(value, "_parsed_by_type", None)  # an API response caches what parse() returned
+        if type(parsed) is dict:
+            for result in parsed.values():
+                if isinstance(result, stream_types):
+                    return result
     return None
 
 

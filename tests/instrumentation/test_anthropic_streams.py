@@ -201,11 +201,20 @@ def test_a_stream_abandoned_midway_ends_once_with_what_was_seen(anthropic_instru
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
 
 
-@pytest.mark.parametrize("holder", ["stream", "helper"])
+@pytest.mark.parametrize("holder", ["stream", "helper", "with_streaming_response"])
 def test_an_exception_in_the_users_with_block_ends_the_span_with_it(anthropic_instrumented, anthropic_api, holder):
     api = anthropic_api(claude_stream(claude_events(MESSAGE)))
 
     async def scenario(api):
+        if holder == "with_streaming_response":
+            manager = api.client.messages.with_streaming_response.create(**CALL, stream=True)
+            if api.asynchronous:
+                async with manager as response:
+                    async for _ in await response.parse():
+                        raise Stop("user code failed")
+            with manager as response:
+                for _ in response.parse():
+                    raise Stop("user code failed")
         if holder == "helper":
             if api.asynchronous:
                 async with api.client.messages.stream(**CALL) as stream:

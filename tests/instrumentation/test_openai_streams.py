@@ -287,10 +287,12 @@ class Stop(Exception):
     pass
 
 
-@pytest.mark.parametrize("way", ["create(stream=True)", "chat.completions.stream()", "responses.stream()"])
+@pytest.mark.parametrize(
+    "way", ["create(stream=True)", "chat.completions.stream()", "responses.stream()", "with_streaming_response"]
+)
 def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instrumented, openai_api, way):
-    # A stream's own with block, and a stream helper's, whose manager closes the stream on exit
-    # without passing the exception on: either way the span ends with it.
+    # A stream's own with block, and the managers' of a stream helper or of .with_streaming_response,
+    # which close the stream on exit without passing the exception on: either way the span ends with it.
     if way == "responses.stream()":
         api = openai_api(sse_reply(response_events(RESPONSE, PIECES), named=True, done=False))
     else:
@@ -298,6 +300,17 @@ def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instr
 
     async def scenario(api):
         client = api.client
+        if way == "with_streaming_response":
+            manager = client.chat.completions.with_streaming_response.create(
+                model="gpt-4o-mini", messages=MESSAGES, stream=True
+            )
+            if api.asynchronous:
+                async with manager as response:
+                    async for _ in await response.parse():
+                        raise Stop("user code failed")
+            with manager as response:
+                for _ in response.parse():
+                    raise Stop("user code failed")
         if way == "create(stream=True)":
             block = await api(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
         elif way == "chat.completions.stream()":

@@ -17,6 +17,8 @@ _BASE_CLIENT = "anthropic._base_client"
 _STREAM_EXITS = (
     ("anthropic._streaming", "Stream", "__exit__"),
     ("anthropic._streaming", "AsyncStream", "__aexit__"),
+    ("anthropic._response", "ResponseContextManager", "__exit__"),  # .with_streaming_response
+    ("anthropic._response", "AsyncResponseContextManager", "__aexit__"),
     ("anthropic.lib.streaming._messages", "MessageStream", "__exit__"),
     ("anthropic.lib.streaming._messages", "MessageStreamManager", "__exit__"),
     ("anthropic.lib.streaming._messages", "AsyncMessageStream", "__aexit__"),

@@ -279,9 +279,9 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
 
 
 def stream_exit(wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``__exit__`` of a stream or of a stream helper's manager (``chat.completions.stream()``,
-    ``responses.stream()``): an exception leaving the user's ``with`` block ends the call with it
-    (a manager's exit closes the stream without passing the exception on)."""
+    """``__exit__`` of a stream or of a manager around one (``chat.completions.stream()``,
+    ``responses.stream()``, ``.with_streaming_response``): an exception leaving the user's ``with``
+    block ends the call with it (a manager's exit closes the stream without passing the exception on)."""
     _record_exit(owner, args)
     return wrapped(*args, **kwargs)
 

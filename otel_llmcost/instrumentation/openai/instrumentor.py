@@ -13,8 +13,10 @@ from otel_llmcost.instrumentation.instrumentor import LLMInstrumentor
 
 _BASE_CLIENT = "openai._base_client"
 _STREAMING = "openai._streaming"
-# The stream helpers' managers: (module, sync manager, async manager); the Responses ones came in openai 1.66.
+# The managers of a ``with`` block around a stream: (module, sync manager, async manager). The stream
+# helpers' (the Responses ones came in openai 1.66), and .with_streaming_response's.
 _HELPERS = (
+    ("openai._response", "ResponseContextManager", "AsyncResponseContextManager"),
     ("openai.lib.streaming.chat._completions", "ChatCompletionStreamManager", "AsyncChatCompletionStreamManager"),
     ("openai.lib.streaming.responses._responses", "ResponseStreamManager", "AsyncResponseStreamManager"),
 )
