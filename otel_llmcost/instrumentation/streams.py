@@ -144,12 +144,20 @@ class _CloseHook:
 
     The SDK also closes the response itself when its stream ends or fails; then our
     iterator is running and ends the call (with the error, if any) right after.
+
+    Our iterator is held weakly: the hook lives in the response's ``__dict__``, so a strong
+    reference would keep the iterator, and the SDK's iterator in it, alive after the user drops a
+    half-read stream, with the HTTP body open until the garbage collector ran (without us, dropping
+    the stream closes its iterator, and the SDK's iterator closes the body, at once). The response
+    itself is held: the SDK may close it while the garbage collector tears it down, when a weak
+    reference to it would already be cleared.
     """
 
     __slots__ = ("response", "name", "call", "state", "chunks")
 
     def __init__(self, response: Any, name: str, call: core.LLMCall, state: StreamState, chunks: Any) -> None:
-        self.response, self.name, self.call, self.state, self.chunks = response, name, call, state, chunks
+        self.response, self.chunks = response, weakref.ref(chunks)
+        self.name, self.call, self.state = name, call, state
 
     def _unhook(self) -> Any:
         response = self.response
@@ -157,7 +165,7 @@ class _CloseHook:
         return getattr(response, self.name)
 
     def _iterating(self) -> bool:
-        chunks = self.chunks
+        chunks = self.chunks()
         return bool(getattr(chunks, "gi_running", None) or getattr(chunks, "ag_running", None))
 
     def __call__(self) -> None:

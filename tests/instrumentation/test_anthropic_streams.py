@@ -13,10 +13,13 @@ import pytest
 from opentelemetry.trace import StatusCode
 from wire import (
     Reply,
+    Wire,
     claude_events,
     claude_message,
     claude_stream,
     claude_usage,
+    http_client,
+    http_module,
     json_reply,
     sse,
     text_block,
@@ -199,6 +202,59 @@ def test_a_stream_abandoned_midway_ends_once_with_what_was_seen(anthropic_instru
     assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(seen, SONNET)
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+
+
+_http = http_module("anthropic")
+
+
+class _ChunkedBody(_http.SyncByteStream, _http.AsyncByteStream):
+    """A response body the transport sends in small pieces, and whether anyone closed it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.closed = data, False
+
+    def __iter__(self):
+        for start in range(0, len(self.data), 64):
+            yield self.data[start : start + 64]
+
+    async def __aiter__(self):
+        for piece in self:
+            yield piece
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_a_stream_dropped_midway_closes_its_http_body_when_it_would_without_us(instrument_anthropic, telemetry):
+    # Dropping a half-read stream closes the HTTP body as soon as the SDK alone would (at once on
+    # anthropic 2.x), not when the garbage collector finds a reference cycle through our hooks.
+    # (An async stream's body waits for the event loop either way.)
+    def drop_midway() -> tuple[bool, bool]:
+        body = _ChunkedBody(sse(claude_events(MESSAGE), named=True, done=False))
+        wire = Wire(_http, Reply(200, headers={"content-type": "text/event-stream"}, stream=body))
+        client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0, http_client=http_client(_http, wire, False))
+        gc.disable()
+        try:
+            events = iter(client.messages.create(**CALL, stream=True))
+            for _ in range(3):
+                next(events)
+            del events
+            closed = body.closed
+        finally:
+            gc.enable()
+        gc.collect()
+        return closed, body.closed
+
+    bare = drop_midway()
+    instrument_anthropic()
+    traced = drop_midway()
+
+    assert traced == bare
+    assert traced[1] is True
+    assert len(telemetry.spans()) == 1
 
 
 @pytest.mark.parametrize("holder", ["stream", "helper", "with_streaming_response"])

@@ -23,6 +23,7 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    stream: Any = None  # a byte stream sent in pieces instead of ``body`` (an httpx Sync/AsyncByteStream)
 
 
 def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -75,6 +76,8 @@ class Wire:
         reply = self._replies.pop(0)
         if callable(reply):
             reply = reply(request)
+        if reply.stream is not None:
+            return self.http.Response(reply.status, headers=reply.headers, stream=reply.stream)
         return self.http.Response(reply.status, headers=reply.headers, content=reply.body)
 
 
