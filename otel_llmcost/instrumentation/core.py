@@ -482,7 +482,22 @@ def add_usage_and_cost(
 
 def add_error(span: trace.Span, attributes: dict[str, Any], error: BaseException) -> str:
     """A failed call: ``error.type`` and the span's error status; returns the error type."""
-    return add_failure(span, attributes, _error_type(error), f"{type(error).__name__}: {error}")
+    return add_failure(span, attributes, _error_type(error), _error_description(error))
+
+
+def _error_description(error: BaseException) -> str:
+    """The status description: the exception's type and message. A validation error of the model's
+    output (pydantic's, from ``.parse()``) quotes that output in its message, so it is described by
+    where and why validation failed only: output text reaches a span through content capture and its
+    redaction hook, never through a status."""
+    if type(error).__module__.startswith("pydantic"):
+        try:
+            reasons = error.errors(include_input=False, include_url=False)  # type: ignore[attr-defined]
+            where = "; ".join(f"{'.'.join(map(str, reason['loc'])) or '(root)'}: {reason['msg']}" for reason in reasons)
+            return f"{type(error).__name__}: {len(reasons)} validation error(s) for {error.title}: {where}"  # type: ignore[attr-defined]
+        except Exception:
+            return type(error).__name__
+    return f"{type(error).__name__}: {error}"
 
 
 def add_failure(span: trace.Span, attributes: dict[str, Any], error_type: str, description: str) -> str:

@@ -345,6 +345,36 @@ def test_structured_output_parse_returns_the_same_parsed_object(instrument_opena
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(150) * D("0.15") / M + D(20) * D("0.6") / M)
 
 
+def test_output_that_fails_validation_stays_out_of_the_span_status(openai_instrumented, openai_api):
+    # .parse() raises pydantic's ValidationError, whose message quotes the model's output: with capture
+    # off, no output text may reach the span, so the status says where and why validation failed only.
+    from pydantic import BaseModel, ValidationError
+
+    class Parcel(BaseModel):
+        status: str
+        eta_days: int
+
+    content = '{"status": "held at customs for Jane Doe, 12 Rue X", "eta_days": "unknown to Jane Doe"}'
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", content, chat_usage(150, 20))))
+
+    async def scenario(api):
+        return await api(
+            api.client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Parcel)
+        )
+
+    with pytest.raises(ValidationError, match="Jane Doe"):  # the user's exception keeps its message
+        api.run(scenario)
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == (
+        "ValidationError: 1 validation error(s) for Parcel: eta_days: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    )
+    assert not [value for value in span.attributes.values() if "Jane Doe" in str(value)]
+    assert span.attributes[sc.ERROR_TYPE] == "ValidationError"
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 150  # the answer was billed all the same
+
+
 def test_with_raw_response_is_recorded_when_parsed(openai_instrumented, openai_api):
     api = openai_api(
         json_reply(
