@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from opentelemetry import baggage, context
@@ -21,8 +22,14 @@ from otel_llmcost.semconv import ATTRIBUTION_KEYS, LLMCOST_EXTRA_PREFIX, LLMCOST
 logger = logging.getLogger(__name__)
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-_OWN_PREFIXES = ("llmcost.",)
-_OWN_KEYS = frozenset({LLMCOST_PROMPT_NAME})
+# The baggage entries that are attribution: the named keys and llmcost.attr.* extras. Other llmcost.*
+# keys are the library's own span attributes (the fingerprint, the estimated and unpriced flags): an
+# upstream service's baggage must not set them.
+_OWN_KEYS = frozenset((*ATTRIBUTION_KEYS.values(), LLMCOST_PROMPT_NAME))
+# The blocks open in this context, innermost last: (the attributes object, its context token). Per
+# context, so one object (say, a module-level ``SUPPORT = attributes(team="support")``) may be open
+# in many threads and tasks at once.
+_open: ContextVar[tuple[tuple[int, object], ...]] = ContextVar("otel_llmcost.attributes.open", default=())
 
 
 class attributes:  # noqa: N801 (used like a function: ``with attributes(team=...):``)
@@ -32,8 +39,8 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
     ...     client.chat.completions.create(...)
 
     Extra keyword arguments land on spans as ``llmcost.attr.<key>``. ``None`` leaves
-    an outer value in place. It also decorates a function, ``async def`` ones included:
-    each call runs inside the block.
+    an outer value in place. It also decorates a function, ``async def`` and generators
+    included: each call (each step of a generator) runs inside the block.
     """
 
     def __init__(
@@ -49,13 +56,18 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
         named = {"team": team, "feature": feature, "customer": customer, "user": user, "prompt_name": prompt_name}
         self._entries = [(ATTRIBUTION_KEYS[key], key, value) for key, value in named.items() if value is not None]
         self._entries += [(LLMCOST_EXTRA_PREFIX + key, key, value) for key, value in extra.items() if value is not None]
-        self._tokens: list[object] = []
 
     def __enter__(self) -> None:
-        self._tokens.append(self._attach())
+        token = self._attach()
+        _open.set((*_open.get(), (id(self), token)))
 
     def __exit__(self, *exc_info: object) -> None:
-        context.detach(self._tokens.pop())
+        blocks = _open.get()
+        for index in range(len(blocks) - 1, -1, -1):  # this object's innermost block in this context
+            if blocks[index][0] == id(self):
+                _open.set(blocks[:index] + blocks[index + 1 :])
+                context.detach(blocks[index][1])
+                return
 
     def _attach(self) -> object:
         ctx = context.get_current()
@@ -66,6 +78,17 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
     def __call__(self, function: _F) -> _F:
         # Each call attaches and detaches its own context: one decorated function may run in many
         # threads and tasks at once.
+        if inspect.isgeneratorfunction(function):
+
+            @functools.wraps(function)
+            def run_generator(*args: Any, **kwargs: Any) -> Any:
+                return (yield from self._steps(function(*args, **kwargs)))
+
+            return run_generator  # type: ignore[return-value]
+
+        if inspect.isasyncgenfunction(function):
+            return self._async_generator(function)  # type: ignore[return-value]
+
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
@@ -89,6 +112,63 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
         return run  # type: ignore[return-value]
 
 
+    def _steps(self, generator: Iterator[Any]) -> Any:
+        """``generator``, each of its steps inside the block (not the caller's code between them)."""
+        step: Callable[[Any], Any] = generator.send  # type: ignore[attr-defined]
+        value: Any = None
+        while True:
+            token = self._attach()
+            try:
+                item = step(value)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                context.detach(token)
+            try:
+                value = yield item
+                step = generator.send  # type: ignore[attr-defined]
+            except GeneratorExit:
+                token = self._attach()
+                try:
+                    generator.close()  # type: ignore[attr-defined]
+                finally:
+                    context.detach(token)
+                raise
+            except BaseException as error:  # thrown in by the caller: into the generator, inside the block
+                step, value = generator.throw, error  # type: ignore[attr-defined]
+
+    def _async_generator(self, function: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+        """``_steps`` for an async generator function (which cannot delegate with ``yield from``)."""
+
+        @functools.wraps(function)
+        async def run_async_generator(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            generator: Any = function(*args, **kwargs)
+            step: Callable[[Any], Any] = generator.asend
+            value: Any = None
+            while True:
+                token = self._attach()
+                try:
+                    item = await step(value)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    context.detach(token)
+                try:
+                    value = yield item
+                    step = generator.asend
+                except GeneratorExit:
+                    token = self._attach()
+                    try:
+                        await generator.aclose()
+                    finally:
+                        context.detach(token)
+                    raise
+                except BaseException as error:
+                    step, value = generator.athrow, error
+
+        return run_async_generator
+
+
 # The context key OpenTelemetry keeps baggage under. It is private to opentelemetry.baggage, but
 # reading it directly saves the three calls of baggage.get_all on every LLM call (the hot path runs
 # cold, where each call costs microseconds); if a release renames it, get_all is used.
@@ -103,7 +183,9 @@ def current_attributes(ctx: context.Context | None = None) -> dict[str, str]:
         entries = (context.get_current() if ctx is None else ctx).get(_BAGGAGE_KEY)
     if not entries or (type(entries) is not dict and not isinstance(entries, Mapping)):
         return {}
-    return {key: str(value) for key, value in entries.items() if key in _OWN_KEYS or key.startswith(_OWN_PREFIXES)}
+    return {
+        key: str(value) for key, value in entries.items() if key in _OWN_KEYS or key.startswith(LLMCOST_EXTRA_PREFIX)
+    }
 
 
 def _with_entry(ctx: context.Context, baggage_key: str, argument: str, value: object) -> context.Context:

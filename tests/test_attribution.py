@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attributes, current_attributes
@@ -47,3 +48,92 @@ def test_a_decorated_async_function_runs_inside_the_block_each_time_it_is_awaite
 
     assert asyncio.run(main()) == ["support", "billing", "support", "billing"]
     assert team() is None
+
+
+def test_decorated_generators_run_each_step_inside_the_block_and_the_caller_outside_it():
+    # Streaming handlers (FastAPI's async def ... yield) are generators: a plain wrapper returned the
+    # generator before its body ran, outside the block.
+    @attributes(team="support")
+    def answer(count: int):
+        received = yield team()
+        for _ in range(count):
+            received = yield (team(), received)
+        return "done"
+
+    @attributes(team="billing")
+    async def invoice():
+        yield team()
+        await asyncio.sleep(0)
+        yield team()
+
+    generator = answer(2)
+    assert inspect.isgeneratorfunction(answer) and inspect.isasyncgenfunction(invoice)
+    assert next(generator) == "support"
+    assert team() is None  # between steps the caller's own context holds
+    assert generator.send("a") == ("support", "a")
+    assert generator.send("b") == ("support", "b")
+    try:
+        generator.send(None)
+    except StopIteration as stop:
+        assert stop.value == "done"
+
+    async def main() -> list[str | None]:
+        seen = [item async for item in invoice()]
+        seen.append(team())
+        return seen
+
+    assert asyncio.run(main()) == ["billing", "billing", None]
+
+
+def test_an_exception_thrown_into_a_decorated_generator_reaches_its_body_inside_the_block():
+    @attributes(team="support")
+    def answer():
+        try:
+            yield "first"
+        except KeyError:
+            yield f"recovered in {team()}"
+
+    generator = answer()
+    next(generator)
+    assert generator.throw(KeyError("x")) == "recovered in support"
+    generator.close()
+    assert team() is None
+
+
+def test_one_block_object_open_in_many_tasks_at_once_keeps_each_tasks_attribution_apart():
+    # A module-level block object used by concurrent request handlers: each task enters and leaves
+    # it on its own, and after leaving sees no attribution.
+    support = attributes(team="support")
+
+    async def handler(delay: float) -> tuple[str | None, str | None]:
+        with support:
+            await asyncio.sleep(delay)
+            inside = team()
+        return inside, team()
+
+    async def main() -> list[tuple[str | None, str | None]]:
+        return list(await asyncio.gather(handler(0.02), handler(0), handler(0.01)))
+
+    assert asyncio.run(main()) == [("support", None)] * 3
+    with support:
+        with support:
+            assert team() == "support"
+        assert team() == "support"
+    assert team() is None
+
+
+def test_baggage_sets_attribution_only_never_the_librarys_own_attributes():
+    # An upstream service's baggage header may carry any key: only attribution is taken from it.
+    from opentelemetry import baggage, context
+
+    ctx = context.get_current()
+    for key, value in {
+        sc.LLMCOST_TEAM: "support",
+        "llmcost.attr.region": "eu",
+        sc.LLMCOST_PROMPT_FINGERPRINT: "0000000000000000",
+        sc.LLMCOST_TOKENS_ESTIMATED: "true",
+        sc.LLMCOST_COST_UNPRICED: "true",
+    }.items():
+        ctx = baggage.set_baggage(key, value, ctx)
+
+    assert current_attributes(ctx) == {sc.LLMCOST_TEAM: "support", "llmcost.attr.region": "eu"}
