@@ -14,6 +14,10 @@ def text_part(text: str) -> dict[str, Any]:
     return {"type": "text", "content": text}
 
 
+def reasoning_part(text: str) -> dict[str, Any]:
+    return {"type": "reasoning", "content": text}
+
+
 def tool_call_part(call_id: str | None, name: str | None, arguments: Any) -> dict[str, Any]:
     return {"type": "tool_call", "id": call_id, "name": name or "", "arguments": json_or_text(arguments)}
 

@@ -284,6 +284,21 @@ def test_a_usage_without_counts_is_estimated_not_priced_at_zero(openai_instrumen
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
 
 
+def test_a_refusal_is_captured_as_the_answer(instrument_openai, telemetry, openai_api):
+    instrument_openai(capture_content=True)
+    reply = chat_completion("gpt-4o-mini-2024-07-18", None, chat_usage(30, 10))
+    reply["choices"][0]["message"]["refusal"] = "I'm sorry, I can't help with that."
+    openai_api(json_reply(reply)).run(create_chat(model="gpt-4o-mini"))
+
+    assert json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "I'm sorry, I can't help with that."}],
+            "finish_reason": "stop",
+        }
+    ]
+
+
 def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instrumented, openai_api):
     from otel_llmcost.instrumentation.openai.content import tool_signature
     from otel_llmcost.tokens import count_messages

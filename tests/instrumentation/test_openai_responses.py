@@ -231,3 +231,24 @@ def test_responses_parse_returns_the_same_parsed_object(instrument_openai, telem
     assert dict(telemetry.span().attributes)[sc.GEN_AI_USAGE_COST_AMOUNT] == float(
         D(50) * D("0.25") / M + D(10) * D(2) / M
     )
+
+
+def test_a_reasoning_summary_and_a_refusal_are_captured(instrument_openai, telemetry, openai_api):
+    # A refused answer is not empty: its message holds a refusal part; reasoning items carry a summary.
+    instrument_openai(capture_content=True)
+    reasoning = {**reasoning_item(), "summary": [{"type": "summary_text", "text": "The request asks for a weapon."}]}
+    refusal = {**message_item(""), "content": [{"type": "refusal", "refusal": "I can't help with that."}]}
+    reply = response_object("gpt-5-mini-2025-08-07", [reasoning, refusal], responses_usage(50, 30))
+    api = openai_api(json_reply(reply))
+    api.run(create_response(model="gpt-5-mini", input="How do I build one?"))
+
+    assert json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "reasoning", "content": "The request asks for a weapon."},
+                {"type": "text", "content": "I can't help with that."},
+            ],
+            "finish_reason": "stop",
+        }
+    ]

@@ -522,6 +522,39 @@ def test_a_responses_stream_cut_short_is_estimated(openai_instrumented, openai_a
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
 
 
+def test_a_responses_stream_cut_short_counts_and_captures_the_tool_calls_so_far(
+    instrument_openai, telemetry, openai_api
+):
+    # Cut while a second tool call's input streams: the finished call and the streamed piece of the
+    # unfinished one are output tokens too, and the captured output holds the finished call.
+    instrument_openai(capture_content=True)
+    weather = function_call_item("call_1", "get_weather", {"city": "Paris"})
+    orders = function_call_item("call_2", "find_orders", {"customer": "c-042", "since": "2026-11-01"}, "fc_2")
+    final = response_object("gpt-5-mini-2025-08-07", [weather, message_item("".join(PIECES)), orders], None)
+    events = response_events(final, PIECES)
+    deltas = [i for i, event in enumerate(events) if event["type"] == "response.function_call_arguments.delta"]
+    cut = deltas[-1]  # the second call's input: streamed, its output_item.done not yet
+    api = openai_api(sse_reply(events[: cut + 1], named=True, done=False))
+
+    seen = stream_response(api)
+    assert seen[-1].type == "response.function_call_arguments.delta"
+    attributes = dict(telemetry.span().attributes)
+    streamed = weather["arguments"] + "".join(PIECES) + orders["arguments"]
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(streamed, "gpt-5-mini")
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_weather",)
+    assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+                {"type": "text", "content": "".join(PIECES)},
+            ],
+            "finish_reason": "",
+        }
+    ]
+
+
 def stream_response(api):
     async def scenario(api):
         stream = await api(api.client.responses.create(model="gpt-5-mini", input="Where is my parcel?", stream=True))
@@ -587,6 +620,21 @@ def test_streamed_content_is_captured_when_asked(instrument_openai, telemetry, o
         }
     ]
     assert telemetry.span().attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+
+
+def test_a_streamed_refusal_is_captured(instrument_openai, telemetry, openai_api):
+    instrument_openai(capture_content=True)
+    refusal = "I'm sorry, I can't help with that."
+    chunks = chat_chunks("gpt-4o-mini-2024-07-18", [], usage=USAGE)
+    chunks[1:1] = [
+        {**chunks[0], "choices": [{"index": 0, "delta": {"refusal": piece}, "finish_reason": None}]}
+        for piece in ("I'm sorry, ", "I can't help with that.")
+    ]
+    api = openai_api(sse_reply(chunks))
+    api.run(stream_chat())
+
+    output = json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert output == [{"role": "assistant", "parts": [{"type": "text", "content": refusal}], "finish_reason": "stop"}]
 
 
 def test_an_azure_stream_is_not_asked_for_usage_and_is_estimated(openai_instrumented, openai_api):

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
+from otel_llmcost.instrumentation.content import reasoning_part, text_part, tool_call_part, tool_response_part
 
 # stop_reason -> the semconv FinishReason of an output message
 _FINISH = {
@@ -136,7 +136,7 @@ def _part(block: Any) -> dict[str, Any] | None:
     if kind == "text":
         return text_part(field(block, "text") or "")
     if kind == "thinking":
-        return {"type": "reasoning", "content": field(block, "thinking") or ""}
+        return reasoning_part(field(block, "thinking") or "")
     if kind == "tool_use":
         return tool_call_part(field(block, "id"), field(block, "name"), field(block, "input"))
     if kind == "tool_result":

@@ -212,7 +212,8 @@ class ChatStream:
         "finish",
         "tools",
         "last_tool",
-        "other_output",
+        "refusals",
+        "function_arguments",
     )
 
     def __init__(self, injected_usage: bool) -> None:
@@ -226,7 +227,8 @@ class ChatStream:
         self.finish: dict[int, str] = {}
         self.tools: dict[tuple[int, int], list[Any]] = {}  # (choice, tool index) -> [id, name, argument pieces]
         self.last_tool: dict[int, int] = {}  # choice -> the index of its latest tool call delta
-        self.other_output: list[str] = []  # refusals, legacy function_call arguments: counted, not captured
+        self.refusals: dict[int, list[str]] = {}
+        self.function_arguments: list[str] = []  # the deprecated functions= API's: counted, not captured
 
     def add(self, chunk: Any) -> bool:
         usage = chunk.usage
@@ -251,10 +253,10 @@ class ChatStream:
                     self._add_tool_calls(choice.index, delta.tool_calls)
                 refusal = getattr(delta, "refusal", None)  # declared since openai 1.40's structured outputs
                 if refusal:
-                    self.other_output.append(refusal)
+                    self.refusals.setdefault(choice.index, []).append(refusal)
                 function_call = getattr(delta, "function_call", None)
                 if function_call is not None and function_call.arguments:
-                    self.other_output.append(function_call.arguments)
+                    self.function_arguments.append(function_call.arguments)
             if choice.finish_reason:
                 self.finish[choice.index] = choice.finish_reason
         return True
@@ -298,7 +300,8 @@ class ChatStream:
                 [
                     *("".join(self.texts[index]) for index in sorted(self.texts)),
                     *self._arguments(),
-                    *self.other_output,
+                    *("".join(self.refusals[index]) for index in sorted(self.refusals)),
+                    *self.function_arguments,
                 ]
             ),
             output_messages=self._output_messages,
@@ -311,8 +314,11 @@ class ChatStream:
 
     def _output_messages(self) -> list[dict[str, Any]]:
         messages = []
-        for index in sorted(self.texts.keys() | self.finish.keys() | {choice for choice, _ in self.tools}):
+        choices = self.texts.keys() | self.refusals.keys() | self.finish.keys() | {choice for choice, _ in self.tools}
+        for index in sorted(choices):
             parts = [text_part("".join(self.texts[index]))] if index in self.texts else []
+            if index in self.refusals:
+                parts.append(text_part("".join(self.refusals[index])))
             for (choice, _), (call_id, name, pieces) in sorted(self.tools.items()):
                 if choice == index:
                     parts.append(tool_call_part(call_id, name, "".join(pieces)))
@@ -334,6 +340,9 @@ def _output_messages(completion: Any) -> list[dict[str, Any]]:
         if message is not None:
             if message.content:
                 parts.append(text_part(message.content))
+            refusal = getattr(message, "refusal", None)  # the model declined: its explanation is the answer
+            if refusal:
+                parts.append(text_part(refusal))
             for call in message.tool_calls or ():
                 parts.append(tool_call_part(call.id, tool_name(call), tool_input(call)))
         messages.append({"role": "assistant", "parts": parts, "finish_reason": finish_reason(choice.finish_reason)})

@@ -8,7 +8,7 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
-from otel_llmcost.instrumentation.content import text_part, tool_call_part, tool_response_part
+from otel_llmcost.instrumentation.content import reasoning_part, text_part, tool_call_part, tool_response_part
 from otel_llmcost.instrumentation.fingerprint import fingerprint
 from otel_llmcost.instrumentation.openai import params
 from otel_llmcost.instrumentation.openai.content import (
@@ -28,6 +28,8 @@ _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"
 # Output items that are tool calls the application must run: type -> (id field, name field)
 _TOOL_CALLS = {"function_call": ("call_id", "name"), "custom_tool_call": ("call_id", "name")}
 _FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+# A tool call's input as it streams, before its output_item.done event carries it whole
+_TOOL_INPUT_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
 _START_EVENTS = ("response.created", "response.in_progress")
 
 
@@ -118,27 +120,35 @@ class ResponseStream:
     (usage included); the pieces before it matter when the stream ends early, or fails without
     usage. The SDK does not raise on an ``error`` event: the call ends as failed all the same."""
 
-    __slots__ = ("model", "id", "final", "texts", "arguments", "tool_calls", "failure")
+    __slots__ = ("model", "id", "final", "texts", "arguments", "streaming_inputs", "tool_calls", "done", "failure")
 
     def __init__(self, injected_usage: bool = False) -> None:
         self.model: str | None = None
         self.id: str | None = None
         self.final: Any = None
         self.texts: list[str] = []
-        self.arguments: list[str] = []  # the tool calls', output tokens too
+        self.arguments: list[str] = []  # the finished tool calls' input, output tokens too
+        self.streaming_inputs: dict[str, list[str]] = {}  # item id -> input pieces of a tool call not finished yet
         self.tool_calls: list[tuple[str, str]] = []
+        self.done: list[Any] = []  # finished tool call and reasoning items, captured if the stream ends early
         self.failure: tuple[str, str] | None = None  # from an error event
 
     def add(self, event: Any) -> bool:
         kind = event.type
         if kind == "response.output_text.delta":
             self.texts.append(event.delta)
+        elif kind in _TOOL_INPUT_DELTAS:
+            self.streaming_inputs.setdefault(getattr(event, "item_id", None) or "", []).append(event.delta or "")
         elif kind == "response.output_item.done":
             item = event.item
             if item.type in _TOOL_CALLS:
                 id_field, name_field = _TOOL_CALLS[item.type]
                 self.tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
                 self.arguments.append(_tool_input(item))
+                self.streaming_inputs.pop(getattr(item, "id", None) or "", None)  # now counted whole
+                self.done.append(item)
+            elif item.type == "reasoning":
+                self.done.append(item)
         elif kind in _FINAL_EVENTS:
             self.final = event.response
         elif kind in _START_EVENTS:
@@ -154,19 +164,24 @@ class ResponseStream:
             response = read(self.final)
             if response.usage is None and not response.output_text:  # failed: estimate what streamed
                 response.output_text = "".join(texts + self.arguments)
-        else:
+        else:  # ended early: what streamed, the input of tool calls still streaming included
+            streaming = [piece for pieces in self.streaming_inputs.values() for piece in pieces]
             response = core.new_response(
                 model=self.model,
                 id=self.id,
                 tool_calls=self.tool_calls,
-                output_text="".join(texts + self.arguments),
-                output_messages=lambda: [
-                    {"role": "assistant", "parts": [text_part("".join(texts))], "finish_reason": ""}
-                ],
+                output_text="".join(texts + self.arguments + streaming),
+                output_messages=self._early_output_messages,
             )
         if response.failure is None:
             response.failure = self.failure
         return response
+
+    def _early_output_messages(self) -> list[dict[str, Any]]:
+        parts = [part for item in self.done if (part := _output_part(item)) is not None]
+        if self.texts:
+            parts.append(text_part("".join(self.texts)))
+        return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason(None)}]
 
 
 def _finish_reasons(response: Any, called_tools: bool) -> list[str]:
@@ -236,17 +251,26 @@ def _output_messages(response: Any) -> list[dict[str, Any]]:
     parts = []
     for item in response.output or ():
         if item.type == "message":
-            parts.extend(
-                text_part(part.text) for part in item.content or () if getattr(part, "type", None) == "output_text"
-            )
-        elif item.type in _TOOL_CALLS:
-            parts.append(
-                tool_call_part(
-                    item.call_id, item.name, getattr(item, "arguments", None) or getattr(item, "input", None)
-                )
-            )
+            for part in item.content or ():
+                kind = getattr(part, "type", None)
+                if kind == "output_text":
+                    parts.append(text_part(part.text))
+                elif kind == "refusal":
+                    parts.append(text_part(getattr(part, "refusal", None) or ""))
+        elif (part := _output_part(item)) is not None:
+            parts.append(part)
     finish = _finish_reasons(response, any(part["type"] == "tool_call" for part in parts))
     return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason(finish[0] if finish else None)}]
+
+
+def _output_part(item: Any) -> dict[str, Any] | None:
+    """A tool call item's part, or a reasoning item's summary (its own content is encrypted or withheld)."""
+    if item.type in _TOOL_CALLS:
+        return tool_call_part(item.call_id, item.name, _tool_input(item))
+    if item.type == "reasoning":
+        summary = "\n".join(getattr(part, "text", None) or "" for part in getattr(item, "summary", None) or ())
+        return reasoning_part(summary) if summary else None
+    return None
 
 
 def _count_input(instructions: str | None, items: list[Any], tools: Any, model: str) -> int:
