@@ -123,6 +123,9 @@ LLMCOST_COST_OUTPUT = "llmcost.cost.output"
 LLMCOST_COST_REASONING = "llmcost.cost.reasoning"
 LLMCOST_COST_REQUEST_FEES = "llmcost.cost.request_fees"
 LLMCOST_COST_UNPRICED = "llmcost.cost.unpriced"
+# A background response (OpenAI Responses, background=true) not finished when its create call returned:
+# its usage and cost are on the span recorded when a retrieve finds it finished.
+LLMCOST_COST_DEFERRED = "llmcost.cost.deferred"
 LLMCOST_PRICING_ENTRY = "llmcost.pricing.entry"  # catalog key used
 LLMCOST_PRICING_DATE = "llmcost.pricing.date"  # effective date of that price
 LLMCOST_PRICING_TIER = "llmcost.pricing.tier"  # standard | batch | flex | priority

@@ -142,6 +142,8 @@ class Response:
     # The provider said the call failed without the SDK raising (a Responses stream's error or
     # response.failed event): (error.type, the span status's description).
     failure: tuple[str, str] | None = None
+    # Billed later, not by this call (a background response still queued): nothing is estimated.
+    deferred: bool = False
 
 
 # Calling a class with keywords costs more on CPython 3.11 than a function taking them and calling the
@@ -174,6 +176,7 @@ def new_response(
     output_messages: Callable[[], list[dict[str, Any]]] | None = None,
     attributes: dict[str, Any] | None = None,
     failure: tuple[str, str] | None = None,
+    deferred: bool = False,
 ) -> Response:
     """``Response(...)``, the same arguments."""
     return Response(
@@ -187,6 +190,7 @@ def new_response(
         output_messages,
         {} if attributes is None else attributes,
         failure,
+        deferred,
     )
 
 
@@ -289,12 +293,21 @@ class LLMCall:
 
     __slots__ = ("span", "_telemetry", "_request", "_started", "_first_chunk", "_ended", "_on_end", "_attribution")
 
-    def __init__(self, telemetry: Telemetry, request: Request) -> None:
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        request: Request,
+        parent: context.Context | None = None,
+        started: tuple[int, float] | None = None,
+    ) -> None:
+        """``parent``: the context the call belongs to (default: the current one); ``started``: when it
+        started, ``(time.time_ns(), time.perf_counter())``, for a call recorded after it returned."""
         self._telemetry = telemetry
         self._request = request
         self._first_chunk: float | None = None
         self._ended = False
-        parent = context.get_current()  # read once for the attribution and the span's parent
+        if parent is None:
+            parent = context.get_current()  # read once for the attribution and the span's parent
         # Read once: the span gets it now and the cost metric the same (a stream may end in another context).
         self._attribution = attribution = current_attributes(parent)
         # The attributes a sampler may use, then the request's own (the hot path runs cold: one function here)
@@ -321,9 +334,10 @@ class LLMCall:
             context=parent,
             kind=SpanKind.CLIENT,
             attributes=attributes,
+            start_time=None if started is None else started[0],
         )
         self._on_end = _observe(request, self.span) if call_observers else None
-        self._started = time.perf_counter()
+        self._started = time.perf_counter() if started is None else started[1]
 
     def first_chunk(self) -> None:
         if self._first_chunk is None:
@@ -364,7 +378,13 @@ class LLMCall:
         # A stream that failed before its first chunk (its first event an error: the provider was
         # overloaded) generated nothing and was not billed, as a request that fails is not: no estimate.
         failed_before_streaming = error is not None and request.stream and self._first_chunk is None
-        if usage is None and (response is not None or self._first_chunk is not None) and not failed_before_streaming:
+        billed_later = response is not None and response.deferred
+        if (
+            usage is None
+            and (response is not None or self._first_chunk is not None)
+            and not failed_before_streaming
+            and not billed_later
+        ):
             usage = estimate_usage(
                 request.estimate_input_tokens, response.output_text if response is not None else "", request.model
             )

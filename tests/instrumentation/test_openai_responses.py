@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 
+import pytest
 from wire import (
     function_call_item,
     json_reply,
@@ -15,6 +16,7 @@ from wire import (
     web_search_item,
 )
 
+import otel_llmcost
 from otel_llmcost import semconv as sc
 from otel_llmcost.tokens import count_text
 
@@ -252,3 +254,77 @@ def test_a_reasoning_summary_and_a_refusal_are_captured(instrument_openai, telem
             "finish_reason": "stop",
         }
     ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_background_registry(monkeypatch):
+    # Which background responses this process created and billed: each test starts with none.
+    from collections import OrderedDict
+
+    from otel_llmcost.instrumentation.openai import responses
+
+    monkeypatch.setattr(responses, "_waiting", OrderedDict())
+    monkeypatch.setattr(responses, "_billed", OrderedDict())
+
+
+def _background(status, usage=None, response_id="resp_bg_1"):
+    output = [message_item("Rome rose, ruled, fell.")] if usage else []
+    response = response_object("gpt-4.1-2025-04-14", output, usage, status=status, response_id=response_id)
+    return {**response, "background": True}
+
+
+def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(openai_instrumented, openai_api):
+    # create(background=True) returns "queued": nothing is billed yet, so nothing is estimated. The
+    # retrieve that finds it completed records its usage and cost, once, under the create call's span.
+    usage = responses_usage(1200, 300)
+    api = openai_api(
+        json_reply(_background("queued")),
+        json_reply(_background("in_progress")),
+        json_reply(_background("completed", usage)),
+        json_reply(_background("completed", usage)),
+    )
+
+    async def scenario(api):
+        created = await api(api.client.responses.create(model="gpt-4.1", input="Rome in 3 words", background=True))
+        for _ in range(3):  # polled until done, then once more
+            await api(api.client.responses.retrieve(created.id))
+
+    with otel_llmcost.attributes(team="research"):
+        api.run(scenario)
+
+    create, billed = openai_instrumented.spans()
+    assert create.attributes[sc.LLMCOST_COST_DEFERRED] is True
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in create.attributes
+    assert sc.GEN_AI_USAGE_COST_AMOUNT not in create.attributes
+    assert billed.parent.span_id == create.context.span_id
+    assert billed.attributes[sc.GEN_AI_RESPONSE_ID] == "resp_bg_1"
+    assert billed.attributes[sc.LLMCOST_TEAM] == "research"
+    assert billed.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] == create.attributes[sc.LLMCOST_PROMPT_FINGERPRINT]
+    assert billed.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200
+    assert billed.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 300
+    # gpt-4.1: input 2, output 8 USD per 1M tokens
+    assert billed.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1200) * 2 / M + D(300) * 8 / M)
+    assert billed.start_time >= create.end_time
+
+
+def test_only_a_finished_background_response_read_back_is_a_billed_call(openai_instrumented, openai_api):
+    # Created by another process: its first retrieve here bills it. A response that is not a
+    # background one (billed by its own create call) or is still running is not a call to record.
+    usage = responses_usage(500, 50)
+    plain = response_object("gpt-4.1-2025-04-14", [message_item("Hi")], usage, response_id="resp_plain")
+    api = openai_api(
+        json_reply(plain),
+        json_reply(_background("in_progress", response_id="resp_bg_2")),
+        json_reply(_background("completed", usage, response_id="resp_bg_2")),
+    )
+
+    async def scenario(api):
+        for response_id in ("resp_plain", "resp_bg_2", "resp_bg_2"):
+            await api(api.client.responses.retrieve(response_id))
+
+    api.run(scenario)
+
+    [billed] = openai_instrumented.spans()
+    assert billed.attributes[sc.GEN_AI_RESPONSE_ID] == "resp_bg_2"
+    assert billed.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 500
+    assert billed.parent is None

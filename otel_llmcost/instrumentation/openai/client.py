@@ -11,6 +11,7 @@ SDK hands every parsed result to it, whether it parses at once or when the user 
 from __future__ import annotations
 
 import functools
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from openai._response import BaseAPIResponse
 from opentelemetry import context, trace
 
 from otel_llmcost.instrumentation import core, streams
-from otel_llmcost.instrumentation.openai import fast_chat
+from otel_llmcost.instrumentation.openai import fast_chat, responses
 from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
 from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api, server_of
 
@@ -36,6 +37,7 @@ _FAST_START_KEY = f"{fast_chat.__name__}.start"
 _DESCRIBE_KEY = f"{__name__}._describe"
 _PARSED_KEY = f"{__name__}._Tracker.parse"
 _FINISHED_KEY = f"{__name__}._Tracker.finished"
+_RETRIEVAL_KEY = f"{__name__}._is_retrieval"
 
 
 class _Tracker(core.LLMCall):
@@ -163,6 +165,15 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
     return _Tracker(telemetry, request, endpoint, injected_usage, options, args[0] if args else kwargs.get("cast_to"))
 
 
+def _is_retrieval(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether the request reads back a stored response (a background one is billed when it finishes)."""
+    try:
+        return responses.is_retrieval(args[1] if len(args) > 1 else kwargs["options"])
+    except Exception:
+        core.log_failure(_RETRIEVAL_KEY)
+        return False
+
+
 def _may_inject_usage(options: Any, body: Mapping[str, Any], server: Server) -> bool:
     """Ask for the stream's usage only where the user cannot tell: not when they chose
     stream_options, not on a raw response, whose bytes they may read themselves, and only
@@ -210,7 +221,12 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_START_KEY)
             tracker = None
         if tracker is None:
-            return wrapped(*args, **kwargs)
+            if not _is_retrieval(args, kwargs):
+                return wrapped(*args, **kwargs)
+            started = (time.time_ns(), time.perf_counter())
+            result = wrapped(*args, **kwargs)
+            responses.record_retrieved(telemetry, server_of(client), result, started)  # never raises
+            return result
         token = context.attach(trace.set_span_in_context(tracker.span))
         try:
             result = wrapped(*args, **kwargs)
@@ -258,7 +274,12 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_START_KEY)
             tracker = None
         if tracker is None:
-            return await wrapped(*args, **kwargs)
+            if not _is_retrieval(args, kwargs):
+                return await wrapped(*args, **kwargs)
+            started = (time.time_ns(), time.perf_counter())
+            result = await wrapped(*args, **kwargs)
+            responses.record_retrieved(telemetry, server_of(client), result, started)  # never raises
+            return result
         token = context.attach(trace.set_span_in_context(tracker.span))
         try:
             result = await wrapped(*args, **kwargs)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from opentelemetry import context, trace
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation import core
@@ -31,6 +35,15 @@ _FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 # A tool call's input as it streams, before its output_item.done event carries it whole
 _TOOL_INPUT_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
 _START_EVENTS = ("response.created", "response.in_progress")
+# Background responses (background=true) are billed when they finish, after their create call returned
+# "queued". Their create span says so (llmcost.cost.deferred) and estimates nothing; the usage goes on a
+# span recorded when a retrieve (or a cancel) finds the response finished, once per process.
+_UNFINISHED = ("queued", "in_progress")
+_FINISHED = ("completed", "incomplete", "failed", "cancelled")
+_MAX_TRACKED = 10_000
+_waiting: OrderedDict[str, context.Context] = OrderedDict()  # id -> the create call's context (this process)
+_billed: OrderedDict[str, None] = OrderedDict()  # ids whose usage a span of this process carries
+_background_lock = threading.Lock()
 
 
 def describe(body: Mapping[str, Any], request: core.Request) -> None:
@@ -86,9 +99,17 @@ def read(response: Any) -> core.Response:
             texts.append(_tool_input(item))  # output tokens too, counted when the usage is missing
         elif kind == "web_search_call":
             web_searches += 1
-    attributes = {}
+    attributes: dict[str, Any] = {}
     if response.service_tier:
         attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
+    deferred = False
+    if getattr(response, "background", None) is True and response.id:
+        if response.usage is not None:
+            _remember(_billed, response.id, None)
+        elif response.status in _UNFINISHED:  # the create call: billed when it finishes
+            deferred = True
+            attributes[sc.LLMCOST_COST_DEFERRED] = True
+            _remember(_waiting, response.id, context.get_current())
     return core.new_response(
         model=response.model,
         id=response.id,
@@ -100,7 +121,48 @@ def read(response: Any) -> core.Response:
         output_messages=functools.partial(_output_messages, response),
         attributes=attributes,
         failure=_failure(response.error) if response.status == "failed" else None,
+        deferred=deferred,
     )
+
+
+def is_retrieval(options: Any) -> bool:
+    """A request that returns a stored response: ``responses.retrieve(id)`` or ``responses.cancel(id)``."""
+    url = options.url
+    if not isinstance(url, str) or not url.startswith("/responses/"):
+        return False
+    parts = url.split("/")  # "", "responses", id[, "cancel"]
+    method = options.method
+    return (method == "get" and len(parts) == 3) or (method == "post" and len(parts) == 4 and parts[3] == "cancel")
+
+
+@core.guarded()
+def record_retrieved(telemetry: core.Telemetry, server: Any, result: Any, started: tuple[int, float]) -> None:
+    """The call of a background response that a retrieve or cancel found finished: its usage and cost,
+    on a span that starts and ends with this request, once per process. When this process created the
+    response, the span is a child of the create call's span, with its attribution and prompt fingerprint."""
+    if getattr(result, "object", None) != "response" or getattr(result, "background", None) is not True:
+        return
+    response_id = result.id
+    if result.status not in _FINISHED or result.usage is None or not response_id:
+        return
+    with _background_lock:
+        if response_id in _billed:
+            return
+        _billed[response_id] = None  # claimed here: a concurrent retrieve of the same id records nothing
+        parent = _waiting.pop(response_id, None)
+    request = core.new_request(sc.OP_CHAT, server.provider, result.model, server.address, server.port)
+    request.attributes[sc.OPENAI_API_TYPE] = API_TYPE
+    if parent is not None:
+        created = getattr(trace.get_current_span(parent), "attributes", None) or {}
+        request.fingerprint = created.get(sc.LLMCOST_PROMPT_FINGERPRINT)
+    core.LLMCall(telemetry, request, parent, started).end(read(result))
+
+
+def _remember(tracked: OrderedDict[str, Any], response_id: str, value: Any) -> None:
+    with _background_lock:
+        tracked[response_id] = value
+        while len(tracked) > _MAX_TRACKED:
+            tracked.popitem(last=False)
 
 
 def _failure(error: Any) -> tuple[str, str]:
