@@ -2,9 +2,10 @@
 
 ``SpoolSpanExporter`` (embedded mode) appends each batch to the spool and never touches
 chDB, so this module imports no ClickHouse code at import time. ``ClickHouseSpanExporter``
-(server mode) inserts each batch directly, retrying with backoff inside its timeout, and
-falls back to the spool when the server stays down, so a batch is never dropped; the next
-``otel-llmcost`` command (or the collector) ingests the spool.
+(server mode) inserts each batch directly, retrying passing failures with backoff inside its
+timeout, and spools the batch when the server is down or refuses it, so a batch is never
+dropped and the program never waits on a dead server; the next ``otel-llmcost`` command
+(or the collector) ingests the spool.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import os
 import random
 import threading
 import time
-import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("otel_llmcost.store")
 
 DEFAULT_TIMEOUT = 10.0  # seconds one export may spend retrying before it spools the batch
+EXIT_TIMEOUT = 2.0  # seconds an export may spend on the server while the program exits
+DOWN_PAUSE = 30.0  # seconds batches go straight to the spool after the server failed one
 FIRST_BACKOFF = 0.25
 MAX_BACKOFF = 4.0
+PAUSE_STEP = 0.1  # how often a backoff pause looks whether the program is exiting
 
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
@@ -66,10 +69,18 @@ class SpoolSpanExporter(SpanExporter):
 
 
 class ClickHouseSpanExporter(SpanExporter):
-    """Inserts each batch into a ClickHouse server, idempotently; spools it if the server stays down.
+    """Inserts each batch into a ClickHouse server, idempotently; spools it while the server is down.
 
-    One dedup token per batch makes every retry safe. Retries back off exponentially with
-    jitter and stop at ``timeout`` seconds per export; memory holds one batch at a time.
+    One dedup token per batch makes every retry safe, and the batch's spool file carries the same
+    token, so a batch the server took before its answer was lost is not doubled when the spool is
+    drained. Only failures that may pass in seconds (a connection dropped mid-request, 503) are
+    retried, backing off with jitter, for at most ``timeout`` seconds; a server that cannot be
+    reached or that refuses the batch (authentication, privileges, a 4xx) gets it spooled at once.
+    After a failure the server counts as down for ``DOWN_PAUSE`` seconds: batches go straight to the
+    spool, so no batch waits on a dead server and the span processor's queue never overflows; then
+    the next batch tries the server again. While the program exits (or after ``shutdown``) an export
+    spends at most ``EXIT_TIMEOUT`` seconds on the server and never retries, so exit is not held up.
+    Memory holds one batch at a time.
     """
 
     def __init__(
@@ -87,36 +98,75 @@ class ClickHouseSpanExporter(SpanExporter):
         self.spool_dir = spool.resolve_dir(spool_dir)
         self._client: Client | None = None
         self._lock = threading.Lock()
-        self._shutdown = False
+        self._closed = threading.Event()
+        self._down = False  # the last batch failed: spool until _retry_at
+        self._retry_at = 0.0
+        _load_client_code()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:
             return SpanExportResult.SUCCESS
         payload = encode(spans)
+        token = spool.new_name()  # the dedup token, and the spool file's name if it comes to that
         with self._lock:
-            if not self._shutdown and self._insert_with_retries(payload, uuid.uuid4().hex):
+            if self._server_may_take_it() and self._insert_with_retries(payload, token):
                 return SpanExportResult.SUCCESS
-        return self._spool(payload, len(spans))
+        return self._spool(payload, len(spans), token)
+
+    def _server_may_take_it(self) -> bool:
+        return not self._closed.is_set() and (not self._down or time.monotonic() >= self._retry_at)
+
+    def _exiting(self) -> bool:
+        """Shut down, or the program is exiting: the span processor drains its queue from ``atexit``,
+        after the main thread has finished."""
+        return self._closed.is_set() or not threading.main_thread().is_alive()
 
     def _insert_with_retries(self, payload: bytes, token: str) -> bool:
-        deadline = time.monotonic() + self.timeout
+        timeout = min(self.timeout, EXIT_TIMEOUT) if self._exiting() else self.timeout
+        deadline = time.monotonic() + timeout
         backoff = FIRST_BACKOFF
         while True:
             error = self._try_insert(payload, token, deadline)
             if error is None:
+                if self._down:
+                    self._down = False
+                    logger.info("ClickHouse at %s takes batches again", self.target.describe())
                 return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                logger.warning(
-                    "ClickHouse at %s did not take a batch within %.1fs (%s); spooling it to %s",
-                    self.target.describe(),
-                    self.timeout,
-                    error,
-                    self.spool_dir,
+            if _unreachable(error):
+                return self._gave_up("cannot be reached", error)
+            if _refused(error):
+                return self._gave_up(
+                    f"refused a batch; check the user, password and database in {sc.ENV_CLICKHOUSE_URL}", error
                 )
-                return False
-            time.sleep(min(backoff * random.uniform(0.5, 1.5), remaining))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._exiting():
+                return self._gave_up(f"did not take a batch within {timeout:.1f}s", error)
+            self._pause(min(backoff * random.uniform(0.5, 1.5), remaining))
             backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _gave_up(self, what: str, error: Exception) -> bool:
+        """The server is down for ``DOWN_PAUSE`` seconds; said once per outage, not once per batch."""
+        if not self._down:
+            logger.warning(
+                "ClickHouse at %s %s (%s); spooling batches to %s and trying the server again every %.0fs",
+                self.target.describe(),
+                what,
+                error,
+                self.spool_dir,
+                DOWN_PAUSE,
+            )
+        self._down = True
+        self._retry_at = time.monotonic() + DOWN_PAUSE
+        return False
+
+    def _pause(self, seconds: float) -> None:
+        """Back off before a retry, cut short when the exporter shuts down or the program exits."""
+        end = time.monotonic() + seconds
+        while not self._exiting():
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(remaining, PAUSE_STEP))
 
     def _try_insert(self, payload: bytes, token: str, deadline: float) -> Exception | None:
         from otel_llmcost.store.ingest import insert_otlp
@@ -135,9 +185,9 @@ class ClickHouseSpanExporter(SpanExporter):
 
         return open_store(self.url, timeout=timeout, drain_spool=False)
 
-    def _spool(self, payload: bytes, count: int) -> SpanExportResult:
+    def _spool(self, payload: bytes, count: int, name: str) -> SpanExportResult:
         try:
-            spool.write_batch(payload, self.spool_dir)
+            spool.write_batch(payload, self.spool_dir, name=name)
         except Exception:
             logger.exception(
                 "Could not spool %d spans to %s after ClickHouse failed: they are lost", count, self.spool_dir
@@ -154,12 +204,63 @@ class ClickHouseSpanExporter(SpanExporter):
                 logger.debug("closing a failed ClickHouse client", exc_info=True)
 
     def shutdown(self) -> None:
-        with self._lock:
-            self._shutdown = True
-            self._drop_client()
+        self._closed.set()  # an export still retrying stops at its next pause and spools its batch
+        if self._lock.acquire(timeout=EXIT_TIMEOUT):  # never wait out an insert in flight
+            try:
+                self._drop_client()
+            finally:
+                self._lock.release()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True  # exports are synchronous
+
+
+def _load_client_code() -> None:
+    """Import the client at setup, not in the first export: that import takes longer than a burst of
+    spans takes to fill the span processor's queue, which then drops spans."""
+    try:
+        import clickhouse_connect.driver  # noqa: F401
+
+        from otel_llmcost.store import ingest, reprice, schema  # noqa: F401
+    except ImportError:
+        pass  # the first export says what is missing, and spools the batch
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the exceptions it was raised from or during."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _unreachable(error: Exception) -> bool:
+    """No connection could be made: refused, unknown host, connect timeout (urllib3's NewConnectionError
+    and NameResolutionError are ConnectTimeoutErrors). Retrying in a second would find the same."""
+    try:
+        from urllib3.exceptions import ConnectTimeoutError
+    except ImportError:
+        return False
+    return any(isinstance(cause, (ConnectTimeoutError, ConnectionRefusedError)) for cause in _causes(error))
+
+
+def _refused(error: Exception) -> bool:
+    """The server answered with an error clickhouse-connect does not retry itself (it retries 429, 503
+    and 504, then raises OperationalError): authentication, privileges, a 404 from a proxy. Or the
+    client library is missing. Sending the same batch again cannot help."""
+    from otel_llmcost.store.errors import StoreDependencyMissing
+
+    try:
+        from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+    except ImportError:
+        return isinstance(error, StoreDependencyMissing)
+    return any(
+        isinstance(cause, StoreDependencyMissing)
+        or (isinstance(cause, DatabaseError) and not isinstance(cause, OperationalError))
+        for cause in _causes(error)
+    )
 
 
 @dataclass(frozen=True)

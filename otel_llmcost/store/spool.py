@@ -37,14 +37,21 @@ def resolve_dir(configured: str | os.PathLike[str] | None = None) -> Path:
     return Path(configured) if configured is not None else data_dir() / "spool"
 
 
-def write_batch(payload: bytes, spool_dir: str | os.PathLike[str] | None = None) -> Path:
+def new_name() -> str:
+    """A spool file name: sorts by time and is unique across processes and threads (time, pid, counter)."""
+    return f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}{SUFFIX}"
+
+
+def write_batch(payload: bytes, spool_dir: str | os.PathLike[str] | None = None, name: str | None = None) -> Path:
     """Append one batch (serialized ExportTraceServiceRequest) to the spool; returns its path.
 
-    The name sorts by time and is unique across processes and threads: time, pid, counter.
+    ``name`` (from ``new_name``) lets a batch first sent to a server under that name as dedup token
+    keep it in the spool: the drain inserts with the file name, so a batch the server did take
+    before its answer was lost is dropped as a duplicate instead of doubled.
     """
     directory = resolve_dir(spool_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    name = f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}{SUFFIX}"
+    name = name or new_name()
     temp = directory / f".{name}.tmp"
     with open(temp, "wb") as file:
         file.write(payload)

@@ -8,8 +8,11 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal as D
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -83,20 +86,142 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_an_unreachable_server_gets_retries_within_the_timeout_then_the_batch_is_spooled(data_dir, monkeypatch):
+def _counting_opens(exporter: ClickHouseSpanExporter, clock: FakeClock | None = None) -> list[float]:
+    """Records when the exporter tries to reach its server (clock time of each connection)."""
+    opens: list[float] = []
+    real_open = exporter._open
+
+    def counted(timeout: float):
+        opens.append(clock.now if clock else 0.0)
+        return real_open(timeout)
+
+    exporter._open = counted  # type: ignore[method-assign]
+    return opens
+
+
+def _spooled_span_count(spool_dir: Path | None = None) -> int:
+    return sum(len(_span_names(path)) for path in spool.pending(spool_dir))
+
+
+def test_an_unreachable_server_gets_the_batches_spooled_at_once_and_is_tried_again_after_a_pause(
+    data_dir, monkeypatch
+):
     clock = FakeClock()
     monkeypatch.setattr(exporter_module.time, "monotonic", clock.monotonic)
     monkeypatch.setattr(exporter_module.time, "sleep", clock.sleep)
-    spans = make_spans([local_call("gpt-4o-mini", D("0.01"), input_tokens=1, output_tokens=1)])
     exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{_closed_port()}/otel", timeout=5.0)
+    opens = _counting_opens(exporter, clock)
+
+    for model in ("a", "b", "c"):
+        assert exporter.export(make_spans([{sc.GEN_AI_REQUEST_MODEL: model}])) == SpanExportResult.SUCCESS
+
+    assert len(opens) == 1  # one refused connection says the server is down: no retries, no waiting
+    assert clock.slept == []
+    assert [_span_names(path) for path in spool.pending()] == [["chat a"], ["chat b"], ["chat c"]]
+
+    clock.now += exporter_module.DOWN_PAUSE
+    exporter.export(make_spans([{sc.GEN_AI_REQUEST_MODEL: "d"}]))
+    assert len(opens) == 2  # after the pause the server is tried again
+    assert _spooled_span_count() == 4
+
+
+def test_a_passing_failure_is_retried_with_backoff_within_the_timeout_under_one_token(data_dir, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(exporter_module.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(exporter_module.time, "sleep", clock.sleep)
+    exporter = ClickHouseSpanExporter("http://127.0.0.1:8123/otel", timeout=5.0)
+    attempts: list[tuple[float, str]] = []
+
+    def dropped_mid_request(payload: bytes, token: str, deadline: float) -> Exception:
+        attempts.append((clock.now, token))
+        return ConnectionResetError("connection reset by peer")
+
+    monkeypatch.setattr(exporter, "_try_insert", dropped_mid_request)
+    spans = make_spans([local_call("gpt-4o-mini", D("0.01"), input_tokens=1, output_tokens=1)])
 
     assert exporter.export(spans) == SpanExportResult.SUCCESS
 
-    assert len(clock.slept) >= 3  # it retried, backing off
-    assert sum(clock.slept) == pytest.approx(5.0)  # and stopped at its timeout, not later
-    assert clock.slept[2] > clock.slept[0]  # backing off exponentially: 0.25 s then 1 s, each ±50% jitter
+    gaps = [later[0] - earlier[0] for earlier, later in zip(attempts, attempts[1:])]
+    assert len(gaps) >= 3 and gaps[2] > gaps[0]  # backing off: 0.25 s then 1 s, each ±50% jitter
+    assert attempts[-1][0] - attempts[0][0] == pytest.approx(5.0)  # and stopping at its timeout, not later
     [batch] = spool.pending()
     assert _span_names(batch) == ["chat gpt-4o-mini"]
+    # every try and the spool file share one dedup token: a try the server took is not doubled by the drain
+    assert {token for _, token in attempts} == {batch.name}
+
+
+class _FailingClickHouse(BaseHTTPRequestHandler):
+    """Answers every request with one error status; ``requests`` counts the requests."""
+
+    status = 401
+    code = "516"  # AUTHENTICATION_FAILED, what ClickHouse says to a wrong password
+    requests: list[str] = []
+
+    def _answer(self) -> None:
+        self.requests.append(self.path)
+        self.rfile.read(int(self.headers.get("content-length", 0) or 0))
+        body = b"Code: 516. DB::Exception: u: Authentication failed. (AUTHENTICATION_FAILED)\n"
+        self.send_response(self.status)
+        if self.code:
+            self.send_header("X-ClickHouse-Exception-Code", self.code)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def failing_clickhouse() -> Iterator:
+    servers = []
+
+    def start(status: int, code: str | None) -> tuple[int, list[str]]:
+        requests: list[str] = []
+        handler = type("Handler", (_FailingClickHouse,), {"status": status, "code": code, "requests": requests})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_port, requests
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_that_refuses_the_batch_is_not_asked_again_and_says_why_once(data_dir, failing_clickhouse, caplog):
+    port, requests = failing_clickhouse(401, "516")
+    exporter = ClickHouseSpanExporter(f"http://u:hunter2@127.0.0.1:{port}/otel", timeout=3.0)
+
+    with caplog.at_level("WARNING", logger="otel_llmcost.store"):
+        for model in ("a", "b"):
+            assert exporter.export(make_spans([{sc.GEN_AI_REQUEST_MODEL: model}])) == SpanExportResult.SUCCESS
+
+    assert len(requests) == 1  # a wrong password stays wrong: not retried, and not per batch
+    assert _spooled_span_count() == 2
+    [warning] = [record.getMessage() for record in caplog.records if record.name == "otel_llmcost.store"]
+    assert "refused a batch" in warning and sc.ENV_CLICKHOUSE_URL in warning and "516" in warning
+    assert "hunter2" not in warning
+
+
+def test_shutdown_does_not_wait_for_an_export_that_is_retrying(data_dir, monkeypatch):
+    exporter = ClickHouseSpanExporter("http://127.0.0.1:8123/otel", timeout=60.0)
+    monkeypatch.setattr(exporter, "_try_insert", lambda *args: ConnectionResetError("connection reset by peer"))
+    retrying = threading.Thread(target=exporter.export, args=(make_spans([{sc.GEN_AI_REQUEST_MODEL: "m"}]),))
+    retrying.start()
+    while not exporter._lock.locked():
+        time.sleep(0.01)
+
+    started = time.monotonic()
+    exporter.shutdown()
+    retrying.join(timeout=10)  # the retries would last 60 s
+
+    assert time.monotonic() - started < 10
+    assert not retrying.is_alive()
+    assert _spooled_span_count() == 1  # the batch it was retrying is spooled, not lost
 
 
 def test_a_server_that_never_answers_does_not_hold_the_export(data_dir):
@@ -205,6 +330,55 @@ def test_default_export_flushes_at_exit_with_the_resource_from_the_environment(d
     resource = {item.key: item.value.string_value for item in request.resource_spans[0].resource.attributes}
     assert (resource["service.name"], resource["deployment.environment.name"]) == ("billing", "prod")
     assert _span_names(batch) == ["chat gpt-4o"]
+
+
+SPANS_THEN_EXIT = textwrap.dedent(
+    """
+    import sys
+    from opentelemetry import trace
+    from otel_llmcost.store.exporter import configure_default_export
+    print(configure_default_export())
+    tracer = trace.get_tracer("app")
+    for i in range(int(sys.argv[1])):
+        with tracer.start_as_current_span(f"span {i}"):
+            pass
+    """
+)
+
+
+def _run_then_exit(data_dir: Path, spans: int, url: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", SPANS_THEN_EXIT, str(spans)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir, **{sc.ENV_CLICKHOUSE_URL: url}),
+        timeout=120,
+    )
+    return result, time.monotonic() - started
+
+
+def test_a_program_exporting_to_a_down_server_spools_every_span_and_exits_promptly(data_dir):
+    # 2000 spans fit the span processor's queue (2048): any span missing was lost by the exporter
+    result, elapsed = _run_then_exit(data_dir, 2000, f"http://127.0.0.1:{_closed_port()}/otel")
+
+    assert result.returncode == 0, result.stderr
+    assert _spooled_span_count() == 2000
+    assert "Queue full" not in result.stderr
+    assert elapsed < 10  # it took 40 s: each batch retried 10 s, and exit gave up after 30 s with spans unsent
+    assert result.stderr.count("cannot be reached") == 1  # said once, not once per batch
+
+
+def test_at_exit_a_failing_server_gets_one_try_and_the_batch_is_spooled(data_dir, failing_clickhouse):
+    port, requests = failing_clickhouse(503, None)  # a passing failure, retried while the program runs
+
+    result, elapsed = _run_then_exit(data_dir, 3, f"http://127.0.0.1:{port}/otel")
+
+    assert result.returncode == 0, result.stderr
+    assert len(requests) == 1  # the batch exported at exit is not retried for 10 s
+    assert _spooled_span_count() == 3
+    assert elapsed < 10
 
 
 SERVER_URL = os.environ.get(sc.ENV_CLICKHOUSE_URL, "")
