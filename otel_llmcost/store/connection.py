@@ -80,31 +80,44 @@ class StoreURL:
         return f"{self.scheme}://{user}{self.host}:{self.port}/{self.database or ''}"
 
 
+def redact(url: str) -> str:
+    """``url`` with its password masked, for messages about a URL that may not even parse
+    (``StoreURL.describe`` needs a parsed one)."""
+    scheme, separator, rest = url.partition("://")
+    end = min((index for index in (rest.find(mark) for mark in "/?#") if index >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    if not separator or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}{rest[end:]}"
+
+
 def parse_url(url: str) -> StoreURL:
-    """A store URL, checked; StoreURLError names what is wrong and the accepted forms."""
+    """A store URL, checked; StoreURLError names what is wrong and the accepted forms, never the password."""
+    shown = repr(redact(url))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise StoreURLError(f"Cannot read the ClickHouse URL {url!r} ({exc}). Use {ACCEPTED_FORMS}.") from None
+        raise StoreURLError(f"Cannot read the ClickHouse URL {shown} ({exc}). Use {ACCEPTED_FORMS}.") from None
     scheme = parts.scheme.lower()
     if scheme == "chdb":
         if parts.netloc or not parts.path.startswith("/"):
             raise StoreURLError(
-                f"The chDB URL {url!r} needs an absolute path after three slashes, like chdb:///home/me/otel-llmcost/chdb."
+                f"The chDB URL {shown} needs an absolute path after three slashes, like chdb:///home/me/otel-llmcost/chdb."
             )
         return StoreURL("chdb", path=Path(unquote(parts.path)))
     if scheme in _DEFAULT_PORTS:
         if not parts.hostname:
-            raise StoreURLError(f"The ClickHouse URL {url!r} has no host name. Use {ACCEPTED_FORMS}.")
+            raise StoreURLError(f"The ClickHouse URL {shown} has no host name. Use {ACCEPTED_FORMS}.")
         segments = [unquote(segment) for segment in parts.path.split("/") if segment]
         if len(segments) > 1:
             raise StoreURLError(
-                f"The ClickHouse URL {url!r} has the path {parts.path!r}; only a database name may follow the host."
+                f"The ClickHouse URL {shown} has the path {parts.path!r}; only a database name may follow the host."
             )
         if segments and not is_identifier(segments[0]):
             raise StoreURLError(
-                f"The database {segments[0]!r} in {url!r} is not a plain ClickHouse identifier (letters, digits, underscore)."
+                f"The database {segments[0]!r} in {shown} is not a plain ClickHouse identifier "
+                "(letters, digits, underscore)."
             )
         return StoreURL(
             scheme,
@@ -115,7 +128,7 @@ def parse_url(url: str) -> StoreURL:
             database=segments[0] if segments else None,
         )
     raise StoreURLError(
-        f"Unsupported ClickHouse URL scheme {parts.scheme or '(none)'!r} in {url!r}. Use {ACCEPTED_FORMS}."
+        f"Unsupported ClickHouse URL scheme {parts.scheme or '(none)'!r} in {shown}. Use {ACCEPTED_FORMS}."
     )
 
 

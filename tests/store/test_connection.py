@@ -69,6 +69,26 @@ def test_bad_urls_say_what_is_wrong(url, message):
         assert "chdb:///absolute/path/to/dir" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://reader:s3cret@ch:port/otel",
+        "http://reader:s3cret@/otel",
+        "http://reader:s3cret@ch:8123/otel/extra",
+        "http://reader:s3cret@ch:8123/otel;%20DROP",
+        "clickhouse://reader:s3cret@ch:9000",
+        "tcp://reader:s3cret@ch:9000/otel",
+    ],
+    ids=["bad-port", "no-host", "extra-path", "bad-database", "native-scheme", "unknown-scheme"],
+)
+def test_bad_url_messages_never_show_the_password(url):
+    with pytest.raises(StoreURLError) as error:
+        parse_url(url)
+
+    assert "s3cret" not in str(error.value)
+    assert "reader:***@" in str(error.value)  # still recognisable: the user and the host are shown
+
+
 def test_a_second_process_is_told_which_process_holds_the_store(data_dir, tmp_path):
     ready = tmp_path / "ready"
     holder = subprocess.Popen(
