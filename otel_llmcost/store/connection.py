@@ -33,6 +33,7 @@ ACCEPTED_FORMS = (
     "chdb:///absolute/path/to/dir (embedded store) or http(s)://user:password@host:8123/database (ClickHouse server)"
 )
 _DEFAULT_PORTS = {"http": 8123, "https": 8443}
+_NATIVE_SCHEMES = ("clickhouse", "tcp")  # the native protocol's URLs (clickhouse-driver, the Go client)
 
 
 def data_dir() -> Path:
@@ -126,6 +127,13 @@ def parse_url(url: str) -> StoreURL:
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             database=segments[0] if segments else None,
+        )
+    if scheme in _NATIVE_SCHEMES:
+        raise StoreURLError(
+            f"Unsupported ClickHouse URL scheme {parts.scheme!r} in {shown}: clickhouse-connect speaks ClickHouse's "
+            f"HTTP interface (port 8123, 8443 with TLS), not the native protocol (port 9000). "
+            f"Use http://{parts.hostname or 'host'}:8123{parts.path.rstrip('/')} "
+            "(with user:password@ before the host if the server needs them)."
         )
     raise StoreURLError(
         f"Unsupported ClickHouse URL scheme {parts.scheme or '(none)'!r} in {shown}. Use {ACCEPTED_FORMS}."

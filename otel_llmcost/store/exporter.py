@@ -292,7 +292,7 @@ def configure_default_export(**exporter_options: Any) -> DefaultExport:
     would) if nothing applied it yet. Otherwise installs an SDK TracerProvider (resource from
     OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES) with a BatchSpanProcessor over
     ClickHouseSpanExporter when OTEL_LLMCOST_CLICKHOUSE_URL is an http(s) URL, else over
-    SpoolSpanExporter; the provider flushes at exit.
+    SpoolSpanExporter (also, with a warning, when that URL is malformed); the provider flushes at exit.
     """
     with _configure_lock:
         if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
@@ -325,7 +325,24 @@ def _apply_otel_settings(configured: list[str]) -> DefaultExport:
 
 
 def _default_exporter(**options: Any) -> SpanExporter:
+    """ClickHouseSpanExporter for a server URL, else the spool: for the embedded store, and for a URL
+    that cannot be used, so a typo in the setting costs a warning, not the run's spans."""
+    from otel_llmcost.store.connection import parse_url
+    from otel_llmcost.store.errors import StoreURLError
+
+    spool_exporter = SpoolSpanExporter(**{key: value for key, value in options.items() if key == "spool_dir"})
     url = os.environ.get(sc.ENV_CLICKHOUSE_URL, "").strip()
-    if url.lower().startswith(("http://", "https://")):
-        return ClickHouseSpanExporter(url, **options)
-    return SpoolSpanExporter(**{key: value for key, value in options.items() if key == "spool_dir"})
+    if not url:
+        return spool_exporter
+    try:
+        embedded = parse_url(url).embedded
+    except StoreURLError as exc:
+        logger.warning(
+            "otel-llmcost: %s cannot be used: %s Fix it; until then spans are spooled to %s, "
+            "and the next otel-llmcost command run with a working URL ingests them.",
+            sc.ENV_CLICKHOUSE_URL,
+            exc,
+            spool_exporter.spool_dir,
+        )
+        return spool_exporter
+    return spool_exporter if embedded else ClickHouseSpanExporter(url, **options)

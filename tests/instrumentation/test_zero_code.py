@@ -22,6 +22,7 @@ from wire import chat_completion, chat_usage
 from otel_llmcost import semconv as sc
 
 APP = Path(__file__).parent / "apps" / "openai_chat_app.py"
+REPO = Path(__file__).resolve().parents[2]
 REPLY = chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024))
 # gpt-4o-mini-2024-07-18: input 0.15, cache read 0.075, output 0.6 USD per 1M tokens
 COST = float(D(176) * D("0.15") / 10**6 + D(1024) * D("0.075") / 10**6 + D(300) * D("0.6") / 10**6)
@@ -66,6 +67,8 @@ def fake_openai() -> Iterator[str]:
 def _run_instrumented(fake_url: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "OPENAI_"))}
     clean.update(OTEL_LLMCOST_DATA_DIR=str(data_dir), OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake_url, **env)
+    # the package of this checkout, not whichever one the environment installed in editable mode
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
     instrument = (
         shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent)) or "opentelemetry-instrument"
     )
@@ -112,3 +115,15 @@ def test_a_configured_console_exporter_prints_the_cost(fake_openai, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert f'"{sc.GEN_AI_USAGE_COST_AMOUNT}": {COST}' in result.stdout
+
+
+def test_a_malformed_store_url_costs_a_warning_not_the_runs_spans(fake_openai, tmp_path):
+    _requires_the_installed_package()
+    result = _run_instrumented(fake_openai, tmp_path, OTEL_LLMCOST_CLICKHOUSE_URL="http://u:s3cret@127.0.0.1:notaport/otel")
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if "otel-llmcost" in line]
+    assert f"{sc.ENV_CLICKHOUSE_URL} cannot be used" in warning and "'notaport'" in warning
+    [call] = [span for span in _spooled_spans(tmp_path / "spool") if span["name"] == "chat gpt-4o-mini"]
+    assert call["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST

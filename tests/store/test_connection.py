@@ -58,7 +58,7 @@ def test_server_urls_are_parsed_with_credentials_and_database():
         ("http:///otel", "has no host name"),
         ("http://ch:8123/otel/extra", "only a database name may follow the host"),
         ("http://ch:port", "Cannot read the ClickHouse URL"),
-        ("clickhouse://ch:9000", "Unsupported ClickHouse URL scheme 'clickhouse'"),
+        ("clickhouse://ch:9000", "scheme 'clickhouse' .*speaks ClickHouse's HTTP interface"),
         ("ch.example.com:8123", "Unsupported ClickHouse URL scheme"),
     ],
 )
@@ -87,6 +87,11 @@ def test_bad_url_messages_never_show_the_password(url):
 
     assert "s3cret" not in str(error.value)
     assert "reader:***@" in str(error.value)  # still recognisable: the user and the host are shown
+
+
+def test_a_native_protocol_url_is_told_to_use_the_http_interface():
+    with pytest.raises(StoreURLError, match=r"not the native protocol \(port 9000\)\. Use http://ch:8123/llm "):
+        parse_url("clickhouse://reader:s3cret@ch:9000/llm")
 
 
 def test_a_second_process_is_told_which_process_holds_the_store(data_dir, tmp_path):

@@ -189,10 +189,10 @@ def test_cli_applies_and_shows_the_schema(data_dir):
 
 
 def test_cli_names_a_bad_url_and_the_accepted_forms(data_dir):
-    result = CliRunner().invoke(schema, ["apply", "--clickhouse-url", "clickhouse://host:9000"])
+    result = CliRunner().invoke(schema, ["apply", "--clickhouse-url", "ftp://host/otel"])
 
     assert result.exit_code == 1
-    assert "Unsupported ClickHouse URL scheme 'clickhouse'" in result.output
+    assert "Unsupported ClickHouse URL scheme 'ftp'" in result.output
     assert (
         "chdb:///absolute/path/to/dir" in result.output
         and "http(s)://user:password@host:8123/database" in result.output

@@ -295,6 +295,39 @@ def test_default_export_steps_aside_for_the_users_own(data_dir, env, first):
     assert lines[1] == "skipped: a tracer provider is already set"  # calling it again changes nothing
 
 
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("http://127.0.0.1:notaport/otel", "Port could not be cast to integer value as 'notaport'"),
+        ("clickhouse://ch:9000/llm", "not the native protocol (port 9000). Use http://ch:8123/llm"),
+        ("chdb://relative/path", "needs an absolute path after three slashes"),
+    ],
+    ids=["bad-port", "native-protocol", "relative-chdb-path"],
+)
+def test_an_unusable_store_url_gets_one_clear_warning_and_the_spans_are_spooled(data_dir, url, hint):
+    script = DEFAULT_EXPORT + textwrap.dedent(
+        """
+        with trace.get_tracer("app").start_as_current_span("chat gpt-4o"):
+            pass
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir, **{sc.ENV_CLICKHOUSE_URL: url}),
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"installed: SpoolSpanExporter -> {data_dir / 'spool'}"
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith(f"otel-llmcost: {sc.ENV_CLICKHOUSE_URL} cannot be used: ")
+    assert hint in warning and f"spans are spooled to {data_dir / 'spool'}" in warning
+    assert [_span_names(path) for path in spool.pending()] == [["chat gpt-4o"]]
+
+
 def test_the_users_otel_exporter_setting_is_applied_when_no_distro_did(data_dir):
     script = DEFAULT_EXPORT + textwrap.dedent(
         """
