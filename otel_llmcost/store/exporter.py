@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -45,6 +46,19 @@ def encode(spans: Sequence[ReadableSpan]) -> bytes:
     return encode_spans(spans).SerializeToString()
 
 
+def _spool_failed(spool_dir: Path, error: Exception) -> None:
+    """Said once per directory: every batch fails alike, and a line per batch would flood the program's log."""
+    from otel_llmcost.instrumentation.core import log_once
+
+    log_once(
+        f"spool {spool_dir}",
+        "otel-llmcost: cannot write spans to the spool %s (%s), so they are lost. Set %s to a writable directory.",
+        spool_dir,
+        error,
+        sc.ENV_DATA_DIR,
+    )
+
+
 class SpoolSpanExporter(SpanExporter):
     """Writes each batch to the embedded store's spool (``$OTEL_LLMCOST_DATA_DIR/spool``)."""
 
@@ -56,8 +70,8 @@ class SpoolSpanExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         try:
             spool.write_batch(encode(spans), self.spool_dir)
-        except Exception:
-            logger.exception("Could not write %d spans to the spool %s", len(spans), self.spool_dir)
+        except Exception as exc:  # noqa: BLE001 (a full or read-only disk must not break the program)
+            _spool_failed(self.spool_dir, exc)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
@@ -111,7 +125,7 @@ class ClickHouseSpanExporter(SpanExporter):
         with self._lock:
             if self._server_may_take_it() and self._insert_with_retries(payload, token):
                 return SpanExportResult.SUCCESS
-        return self._spool(payload, len(spans), token)
+        return self._spool(payload, token)
 
     def _server_may_take_it(self) -> bool:
         return not self._closed.is_set() and (not self._down or time.monotonic() >= self._retry_at)
@@ -185,13 +199,11 @@ class ClickHouseSpanExporter(SpanExporter):
 
         return open_store(self.url, timeout=timeout, drain_spool=False)
 
-    def _spool(self, payload: bytes, count: int, name: str) -> SpanExportResult:
+    def _spool(self, payload: bytes, name: str) -> SpanExportResult:
         try:
             spool.write_batch(payload, self.spool_dir, name=name)
-        except Exception:
-            logger.exception(
-                "Could not spool %d spans to %s after ClickHouse failed: they are lost", count, self.spool_dir
-            )
+        except Exception as exc:  # noqa: BLE001 (a full or read-only disk must not break the program)
+            _spool_failed(self.spool_dir, exc)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 

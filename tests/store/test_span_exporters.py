@@ -40,6 +40,24 @@ def test_spool_exporter_writes_each_batch_as_an_otlp_request(data_dir):
     assert _span_names(batch) == ["chat a", "chat b"]
 
 
+@pytest.mark.parametrize("server", [False, True], ids=["spool", "server-down"])
+def test_an_unwritable_data_dir_is_reported_once_with_the_fix_not_per_batch(tmp_path, monkeypatch, caplog, server):
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("a file where the data directory should be")
+    monkeypatch.setenv(sc.ENV_DATA_DIR, str(not_a_dir))
+    exporter = (
+        ClickHouseSpanExporter(f"http://127.0.0.1:{_closed_port()}/otel") if server else SpoolSpanExporter()
+    )
+
+    with caplog.at_level("WARNING"):
+        results = [exporter.export(make_spans([{sc.GEN_AI_REQUEST_MODEL: str(i)}])) for i in range(3)]
+
+    assert results == [SpanExportResult.FAILURE] * 3
+    [warning] = [record for record in caplog.records if "cannot write spans" in record.getMessage()]
+    assert f"Set {sc.ENV_DATA_DIR} to a writable directory" in warning.getMessage()
+    assert str(not_a_dir / "spool") in warning.getMessage() and not warning.exc_info  # a message, no traceback
+
+
 def test_the_exporter_side_imports_no_clickhouse_code(data_dir):
     script = textwrap.dedent(
         """
