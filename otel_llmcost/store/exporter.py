@@ -327,13 +327,23 @@ def _apply_otel_settings(configured: list[str]) -> DefaultExport:
     try:
         from opentelemetry.sdk._configuration import _get_exporter_entry_point, _OTelSDKConfigurator
 
-        # The distro's default exporter: an OTLP endpoint alone means OTLP (gRPC or the configured protocol).
-        traces = [] if os.environ.get(sc.ENV_OTEL_TRACES_EXPORTER, "").strip() else ["otlp"]
-        _OTelSDKConfigurator().configure(trace_exporter_names=[_get_exporter_entry_point(n, "traces") for n in traces])
+        # The distro's default exporter: an OTLP endpoint alone means OTLP (gRPC or the configured protocol),
+        # for the metrics too (token usage, durations), unless OTEL_METRICS_EXPORTER names others or none.
+        traces = [] if _set(sc.ENV_OTEL_TRACES_EXPORTER) else ["otlp"]
+        endpoint = _set(sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT) or _set(sc.ENV_OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
+        metrics = ["otlp"] if endpoint and not _set(sc.ENV_OTEL_METRICS_EXPORTER) else []
+        _OTelSDKConfigurator().configure(
+            trace_exporter_names=[_get_exporter_entry_point(name, "traces") for name in traces],
+            metric_exporter_names=[_get_exporter_entry_point(name, "metrics") for name in metrics],
+        )
     except Exception as exc:  # noqa: BLE001 (setting up telemetry must never break the program)
         logger.warning("Could not apply the OpenTelemetry export settings %s: %s", ", ".join(configured), exc)
         return DefaultExport("skipped", f"{', '.join(configured)} is set but could not be applied: {exc}")
     return DefaultExport("configured", f"OpenTelemetry's SDK export from {', '.join(configured)}")
+
+
+def _set(name: str) -> bool:
+    return bool(os.environ.get(name, "").strip())
 
 
 def _default_exporter(**options: Any) -> SpanExporter:

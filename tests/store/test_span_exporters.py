@@ -363,6 +363,59 @@ def test_the_users_otel_exporter_setting_is_applied_when_no_distro_did(data_dir)
     assert spool.pending() == []  # the user's exporter, not ours
 
 
+class _OTLPReceiver(BaseHTTPRequestHandler):
+    """Takes OTLP/HTTP exports; ``paths`` records where each went (/v1/traces, /v1/metrics)."""
+
+    paths: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("content-length", 0) or 0))
+        self.paths.append(self.path)
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("metrics_exporter", "expected"),
+    [(None, {"/v1/traces", "/v1/metrics"}), ("none", {"/v1/traces"})],
+    ids=["metrics-default-to-otlp", "metrics-exporter-none"],
+)
+def test_an_otlp_endpoint_alone_exports_the_metrics_too_as_the_distro_does(data_dir, metrics_exporter, expected):
+    handler = type("Receiver", (_OTLPReceiver,), {"paths": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = DEFAULT_EXPORT + textwrap.dedent(
+        """
+        from opentelemetry import metrics
+        metrics.get_meter("app").create_counter("gen_ai.client.token.usage").add(12)
+        with trace.get_tracer("app").start_as_current_span("chat gpt-4o"):
+            pass
+        """
+    )
+    env = _clean_env(
+        data_dir,
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+        **({"OTEL_METRICS_EXPORTER": metrics_exporter} if metrics_exporter else {}),
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env, timeout=120
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result.returncode == 0, result.stderr
+    assert set(handler.paths) == expected
+    assert spool.pending() == []
+
+
 def test_default_export_flushes_at_exit_with_the_resource_from_the_environment(data_dir):
     script = DEFAULT_EXPORT + textwrap.dedent(
         """
