@@ -101,9 +101,10 @@ class Step:
     def __call__(
         self, response: core.Response | None, usage: Usage | None, cost: Cost | None, error: BaseException | None
     ) -> None:
+        billed_later = response is not None and response.deferred
         with lock:
             for scope in self.scopes:
-                scope.rollup.add(usage, cost)
+                scope.rollup.add(usage, cost, billed_later)
         run = self.run
         if run is None:
             return

@@ -58,15 +58,16 @@ class Rollup:
         self.llm_calls = 0
         self.unpriced_calls = 0
 
-    def add(self, usage: Usage | None, cost: Cost | None) -> None:
+    def add(self, usage: Usage | None, cost: Cost | None, billed_later: bool = False) -> None:
         # Called with the lock held.
         self.llm_calls += 1
         if usage is not None:
             self.input_tokens += usage.input_tokens
             self.output_tokens += usage.output_tokens
         if cost is None:
-            # A failed call that sent nothing billable is not "unpriced": only usage without a price is.
-            self.unpriced_calls += usage is not None
+            # A failed call that sent nothing billable is not "unpriced": only usage without a price is,
+            # and a call billed after it returned (a background response), whose cost this roll-up lacks.
+            self.unpriced_calls += usage is not None or billed_later
         else:
             self.cost = EXACT.add(self.cost, cost.total)  # exact, whatever the app's Decimal context
 

@@ -299,9 +299,11 @@ class LLMCall:
         request: Request,
         parent: context.Context | None = None,
         started: tuple[int, float] | None = None,
+        observed: bool = True,
     ) -> None:
         """``parent``: the context the call belongs to (default: the current one); ``started``: when it
-        started, ``(time.time_ns(), time.perf_counter())``, for a call recorded after it returned."""
+        started, ``(time.time_ns(), time.perf_counter())``, for a call recorded after it returned;
+        ``observed``: whether the call observers see it (not the billing of a call they saw start)."""
         self._telemetry = telemetry
         self._request = request
         self._first_chunk: float | None = None
@@ -336,7 +338,7 @@ class LLMCall:
             attributes=attributes,
             start_time=None if started is None else started[0],
         )
-        self._on_end = _observe(request, self.span) if call_observers else None
+        self._on_end = _observe(request, self.span) if call_observers and observed else None
         self._started = time.perf_counter() if started is None else started[1]
 
     def first_chunk(self) -> None:

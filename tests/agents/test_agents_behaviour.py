@@ -592,3 +592,37 @@ def test_one_agent_object_shared_by_concurrent_tasks(openai_client, spans, caplo
     assert by_id[second.run_span_id].attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(200, 10))
     assert by_id[first.run_span_id].end_time < by_id[second.run_span_id].end_time
     assert "another context" not in caplog.text
+
+
+def test_a_background_response_is_one_step_whose_cost_the_run_says_it_lacks(openai_client, spans, monkeypatch):
+    # create(background=True) is the step; the span that bills it when a retrieve finds it finished is
+    # not another one. The run cannot price it (it is billed on its own span): unpriced, not a silent 0.
+    from collections import OrderedDict
+
+    from wire import json_reply, message_item, response_object, responses_usage
+
+    from otel_llmcost.instrumentation.openai import responses
+
+    monkeypatch.setattr(responses, "_waiting", OrderedDict())
+    monkeypatch.setattr(responses, "_billed", OrderedDict())
+
+    def background(status, usage=None):
+        output = [message_item("Rome rose, ruled, fell.")] if usage else []
+        response = response_object("gpt-4.1-2025-04-14", output, usage, status=status)
+        return json_reply({**response, "background": True})
+
+    client, _ = openai_client(background("queued"), background("completed", responses_usage(1200, 300)))
+    with otel_llmcost.agent("historian"):
+        created = client.responses.create(model="gpt-4.1", input="Rome in 3 words", background=True)
+        client.responses.retrieve(created.id)
+
+    run = spans.one("invoke_agent historian").attributes
+    assert run[sc.LLMCOST_AGENT_STEPS] == 1
+    assert run[sc.LLMCOST_ROLLUP_LLM_CALLS] == 1
+    assert run[sc.LLMCOST_ROLLUP_UNPRICED_CALLS] == 1
+    chat_spans = spans.named("chat gpt-4.1") + spans.named("chat gpt-4.1-2025-04-14")
+    create, billed = sorted(chat_spans, key=lambda span: span.start_time)
+    assert create.attributes[sc.LLMCOST_COST_DEFERRED] is True
+    assert create.attributes[sc.LLMCOST_AGENT_STEP] == 1
+    assert sc.LLMCOST_AGENT_STEP not in billed.attributes
+    assert billed.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200

@@ -155,7 +155,8 @@ def record_retrieved(telemetry: core.Telemetry, server: Any, result: Any, starte
     if parent is not None:
         created = getattr(trace.get_current_span(parent), "attributes", None) or {}
         request.fingerprint = created.get(sc.LLMCOST_PROMPT_FINGERPRINT)
-    core.LLMCall(telemetry, request, parent, started).end(read(result))
+    # Not a new call to the observers (an agent run's steps): the create call was the step.
+    core.LLMCall(telemetry, request, parent, started, observed=False).end(read(result))
 
 
 def _remember(tracked: OrderedDict[str, Any], response_id: str, value: Any) -> None:
