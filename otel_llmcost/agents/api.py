@@ -26,9 +26,10 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.agents.run import AgentRun, ToolCall
 from otel_llmcost.agents.scopes import Scope, capture_content, open_scopes
 from otel_llmcost.agents.spans import record_result, start_run, start_tool
-from otel_llmcost.instrumentation.core import guarded, log_once
+from otel_llmcost.instrumentation.core import log_failure, log_once
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_FINISH_KEY = f"{__name__}._finish"
 
 
 class _ScopeBlock:
@@ -54,16 +55,25 @@ class _ScopeBlock:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        _finish(self._take_current(), exc)
+        scope = self._take_current()
+        if scope is not None:
+            _finish(scope, exc)
 
-    def _take_current(self) -> Scope:
+    def _take_current(self) -> Scope | None:
         """The scope this ``with`` opened: the innermost of ours open in this context (an inert
-        scope, never made current, is the last one entered)."""
+        scope, never made current, is the last one entered); None if none is open."""
         ours = self._open
         for scope in reversed(open_scopes()):
             if scope in ours:  # identity: scopes do not define equality
                 ours.remove(scope)
                 return scope
+        if not ours:  # exited twice, or never entered: a bug in the caller, not worth breaking it for
+            log_once(
+                f"agents.exit.{type(self).__name__}",
+                "otel-llmcost: an agent or tool block was exited without being open (exited twice, or "
+                "__exit__ called without __enter__); the exit is ignored",
+            )
+            return None
         return ours.pop()
 
     def __call__(self, function: _F) -> _F:
@@ -173,7 +183,13 @@ def agent(
     ``llmcost.agent.runaway`` when the run took more than ``max_steps`` LLM calls or one call's
     input passed ``max_context_tokens`` (defaults 25 and 100,000; env OTEL_LLMCOST_AGENT_MAX_STEPS,
     OTEL_LLMCOST_AGENT_MAX_CONTEXT_TOKENS). ``with agent(...) as run`` gives the ``AgentRun``.
+    Raises TypeError for a name that is not a text (``@agent`` without parentheses, say) and
+    ValueError for a limit that is not a whole number above 0.
     """
+    _check_name("agent", name)
+    for limit, value in (("max_steps", max_steps), ("max_context_tokens", max_context_tokens)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"otel_llmcost.agent({limit}=...) takes a whole number above 0, got {value!r}")
     return AgentBlock(
         name,
         agent_id=id,
@@ -196,7 +212,7 @@ def tool(
     description: str | None = None,
 ) -> Callable[[_F], _F]: ...
 def tool(
-    function: _F | None = None,
+    function: _F | str | None = None,
     *,
     name: str | None = None,
     call_id_arg: str | None = None,
@@ -205,10 +221,14 @@ def tool(
 ) -> Any:
     """Decorate a tool function (sync or async): each call is an ``execute_tool {name}`` span.
 
-    ``name`` defaults to the function's name, ``description`` to its docstring's first line.
-    The call id is the argument named ``call_id_arg`` if given, else the id of the call the
-    model asked for under this tool name in the run's last LLM answer.
+    ``name`` defaults to the function's name (``@tool("search")`` names it too), ``description``
+    to its docstring's first line. The call id is the argument named ``call_id_arg`` if given, else
+    the id of the call the model asked for under this tool name in the run's last LLM answer.
     """
+    if isinstance(function, str):  # @tool("search_orders"): the name, given positionally
+        function, name = None, name or function
+    if name is not None:
+        _check_name("tool", name)
 
     def decorate(function: _F) -> _F:
         doc = inspect.getdoc(function)
@@ -229,7 +249,18 @@ def tool_call(
 ) -> ToolBlock:
     """An ``execute_tool {name}`` span around a block that runs a tool. ``with tool_call(...) as call``
     gives the ``ToolCall``; ``call.call_id`` is the model's id for it (passed or matched by name)."""
+    _check_name("tool_call", name)
     return ToolBlock(name, call_id=call_id, tool_type=tool_type, description=description)
+
+
+def _check_name(api: str, name: Any) -> None:
+    if callable(name):
+        raise TypeError(
+            f"otel_llmcost.{api}() takes the span's name first: write @otel_llmcost.{api}(\"name\"), "
+            f"with parentheses, to decorate {getattr(name, '__name__', 'a function')}"
+        )
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"otel_llmcost.{api}() takes a name (a non-empty str), got {name!r}")
 
 
 def _open(block: _ScopeBlock, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Scope:
@@ -240,10 +271,25 @@ def _open(block: _ScopeBlock, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         return block._inert()
 
 
-@guarded()
 def _finish(scope: Scope, error: BaseException | None, result: Any = None) -> None:
-    if error is not None:
-        scope.fail(type(error).__qualname__, f"{type(error).__name__}: {error}", error)
-    elif isinstance(scope, ToolCall) and result is not None:
-        record_result(scope, result)
-    scope.exit()
+    """Record how the block ended, then close its scope whatever recording did: a scope left open
+    would stay current, and every later span of the run would hang from a span never exported."""
+    try:
+        if error is not None:
+            scope.fail(type(error).__qualname__, _describe(error), error)
+        elif isinstance(scope, ToolCall) and result is not None:
+            record_result(scope, result)
+    except Exception:
+        log_failure(_FINISH_KEY)
+    finally:
+        try:
+            scope.exit()
+        except Exception:
+            log_failure(_FINISH_KEY)
+
+
+def _describe(error: BaseException) -> str:
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:  # an exception whose __str__ fails
+        return type(error).__name__

@@ -626,3 +626,82 @@ def test_a_background_response_is_one_step_whose_cost_the_run_says_it_lacks(open
     assert create.attributes[sc.LLMCOST_AGENT_STEP] == 1
     assert sc.LLMCOST_AGENT_STEP not in billed.attributes
     assert billed.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200
+
+
+# --- misuse and our own failures ------------------------------------------------------
+
+
+def test_a_tool_whose_result_cannot_be_recorded_still_ends_and_leaves_the_run_current(
+    openai_instrumented, spans, monkeypatch
+):
+    # A failure while recording the result (or an exception whose __str__ fails) used to skip the
+    # exit: the tool span was never exported and stayed the parent of everything after it.
+    def broken(scope, result):
+        raise RuntimeError("cannot record")
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+    monkeypatch.setattr(api, "record_result", broken)
+
+    @otel_llmcost.tool
+    def get_tree() -> dict:
+        return {"a": 1}
+
+    @otel_llmcost.tool
+    def explode() -> None:
+        raise Unprintable()
+
+    with otel_llmcost.agent("A"):
+        get_tree()
+        with pytest.raises(Unprintable):
+            explode()
+        with otel_llmcost.tool_call("after") as after:
+            pass
+
+    run = spans.one("invoke_agent A")
+    for name in ("execute_tool get_tree", "execute_tool explode"):
+        assert spans.one(name).parent.span_id == run.context.span_id
+    assert spans.one("execute_tool explode").status.description == "Unprintable"
+    assert spans.one("execute_tool after").parent.span_id == run.context.span_id
+    assert after.call_id is None
+    assert observer.open_scopes() == ()
+
+
+def test_decorators_used_without_their_name_say_so(openai_instrumented, spans):
+    with pytest.raises(TypeError, match=r'write @otel_llmcost.agent\("name"\), with parentheses, to decorate handle'):
+
+        @otel_llmcost.agent
+        def handle(question: str) -> str:
+            return question
+
+    with pytest.raises(TypeError, match=r"otel_llmcost.tool_call\(\) takes a name"):
+        otel_llmcost.tool_call(None)
+
+    @otel_llmcost.tool("search_orders")  # the name given positionally
+    def search(customer: str) -> list[str]:
+        return [customer]
+
+    with otel_llmcost.agent("A"):
+        assert search("c-1") == ["c-1"]
+    assert spans.one("execute_tool search_orders")
+
+
+@pytest.mark.parametrize(("limit", "value"), [("max_steps", "3"), ("max_steps", 0), ("max_context_tokens", -1)])
+def test_limits_that_are_not_whole_numbers_above_zero_are_refused(limit, value):
+    with pytest.raises(ValueError, match=f"otel_llmcost.agent\\({limit}=...\\) takes a whole number above 0"):
+        otel_llmcost.agent("A", **{limit: value})
+
+
+def test_a_block_exited_twice_is_ignored_with_a_warning(openai_instrumented, spans, caplog, monkeypatch):
+    monkeypatch.setattr(core, "_logged", set())
+    block = otel_llmcost.tool_call("lookup")
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        with block:
+            pass
+        block.__exit__(None, None, None)
+        otel_llmcost.agent("never-entered").__exit__(None, None, None)
+
+    assert spans.one("execute_tool lookup")
+    assert len([r for r in caplog.records if "exited without being open" in r.getMessage()]) == 2
