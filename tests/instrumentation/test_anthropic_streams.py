@@ -264,13 +264,7 @@ def test_an_exception_in_the_users_with_block_ends_the_span_with_it(anthropic_in
     async def scenario(api):
         if holder == "with_streaming_response":
             manager = api.client.messages.with_streaming_response.create(**CALL, stream=True)
-            if api.asynchronous:
-                async with manager as response:
-                    async for _ in await response.parse():
-                        raise Stop("user code failed")
-            with manager as response:
-                for _ in response.parse():
-                    raise Stop("user code failed")
+            await api.raise_while_reading(manager, Stop("user code failed"))
         if holder == "helper":
             if api.asynchronous:
                 async with api.client.messages.stream(**CALL) as stream:

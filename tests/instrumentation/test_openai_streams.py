@@ -304,13 +304,7 @@ def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instr
             manager = client.chat.completions.with_streaming_response.create(
                 model="gpt-4o-mini", messages=MESSAGES, stream=True
             )
-            if api.asynchronous:
-                async with manager as response:
-                    async for _ in await response.parse():
-                        raise Stop("user code failed")
-            with manager as response:
-                for _ in response.parse():
-                    raise Stop("user code failed")
+            await api.raise_while_reading(manager, Stop("user code failed"))
         if way == "create(stream=True)":
             block = await api(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
         elif way == "chat.completions.stream()":

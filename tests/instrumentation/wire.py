@@ -448,6 +448,16 @@ class Api:
     async def close(self, closable: Any) -> None:
         await self(closable.close())
 
+    async def raise_while_reading(self, manager: Any, error: BaseException) -> None:
+        """Raise ``error`` from the user's loop over the stream of a ``.with_streaming_response`` manager."""
+        if self.asynchronous:
+            async with manager as response:
+                async for _ in await response.parse():
+                    raise error
+        with manager as response:
+            for _ in response.parse():
+                raise error
+
     def run(self, scenario: Callable[[Api], Any]) -> Any:
         return asyncio.run(self(scenario(self)))
 
