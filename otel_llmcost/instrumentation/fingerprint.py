@@ -10,7 +10,6 @@ results) do not either, so every step of one agent or chat template shares it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -20,16 +19,23 @@ _MONTH = (  # a month's name or its abbreviation, not any word that starts like 
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
 )
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+# An abbreviated weekday only before a date (Mon 3 Nov, Tue, Jul 4): alone, sun, sat and wed are words.
+_WEEKDAY_SHORT = rf"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b\.?,?\s+(?=\d|{_MONTH})"
+_ORDINAL = r"(?:st|nd|rd|th)?"
 # Masks the parts of a system prompt that change per request but not per template.
 _VOLATILE = re.compile(
-    rf"(?:\b{_WEEKDAY},?\s+)?\b{_MONTH}\s+\d+(?:st|nd|rd|th)?"  # dates in words: Monday, July 24 / Jul. 24th
-    rf"|\b\d+(?:st|nd|rd|th)?\s+{_MONTH}"  # 24 July
+    rf"(?:\b(?:{_WEEKDAY},?\s+|{_WEEKDAY_SHORT}))?\b{_MONTH}\s+\d+{_ORDINAL}"  # Monday, July 24 / Jul. 24th
+    rf"|\b(?:{_WEEKDAY_SHORT})?\d+{_ORDINAL}(?:\s+of)?\s+{_MONTH}"  # 24 July, Mon 3 Nov, 1st of July
     rf"|\b{_WEEKDAY}\b"  # today is Monday
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
     r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"  # long hex ids, prefixed ones too (sess_9f86d081884c7d65...)
-    r"|\d+(?:[.,:/-]\d+)*",  # numbers, dates, times
+    rf"|\d+(?:[.,:/-]\d+)*(?:\s?[ap]\.?m\b\.?|{_ORDINAL}\b)?",  # numbers, ordinals, dates, times (10:30 AM)
     re.IGNORECASE,
 )
+# head_fingerprint's answers, keyed without the system text: (its hash and length, tools, head). A
+# system prompt may hold whole retrieved documents; the cache must not keep them (memory, privacy).
+_CACHE_SIZE = 4096
+_cache: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
 def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable[str]) -> str:
@@ -55,12 +61,18 @@ def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=4096)
 def head_fingerprint(system: str, tools: tuple[str, ...], head: tuple[str, ...]) -> str:
     """``prompt_fingerprint`` of a shape already cut after its first user message, cached: calls of
     one template repeat the same inputs, and masking and hashing the system text would otherwise
     cost more than the rest of the call."""
-    return prompt_fingerprint(system, tools, head)
+    key = (hash(system), len(system), tools, head)
+    found = _cache.get(key)
+    if found is None:
+        found = prompt_fingerprint(system, tools, head)
+        if len(_cache) >= _CACHE_SIZE:
+            del _cache[next(iter(_cache))]  # the oldest entry
+        _cache[key] = found
+    return found
 
 
 def fingerprint(system: str, tools: Iterable[str], shape: Iterable[str]) -> str:

@@ -22,6 +22,11 @@ def fingerprint(system: str) -> str:
         ("Today is Monday, July 24, 2026.", "Today is Tuesday, August 1st, 2026."),
         ("Date: 24 July 2026. Be brief.", "Date: 3 March 2026. Be brief."),
         ("It is Friday: keep answers short.", "It is Sunday: keep answers short."),
+        # ordinals, times of day, abbreviated weekdays before a date
+        ("This is the customer's 3rd visit.", "This is the customer's 4th visit."),
+        ("Delivery on the 1st of July.", "Delivery on the 2nd of July."),
+        ("The store opens at 10:30 AM.", "The store opens at 9:05 PM."),
+        ("Today: Mon 3 Nov 2026.", "Today: Tue 4 Nov 2026."),
     ],
 )
 def test_the_same_template_on_different_requests_has_one_fingerprint(one, other):
@@ -35,7 +40,20 @@ def test_the_same_template_on_different_requests_has_one_fingerprint(one, other)
         ("Answer in French.", "Answer in German."),
         ("Session sess_a for user.", "Session sess_b for user."),  # short names are words, not ids
         ("You are the marketing 2 bot.", "You are the decision 3 bot."),  # words that start like months
+        ("Talk about the sun.", "Talk about the sat."),  # abbreviated weekdays alone are words
     ],
 )
 def test_different_templates_keep_different_fingerprints(one, other):
     assert fingerprint(one) != fingerprint(other)
+
+
+def test_the_fingerprint_cache_keeps_no_prompt_text():
+    # RAG apps put whole documents in the system prompt: the cache of answers holds hashes, not text.
+    from otel_llmcost.instrumentation import fingerprint as module
+
+    document = "Retrieved: " + "confidential clause " * 2_000
+    first = module.head_fingerprint(document, (), ("system:text", "user:text"))
+    assert module.head_fingerprint(document + "", (), ("system:text", "user:text")) == first
+    assert first == prompt_fingerprint(document, (), ("system:text", "user:text"))
+    cached = [part for key in module._cache for part in key if isinstance(part, str)]
+    assert not [part for part in cached if "confidential" in part]
