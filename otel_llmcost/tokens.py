@@ -81,6 +81,8 @@ def encoding_dir() -> Path:
 
 def encoding_name_for(model: str) -> str:
     name, _ = bare_id(model or "")
+    if name.startswith("ft:"):  # ft:<base model>:<org>:<suffix>:<id>: the base model's encoding
+        name = name.split(":")[1]  # (tiktoken's own "ft:gpt-4" prefix would give ft:gpt-4.1-* cl100k)
     if "claude" in name:
         return CLAUDE_ENCODING
     try:

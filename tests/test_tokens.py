@@ -70,6 +70,9 @@ def test_model_to_encoding():
     assert [encoding_name_for(m) for m in ("gpt-4", "gpt-3.5-turbo", "text-embedding-3-large")] == ["cl100k_base"] * 3
     assert encoding_name_for("claude-sonnet-4-5") == "cl100k_base"  # approximation, Claude's tokenizer is not public
     assert encoding_name_for("gpt-oss-120b") == "o200k_base"  # o200k_harmony: same ranks
+    # a fine-tune counts as its base model (tiktoken's "ft:gpt-4" prefix would give gpt-4.1 ones cl100k)
+    assert encoding_name_for("ft:gpt-4.1-mini-2025-04-14:acme::abc123") == "o200k_base"
+    assert encoding_name_for("ft:gpt-3.5-turbo-0125:acme::abc123") == "cl100k_base"
     assert encoding_name_for("some-new-model") == "o200k_base"
 
 
