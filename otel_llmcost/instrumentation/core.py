@@ -291,7 +291,17 @@ _END_KEY = "otel_llmcost.instrumentation.core.LLMCall.end"
 class LLMCall:
     """One LLM call's span, from request to the end of the response or stream."""
 
-    __slots__ = ("span", "_telemetry", "_request", "_started", "_first_chunk", "_ended", "_on_end", "_attribution")
+    __slots__ = (
+        "span",
+        "_telemetry",
+        "_request",
+        "_started",
+        "_first_chunk",
+        "_ended",
+        "_on_end",
+        "_attribution",
+        "_billing",
+    )
 
     def __init__(
         self,
@@ -299,12 +309,14 @@ class LLMCall:
         request: Request,
         parent: context.Context | None = None,
         started: tuple[int, float] | None = None,
-        observed: bool = True,
+        billing: bool = False,
     ) -> None:
         """``parent``: the context the call belongs to (default: the current one); ``started``: when it
         started, ``(time.time_ns(), time.perf_counter())``, for a call recorded after it returned;
-        ``observed``: whether the call observers see it (not the billing of a call they saw start)."""
+        ``billing``: the span only bills a call recorded before (a background response found finished):
+        no call observer sees it as a new call, and no operation duration is recorded for it."""
         self._telemetry = telemetry
+        self._billing = billing
         self._request = request
         self._first_chunk: float | None = None
         self._ended = False
@@ -338,7 +350,7 @@ class LLMCall:
             attributes=attributes,
             start_time=None if started is None else started[0],
         )
-        self._on_end = _observe(request, self.span) if call_observers and observed else None
+        self._on_end = _observe(request, self.span) if call_observers and not billing else None
         self._started = time.perf_counter() if started is None else started[1]
 
     def first_chunk(self) -> None:
@@ -416,12 +428,12 @@ class LLMCall:
                 request.operation,
                 request.provider,
                 request.model,
-                model,
+                model if response is not None else None,  # no response, no model that answered
                 request.server_address,
                 request.server_port,
                 usage,
                 None if priced is None else priced[0],
-                duration,
+                None if self._billing else duration,
                 error_type,
                 first_chunk,
                 self._attribution,
@@ -558,7 +570,7 @@ def end_span(
                 operation,
                 provider,
                 request_model,
-                model,
+                None if error is not None else model,  # no response, no model that answered
                 server_address,
                 server_port,
                 usage,
@@ -587,12 +599,14 @@ def record_metrics(
     server_port: int | None,
     usage: Usage | None,
     total: float | None,
-    duration: float,
+    duration: float | None,
     error_type: str | None,
     time_to_first_chunk: float | None,
     attribution: Mapping[str, str],
 ) -> None:
-    """The semconv metric points of one call, and its cost (by team and feature)."""
+    """The semconv metric points of one call, and its cost (by team and feature). Estimated token
+    counts get no token usage points: the semconv allows reporting usage the provider did not send
+    only when the user turned offline counting on (the span still carries the estimate, flagged)."""
     metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
     if request_model:
         metric_attributes[sc.GEN_AI_REQUEST_MODEL] = request_model
@@ -604,10 +618,11 @@ def record_metrics(
             metric_attributes[sc.SERVER_PORT] = server_port
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    telemetry.duration.record(duration, metric_attributes)
+    if duration is not None:
+        telemetry.duration.record(duration, metric_attributes)
     if time_to_first_chunk is not None:
         telemetry.time_to_first_chunk.record(time_to_first_chunk, metric_attributes)
-    if usage is not None:
+    if usage is not None and not usage.estimated:
         telemetry.token_usage.record(usage.input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
         telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
     if total is not None:

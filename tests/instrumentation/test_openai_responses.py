@@ -305,6 +305,14 @@ def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(
     # gpt-4.1: input 2, output 8 USD per 1M tokens
     assert billed.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1200) * 2 / M + D(300) * 8 / M)
     assert billed.start_time >= create.end_time
+    # one operation: the create call's duration; the billing span adds the tokens and the cost, under
+    # the model the create call asked for
+    assert billed.attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4.1"
+    [duration] = openai_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert duration.count == 1
+    tokens = openai_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
+    assert {point.attributes[sc.GEN_AI_TOKEN_TYPE]: point.sum for point in tokens} == {"input": 1200, "output": 300}
+    assert {point.attributes[sc.GEN_AI_REQUEST_MODEL] for point in tokens} == {"gpt-4.1"}
 
 
 def test_only_a_finished_background_response_read_back_is_a_billed_call(openai_instrumented, openai_api):

@@ -70,9 +70,9 @@ def test_http_errors_are_recorded_and_reraised_unchanged(
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes[sc.ERROR_TYPE] == str(status)
     assert sc.GEN_AI_USAGE_COST_AMOUNT not in span.attributes
-    assert [point.attributes[sc.ERROR_TYPE] for point in telemetry.metric_points(sc.METRIC_OPERATION_DURATION)] == [
-        str(status)
-    ]
+    [duration] = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert duration.attributes[sc.ERROR_TYPE] == str(status)
+    assert sc.GEN_AI_RESPONSE_MODEL not in duration.attributes  # no response: no model answered
 
 
 def test_a_connection_error_is_recorded_and_reraised(openai_instrumented, openai_api):
@@ -411,3 +411,15 @@ def test_metrics_use_the_semconv_buckets(openai_instrumented, openai_api):
         sc.SERVER_ADDRESS: "api.openai.com",
         sc.SERVER_PORT: 443,
     }
+
+
+def test_estimated_tokens_get_no_token_usage_points(openai_instrumented, openai_api):
+    # The semconv: usage the provider did not send is reported only when the user turned offline counting
+    # on. The span carries the estimate, flagged; the token usage metric only what the provider billed.
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", None))
+    openai_api(reply, base_url="http://localhost:8000/v1").run(create_chat)
+
+    assert openai_instrumented.span().attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert openai_instrumented.metric_points(sc.METRIC_TOKEN_USAGE) == []
+    [duration] = openai_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert duration.count == 1

@@ -150,13 +150,13 @@ def record_retrieved(telemetry: core.Telemetry, server: Any, result: Any, starte
             return
         _billed[response_id] = None  # claimed here: a concurrent retrieve of the same id records nothing
         parent = _waiting.pop(response_id, None)
-    request = core.new_request(sc.OP_CHAT, server.provider, result.model, server.address, server.port)
+    created = (getattr(trace.get_current_span(parent), "attributes", None) or {}) if parent is not None else {}
+    model = created.get(sc.GEN_AI_REQUEST_MODEL) or result.model  # as the create call asked for it
+    request = core.new_request(sc.OP_CHAT, server.provider, model, server.address, server.port)
     request.attributes[sc.OPENAI_API_TYPE] = API_TYPE
-    if parent is not None:
-        created = getattr(trace.get_current_span(parent), "attributes", None) or {}
-        request.fingerprint = created.get(sc.LLMCOST_PROMPT_FINGERPRINT)
-    # Not a new call to the observers (an agent run's steps): the create call was the step.
-    core.LLMCall(telemetry, request, parent, started, observed=False).end(read(result))
+    request.fingerprint = created.get(sc.LLMCOST_PROMPT_FINGERPRINT)
+    # The create call was the call (an agent run's step, the operation's duration): this span bills it.
+    core.LLMCall(telemetry, request, parent, started, billing=True).end(read(result))
 
 
 def _remember(tracked: OrderedDict[str, Any], response_id: str, value: Any) -> None:
