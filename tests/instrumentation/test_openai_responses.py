@@ -193,6 +193,28 @@ def test_instructions_and_tools_make_the_fingerprint(openai_instrumented, openai
     assert len({first, no_tools, other}) == 3
 
 
+def test_stored_prompts_and_mcp_servers_tell_templates_apart(openai_instrumented, openai_api):
+    # A prompt stored with OpenAI, or an MCP server's tools: no text or schema in the request to hash,
+    # so their ids do it; otherwise every such template shared one fingerprint.
+    reply = json_reply(response_object("gpt-5-mini", [message_item("ok")], responses_usage(10, 2)))
+    api = openai_api(*[reply] * 5)
+    refunds = {"id": "pmpt_68b0f5e3c2a88190a1b6d2a0c4f2b5f5", "version": "2"}
+    for request in (
+        {"prompt": refunds, "input": "first"},
+        {"prompt": {**refunds, "version": "3"}, "input": "second"},
+        {"prompt": {"id": "pmpt_77c1a6f4d3b99201b2c7e3b1d5a3c6a6"}, "input": "first"},
+        {"tools": [{"type": "mcp", "server_label": "stripe", "server_url": "https://mcp.stripe.com"}], "input": "x"},
+        {"tools": [{"type": "mcp", "server_label": "github", "server_url": "https://api.githubcopilot.com"}]},
+    ):
+        api.run(create_response(**request))
+
+    refunds_v2, refunds_v3, sales, stripe, github = (
+        span.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] for span in openai_instrumented.spans()
+    )
+    assert refunds_v2 == refunds_v3  # one stored template, two of its versions
+    assert len({refunds_v2, sales, stripe, github}) == 4
+
+
 def test_conversation_and_output_type(openai_instrumented, openai_api):
     reply = response_object("gpt-5-mini", [message_item('{"ok": true}')], responses_usage(10, 2))
     api = openai_api(json_reply(reply))

@@ -64,6 +64,8 @@ def tool_signature(tool: Any) -> str:
     if not isinstance(definition, Mapping):
         return str(tool.get("type"))
     name = definition.get("name") or tool.get("type")
+    if name == "mcp":  # a remote MCP server's tools: the server tells them apart
+        name = f"mcp:{tool.get('server_label') or tool.get('server_url') or ''}"
     parameters = definition.get("parameters")
     if parameters is None:
         return str(name)

@@ -64,9 +64,11 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     instructions = body.get("instructions")
     instructions = instructions if isinstance(instructions, str) else None
     tools = body.get("tools")
-    request.fingerprint = fingerprint(
-        _system_text(instructions, items), map(tool_signature, tools) if isinstance(tools, list) else (), _shape(items)
-    )
+    definitions = list(map(tool_signature, tools)) if isinstance(tools, list) else []
+    prompt = body.get("prompt")  # a prompt stored with OpenAI: its id names the template (unmasked, as tools are)
+    if isinstance(prompt, Mapping) and isinstance(prompt.get("id"), str):
+        definitions.append(f"stored prompt:{prompt['id']}")
+    request.fingerprint = fingerprint(_system_text(instructions, items), definitions, _shape(items))
     request.input_messages = functools.partial(_input_messages, items)
     if instructions:
         request.system_instructions = functools.partial(_system_instructions, instructions)
