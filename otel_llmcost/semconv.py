@@ -163,6 +163,9 @@ LLMCOST_ROLLUP_INPUT_TOKENS = "llmcost.rollup.input_tokens"
 LLMCOST_ROLLUP_OUTPUT_TOKENS = "llmcost.rollup.output_tokens"
 LLMCOST_ROLLUP_LLM_CALLS = "llmcost.rollup.llm_calls"
 LLMCOST_ROLLUP_UNPRICED_CALLS = "llmcost.rollup.unpriced_calls"
+# Calls begun beneath the scope and still running when it ended (a stream read after the block): not in
+# its roll-up. Their spans are its descendants, so the trace-tree queries still count them.
+LLMCOST_ROLLUP_PENDING_CALLS = "llmcost.rollup.pending_calls"
 
 # Agent runs. On invoke_agent spans, when they end: the run's LLM calls (steps, retries included),
 # the context growth, the runaway flag, retries, and per-tool cost of tool results resent to the model

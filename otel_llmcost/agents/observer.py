@@ -63,6 +63,9 @@ class Step:
         self.retry = False
         # Set on the span when the call ends, with what the end adds: one set_attributes call, not two.
         self.attributes: dict[str, Any] = {}
+        with lock:
+            for scope in scopes:
+                scope.rollup.begin()
         if self.run is not None:
             self._start()
 

@@ -49,7 +49,7 @@ def capture_content() -> bool:
 class Rollup:
     """Usage and cost of the LLM calls beneath one scope."""
 
-    __slots__ = ("cost", "input_tokens", "llm_calls", "output_tokens", "unpriced_calls")
+    __slots__ = ("cost", "input_tokens", "llm_calls", "output_tokens", "pending_calls", "unpriced_calls")
 
     def __init__(self) -> None:
         self.cost: Decimal = ZERO
@@ -57,9 +57,15 @@ class Rollup:
         self.output_tokens = 0
         self.llm_calls = 0
         self.unpriced_calls = 0
+        self.pending_calls = 0  # begun, not ended yet
+
+    def begin(self) -> None:
+        # Called with the lock held.
+        self.pending_calls += 1
 
     def add(self, usage: Usage | None, cost: Cost | None, billed_later: bool = False) -> None:
-        # Called with the lock held.
+        """A call beneath the scope ended. Called with the lock held."""
+        self.pending_calls -= 1
         self.llm_calls += 1
         if usage is not None:
             self.input_tokens += usage.input_tokens
@@ -72,13 +78,16 @@ class Rollup:
             self.cost = EXACT.add(self.cost, cost.total)  # exact, whatever the app's Decimal context
 
     def attributes(self) -> dict[str, Any]:
-        return {
+        attributes = {
             sc.LLMCOST_ROLLUP_COST: float(self.cost),
             sc.LLMCOST_ROLLUP_INPUT_TOKENS: self.input_tokens,
             sc.LLMCOST_ROLLUP_OUTPUT_TOKENS: self.output_tokens,
             sc.LLMCOST_ROLLUP_LLM_CALLS: self.llm_calls,
             sc.LLMCOST_ROLLUP_UNPRICED_CALLS: self.unpriced_calls,
         }
+        if self.pending_calls > 0:  # still running as the scope ends: their cost comes after its roll-up
+            attributes[sc.LLMCOST_ROLLUP_PENDING_CALLS] = self.pending_calls
+        return attributes
 
 
 class Scope:

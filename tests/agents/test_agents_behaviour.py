@@ -384,7 +384,25 @@ def test_a_streamed_step_rolls_up_when_the_stream_ends(openai_client, spans):
     assert (before, text) == (0, "It left.")
     attributes = spans.one("invoke_agent streamer").attributes
     assert attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(70, 9))
+    assert sc.LLMCOST_ROLLUP_PENDING_CALLS not in attributes
     assert spans.llm_calls()[0].attributes[sc.LLMCOST_AGENT_STEP] == 1
+
+
+def test_a_stream_read_after_the_run_ended_is_counted_as_pending_not_dropped(openai_client, spans):
+    # The run's span ends with its block; a stream read afterwards ends later. Its cost cannot be in
+    # the exported roll-up, which says so instead of passing for a run that cost nothing.
+    client, _ = openai_client(chat_stream(SERVED, ["It ", "left."], chat_usage(70, 9)))
+
+    with otel_llmcost.agent("streamer") as run:
+        stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+
+    assert text == "It left."
+    attributes = spans.one("invoke_agent streamer").attributes
+    assert attributes[sc.LLMCOST_ROLLUP_PENDING_CALLS] == 1
+    assert attributes[sc.LLMCOST_ROLLUP_LLM_CALLS] == 0
+    assert run.cost == cost(70, 9)  # the run object still adds it up
+    assert spans.llm_calls()[0].parent.span_id == spans.one("invoke_agent streamer").context.span_id
 
 
 def test_responses_api_function_call_outputs_are_charged_to_their_tool(openai_client, spans):
