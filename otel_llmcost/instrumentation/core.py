@@ -357,16 +357,25 @@ class LLMCall:
         if self._first_chunk is None:
             self._first_chunk = time.perf_counter()
 
-    def end(self, response: Response | None = None, error: BaseException | None = None) -> None:
-        """Finish the call; later calls are no-ops, so a stream may call it from every exit path. Never raises."""
+    def end(
+        self,
+        response: Response | None = None,
+        error: BaseException | None = None,
+        ended: tuple[int, float] | None = None,
+    ) -> None:
+        """Finish the call; later calls are no-ops, so a stream may call it from every exit path. Never raises.
+        ``ended``: when the call ended, ``(time.time_ns(), time.perf_counter())``, if reading its response
+        took time of ours (a stream's token estimate); default now. Our work after it is not the call's."""
         if self._ended:
             return
         self._ended = True
+        if ended is None:
+            ended = (time.time_ns(), time.perf_counter())
         try:
             try:
-                self._record(response, error)
+                self._record(response, error, ended[1])
             finally:
-                self.span.end()
+                self.span.end(end_time=ended[0])
         except Exception:
             log_failure(_END_KEY)
 
@@ -374,11 +383,11 @@ class LLMCall:
     def ended(self) -> bool:
         return self._ended
 
-    def _record(self, response: Response | None, error: BaseException | None) -> None:
+    def _record(self, response: Response | None, error: BaseException | None, ended: float) -> None:
         # One function for the whole end of a call: the hot path runs with cold caches, where every
         # function it enters costs microseconds (see BENCHMARKS.md, Instrumentation).
         telemetry, request, span = self._telemetry, self._request, self.span
-        duration = time.perf_counter() - self._started
+        duration = ended - self._started
         attributes: dict[str, Any] = {}  # everything the span ends with, set in one call
         model = request.model
         usage: Usage | None = None

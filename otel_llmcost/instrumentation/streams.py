@@ -16,6 +16,7 @@ An early end records what was seen; output tokens are then estimated from the te
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
@@ -85,7 +86,8 @@ def raw_stream_of(owner: Any, stream_types: tuple[type, ...]) -> Any:
 def finish(call: core.LLMCall, state: StreamState, error: BaseException | None = None) -> None:
     if call.ended:
         return
-    call.end(_response_of(state), error=error)
+    ended = (time.time_ns(), time.perf_counter())  # before reading the state: it may count tokens
+    call.end(_response_of(state), error, ended)
 
 
 @core.guarded()

@@ -341,6 +341,33 @@ def test_a_stream_the_server_cuts_before_message_delta_is_estimated(anthropic_in
     assert sc.GEN_AI_RESPONSE_FINISH_REASONS not in attributes
 
 
+def test_the_time_spent_estimating_is_not_the_calls(anthropic_instrumented, anthropic_api, monkeypatch):
+    # A stream cut before message_delta is estimated when it ends; the first estimate in a process loads
+    # the encoding (~0.6 s). That is our time, not the call's: neither the span nor the duration has it.
+    import time
+
+    from otel_llmcost import tokens
+
+    SLOW = 1.0  # seconds the estimate takes here  # noqa: N806
+    real_count = tokens.count_text
+
+    def slow_count(text, model):
+        time.sleep(SLOW)
+        return real_count(text, model)
+
+    monkeypatch.setattr(tokens, "count_text", slow_count)
+    events = [event for event in claude_events(MESSAGE) if event["type"] not in ("message_delta", "message_stop")]
+    api = anthropic_api(claude_stream(events))
+    assert text_seen(api.run(create_stream())) == ANSWER
+
+    span = anthropic_instrumented.span()
+    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    # with the estimate inside, both would be at least SLOW: not a timing target, a property of the clocks
+    assert (span.end_time - span.start_time) / 1e9 < SLOW
+    [duration] = anthropic_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert duration.sum < SLOW
+
+
 def test_a_raw_stream_is_recorded_when_parsed_and_read(anthropic_instrumented, anthropic_api):
     api = anthropic_api(claude_stream(claude_events(MESSAGE)))
 
