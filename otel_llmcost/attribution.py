@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from opentelemetry import baggage, context
 
 from otel_llmcost.semconv import ATTRIBUTION_KEYS, LLMCOST_EXTRA_PREFIX, LLMCOST_PROMPT_NAME
+from otel_llmcost.stepwise import async_generator_in, generator_in
 
 logger = logging.getLogger(__name__)
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -78,17 +79,10 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
     def __call__(self, function: _F) -> _F:
         # Each call attaches and detaches its own context: one decorated function may run in many
         # threads and tasks at once.
-        if inspect.isgeneratorfunction(function):
-
-            @functools.wraps(function)
-            def run_generator(*args: Any, **kwargs: Any) -> Any:
-                return (yield from self._steps(function(*args, **kwargs)))
-
-            return run_generator  # type: ignore[return-value]
-
+        if inspect.isgeneratorfunction(function):  # each step inside the block, the caller's code outside
+            return generator_in(function, self._enter_step, _leave_step)  # type: ignore[return-value]
         if inspect.isasyncgenfunction(function):
-            return self._async_generator(function)  # type: ignore[return-value]
-
+            return async_generator_in(function, self._enter_step, _leave_step)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
@@ -112,61 +106,12 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
         return run  # type: ignore[return-value]
 
 
-    def _steps(self, generator: Iterator[Any]) -> Any:
-        """``generator``, each of its steps inside the block (not the caller's code between them)."""
-        step: Callable[[Any], Any] = generator.send  # type: ignore[attr-defined]
-        value: Any = None
-        while True:
-            token = self._attach()
-            try:
-                item = step(value)
-            except StopIteration as stop:
-                return stop.value
-            finally:
-                context.detach(token)
-            try:
-                value = yield item
-                step = generator.send  # type: ignore[attr-defined]
-            except GeneratorExit:
-                token = self._attach()
-                try:
-                    generator.close()  # type: ignore[attr-defined]
-                finally:
-                    context.detach(token)
-                raise
-            except BaseException as error:  # thrown in by the caller: into the generator, inside the block
-                step, value = generator.throw, error  # type: ignore[attr-defined]
+    def _enter_step(self, state: object) -> object:
+        return self._attach()
 
-    def _async_generator(self, function: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
-        """``_steps`` for an async generator function (which cannot delegate with ``yield from``)."""
 
-        @functools.wraps(function)
-        async def run_async_generator(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-            generator: Any = function(*args, **kwargs)
-            step: Callable[[Any], Any] = generator.asend
-            value: Any = None
-            while True:
-                token = self._attach()
-                try:
-                    item = await step(value)
-                except StopAsyncIteration:
-                    return
-                finally:
-                    context.detach(token)
-                try:
-                    value = yield item
-                    step = generator.asend
-                except GeneratorExit:
-                    token = self._attach()
-                    try:
-                        await generator.aclose()
-                    finally:
-                        context.detach(token)
-                    raise
-                except BaseException as error:
-                    step, value = generator.athrow, error
-
-        return run_async_generator
+def _leave_step(state: object, token: object) -> None:
+    context.detach(token)  # type: ignore[arg-type]
 
 
 # The context key OpenTelemetry keeps baggage under. It is private to opentelemetry.baggage, but

@@ -27,6 +27,7 @@ from otel_llmcost.agents.run import AgentRun, ToolCall
 from otel_llmcost.agents.scopes import Scope, capture_content, open_scopes
 from otel_llmcost.agents.spans import record_result, start_run, start_tool
 from otel_llmcost.instrumentation.core import log_failure, log_once
+from otel_llmcost.stepwise import async_generator_in, generator_in
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _FINISH_KEY = f"{__name__}._finish"
@@ -77,7 +78,14 @@ class _ScopeBlock:
         return ours.pop()
 
     def __call__(self, function: _F) -> _F:
-        """Use as a decorator: every call of ``function`` is one scope."""
+        """Use as a decorator: every call of ``function`` is one scope (of a generator function: from
+        its first step to its end, each step inside the scope, the caller's code between them outside)."""
+        if inspect.isgeneratorfunction(function):
+            return generator_in(function, _resume, _suspend, self._begin_steps, _finish)  # type: ignore[return-value]
+        if inspect.isasyncgenfunction(function):
+            return async_generator_in(  # type: ignore[return-value]
+                function, _resume, _suspend, self._begin_steps, _finish
+            )
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
@@ -105,6 +113,20 @@ class _ScopeBlock:
             return result
 
         return run  # type: ignore[return-value]
+
+    def _begin_steps(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Scope:
+        scope = _open(self, args, kwargs)  # started, and current
+        _suspend(scope, None)
+        return scope
+
+
+def _resume(scope: Scope) -> None:
+    if scope.span is not INVALID_SPAN:  # an inert scope (its span could not start) is never made current
+        scope.enter()
+
+
+def _suspend(scope: Scope, token: object) -> None:
+    scope.suspend()
 
 
 class AgentBlock(_ScopeBlock):

@@ -723,3 +723,42 @@ def test_a_block_exited_twice_is_ignored_with_a_warning(openai_instrumented, spa
 
     assert spans.one("execute_tool lookup")
     assert len([r for r in caplog.records if "exited without being open" in r.getMessage()]) == 2
+
+
+def test_generator_tools_and_agents_span_their_iteration_and_own_only_their_steps(openai_client, spans):
+    # A streaming agent (async def ... yield) and a generator tool: each span lasts from the first step to
+    # the end, the LLM calls made in their steps are theirs, and the caller's code between steps is not.
+    import inspect
+
+    client, _ = openai_client(answer("a", 100, 5), answer("b", 50, 5), answer("c", 20, 2), asynchronous=True)
+
+    @otel_llmcost.tool
+    def pages(count: int):
+        for page in range(count):
+            yield page
+
+    @otel_llmcost.agent("streamer")
+    async def stream_answer(question: str):
+        await client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        for page in pages(2):
+            yield page
+        await client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    async def consume() -> list[int]:
+        seen = []
+        async for page in stream_answer("q"):
+            seen.append(page)
+            if page == 0:  # the caller's own call between two steps: not the agent's
+                await client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        return seen
+
+    assert inspect.isasyncgenfunction(stream_answer) and inspect.isgeneratorfunction(pages)
+    assert asyncio.run(consume()) == [0, 1]
+    run = spans.one("invoke_agent streamer")
+    assert run.attributes[sc.LLMCOST_ROLLUP_LLM_CALLS] == 2
+    assert run.attributes[sc.LLMCOST_ROLLUP_COST] == float(cost(100, 5) + cost(20, 2))
+    tool = spans.one("execute_tool pages")
+    assert tool.parent.span_id == run.context.span_id
+    assert run.start_time < tool.start_time < tool.end_time < run.end_time
+    outside = [span for span in spans.llm_calls() if span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 50]
+    assert outside[0].parent is None
