@@ -29,6 +29,9 @@ Documented corrections applied on top (recorded in ``corrections``):
   (docs.anthropic.com, Pricing: web search); LiteLLM lists the fee for some ``anthropic`` entries
   only (not claude-haiku-4-5 or claude-3-5-haiku), so the ``anthropic`` Claude entries without it
   get it. A search on a model that cannot search is never reported, so the fee costs nothing there.
+- A $0 entry that cannot be free is dropped, so its calls are flagged unpriced instead of costing $0: a
+  Claude model (Anthropic has no free model; LiteLLM lists a preview at 0 before its price is known) or
+  one billed per output item (an image, a clip) that the catalog's token prices cannot express.
 - OpenAI's Batch API bills 50% of standard input and output (openai.com/api/pricing, Batch); LiteLLM
   lists batch prices for some OpenAI models only (gpt-4o-mini, gpt-4.1, ...), not for gpt-5, o1,
   o3 or o4-mini, so the text models of its ``openai`` entries without them get half their
@@ -83,14 +86,15 @@ MODES = {"chat", "completion", "embedding", "responses"}
 # Provisioned-throughput commitments and per-region Bedrock keys are not per-token prices of a model id.
 SKIPPED_KEY = re.compile(r"commitment|/\*/|^bedrock/[a-z]{2}(-gov)?-[a-z]+-\d/|container$")
 LITELLM_PRICE = re.compile(
-    r"^(?P<component>input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
-    r"|cache_creation_input_token_cost(?:_above_1hr)?)"
+    r"^(?P<component>input_cost_per_token_cache_hit|input_cost_per_token|output_cost_per_token"
+    r"|cache_read_input_token_cost|cache_creation_input_token_cost(?:_above_1hr)?)"
     r"(?:_above_(?P<threshold>\d+)k_tokens)?(?:_(?P<tier>batches|flex|priority))?$"
 )
 LITELLM_COMPONENTS = {
     "input_cost_per_token": "input",
     "output_cost_per_token": "output",
     "cache_read_input_token_cost": "cache_read",
+    "input_cost_per_token_cache_hit": "cache_read",  # DeepSeek's name for a cache hit's price
     "cache_creation_input_token_cost": "cache_write_5m",
     "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
 }
@@ -444,6 +448,18 @@ def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
         )
 
 
+def is_zero_placeholder(draft: Draft, spec: Any) -> bool:
+    """Every token price 0 where that cannot be the price: a Claude model (Anthropic has no free
+    model; a preview listed before its price is known), or a model billed per output item."""
+    if any(price for price in draft.prices.values()):
+        return False
+    per_item = isinstance(spec, dict) and any(
+        isinstance(value, (int, float)) and value > 0 and "_cost_per_" in name and not name.endswith("token")
+        for name, value in spec.items()
+    )
+    return is_claude(draft) or per_item
+
+
 # OpenAI text models the Batch API serves: every mode it has an endpoint for, less these ids.
 OPENAI_BATCH_MODES = frozenset(("chat", "responses", "completion", "embedding"))
 OPENAI_NOT_BATCHED = re.compile(r"audio|realtime|search|chatgpt|-chat(?:-latest)?$")
@@ -511,6 +527,18 @@ def build(
             drafts.setdefault(own.key, own)
 
     corrections: list[dict[str, str]] = []
+    for key in [key for key, draft in drafts.items() if is_zero_placeholder(draft, litellm.get(key))]:
+        del drafts[key]
+        corrections.append(
+            {
+                "key": key,
+                "field": "all prices",
+                "from": "0",
+                "to": "",
+                "reason": "a $0 price that is no price: a Claude model (never free) or one billed per item "
+                "(image, clip) the catalog cannot price; left unpriced, so its calls are flagged, not $0",
+            }
+        )
     for draft in drafts.values():
         correct_anthropic(draft, corrections)
         correct_openai_batch(draft, corrections)

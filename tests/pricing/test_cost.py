@@ -222,6 +222,24 @@ def test_web_search_requests_are_a_per_request_fee():
     assert cost.total == 1_000 * D(3) / M + 100 * D(15) / M + D("0.03")
 
 
+def test_deepseek_cache_hits_are_priced_from_deepseeks_own_key():
+    # LiteLLM names DeepSeek's cache-hit price input_cost_per_token_cache_hit: deepseek-v3.2, $0.028 per 1M
+    # cached ($0.28 uncached, $0.42 output); cache hits used to bill at the full input price.
+    usage = Usage(input_tokens=100_000, cache_read_tokens=80_000, output_tokens=1_000)
+    cost = price_call("deepseek-v3.2", usage, provider="deepseek")
+    assert cost.cache_read == 80_000 * D("0.028") / M
+    assert cost.total == 20_000 * D("0.28") / M + 80_000 * D("0.028") / M + 1_000 * D("0.4") / M
+
+
+def test_a_zero_price_that_cannot_be_the_price_leaves_the_model_unpriced():
+    # LiteLLM lists a Claude preview at $0 before its price is known, and a per-clip model with $0 tokens:
+    # both are unpriced (flagged, with a warning), never a silent $0.
+    usage = Usage(input_tokens=10_000, output_tokens=1_000)
+    assert price_call("claude-mythos-preview", usage, provider="anthropic") is None
+    assert price_call("us.anthropic.claude-mythos-preview", usage, provider="aws.bedrock") is None
+    assert price_call("lyria-3-clip-preview", usage, provider="gcp.gemini") is None
+
+
 def test_every_anthropic_claude_entry_prices_web_search():
     # LiteLLM lists the $10 per 1,000 fee for some Claude models only: the catalog's correction gives it the rest.
     usage = Usage(input_tokens=1_000, output_tokens=100, web_search_requests=5)
