@@ -38,7 +38,14 @@ def _usd(amount: Decimal) -> str:
     return f"${format_price(amount)}"
 
 
-def _unknown_model(model: str) -> click.ClickException:
+def _unknown_model(model: str, provider: str | None = None) -> click.ClickException:
+    name = bare_id(model)[0]
+    served_by = sorted({entry.provider for entry in all_entries() if bare_id(entry.key)[0] == name})
+    if served_by and provider is None:  # priced for one provider only (a user's price, say)
+        return click.ClickException(
+            f"{model!r} is priced only for the provider {' and '.join(served_by)}: "
+            f"pass --provider {served_by[0]}."
+        )
     names = sorted({bare_id(entry.key)[0] for entry in all_entries()})
     nearest = difflib.get_close_matches(bare_id(model)[0], names, n=5, cutoff=0.6)
     hint = f" Nearest known models: {', '.join(nearest)}." if nearest else ""
@@ -68,7 +75,7 @@ def _provider(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def _find(model: str, provider: str | None) -> PriceEntry:
     entry = find_price(model, provider)
     if entry is None:
-        raise _unknown_model(model)
+        raise _unknown_model(model, provider)
     return entry
 
 

@@ -79,3 +79,18 @@ def test_provider_is_read_as_everywhere_else_and_an_unknown_one_is_refused():
     assert result.exit_code == 2
     assert "no priced model is served by provider 'azur'. Did you mean azure?" in result.output
     assert "azure.ai.openai" in result.output
+
+
+def test_show_a_model_priced_for_one_provider_only_names_it(monkeypatch, tmp_path):
+    from otel_llmcost.pricing import clear_overrides
+
+    prices = tmp_path / "prices.json"
+    price = {"model": "my-finetuned-llama", "provider": "openai", "input": 1, "output": 2}
+    prices.write_text(json.dumps({"prices": [price]}))
+    monkeypatch.setenv("OTEL_LLMCOST_PRICING_FILE", str(prices))
+    clear_overrides()  # the conftest clears them again after the test
+
+    result = run("show", "my-finetuned-llama")
+    assert result.exit_code == 1
+    assert "'my-finetuned-llama' is priced only for the provider openai: pass --provider openai." in result.output
+    assert run("show", "my-finetuned-llama", "--provider", "openai").exit_code == 0
