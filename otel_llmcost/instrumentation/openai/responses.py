@@ -40,7 +40,7 @@ _START_EVENTS = ("response.created", "response.in_progress")
 # span recorded when a retrieve (or a cancel) finds the response finished, once per process.
 _UNFINISHED = ("queued", "in_progress")
 _FINISHED = ("completed", "incomplete", "failed", "cancelled")
-_MAX_TRACKED = 10_000
+_MAX_TRACKED = 1_000  # background responses in flight in one process; each keeps its create call's context
 _waiting: OrderedDict[str, context.Context] = OrderedDict()  # id -> the create call's context (this process)
 _billed: OrderedDict[str, None] = OrderedDict()  # ids whose usage a span of this process carries
 _background_lock = threading.Lock()
