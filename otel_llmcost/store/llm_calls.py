@@ -209,8 +209,15 @@ def is_failed_call() -> str:
     )
 
 
+def is_model_operation() -> str:
+    """Not an agent or tool span: the semconv recommends gen_ai.usage.* on invoke_agent spans too (the
+    sum of their calls'), which would count every call of the run twice."""
+    others = ", ".join(f"'{name}'" for name in NOT_MODEL_CALLS)
+    return f"{_attr(sc.GEN_AI_OPERATION_NAME)} NOT IN ({others})"
+
+
 def is_llm_call() -> str:
-    return f"({has_usage()}) OR ({is_failed_call()})"
+    return f"(({has_usage()}) AND {is_model_operation()}) OR ({is_failed_call()})"
 
 
 class StorePricing:
@@ -292,8 +299,9 @@ def select(target: Target) -> str:
     zero = "toDecimal64(0, 12)"
 
     def cost(column: str, span_part: str) -> str:
+        # OpenLIT reports a total only: its rows have no parts, rather than the store's parts of another total.
         return (
-            f"multiIf(NOT HasUsage, {zero}, {local}, {_to_money(f'ifNull({span_part}, 0)')}, "
+            f"multiIf(NOT HasUsage, {zero}, {local}, {_to_money(f'ifNull({span_part}, 0)')}, {openlit}, {zero}, "
             f"{store['priced']}, {store[column]}, {zero})"
         )
 

@@ -37,12 +37,20 @@ def failed_calls_statements(target: Target) -> list[str]:
     return [*rollups.upgrade_statements(target, ("NoUsageCalls",)), llm_calls.modify_view(target)]
 
 
+def model_calls_only_statements(target: Target) -> list[str]:
+    """0006: agent and tool spans carrying gen_ai.usage.* (other libraries' invoke_agent spans, as the
+    semconv recommends) are not llm_calls rows, which counted every call of their run twice; an OpenLIT
+    row's cost is its total only, without the store's price parts."""
+    return [llm_calls.modify_view(target)]
+
+
 MIGRATIONS = (
     Migration("0001_otel_traces", traces.statements),
     Migration("0002_llm_pricing", prices.statements),
     Migration("0003_llm_calls", llm_calls.statements),
     Migration("0004_llm_cost_rollups", rollups.statements),
     Migration("0005_llm_calls_failed_calls", failed_calls_statements),
+    Migration("0006_llm_calls_model_calls_only", model_calls_only_statements),
 )
 # Tables whose rows expire with ttl_days (llm_cost_1h keeps the long-term history).
 TTL_TABLES = {

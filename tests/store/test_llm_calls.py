@@ -182,6 +182,9 @@ def test_openlit_cost_is_taken_as_reported(store):
         "openai",
         0,
     )
+    # OpenLIT reports a total only: no parts, rather than the store's parts of its own price
+    parts = "InputCostUSD + CacheReadCostUSD + CacheWriteCostUSD + OutputCostUSD"
+    assert rows(store, f"SELECT {parts} AS parts FROM llm_calls") == [{"parts": D(0)}]
 
 
 def test_unknown_models_are_unpriced_not_free(store):
@@ -303,6 +306,31 @@ def test_a_failed_instrumented_call_lands_as_one_error_row(store):
             f"SELECT sum(Calls) AS calls, sum(Errors) AS errors, sum(NoUsageCalls) AS no_usage, "
             f"sum(UnpricedCalls) AS unpriced, sum(CostUSD) AS cost FROM {rollup}",
         ) == [{"calls": 1, "errors": 1, "no_usage": 1, "unpriced": 0, "cost": D(0)}]
+
+
+def test_an_agent_span_carrying_its_calls_usage_is_not_another_call(store):
+    # The semconv recommends gen_ai.usage.* on invoke_agent spans (the run's sum): frameworks that set it
+    # would have every call of the run counted twice.
+    calls = [
+        {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini", sc.GEN_AI_USAGE_INPUT_TOKENS: 100,
+         sc.GEN_AI_USAGE_OUTPUT_TOKENS: 20},
+        {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini", sc.GEN_AI_USAGE_INPUT_TOKENS: 200,
+         sc.GEN_AI_USAGE_OUTPUT_TOKENS: 30},
+    ]
+    run = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
+        sc.GEN_AI_AGENT_NAME: "helper",
+        sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+        sc.GEN_AI_USAGE_INPUT_TOKENS: 300,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: 50,
+    }
+    insert_otlp(store, payload(calls), dedup_token="calls")
+    insert_otlp(store, encode(make_spans([run], kind=SpanKind.INTERNAL)), dedup_token="run")
+
+    assert rows(store, "SELECT count() AS calls, sum(InputTokens) AS input FROM llm_calls") == [
+        {"calls": 2, "input": 300}
+    ]
+    assert rows(store, "SELECT sum(Calls) AS calls FROM llm_cost_1h") == [{"calls": 2}]
 
 
 def test_only_failed_calls_to_models_join_the_calls(store):

@@ -182,7 +182,7 @@ def test_cli_applies_and_shows_the_schema(data_dir):
     shown = runner.invoke(schema, ["show", "--database", "costs"])
 
     assert first.exit_code == 0, first.output
-    assert "Applied 5 migration(s): 0001_otel_traces" in first.output
+    assert "Applied 6 migration(s): 0001_otel_traces" in first.output
     assert again.output.strip() == "The schema is up to date. Retention set to 10 days."
     assert shown.output.count("CREATE MATERIALIZED VIEW IF NOT EXISTS costs.") == 4
     assert shown.output.startswith("CREATE DATABASE IF NOT EXISTS costs;")
@@ -221,7 +221,7 @@ def test_an_existing_store_upgrades_to_take_failed_calls(data_dir):
         insert_otlp(client, payload([failed, priced]), dedup_token="before")
         assert rows(client, "SELECT count() AS n FROM llm_calls") == [{"n": 1}]  # 0004 drops the failed call
 
-        assert apply_schema(client) == ["0005_llm_calls_failed_calls"]
+        assert apply_schema(client) == ["0005_llm_calls_failed_calls", "0006_llm_calls_model_calls_only"]
         assert apply_schema(client) == []
         insert_otlp(client, payload([failed, priced]), dedup_token="after")
 
