@@ -284,6 +284,28 @@ def test_a_usage_without_counts_is_estimated_not_priced_at_zero(openai_instrumen
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
 
 
+def test_audio_tokens_priced_as_text_are_said_to_be(openai_instrumented, openai_api, monkeypatch, caplog):
+    # gpt-4o-audio bills audio tokens at 16x its text rate; the catalog has no audio prices: a warning, once.
+    from otel_llmcost.instrumentation import core
+    from otel_llmcost.instrumentation.openai import chat
+
+    monkeypatch.setattr(core, "_logged", set())
+    monkeypatch.setattr(chat, "_said_audio", False)
+    usage = chat_usage(1000, 500)
+    usage["prompt_tokens_details"]["audio_tokens"] = 800
+    reply = json_reply(chat_completion("gpt-4o-audio-preview-2025-06-03", "Sure.", usage))
+    text = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Sure.", chat_usage(1000, 500)))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        openai_api(text).run(create_chat(model="gpt-4o-mini"))
+        assert not [r for r in caplog.records if "audio tokens" in r.getMessage()]
+        api = openai_api(reply, reply)
+        api.run(create_chat(model="gpt-4o-audio-preview"))
+        api.run(create_chat(model="gpt-4o-audio-preview"))
+
+    warnings = [r.getMessage() for r in caplog.records if "audio tokens" in r.getMessage()]
+    assert len(warnings) == 1 and "priced at the model's text rates" in warnings[0]
+
+
 def test_a_refusal_is_captured_as_the_answer(instrument_openai, telemetry, openai_api):
     instrument_openai(capture_content=True)
     reply = chat_completion("gpt-4o-mini-2024-07-18", None, chat_usage(30, 10))

@@ -109,11 +109,28 @@ def usage_of(usage: Any) -> Usage | None:
     if not cached:
         # DeepSeek reports cache hits beside the OpenAI fields.
         cached = extra_field(usage, "prompt_cache_hit_tokens") or 0
+    if not _said_audio and (getattr(details, "audio_tokens", None) or getattr(output_details, "audio_tokens", None)):
+        _audio_priced_as_text()
     return new_usage(
         input_tokens=prompt_tokens or 0,
         output_tokens=completion_tokens or 0,
         cache_read_tokens=cached,
         reasoning_tokens=reasoning,
+    )
+
+
+_said_audio = False
+
+
+def _audio_priced_as_text() -> None:
+    """Audio tokens (gpt-4o-audio, gpt-audio) bill at their own, higher rates, which the catalog does not
+    have yet: say so once rather than let the text rate pass for their cost."""
+    global _said_audio
+    _said_audio = True
+    core.log_once(
+        "openai.audio_tokens",
+        "otel-llmcost: a call reported audio tokens; they are priced at the model's text rates, since the price "
+        "catalog has no audio prices yet, so such calls cost more than their spans say",
     )
 
 
