@@ -225,7 +225,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
                 return wrapped(*args, **kwargs)
             started = (time.time_ns(), time.perf_counter())
             result = wrapped(*args, **kwargs)
-            responses.record_retrieved(telemetry, server_of(client), result, started)  # never raises
+            responses.record_retrieved(telemetry, client, result, started)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span))
         try:
@@ -278,7 +278,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
                 return await wrapped(*args, **kwargs)
             started = (time.time_ns(), time.perf_counter())
             result = await wrapped(*args, **kwargs)
-            responses.record_retrieved(telemetry, server_of(client), result, started)  # never raises
+            responses.record_retrieved(telemetry, client, result, started)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span))
         try:

@@ -23,6 +23,7 @@ from otel_llmcost.instrumentation.openai.content import (
     text_of,
     tool_signature,
 )
+from otel_llmcost.instrumentation.openai.providers import server_of
 from otel_llmcost.pricing.types import Usage, new_usage
 
 API_TYPE = "responses"
@@ -138,7 +139,7 @@ def is_retrieval(options: Any) -> bool:
 
 
 @core.guarded()
-def record_retrieved(telemetry: core.Telemetry, server: Any, result: Any, started: tuple[int, float]) -> None:
+def record_retrieved(telemetry: core.Telemetry, client: Any, result: Any, started: tuple[int, float]) -> None:
     """The call of a background response that a retrieve or cancel found finished: its usage and cost,
     on a span that starts and ends with this request, once per process. When this process created the
     response, the span is a child of the create call's span, with its attribution and prompt fingerprint."""
@@ -152,6 +153,7 @@ def record_retrieved(telemetry: core.Telemetry, server: Any, result: Any, starte
             return
         _billed[response_id] = None  # claimed here: a concurrent retrieve of the same id records nothing
         parent = _waiting.pop(response_id, None)
+    server = server_of(client)  # here, inside the guard: the user's call has returned already
     created = (getattr(trace.get_current_span(parent), "attributes", None) or {}) if parent is not None else {}
     model = created.get(sc.GEN_AI_REQUEST_MODEL) or result.model  # as the create call asked for it
     request = core.new_request(sc.OP_CHAT, server.provider, model, server.address, server.port)
