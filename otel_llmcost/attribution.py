@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import baggage, context
 
-from otel_llmcost.semconv import ATTRIBUTION_KEYS, LLMCOST_EXTRA_PREFIX, LLMCOST_PROMPT_NAME
+from otel_llmcost.semconv import ATTRIBUTION_KEYS, LLMCOST_EXTRA_PREFIX
 from otel_llmcost.stepwise import async_generator_in, generator_in
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 # The baggage entries that are attribution: the named keys and llmcost.attr.* extras. Other llmcost.*
 # keys are the library's own span attributes (the fingerprint, the estimated and unpriced flags): an
 # upstream service's baggage must not set them.
-_OWN_KEYS = frozenset((*ATTRIBUTION_KEYS.values(), LLMCOST_PROMPT_NAME))
+_OWN_KEYS = frozenset(ATTRIBUTION_KEYS.values())
 # The blocks open in this context, innermost last: (the attributes object, its context token). Per
 # context, so one object (say, a module-level ``SUPPORT = attributes(team="support")``) may be open
 # in many threads and tasks at once.
