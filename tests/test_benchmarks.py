@@ -1,0 +1,48 @@
+"""The benchmarks still run: they reach into the instrumentation's internals, so a change there can
+break one without any other test noticing (a stand-in call once lacked LLMCall.end's new argument).
+Only that they run and print every figure is checked here, never a figure's size: timing belongs in
+BENCHMARKS.md, measured on an idle machine, not in tests."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
+
+
+def _run(script: str, *arguments: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *arguments], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+def test_instrumentation_bench_prints_every_figure() -> None:
+    out = _run("instrumentation_bench.py", "--calls", "50")
+    ratios = re.findall(rf"= ({NUMBER})x the floor", out)
+    assert len(ratios) == 4, out  # chat, chat with metrics, request level, Anthropic
+    for label in (
+        "per streamed chunk, beyond the floor",
+        "first chunk, extra wall time",
+        "per streamed chunk (the floor adds none)",
+        "our work before the request is sent",
+        "per streamed event, beyond the floor",
+    ):
+        assert re.search(rf"{re.escape(label)}\s+{NUMBER} us", out), (label, out)
+    assert re.search(rf"otel-llmcost {NUMBER}x the floor, hand-written {NUMBER}x", out), out
+
+
+def test_hot_path_counts_counts_both_sdks() -> None:
+    out = _run("hot_path_counts.py")
+    rows = re.findall(rf"^\s+(.+?)\s+({NUMBER}) bytecodes\s+({NUMBER}) Python calls$", out, re.MULTILINE)
+    names = [name for name, _, _ in rows]
+    assert names.count("otel-llmcost") == 2 and names.count("floor (bare span, same attributes)") == 2, out
+    # Our call does more than the bare span: a count of 0 or less would mean the instrumentation did not run.
+    ours = [int(count.replace(",", "")) for name, count, _ in rows if name == "otel-llmcost"]
+    floors = [int(count.replace(",", "")) for name, count, _ in rows if name.startswith("floor")]
+    assert all(mine > floor > 0 for mine, floor in zip(ours, floors, strict=True)), out
