@@ -234,19 +234,21 @@ def tests_with_sdk() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_tests_with
 
 
-def install_older_sdk(name: str, major: int, extra: tuple[str, ...] = ()) -> Path:
+def install_older_sdk(name: str, major: int | str, extra: tuple[str, ...] = ()) -> Path:
     """``pip install --target .cache/sdk-<name>-<major>`` once (the SDK without its
     dependencies, plus ``extra`` ones the newer major no longer needs); skips the test
-    with the reason when the package index cannot be reached."""
+    with the reason when the package index cannot be reached. ``major`` is a major (its
+    latest release) or an exact release such as ``"1.40.0"``."""
     target = SDK_CACHE / f"sdk-{name}-{major}"
     marker = target / ".installed"
     if marker.exists():
         return target
+    release = f"{major}.*" if isinstance(major, int) else major
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
-    command += ["--target", str(target), f"{name}=={major}.*", *extra]
+    command += ["--target", str(target), f"{name}=={release}", *extra]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
-        pytest.skip(f"cannot install {name} {major}.x from the package index: {result.stderr.strip()[-400:]}")
+        pytest.skip(f"cannot install {name} {release} from the package index: {result.stderr.strip()[-400:]}")
     marker.write_text(" ".join(command[4:]))
     return target
 

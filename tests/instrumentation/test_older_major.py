@@ -54,6 +54,24 @@ def test_anthropic_older_majors(older_sdk, tests_with_sdk, major):
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
 
 
+@pytest.mark.parametrize(
+    ("name", "release", "extra"),
+    [
+        ("openai", "1.40.0", ("distro>=1.7,<2", "tqdm>4")),  # the oldest the instrumentor accepts
+        ("openai", "1.66.0", ("distro>=1.7,<2", "tqdm>4")),  # the first with the Responses API
+        ("anthropic", "0.60.0", ("distro>=1.7,<2",)),  # the oldest the instrumentor accepts
+    ],
+)
+def test_the_oldest_releases(older_sdk, tests_with_sdk, name, release, extra):
+    # The whole adapter tests need features these releases lack; this module holds what they do differently.
+    sdk = older_sdk(name, release, extra=extra)
+    assert _version_seen(sdk, name) == release, "the subprocess must import that release"
+    result = tests_with_sdk(sdk, "tests/instrumentation/test_oldest_releases.py")
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-2000:]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"1[0-9] passed", summary) and "failed" not in summary, summary
+
+
 def _version_seen(sdk_dir, module):
     code = f"import {module}; print({module}.__version__)"
     env = {**os.environ, "PYTHONPATH": str(sdk_dir)}

@@ -99,17 +99,22 @@ def usage_of(usage: Any) -> Usage | None:
     prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
     if prompt_tokens is None and completion_tokens is None:
         return None
-    details, output_details = usage.prompt_tokens_details, usage.completion_tokens_details
     try:
+        details, output_details = usage.prompt_tokens_details, usage.completion_tokens_details
         cached = (details.cached_tokens or 0) if details is not None else 0
         reasoning = (output_details.reasoning_tokens or 0) if output_details is not None else 0
-    except AttributeError:  # a compatible server's details that are not objects (PHP's [] for an empty map)
-        cached = getattr(details, "cached_tokens", None) or 0
-        reasoning = getattr(output_details, "reasoning_tokens", None) or 0
+        audio = getattr(details, "audio_tokens", None) or getattr(output_details, "audio_tokens", None)
+    except AttributeError:
+        # openai < 1.51 declares no details: pydantic keeps the wire's as plain dicts, and reading absent
+        # ones raises; a compatible server may send details that are not objects (PHP's [] for an empty map).
+        details = getattr(usage, "prompt_tokens_details", None)
+        output_details = getattr(usage, "completion_tokens_details", None)
+        cached, reasoning = count_of(details, "cached_tokens"), count_of(output_details, "reasoning_tokens")
+        audio = count_of(details, "audio_tokens") or count_of(output_details, "audio_tokens")
     if not cached:
         # DeepSeek reports cache hits beside the OpenAI fields.
         cached = extra_field(usage, "prompt_cache_hit_tokens") or 0
-    if not _said_audio and (getattr(details, "audio_tokens", None) or getattr(output_details, "audio_tokens", None)):
+    if audio and not _said_audio:
         _audio_priced_as_text()
     return new_usage(
         input_tokens=prompt_tokens or 0,
@@ -132,6 +137,13 @@ def _audio_priced_as_text() -> None:
         "otel-llmcost: a call reported audio tokens; they are priced at the model's text rates, since the price "
         "catalog has no audio prices yet, so such calls cost more than their spans say",
     )
+
+
+def count_of(details: Any, name: str) -> int:
+    """A count in a usage's details, whether the SDK parsed them as its model or, not declaring them
+    (older SDK versions), kept the wire's object as a dict; 0 when absent."""
+    value = details.get(name) if isinstance(details, Mapping) else getattr(details, name, None)
+    return value if type(value) is int else 0
 
 
 def extra_field(model: Any, name: str) -> Any:

@@ -15,6 +15,7 @@ from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.content import reasoning_part, text_part, tool_call_part, tool_response_part
 from otel_llmcost.instrumentation.fingerprint import fingerprint
 from otel_llmcost.instrumentation.openai import params
+from otel_llmcost.instrumentation.openai.chat import count_of
 from otel_llmcost.instrumentation.openai.content import (
     count_tools,
     finish_reason,
@@ -78,12 +79,13 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 
 def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
     """Responses usage: ``input_tokens`` includes cached tokens, ``output_tokens`` reasoning."""
-    # getattr: a compatible server may send details that are not objects (PHP's [] for an empty map)
+    # count_of: older SDKs keep details they do not declare as dicts; a compatible server may send
+    # details that are not objects (PHP's [] for an empty map)
     return new_usage(
         input_tokens=usage.input_tokens or 0,
         output_tokens=usage.output_tokens or 0,
-        cache_read_tokens=getattr(usage.input_tokens_details, "cached_tokens", None) or 0,
-        reasoning_tokens=getattr(usage.output_tokens_details, "reasoning_tokens", None) or 0,
+        cache_read_tokens=count_of(getattr(usage, "input_tokens_details", None), "cached_tokens"),
+        reasoning_tokens=count_of(getattr(usage, "output_tokens_details", None), "reasoning_tokens"),
         web_search_requests=web_search_requests,
     )
 
