@@ -37,6 +37,7 @@ _FAST_START_KEY = f"{fast_chat.__name__}.start"
 _DESCRIBE_KEY = f"{__name__}._describe"
 _PARSED_KEY = f"{__name__}._Tracker.parse"
 _FINISHED_KEY = f"{__name__}._Tracker.finished"
+_RESTORE_KEY = f"{__name__}._Tracker.restore_options"
 _RETRIEVAL_KEY = f"{__name__}._is_retrieval"
 
 
@@ -110,6 +111,19 @@ class _Tracker(core.LLMCall):
         if not (isinstance(cast_to, type) and issubclass(cast_to, openai.BaseModel)):
             raise TypeError(f"no model to read a {type(body).__name__} response as (cast_to={cast_to!r})")
         return construct_type(type_=cast_to, value=body)
+
+    def restore_options(self, result: Any) -> None:
+        """The caller's request options back as they were, once the SDK sent the request (it sent a
+        copy). Never raises. Older openai 1.x releases (1.70 among them) send the caller's object
+        itself, and their raw responses hand its post_parser the body only when the user calls
+        ``.parse()``: there ours stays until then."""
+        try:
+            saved = self.saved
+            if self.response is None and not self.streaming and isinstance(result, _RAW_RESPONSES):
+                saved = {name: value for name, value in saved.items() if name != "post_parser"}
+            self.options.__dict__.update(saved)
+        except Exception:
+            core.log_failure(_RESTORE_KEY)
 
     def failed(self, error: BaseException) -> None:
         self.end(self.response, error=error)  # never raises
@@ -228,6 +242,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             responses.record_retrieved(telemetry, client, result, started)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span))
+        result = None
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
@@ -235,8 +250,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             raise
         finally:
             context.detach(token)
-            # The SDK sent a copy of the options: the caller's object goes back as it was.
-            tracker.options.__dict__.update(tracker.saved)
+            tracker.restore_options(result)
         if tracker.response is not None and not tracker.streaming:
             tracker.end(tracker.response)  # the common case of finished(), inline; never raises
         else:
@@ -281,6 +295,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             responses.record_retrieved(telemetry, client, result, started)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span))
+        result = None
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:
@@ -288,8 +303,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             raise
         finally:
             context.detach(token)
-            # The SDK sent a copy of the options: the caller's object goes back as it was.
-            tracker.options.__dict__.update(tracker.saved)
+            tracker.restore_options(result)
         if tracker.response is not None and not tracker.streaming:
             tracker.end(tracker.response)  # the common case of finished(), inline; never raises
         else:
