@@ -693,6 +693,10 @@ def _error_type(error: BaseException) -> str:
         # An error event inside a stream that opened with 200 (Anthropic's overloaded_error): the
         # status names no error, the provider's error type does.
         provider_type = getattr(error, "type", None)
+        if provider_type is None:  # older anthropic 0.x releases (0.60) keep it only in the event's body
+            body = getattr(error, "body", None)
+            detail = body.get("error") if isinstance(body, Mapping) else None
+            provider_type = detail.get("type") if isinstance(detail, Mapping) else None
         if isinstance(provider_type, str) and provider_type:
             return provider_type
     return type(error).__qualname__
