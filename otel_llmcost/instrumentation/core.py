@@ -566,10 +566,11 @@ def end_span(
     duration: float,
     attribution: Mapping[str, str],
     key: str,
+    end_time: int | None = None,
 ) -> None:
     """The end of a call recorded without an ``LLMCall`` (the adapters' fast paths): the error, the
-    span's attributes and the metrics, then the span's end whatever happened before. Never raises:
-    a failure is logged once under ``key``."""
+    span's attributes and the metrics, then the span's end whatever happened before, at ``end_time``
+    (ns since the epoch; default: now). Never raises: a failure is logged once under ``key``."""
     try:
         error_type = None if error is None else add_error(span, attributes, error)
         span.set_attributes(attributes)
@@ -593,7 +594,7 @@ def end_span(
         log_failure(key)
     finally:
         try:
-            span.end()
+            span.end(end_time)
         except Exception:
             log_failure(key)
 

@@ -105,7 +105,7 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
     duration = time.perf_counter() - started
     attributes: dict[str, Any] = {}
     model = requested_model
-    usage = priced = None
+    usage = priced = ended = None
     try:
         if error is None and isinstance(message, _BaseModel) and getattr(message, "type", None) == "message":
             # messages.read's fields, then providers.bill_by_request_model's choice, straight into attributes
@@ -133,6 +133,7 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
             if reported is not None:
                 usage = messages.usage_of_fields(fields)
             else:
+                ended = time.time_ns()  # the call's end: counting tokens is our work, not the call's
                 usage = core.estimate_usage(
                     lambda: messages.count_input(system, prompt, tools, requested_model),
                     text_of_blocks(blocks),
@@ -158,4 +159,5 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
         duration,
         attribution,
         _FINISH_KEY,
+        ended,
     )

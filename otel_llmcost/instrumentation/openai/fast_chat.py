@@ -88,7 +88,7 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
     duration = time.perf_counter() - started
     attributes: dict[str, Any] = {}
     model = requested_model
-    usage = priced = None
+    usage = priced = ended = None
     try:
         if error is None and isinstance(completion, ChatCompletion):
             # chat.read's fields, straight into attributes
@@ -105,6 +105,7 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
             reported = completion.usage
             usage = chat.usage_of(reported) if reported is not None else None
             if usage is None:  # none reported, or none counted
+                ended = time.time_ns()  # the call's end: counting tokens is our work, not the call's
                 usage = core.estimate_usage(
                     lambda: chat.count_input(_listed(body.get("messages")), requested_model, body.get("tools")),
                     "".join(chat.generated_texts(choices)),
@@ -130,6 +131,7 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
         duration,
         attribution,
         _FINISH_KEY,
+        ended,
     )
 
 
