@@ -7,12 +7,18 @@ library is installed; ``otel_llmcost.instrument()`` does the same from code.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_llmcost.instrumentation.core import Telemetry, guarded
+
+# BaseInstrumentor checks "already instrumented?" and patches without a lock: two threads instrumenting
+# at once would both patch, recording every call twice. One lock for every adapter (instrument() of
+# one may run inside another's, as otel_llmcost.instrument() runs them all).
+_switching = threading.RLock()
 
 
 class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -27,6 +33,14 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
+
+    def instrument(self, **kwargs: Any) -> Any:
+        with _switching:
+            return super().instrument(**kwargs)
+
+    def uninstrument(self, **kwargs: Any) -> Any:
+        with _switching:
+            return super().uninstrument(**kwargs)
 
     def _instrument(self, **kwargs: Any) -> None:
         if kwargs.get("tracer_provider") is None:

@@ -162,3 +162,39 @@ def test_bad_settings_are_refused_before_anything_is_instrumented(settings, mess
         otel_llmcost.instrument(**settings)
     assert message in str(error.value)
     assert not any(instrumentor.is_instrumented_by_opentelemetry for instrumentor in instrumentation._instrumentors())
+
+
+def test_instrumenting_from_two_threads_at_once_patches_once(telemetry, openai_api, monkeypatch):
+    # The race made certain: each thread's patching waits for the other's, up to a timeout. With the
+    # check-then-patch not serialized, both patch (every call recorded twice, uninstrument() leaves a wrapper).
+    import threading
+
+    import openai
+
+    from otel_llmcost.instrumentation.openai import OpenAIInstrumentor
+
+    both = threading.Barrier(2, timeout=0.5)
+    patch = OpenAIInstrumentor._patch
+
+    def waiting_patch(self, telemetry_):  # type: ignore[no-untyped-def]
+        try:
+            both.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other thread is not patching: as it should be
+        return patch(self, telemetry_)
+
+    monkeypatch.setattr(OpenAIInstrumentor, "_patch", waiting_patch)
+    providers = {"tracer_provider": telemetry.tracer_provider, "meter_provider": telemetry.meter_provider}
+    threads = [threading.Thread(target=lambda: OpenAIInstrumentor().instrument(**providers)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1000, 200)))
+        chat(openai_api(reply))
+        [span] = telemetry.spans()
+        assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+    finally:
+        OpenAIInstrumentor().uninstrument()
+    assert not hasattr(vars(openai._base_client.SyncAPIClient)["request"], "__wrapped__")
