@@ -80,9 +80,9 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
         # Each call attaches and detaches its own context: one decorated function may run in many
         # threads and tasks at once.
         if inspect.isgeneratorfunction(function):  # each step inside the block, the caller's code outside
-            return generator_in(function, self._enter_step, _leave_step)  # type: ignore[return-value]
+            return generator_in(function, self._begin_steps, _end_steps)  # type: ignore[return-value]
         if inspect.isasyncgenfunction(function):
-            return async_generator_in(function, self._enter_step, _leave_step)  # type: ignore[return-value]
+            return async_generator_in(function, self._begin_steps, _end_steps)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
@@ -106,11 +106,11 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
         return run  # type: ignore[return-value]
 
 
-    def _enter_step(self, state: object) -> object:
-        return self._attach()
+    def _begin_steps(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+        return self._attach()  # in the generator's own context (stepwise)
 
 
-def _leave_step(state: object, token: object) -> None:
+def _end_steps(token: object, error: BaseException | None, result: object) -> None:
     context.detach(token)  # type: ignore[arg-type]
 
 

@@ -137,3 +137,49 @@ def test_baggage_sets_attribution_only_never_the_librarys_own_attributes():
         ctx = baggage.set_baggage(key, value, ctx)
 
     assert current_attributes(ctx) == {sc.LLMCOST_TEAM: "support", "llmcost.attr.region": "eu"}
+
+
+def test_what_a_decorated_generator_opens_across_a_yield_stays_open_for_its_later_steps():
+    # A streaming handler that opens a block and a span of its own around its yields, as it may in a
+    # plain generator: each step sees them, the caller's code between steps sees neither. Before, every
+    # step started from the decorator's block alone, so after the first yield they were gone.
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("handler")
+
+    def seen() -> tuple[str | None, str | None, str | None]:
+        span = trace.get_current_span()
+        name = getattr(span, "name", None) if span.get_span_context().is_valid else None
+        return team(), current_attributes().get(sc.LLMCOST_FEATURE), name
+
+    @attributes(team="support")
+    def answer():
+        with tracer.start_as_current_span("handler"), attributes(feature="answer"):
+            yield seen()
+            yield seen()
+        yield seen()
+
+    @attributes(team="support")
+    async def answer_async():
+        with tracer.start_as_current_span("handler"), attributes(feature="answer"):
+            yield seen()
+            await asyncio.sleep(0)
+            yield seen()
+        yield seen()
+
+    inside, after = ("support", "answer", "handler"), ("support", None, None)
+    steps = []
+    for step in answer():
+        steps.append(step)
+        assert seen() == (None, None, None)  # the caller, between steps
+    assert steps == [inside, inside, after]
+
+    async def main() -> list[tuple[str | None, str | None, str | None]]:
+        taken = []
+        async for step in answer_async():
+            taken.append(step)
+            assert seen() == (None, None, None)
+        return taken
+
+    assert asyncio.run(main()) == [inside, inside, after]

@@ -81,11 +81,9 @@ class _ScopeBlock:
         """Use as a decorator: every call of ``function`` is one scope (of a generator function: from
         its first step to its end, each step inside the scope, the caller's code between them outside)."""
         if inspect.isgeneratorfunction(function):
-            return generator_in(function, _resume, _suspend, self._begin_steps, _finish)  # type: ignore[return-value]
+            return generator_in(function, self._begin_steps, _finish)  # type: ignore[return-value]
         if inspect.isasyncgenfunction(function):
-            return async_generator_in(  # type: ignore[return-value]
-                function, _resume, _suspend, self._begin_steps, _finish
-            )
+            return async_generator_in(function, self._begin_steps, _finish)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
@@ -115,18 +113,7 @@ class _ScopeBlock:
         return run  # type: ignore[return-value]
 
     def _begin_steps(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Scope:
-        scope = _open(self, args, kwargs)  # started, and current
-        _suspend(scope, None)
-        return scope
-
-
-def _resume(scope: Scope) -> None:
-    if scope.span is not INVALID_SPAN:  # an inert scope (its span could not start) is never made current
-        scope.enter()
-
-
-def _suspend(scope: Scope, token: object) -> None:
-    scope.suspend()
+        return _open(self, args, kwargs)  # started, and current in the generator's own context (stepwise)
 
 
 class AgentBlock(_ScopeBlock):

@@ -106,11 +106,6 @@ class Scope:
         stack_token = _stack.set((*_stack.get(), self))
         self._tokens = (stack_token, context.attach(trace.set_span_in_context(self.span)))
 
-    def suspend(self) -> None:
-        """Leave the caller's context without ending the span: a decorated generator's step is over,
-        and the caller's code until the next one is not in this scope (``enter`` resumes it)."""
-        self._leave()
-
     def fail(self, error_type: str, message: str, exception: BaseException | None = None) -> None:
         """Mark the operation failed; the user's exception itself is never touched, only described."""
         self._error = (error_type, message)

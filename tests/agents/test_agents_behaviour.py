@@ -762,3 +762,27 @@ def test_generator_tools_and_agents_span_their_iteration_and_own_only_their_step
     assert run.start_time < tool.start_time < tool.end_time < run.end_time
     outside = [span for span in spans.llm_calls() if span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 50]
     assert outside[0].parent is None
+
+
+def test_a_block_an_agent_generator_opens_across_a_yield_holds_for_its_later_calls(openai_client, spans):
+    # The agent's own code opens an attribution block around its yields: its calls after a yield are
+    # still inside it and inside the run; the caller's call between steps is in neither.
+    client, _ = openai_client(answer("a", 100, 5), answer("b", 50, 5), answer("c", 20, 2))
+
+    @otel_llmcost.agent("streamer")
+    def stream_answer():
+        with otel_llmcost.attributes(feature="answer"):
+            client.chat.completions.create(model=MODEL, messages=MESSAGES)
+            yield 1
+            client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    for _ in stream_answer():
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)  # the caller's own
+
+    run = spans.one("invoke_agent streamer")
+    assert run.attributes[sc.LLMCOST_ROLLUP_LLM_CALLS] == 2
+    calls = {span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS]: span for span in spans.llm_calls()}
+    for mine in (calls[100], calls[20]):
+        assert mine.attributes[sc.LLMCOST_FEATURE] == "answer"
+        assert mine.parent.span_id == run.context.span_id
+    assert sc.LLMCOST_FEATURE not in calls[50].attributes and calls[50].parent is None
