@@ -642,3 +642,28 @@ def test_other_endpoints_are_not_recorded(openai_instrumented, openai_api):
 
     assert api.run(scenario) == ["gpt-4o-mini"]
     assert openai_instrumented.spans() == []
+
+
+def test_xai_reasoning_tokens_reported_beside_the_completion_tokens_are_output(openai_instrumented, openai_api):
+    # xAI (and Grok on Vertex) report reasoning apart from completion_tokens; the total has both
+    # (https://docs.cloud.google.com/vertex-ai/generative-ai/docs/partner-models/grok/capabilities/reasoning).
+    usage = {
+        "prompt_tokens": 663,
+        "completion_tokens": 50,
+        "total_tokens": 837,
+        "prompt_tokens_details": {"cached_tokens": 654, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 124, "audio_tokens": 0},
+    }
+    reply = chat_completion("grok-4-fast-reasoning", "I am Grok.", usage, service_tier=None)
+    api = openai_api(json_reply(reply), base_url="https://api.x.ai/v1")
+    api.run(create_chat(model="grok-4-fast-reasoning"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "x_ai"
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 174  # 50 + 124: output, reasoning included
+    assert attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 124
+    price = __import__("otel_llmcost.pricing", fromlist=["find_price"]).find_price("grok-4-fast-reasoning", "x_ai")
+    rates = price.prices
+    expected = D(9) * rates["input"] / M + D(654) * rates["cache_read"] / M + D(174) * rates["output"] / M
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
+    assert attributes[sc.LLMCOST_COST_REASONING] == float(D(124) * rates["output"] / M)

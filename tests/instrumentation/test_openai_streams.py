@@ -650,3 +650,23 @@ def test_an_azure_stream_is_not_asked_for_usage_and_is_estimated(openai_instrume
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "support-4o-mini")
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0  # priced as the model that answered
+
+
+def test_groq_reports_a_streams_usage_in_its_last_chunk_x_groq(openai_instrumented, openai_api):
+    # Groq takes no stream_options (none is sent) and puts the stream's usage in the chunk with the
+    # finish reason, under x_groq (https://console.groq.com/docs/openai): reported, not estimated.
+    chunks = chat_chunks("llama-3.3-70b-versatile", PIECES)
+    chunks[-1]["x_groq"] = {
+        "id": "req_01hy8ppkajfqk987jv2vx88m9r",
+        "usage": {"queue_time": 0.075, "prompt_tokens": 2300, "prompt_time": 0.006, "completion_tokens": 190,
+                  "completion_time": 0.022, "total_tokens": 2490, "total_time": 0.028},
+    }
+    api = openai_api(sse_reply(chunks), base_url="https://api.groq.com/openai/v1")
+    _, seen = api.run(stream_chat(model="llama-3.3-70b-versatile"))
+
+    assert "stream_options" not in api.wire.bodies[0]
+    assert [chunk.to_dict() for chunk in seen] == chunks  # the user's chunks, untouched
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "groq"
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (2300, 190)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from otel_llmcost import semconv as sc
@@ -116,9 +117,13 @@ def usage_of(usage: Any) -> Usage | None:
         cached = extra_field(usage, "prompt_cache_hit_tokens") or 0
     if audio and not _said_audio:
         _audio_priced_as_text()
+    output_tokens = completion_tokens or 0
+    if reasoning and getattr(usage, "total_tokens", None) == (prompt_tokens or 0) + output_tokens + reasoning:
+        # xAI (Grok, on Vertex too) counts reasoning apart from completion_tokens, in the total: output all the same
+        output_tokens += reasoning
     return new_usage(
         input_tokens=prompt_tokens or 0,
-        output_tokens=completion_tokens or 0,
+        output_tokens=output_tokens,
         cache_read_tokens=cached,
         reasoning_tokens=reasoning,
     )
@@ -136,6 +141,22 @@ def _audio_priced_as_text() -> None:
         "openai.audio_tokens",
         "otel-llmcost: a call reported audio tokens; they are priced at the model's text rates, since the price "
         "catalog has no audio prices yet, so such calls cost more than their spans say",
+    )
+
+
+def usage_beside(chunk: Any) -> Any:
+    """The usage a compatible server sends beside the OpenAI fields in a stream's last chunk, or None:
+    Groq's ``x_groq.usage`` (it takes no ``stream_options``), read as ``usage_of`` reads a usage."""
+    extra = extra_field(chunk, "x_groq")
+    usage = extra.get("usage") if isinstance(extra, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return None
+    return SimpleNamespace(
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        total_tokens=usage.get("total_tokens"),
+        prompt_tokens_details=usage.get("prompt_tokens_details"),
+        completion_tokens_details=usage.get("completion_tokens_details"),
     )
 
 
@@ -288,6 +309,8 @@ class ChatStream:
                     self.function_arguments.append(function_call.arguments)
             if choice.finish_reason:
                 self.finish[choice.index] = choice.finish_reason
+                if self.usage is None:
+                    self.usage = usage_beside(chunk)
         return True
 
     def _add_tool_calls(self, choice: int, deltas: list[Any]) -> None:
