@@ -527,6 +527,10 @@ def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_inst
         ("https://bedrock-mantle.us-east-1.api.aws/openai/v1", "aws.bedrock", 443),
         ("https://bedrock-runtime.cn-north-1.amazonaws.com.cn/openai/v1", "aws.bedrock", 443),
         ("https://bedrock-runtime.us-west-2.amazonaws.com/openai/v1", "aws.bedrock", 443),
+        ("https://vpce-0a1b2c3d.bedrock-runtime.us-east-1.vpce.amazonaws.com/openai/v1", "aws.bedrock", 443),
+        # Other AWS hosts are not Bedrock: a vLLM behind an EC2 or load balancer name
+        ("http://ec2-3-80-1-2.compute-1.amazonaws.com:8000/v1", "openai", 8000),
+        ("https://vllm-1234.us-east-1.elb.amazonaws.com/v1", "openai", 443),
     ],
 )
 def test_the_provider_follows_the_base_url(openai_instrumented, openai_api, base_url, provider, port):

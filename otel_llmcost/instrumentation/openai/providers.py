@@ -24,13 +24,14 @@ _HOSTS = (
     ("api.x.ai", sc.PROVIDER_X_AI),
     ("api.mistral.ai", sc.PROVIDER_MISTRAL_AI),
     ("api.perplexity.ai", sc.PROVIDER_PERPLEXITY),
-    (".amazonaws.com", sc.PROVIDER_AWS_BEDROCK),
     ("aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
     ("-aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
     ("generativelanguage.googleapis.com", sc.PROVIDER_GCP_GEMINI),
 )
-# Bedrock's OpenAI-compatible services, named by the host's first label in every AWS partition
-# (bedrock-mantle.us-east-1.api.aws, bedrock-runtime.cn-north-1.amazonaws.com.cn, ...)
+# Bedrock's OpenAI-compatible services, named by a label of the host in every AWS partition
+# (bedrock-mantle.us-east-1.api.aws, bedrock-runtime.cn-north-1.amazonaws.com.cn, a VPC endpoint's
+# vpce-0a1b.bedrock-runtime.us-east-1.vpce.amazonaws.com). Other AWS hosts (an EC2 or load balancer
+# name in front of a vLLM) are not Bedrock.
 _BEDROCK_SERVICES = frozenset(("bedrock-runtime", "bedrock-runtime-fips", "bedrock-mantle"))
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_CACHED = 256
@@ -68,7 +69,7 @@ def is_openai_api(server: Server) -> bool:
 
 def provider_for_host(host: str) -> str:
     host = host.lower().rstrip(".")
-    if host.partition(".")[0] in _BEDROCK_SERVICES:
+    if not _BEDROCK_SERVICES.isdisjoint(host.split(".")):
         return sc.PROVIDER_AWS_BEDROCK
     for name, provider in _HOSTS:
         if name[0] in ".-":
