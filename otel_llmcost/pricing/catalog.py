@@ -83,11 +83,13 @@ class EntryIndex:
             for hit in hits:
                 if provider in hit:
                     return hit[provider]
-        else:  # the model maker's own price, even by family, over a cloud's for the exact id
-            for hit in hits:
-                for maker in MAKERS:
-                    if maker in hit:
-                        return hit[maker]
+        # No entry of the provider that served it (a gateway, a reseller, or none named): the model
+        # maker's own price, even by family, over a cloud's for the exact id
+        upstream = UPSTREAM.get(provider or "")
+        for hit in hits:
+            for maker in (upstream, *MAKERS) if upstream else MAKERS:
+                if maker in hit:
+                    return hit[maker]
         return _preferred(hits[0], provider) if hits else None
 
 

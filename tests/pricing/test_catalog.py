@@ -147,6 +147,16 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("mistral-large-latest", None, "mistral/mistral-large-latest"),
         ("claude-3-5-haiku", None, "claude-3-5-haiku-20241022"),
         ("mistral-large-latest", "azure.ai.openai", "azure/mistral-large-latest"),
+        # a gateway (OpenRouter, a LiteLLM proxy: provider openai) serving another maker's model: that
+        # maker's price, not the first cloud's that lists the id (Vertex's, without its cache rate)
+        ("anthropic/claude-3.5-haiku", "openai", "claude-3-5-haiku-20241022"),
+        ("claude-3-5-haiku", "openai", "claude-3-5-haiku-20241022"),
+        # Vertex's OpenAI endpoint (google/...: Vertex's own entries, keyed without a prefix), OpenRouter's vendor names
+        ("google/gemini-2.5-flash", "gcp.vertex_ai", "gemini-2.5-flash"),
+        ("google/gemini-2.0-flash-001", "gcp.vertex_ai", "gemini-2.0-flash-001"),
+        ("google/gemini-2.5-flash", None, "gemini/gemini-2.5-flash"),
+        ("x-ai/grok-4-fast-reasoning", None, "xai/grok-4-fast-reasoning"),
+        ("mistralai/mistral-large-latest", None, "mistral/mistral-large-latest"),
     ],
 )
 def test_model_ids_match_the_catalog(model, provider, key):
