@@ -112,7 +112,9 @@ def _content(value: Any, part: dict[str, Any], field: str) -> str | None:
     role = "assistant" if part["type"] == "tool_call" else "tool"
     try:
         returned = redact([{"role": role, "parts": [part]}])[0]["parts"][0]
-        return _as_json(returned.get(field, returned) if isinstance(returned, dict) else returned)
+        kept = returned.get(field, returned) if isinstance(returned, dict) else returned
+        # No default=str: what JSON cannot hold (a set, an object) is dropped, never written as its str().
+        return kept if isinstance(kept, str) else json.dumps(kept, ensure_ascii=False)
     except Exception:
         log_once(
             "redact.tool",

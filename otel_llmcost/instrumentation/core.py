@@ -703,6 +703,15 @@ def _error_type(error: BaseException) -> str:
     return type(error).__qualname__
 
 
+def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> Any:
+    """What the hook lets through. It always gets a message list: the system instructions (a list of
+    parts in the semconv) go to it as one ``system`` message, and their parts come back from it."""
+    if key != sc.GEN_AI_SYSTEM_INSTRUCTIONS:
+        return redact(messages)
+    returned = redact([{"role": "system", "parts": messages}])
+    return [part for message in returned for part in message["parts"]] if returned else returned
+
+
 def _content_attributes(telemetry: Telemetry, request: Request, response: Response | None) -> dict[str, str]:
     """Prompt and completion text, only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true."""
     attributes: dict[str, str] = {}
@@ -729,7 +738,10 @@ def _content_attributes(telemetry: Telemetry, request: Request, response: Respon
                 log_failure(f"{__name__}.content.{key}")
             continue
         try:
-            attributes[key] = json.dumps(telemetry.redact(messages), ensure_ascii=False, default=str)
+            recorded = _redacted(telemetry.redact, key, messages)
+            if recorded:  # the hook may drop it all (None, [])
+                # No default=str: what JSON cannot hold (a set, an object) is dropped, never written as its str().
+                attributes[key] = json.dumps(recorded, ensure_ascii=False)
         except Exception:
             # Privacy first: a broken redaction hook means no content, not unredacted content.
             log_once(

@@ -519,12 +519,23 @@ def test_tool_arguments_and_results_go_through_the_redaction_hook(tracer_provide
     assert seen[1][0]["parts"][0] == response_part
 
 
-def test_a_failing_redaction_hook_records_no_tool_content(tracer_provider, spans):
+@pytest.mark.parametrize(
+    "redact",
+    [
+        pytest.param(lambda messages: 1 / 0, id="raises"),
+        # written as its str(), the set would put the unredacted values on the span
+        pytest.param(
+            lambda messages: [{"parts": [{"arguments": {str(messages)}, "response": {str(messages)}}]}],
+            id="returns what JSON cannot hold",
+        ),
+    ],
+)
+def test_a_failing_redaction_hook_records_no_tool_content(tracer_provider, spans, redact):
     @otel_llmcost.tool
     def lookup(order_id):
         return {"email": "jane@example.com"}
 
-    Telemetry(tracer_provider=tracer_provider, capture_content=True, redact=lambda messages: 1 / 0)
+    Telemetry(tracer_provider=tracer_provider, capture_content=True, redact=redact)
     assert lookup("12345") == {"email": "jane@example.com"}
     attributes = spans.one("execute_tool lookup").attributes
     assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in attributes

@@ -238,18 +238,21 @@ def test_content_is_captured_with_the_env_switch(instrument_anthropic, telemetry
 
 
 def test_captured_content_goes_through_the_redaction_hook(instrument_anthropic, telemetry, anthropic_api):
-    def redact(messages):
-        return [
-            {**message, "parts": [{"type": "text", "content": "[redacted]"}]} if "role" in message else message
-            for message in messages
-        ]
+    seen = []
+
+    def redact(messages):  # written for the message list, as the README describes it
+        seen.append([message["role"] for message in messages])
+        return [{**message, "parts": [{"type": "text", "content": "[redacted]"}]} for message in messages]
 
     instrument_anthropic(capture_content=True, redact=redact)
-    anthropic_api(REPLY).run(create)
+    anthropic_api(REPLY).run(lambda api: create(api, system="You are the support agent for ACME; order 12345."))
 
     attributes = telemetry.span().attributes
     assert "parcel" not in attributes[sc.GEN_AI_INPUT_MESSAGES]
     assert json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [{"type": "text", "content": "[redacted]"}]
+    # the system prompt reaches the hook as a one-message list too, and its parts are recorded
+    assert ["system"] in seen
+    assert json.loads(attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS]) == [{"type": "text", "content": "[redacted]"}]
 
 
 def test_attribution_lands_on_the_span_and_the_cost_metric(anthropic_instrumented, anthropic_api):
