@@ -350,7 +350,8 @@ def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry
         pytest.param(lambda messages: [{("role",): "user"}], id="returns what JSON cannot hold"),
         # written as its str(), the set would put the unredacted text on the span
         pytest.param(
-            lambda messages: [{"role": "user", "parts": [], "found": {str(messages)}}], id="returns a set of what it found"
+            lambda messages: [{"role": "user", "parts": [], "found": {str(messages)}}],
+            id="returns a set of what it found",
         ),
         pytest.param(lambda messages: None, id="returns None"),
     ],
