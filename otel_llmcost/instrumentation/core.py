@@ -80,11 +80,28 @@ def guarded(default: Any = None) -> Callable[[_F], _F]:
 
 
 def capture_content_from_env() -> bool:
-    return _is_true(os.environ.get(sc.ENV_CAPTURE_CONTENT, ""))
+    return _is_true(os.environ.get(sc.ENV_CAPTURE_CONTENT, ""), sc.ENV_CAPTURE_CONTENT)
 
 
-def _is_true(text: str) -> bool:
-    return text.strip().lower() in ("true", "1", "yes")
+# The values that turn capture on and off. OpenTelemetry's GenAI instrumentations in their experimental mode
+# also take SPAN_ONLY / SPAN_AND_EVENT / EVENT_ONLY / NO_CONTENT: content goes on spans here, never events.
+_TRUE = frozenset(("true", "1", "yes", "on", "span_only", "span_and_event"))
+_FALSE = frozenset(("", "false", "0", "no", "off", "no_content", "event_only"))
+
+
+def _is_true(text: str, where: str = "capture_content") -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value not in _FALSE:
+        log_once(
+            f"capture_content.{where}",
+            "otel-llmcost: %s=%r is not a value it knows; prompt and completion text are not captured. "
+            "Use true to capture them (or false; SPAN_ONLY and NO_CONTENT are read as true and false too).",
+            where,
+            text,
+        )
+    return False
 
 
 def capture_content_flag(value: object) -> bool:

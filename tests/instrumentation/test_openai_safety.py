@@ -227,6 +227,33 @@ def test_capture_content_read_from_a_config_text_means_what_it_says(
     assert (sc.GEN_AI_INPUT_MESSAGES in telemetry.span().attributes) is captured
 
 
+@pytest.mark.parametrize(
+    ("value", "captured", "warned"),
+    [
+        ("TRUE", True, False),
+        ("SPAN_ONLY", True, False),  # OpenTelemetry's GenAI instrumentations' experimental values
+        ("NO_CONTENT", False, False),
+        ("off", False, False),
+        ("maybe", False, True),  # not a value it knows: private, and said so
+    ],
+)
+def test_the_capture_env_var_is_read_or_its_unknown_value_named(
+    instrument_openai, telemetry, openai_api, monkeypatch, caplog, value, captured, warned
+):
+    from otel_llmcost.instrumentation import core
+
+    monkeypatch.setattr(core, "_logged", set())
+    monkeypatch.setenv(sc.ENV_CAPTURE_CONTENT, value)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        instrument_openai()
+        openai_api(REPLY).run(create_chat)
+    assert (sc.GEN_AI_INPUT_MESSAGES in telemetry.span().attributes) is captured
+    warnings = [record.getMessage() for record in caplog.records if sc.ENV_CAPTURE_CONTENT in record.getMessage()]
+    assert len(warnings) == warned
+    if warned:
+        assert repr(value) in warnings[0] and "Use true" in warnings[0]
+
+
 def test_content_is_captured_with_the_env_var(instrument_openai, telemetry, openai_api, monkeypatch):
     monkeypatch.setenv(sc.ENV_CAPTURE_CONTENT, "true")
     instrument_openai()
