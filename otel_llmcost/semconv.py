@@ -99,6 +99,26 @@ PROVIDER_GROQ = "groq"
 PROVIDER_X_AI = "x_ai"
 PROVIDER_MISTRAL_AI = "mistral_ai"
 PROVIDER_PERPLEXITY = "perplexity"
+# Every well-known value of the semconv registry (v1.41), those other instrumentations write included
+WELL_KNOWN_PROVIDERS = frozenset(
+    (
+        PROVIDER_OPENAI,
+        "gcp.gen_ai",
+        PROVIDER_GCP_VERTEX,
+        PROVIDER_GCP_GEMINI,
+        PROVIDER_ANTHROPIC,
+        "cohere",
+        "azure.ai.inference",
+        PROVIDER_AZURE_OPENAI,
+        "ibm.watsonx.ai",
+        PROVIDER_AWS_BEDROCK,
+        PROVIDER_PERPLEXITY,
+        PROVIDER_X_AI,
+        PROVIDER_DEEPSEEK,
+        PROVIDER_GROQ,
+        PROVIDER_MISTRAL_AI,
+    )
+)
 
 # OpenAI-specific attributes (semconv openai registry)
 OPENAI_API_TYPE = "openai.api.type"  # chat_completions | responses | embeddings | completions

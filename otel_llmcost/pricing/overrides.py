@@ -22,6 +22,7 @@ A price or discount that names a ``provider`` applies only to calls served by th
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -31,8 +32,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import PRICE_FIELDS, STANDARD, TIERS, PriceEntry, parse_price
-from otel_llmcost.pricing.names import catalog_provider
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, catalog_provider
 
 META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
 ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
@@ -90,12 +92,31 @@ def parse_item(item: Any, where: str, origin: str, default_date: str) -> PriceEn
     for name, value in (("model", model), ("provider", provider)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise OverrideError(f"{where}.{name} must be a non-empty string, got {value!r}")
+    if provider is not None:
+        _check_provider(provider, where)
     try:
         if "discount" in item:
             return parse_discount(item, where, origin)
         return parse_entry(item, where, origin, default_date)
     except ValueError as exc:
         raise OverrideError(str(exc)) from None
+
+
+_PROVIDER_NAMES = frozenset((*CATALOG_PROVIDERS, *CATALOG_PROVIDERS.values(), *sc.WELL_KNOWN_PROVIDERS))
+
+
+def _check_provider(provider: str, where: str) -> None:
+    """A provider spelt like a known one but not quite (``openia``) would never match a call: say so. Other
+    names pass, since spans may carry a provider name of their own (a gateway's, another instrumentation's)."""
+    name = provider.strip().lower()
+    if name in _PROVIDER_NAMES:
+        return
+    nearest = difflib.get_close_matches(name, sorted(_PROVIDER_NAMES), n=2, cutoff=0.75)
+    if nearest:
+        raise OverrideError(
+            f"{where}.provider {provider!r} is not a provider name: did you mean {' or '.join(nearest)}? A price "
+            "applies to the calls whose gen_ai.provider.name (or catalog provider) it names exactly."
+        )
 
 
 def parse_discount(item: Mapping[str, Any], where: str, origin: str) -> Discount:

@@ -146,6 +146,14 @@ def test_a_later_item_of_the_price_file_wins(monkeypatch, tmp_path):
     assert prices_of(find_price("acme-llm-20250101")) == (D(2), D(2))
 
 
+def test_set_price_takes_any_provider_name_spans_may_carry_but_not_a_misspelt_known_one():
+    # groq, together: no catalog prices, but calls (or another instrumentation's spans) may name them
+    for provider in ("groq", "together", "aws.bedrock", "Azure"):
+        set_price("acme-llm", provider=provider, input=1, output=2)
+    with pytest.raises(ValueError, match="'aws.bedrok' is not a provider name: did you mean aws.bedrock?"):
+        set_price("acme-llm", provider="aws.bedrok", input=1, output=2)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -181,6 +189,12 @@ def test_set_price_rejects_bad_input_with_a_clear_message(kwargs, message):
         ({"prices": [{"model": "acme-llm", "input": "1", "ouput": "2"}]}, "prices[0] has unknown field(s) ouput"),
         ({"prices": [{"model": "acme-llm", "input": "-1", "output": "2"}]}, "prices[0].input must be a finite number >= 0"),
         ({"prices": [{"model": "gpt-4o", "discount": "lots"}]}, "prices[0].discount must be a number"),
+        # a misspelt provider never matches a call: the price or discount would silently not apply
+        (
+            {"prices": [{"model": "acme-llm", "provider": "openia", "input": 1, "output": 2}]},
+            "prices[0].provider 'openia' is not a provider name: did you mean openai?",
+        ),
+        ({"prices": [{"provider": "azur", "discount": 10}]}, "did you mean azure?"),
     ],
 )
 def test_bad_override_file_logs_one_clear_error_and_keeps_the_catalog(monkeypatch, tmp_path, caplog, content, problem):
