@@ -10,6 +10,8 @@ dropped and the program never waits on a dead server; the next ``otel-llmcost`` 
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import logging
 import os
 import random
@@ -289,6 +291,7 @@ class DefaultExport:
 
 
 _configure_lock = threading.Lock()
+_settings_failed: DefaultExport | None = None  # the user's export settings could not be applied (said once)
 _USER_EXPORT_SETTINGS = (
     sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT,
     sc.ENV_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
@@ -306,12 +309,18 @@ def configure_default_export(**exporter_options: Any) -> DefaultExport:
     ClickHouseSpanExporter when OTEL_LLMCOST_CLICKHOUSE_URL is an http(s) URL, else over
     SpoolSpanExporter (also, with a warning, when that URL is malformed); the provider flushes at exit.
     """
+    global _settings_failed
     with _configure_lock:
         if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             return DefaultExport("skipped", "a tracer provider is already set")
         configured = [name for name in _USER_EXPORT_SETTINGS if os.environ.get(name, "").strip()]
         if configured:
-            return _apply_otel_settings(configured)
+            if _settings_failed is not None:  # said once: each instrumented SDK asks again
+                return _settings_failed
+            result = _apply_otel_settings(configured)
+            if result.action == "skipped":
+                _settings_failed = result
+            return result
         exporter = _default_exporter(**exporter_options)
         provider = TracerProvider()  # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
         provider.add_span_processor(BatchSpanProcessor(exporter))
@@ -337,9 +346,26 @@ def _apply_otel_settings(configured: list[str]) -> DefaultExport:
             metric_exporter_names=[_get_exporter_entry_point(name, "metrics") for name in metrics],
         )
     except Exception as exc:  # noqa: BLE001 (setting up telemetry must never break the program)
-        logger.warning("Could not apply the OpenTelemetry export settings %s: %s", ", ".join(configured), exc)
+        logger.warning(
+            "otel-llmcost: could not apply the OpenTelemetry export settings %s: %s. %s Until then this "
+            "program's spans are not exported.",
+            ", ".join(configured),
+            exc,
+            _export_fix(exc),
+        )
         return DefaultExport("skipped", f"{', '.join(configured)} is set but could not be applied: {exc}")
     return DefaultExport("configured", f"OpenTelemetry's SDK export from {', '.join(configured)}")
+
+
+def _export_fix(error: Exception) -> str:
+    """How to fix export settings the SDK's configurator could not apply: the OTLP exporter package the
+    protocol needs, or the exporter names this environment has."""
+    if "otlp" in str(error):
+        protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        package = f"opentelemetry-exporter-otlp-proto-{'http' if (protocol or 'grpc').startswith('http') else 'grpc'}"
+        return f"OTLP export ({protocol or 'grpc'}) needs {package}: pip install {package}."
+    names = sorted({entry.name for entry in importlib.metadata.entry_points(group="opentelemetry_traces_exporter")})
+    return f"{sc.ENV_OTEL_TRACES_EXPORTER} takes one of: {', '.join(names)}."
 
 
 def _set(name: str) -> bool:
@@ -367,4 +393,15 @@ def _default_exporter(**options: Any) -> SpanExporter:
             spool_exporter.spool_dir,
         )
         return spool_exporter
-    return spool_exporter if embedded else ClickHouseSpanExporter(url, **options)
+    if embedded:
+        return spool_exporter
+    if importlib.util.find_spec("clickhouse_connect") is None:
+        logger.warning(
+            "otel-llmcost: %s names a ClickHouse server, but clickhouse-connect is not installed: "
+            "pip install 'otel-llmcost[store]'. Until then spans are spooled to %s, and the next otel-llmcost "
+            "command run with that URL ingests them.",
+            sc.ENV_CLICKHOUSE_URL,
+            spool_exporter.spool_dir,
+        )
+        return spool_exporter
+    return ClickHouseSpanExporter(url, **options)

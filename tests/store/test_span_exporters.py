@@ -346,6 +346,48 @@ def test_an_unusable_store_url_gets_one_clear_warning_and_the_spans_are_spooled(
     assert [_span_names(path) for path in spool.pending()] == [["chat gpt-4o"]]
 
 
+def test_a_server_url_without_clickhouse_connect_says_to_install_the_store_extra(data_dir):
+    # A core install (no store extra) with a server URL: the batches could never be inserted.
+    script = "import sys; sys.modules['clickhouse_connect'] = None\n" + DEFAULT_EXPORT
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir, **{sc.ENV_CLICKHOUSE_URL: "http://default:pw@127.0.0.1:18123/otel"}),
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"installed: SpoolSpanExporter -> {data_dir / 'spool'}"
+    [warning] = result.stderr.splitlines()
+    assert "clickhouse-connect is not installed: pip install 'otel-llmcost[store]'" in warning
+    assert "pw" not in warning
+
+
+def test_export_settings_that_cannot_be_applied_are_named_once_with_the_fix(data_dir):
+    env = _clean_env(data_dir, OTEL_TRACES_EXPORTER="bogus")
+    result = subprocess.run(
+        [sys.executable, "-c", DEFAULT_EXPORT], check=False, capture_output=True, text=True, env=env, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["skipped", "skipped"]
+    [warning] = result.stderr.splitlines()  # once, though asked twice (once per instrumented SDK)
+    assert "OTEL_TRACES_EXPORTER takes one of:" in warning and "console" in warning
+    assert "spans are not exported" in warning
+
+
+def test_a_missing_otlp_exporter_package_is_named_by_the_protocol(monkeypatch):
+    from otel_llmcost.store.exporter import _export_fix
+
+    missing = Exception("Requested component 'otlp_proto_http' not found in entry point opentelemetry_traces_exporter")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    assert "pip install opentelemetry-exporter-otlp-proto-http" in _export_fix(missing)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+    assert "pip install opentelemetry-exporter-otlp-proto-grpc" in _export_fix(missing)
+
+
 def test_the_users_otel_exporter_setting_is_applied_when_no_distro_did(data_dir):
     script = DEFAULT_EXPORT + textwrap.dedent(
         """
