@@ -75,6 +75,7 @@ LITELLM_PROVIDERS = {
     "anthropic": "anthropic",
     "bedrock": "bedrock",
     "bedrock_converse": "bedrock",
+    "bedrock_mantle": "bedrock",  # Bedrock's OpenAI-compatible service (bedrock-mantle.<region>.api.aws)
     "vertex_ai-anthropic_models": "vertex_ai",
     "vertex_ai-language-models": "vertex_ai",
     "gemini": "gemini",

@@ -39,10 +39,16 @@ PREFERENCE = (*MAKERS, "vertex_ai", "azure", "bedrock")
 # Gateway and cloud prefixes: LiteLLM's, Vertex's OpenAI endpoint's (google/gemini-2.5-flash, xai/grok-4),
 # OpenRouter's vendor names (x-ai/grok-4, mistralai/mistral-large)
 _PREFIX = re.compile(
-    r"^(openai|azure|anthropic|bedrock|vertex_ai|gemini|google|mistral|mistralai|deepseek|xai|x-ai"
+    r"^(openai|azure|anthropic|bedrock|bedrock_mantle|vertex_ai|gemini|google|mistral|mistralai|deepseek|xai|x-ai"
     r"|text-completion-openai)/"
 )
-_PREFIX_PROVIDER = {"text-completion-openai": "openai", "google": "gemini", "mistralai": "mistral", "x-ai": "xai"}
+_PREFIX_PROVIDER = {
+    "text-completion-openai": "openai",
+    "bedrock_mantle": "bedrock",
+    "google": "gemini",
+    "mistralai": "mistral",
+    "x-ai": "xai",
+}
 _BEDROCK_ROUTE = re.compile(r"^(converse|invoke)/")
 # A Bedrock ARN that names its model: a foundation model, or a system-defined (cross-region) inference
 # profile. Application inference profiles, provisioned and custom models name only an id of the account's.

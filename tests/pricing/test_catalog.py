@@ -157,6 +157,10 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("google/gemini-2.5-flash", None, "gemini/gemini-2.5-flash"),
         ("x-ai/grok-4-fast-reasoning", None, "xai/grok-4-fast-reasoning"),
         ("mistralai/mistral-large-latest", None, "mistral/mistral-large-latest"),
+        # Bedrock's OpenAI-compatible service (bedrock-mantle.<region>.api.aws) names models without -1:0
+        ("openai.gpt-oss-120b", "aws.bedrock", "bedrock_mantle/openai.gpt-oss-120b"),
+        ("xai.grok-4.3", "aws.bedrock", "bedrock_mantle/xai.grok-4.3"),
+        ("openai.gpt-oss-120b-1:0", "aws.bedrock", "openai.gpt-oss-120b-1:0"),
     ],
 )
 def test_model_ids_match_the_catalog(model, provider, key):
