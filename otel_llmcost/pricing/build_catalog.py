@@ -72,6 +72,7 @@ LITELLM_PROVIDERS = {
     "text-completion-openai": "openai",
     "azure": "azure",
     "azure_text": "azure",
+    "azure_ai": "azure",  # Microsoft Foundry's models sold by Azure (DeepSeek, Llama, Mistral, Phi, Grok, ...)
     "anthropic": "anthropic",
     "bedrock": "bedrock",
     "bedrock_converse": "bedrock",
@@ -85,7 +86,9 @@ LITELLM_PROVIDERS = {
 }
 MODES = {"chat", "completion", "embedding", "responses"}
 # Provisioned-throughput commitments and per-region Bedrock keys are not per-token prices of a model id.
-SKIPPED_KEY = re.compile(r"commitment|/\*/|^bedrock/[a-z]{2}(-gov)?-[a-z]+-\d/|container$")
+# Claude on Microsoft Foundry is billed at Anthropic's list price, whose long-context tiers and web
+# search fee LiteLLM's azure_ai entries leave out: those calls keep Anthropic's entry.
+SKIPPED_KEY = re.compile(r"commitment|/\*/|^bedrock/[a-z]{2}(-gov)?-[a-z]+-\d/|container$|^azure_ai/claude-")
 LITELLM_PRICE = re.compile(
     r"^(?P<component>input_cost_per_token_cache_hit|input_cost_per_token|output_cost_per_token"
     r"|cache_read_input_token_cost|cache_creation_input_token_cost(?:_above_1hr)?)"

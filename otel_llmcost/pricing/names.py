@@ -39,11 +39,12 @@ PREFERENCE = (*MAKERS, "vertex_ai", "azure", "bedrock")
 # Gateway and cloud prefixes: LiteLLM's, Vertex's OpenAI endpoint's (google/gemini-2.5-flash, xai/grok-4),
 # OpenRouter's vendor names (x-ai/grok-4, mistralai/mistral-large)
 _PREFIX = re.compile(
-    r"^(openai|azure|anthropic|bedrock|bedrock_mantle|vertex_ai|gemini|google|mistral|mistralai|deepseek|xai|x-ai"
+    r"^(openai|azure|azure_ai|anthropic|bedrock|bedrock_mantle|vertex_ai|gemini|google|mistral|mistralai|deepseek|xai|x-ai"
     r"|text-completion-openai)/"
 )
 _PREFIX_PROVIDER = {
     "text-completion-openai": "openai",
+    "azure_ai": "azure",
     "bedrock_mantle": "bedrock",
     "google": "gemini",
     "mistralai": "mistral",

@@ -161,6 +161,11 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("openai.gpt-oss-120b", "aws.bedrock", "bedrock_mantle/openai.gpt-oss-120b"),
         ("xai.grok-4.3", "aws.bedrock", "bedrock_mantle/xai.grok-4.3"),
         ("openai.gpt-oss-120b-1:0", "aws.bedrock", "openai.gpt-oss-120b-1:0"),
+        # Microsoft Foundry's models at Azure's own prices (DeepSeek-R1: $1.35 / $5.40, not DeepSeek's $0.55 / $2.19)
+        ("DeepSeek-R1", "azure.ai.openai", "azure_ai/deepseek-r1"),
+        ("Llama-3.3-70B-Instruct", "azure.ai.openai", "azure_ai/Llama-3.3-70B-Instruct"),
+        ("gpt-5.5", "azure.ai.openai", "azure/gpt-5.5"),  # Azure OpenAI's entry where both list one
+        ("claude-sonnet-4-5", "azure.ai.openai", "claude-sonnet-4-5"),  # Anthropic's list price, tiers and fees
     ],
 )
 def test_model_ids_match_the_catalog(model, provider, key):
