@@ -75,6 +75,25 @@ def no_call_observers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def slow_estimates(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Counting tokens takes this many seconds (``tokens.count_text`` sleeps first), as the first estimate
+    in a process does while it loads the encoding: time that must not become the call's."""
+    import time
+
+    from otel_llmcost import tokens
+
+    seconds = 0.5
+    real_count = tokens.count_text
+
+    def slow_count(text: str, model: str) -> int:
+        time.sleep(seconds)
+        return real_count(text, model)
+
+    monkeypatch.setattr(tokens, "count_text", slow_count)
+    return seconds
+
+
+@pytest.fixture
 def telemetry() -> Telemetry:
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()

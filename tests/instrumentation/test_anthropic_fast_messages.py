@@ -340,23 +340,11 @@ def test_a_bug_in_the_fast_paths_start_leaves_the_call_to_the_general_path(
 
 
 def test_the_time_spent_estimating_is_not_the_calls(
-    instrument_anthropic, telemetry, anthropic_api, monkeypatch, fast_calls
+    instrument_anthropic, telemetry, anthropic_api, slow_estimates, fast_calls
 ):
     # A message without usage (a proxy that strips it): the fast path estimates it, and the first estimate
     # in a process loads the encoding (~0.4 s). That is our time, not the call's: neither the span nor
     # the duration has it, as on the general path.
-    import time
-
-    from otel_llmcost import tokens
-
-    slow = 0.5  # seconds the estimate takes here
-    real_count = tokens.count_text
-
-    def slow_count(text: str, model: str) -> int:
-        time.sleep(slow)
-        return real_count(text, model)
-
-    monkeypatch.setattr(tokens, "count_text", slow_count)
     instrument_anthropic()
 
     async def scenario(api: Any) -> Any:
@@ -367,7 +355,7 @@ def test_the_time_spent_estimating_is_not_the_calls(
     assert len(fast_calls) == 1
     span = telemetry.span()
     assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-    # with the estimate inside, both would be at least `slow`: not a timing target, a property of the clocks
-    assert (span.end_time - span.start_time) / 1e9 < slow
+    # with the estimate inside, both would be at least that long: not a timing target, a property of the clocks
+    assert (span.end_time - span.start_time) / 1e9 < slow_estimates
     [duration] = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
-    assert duration.sum < slow
+    assert duration.sum < slow_estimates

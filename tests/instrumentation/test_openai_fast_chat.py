@@ -271,22 +271,12 @@ async def _twice(api: Any, body: dict[str, Any]) -> list[Any]:
     return [await api(api.client.chat.completions.create(**body)) for _ in range(2)]
 
 
-def test_the_time_spent_estimating_is_not_the_calls(instrument_openai, telemetry, openai_api, monkeypatch, fast_calls):
+def test_the_time_spent_estimating_is_not_the_calls(
+    instrument_openai, telemetry, openai_api, slow_estimates, fast_calls
+):
     # A compatible server that sends no usage: the fast path estimates it, and the first estimate in a
     # process loads the encoding (~0.4 s). That is our time, not the call's: neither the span nor the
     # duration has it, as on the general path.
-    import time
-
-    from otel_llmcost import tokens
-
-    slow = 0.5  # seconds the estimate takes here
-    real_count = tokens.count_text
-
-    def slow_count(text: str, model: str) -> int:
-        time.sleep(slow)
-        return real_count(text, model)
-
-    monkeypatch.setattr(tokens, "count_text", slow_count)
     instrument_openai()
     reply = json_reply(chat_completion("llama-3.1-8b", "It left the depot.", None))
     api = openai_api(reply, base_url="http://localhost:8000/v1")
@@ -299,7 +289,7 @@ def test_the_time_spent_estimating_is_not_the_calls(instrument_openai, telemetry
     assert len(fast_calls) == 1
     span = telemetry.span()
     assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-    # with the estimate inside, both would be at least `slow`: not a timing target, a property of the clocks
-    assert (span.end_time - span.start_time) / 1e9 < slow
+    # with the estimate inside, both would be at least that long: not a timing target, a property of the clocks
+    assert (span.end_time - span.start_time) / 1e9 < slow_estimates
     [duration] = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
-    assert duration.sum < slow
+    assert duration.sum < slow_estimates
