@@ -341,31 +341,19 @@ def test_a_stream_the_server_cuts_before_message_delta_is_estimated(anthropic_in
     assert sc.GEN_AI_RESPONSE_FINISH_REASONS not in attributes
 
 
-def test_the_time_spent_estimating_is_not_the_calls(anthropic_instrumented, anthropic_api, monkeypatch):
+def test_the_time_spent_estimating_is_not_the_calls(anthropic_instrumented, anthropic_api, slow_estimates):
     # A stream cut before message_delta is estimated when it ends; the first estimate in a process loads
     # the encoding (~0.6 s). That is our time, not the call's: neither the span nor the duration has it.
-    import time
-
-    from otel_llmcost import tokens
-
-    SLOW = 1.0  # seconds the estimate takes here  # noqa: N806
-    real_count = tokens.count_text
-
-    def slow_count(text, model):
-        time.sleep(SLOW)
-        return real_count(text, model)
-
-    monkeypatch.setattr(tokens, "count_text", slow_count)
     events = [event for event in claude_events(MESSAGE) if event["type"] not in ("message_delta", "message_stop")]
     api = anthropic_api(claude_stream(events))
     assert text_seen(api.run(create_stream())) == ANSWER
 
     span = anthropic_instrumented.span()
     assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-    # with the estimate inside, both would be at least SLOW: not a timing target, a property of the clocks
-    assert (span.end_time - span.start_time) / 1e9 < SLOW
+    # with the estimate inside, both would be at least that long: not a timing target, a property of the clocks
+    assert (span.end_time - span.start_time) / 1e9 < slow_estimates
     [duration] = anthropic_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
-    assert duration.sum < SLOW
+    assert duration.sum < slow_estimates
 
 
 def test_a_raw_stream_is_recorded_when_parsed_and_read(anthropic_instrumented, anthropic_api):
@@ -444,3 +432,24 @@ def test_a_vertex_stream(anthropic_instrumented, anthropic_api):
     assert attributes[sc.GEN_AI_RESPONSE_MODEL] == SONNET
     assert attributes[sc.LLMCOST_PRICING_ENTRY] == "vertex_ai/claude-sonnet-4-5@20250929"
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+
+
+def test_a_streamed_tool_call_without_arguments_is_captured_as_the_message_holds_it(
+    instrument_anthropic, telemetry, anthropic_api
+):
+    # A tool without parameters streams one empty input_json_delta (the API's wire); the message, the SDK's
+    # accumulated one and a non-streamed answer all hold input {}: so must the captured tool call.
+    message = claude_message(SONNET, [tool_use_block("toolu_01", "get_time", {})], USAGE, stop_reason="tool_use")
+    events = []
+    for event in claude_events(message):
+        if event["type"] == "content_block_delta" and event["delta"]["type"] == "input_json_delta":
+            if events[-1]["type"] == "content_block_delta":
+                continue  # one delta for the whole (empty) input
+            event = {**event, "delta": {"type": "input_json_delta", "partial_json": ""}}
+        events.append(event)
+    instrument_anthropic(capture_content=True)
+
+    seen = anthropic_api(claude_stream(events)).run(create_stream())
+    assert [event.delta.partial_json for event in seen if event.type == "content_block_delta"] == [""]
+    [output] = json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert output["parts"] == [{"type": "tool_call", "id": "toolu_01", "name": "get_time", "arguments": {}}]

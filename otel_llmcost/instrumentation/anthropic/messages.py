@@ -261,7 +261,9 @@ def _assembled(block: Any, pieces: list[str]) -> Any:
     if kind in _BLOCK_TEXT:
         return {"type": kind, _BLOCK_TEXT[kind]: joined}
     if kind == "tool_use":
-        return {"type": kind, "id": field(block, "id"), "name": field(block, "name"), "input": json_or_text(joined)}
+        # A tool without parameters streams one empty input_json_delta: its input stays the block's own {}
+        tool_input = json_or_text(joined) if joined.strip() else field(block, "input")
+        return {"type": kind, "id": field(block, "id"), "name": field(block, "name"), "input": tool_input}
     return block
 
 
