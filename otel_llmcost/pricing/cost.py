@@ -303,9 +303,15 @@ def price_floats(
     )
 
 
+# Other names of our tiers: OpenAI renamed priority processing "fast" (2026-07-30; either name is taken
+# in requests, https://openai.com/api-fast-mode/)
+_TIER_NAMES = {"fast": "priority"}
+
+
 def billing_tier(entry: PriceEntry, service_tier: str | None, model: str) -> str:
     """Our tier for the provider's ``service_tier``; standard when the entry has no price for it."""
     tier = (service_tier or "").strip().lower()
+    tier = _TIER_NAMES.get(tier, tier)
     if tier not in TIERS:
         return STANDARD  # default, auto, scale, on_demand, none: standard prices
     if entry.offers(tier):

@@ -95,6 +95,9 @@ def test_priority_tier_and_openai_default_tiers():
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
     # gpt-4.1 priority: $3.50 / $14 per 1M; "default", "auto" and "scale" are the standard $2 / $8.
     assert price_call("gpt-4.1", usage, service_tier="priority").total == D("3.5") + D(14)
+    # OpenAI renamed priority processing "fast" (2026-07-30): the same tier, the same price
+    fast = price_call("gpt-4.1", usage, service_tier="fast")
+    assert (fast.total, fast.tier) == (D("3.5") + D(14), "priority")
     for tier in ("default", "auto", "scale", None):
         cost = price_call("gpt-4.1", usage, service_tier=tier)
         assert (cost.total, cost.tier) == (D(2) + D(8), "standard")
