@@ -11,7 +11,9 @@ from decimal import Decimal as D
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 from wire import (
+    claude_events,
     claude_message,
+    claude_stream,
     claude_usage,
     json_reply,
     text_block,
@@ -278,6 +280,36 @@ def test_an_unknown_model_is_flagged_unpriced_with_one_warning(
     warnings = [record for record in caplog.records if model in record.getMessage()]
     assert len(warnings) == 1
     assert "No price for model 'claude-fable-5-2'" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_fast_mode_and_us_only_inference_are_said_to_be_priced_at_standard_rates(
+    anthropic_instrumented, anthropic_api, monkeypatch, caplog, stream
+):
+    # Both bill a premium over the standard rates (a per-model multiple for fast mode, 1.1x for US-only
+    # inference on the newer models) that the catalog's sources do not list: a silent 6x undercount before.
+    from otel_llmcost.instrumentation import core
+
+    monkeypatch.setattr(core, "_logged", set())
+    usage = {**claude_usage(1000, 200), "speed": "fast", "inference_geo": "us"}
+    message = claude_message("claude-opus-4-6", [text_block("Done.")], usage)
+    reply = claude_stream(claude_events(message)) if stream else json_reply(message)
+    api = anthropic_api(reply, reply)
+    async def scenario(api):
+        call = {"model": "claude-opus-4-6", "max_tokens": 1024, "messages": MESSAGES, "stream": stream}
+        result = await api(api.client.messages.create(**call))
+        return await api.items(result) if stream else result
+
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        for _ in range(2):
+            api.run(scenario)
+
+    warnings = [record.getMessage() for record in caplog.records if record.name.startswith("otel_llmcost")]
+    assert len(warnings) == 2  # once each, not once per call
+    assert "usage.speed='fast'" in warnings[0] and "understated" in warnings[0]
+    assert "usage.inference_geo='us'" in warnings[1] and "1.1x" in warnings[1]
+    for span in anthropic_instrumented.spans():  # the standard-rate cost is still recorded
+        assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
 
 
 def test_beta_messages(anthropic_instrumented, anthropic_api):

@@ -137,6 +137,9 @@ def usage_of_fields(fields: Mapping[str, Any]) -> Usage:
                 write_5m += part.cache_write_5m_tokens
                 write_1h += part.cache_write_1h_tokens
     details, server_tools = fields.get("output_tokens_details"), fields.get("server_tool_use")
+    speed, geo = fields.get("speed"), fields.get("inference_geo")
+    if speed == "fast" or (geo and geo != "global"):
+        _premium_not_priced(speed, geo)
     return new_usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -146,6 +149,27 @@ def usage_of_fields(fields: Mapping[str, Any]) -> Usage:
         reasoning_tokens=(field(details, "thinking_tokens") or 0) if details is not None else 0,
         web_search_requests=(field(server_tools, "web_search_requests") or 0) if server_tools is not None else 0,
     )
+
+
+def _premium_not_priced(speed: Any, geo: Any) -> None:
+    """Fast mode (``usage.speed``) and US-only inference (``usage.inference_geo``) bill a premium over the
+    standard rates (a per-model multiple for fast mode: 6x on Opus 4.6; 1.1x for US-only inference on
+    Opus 4.6, Sonnet 4.6 and later) that the catalog's sources do not list: say so once each."""
+    if speed == "fast":
+        core.log_once(
+            "anthropic.speed.fast",
+            "otel-llmcost: Claude calls report usage.speed='fast' (fast mode), billed at a premium over the "
+            "standard rates the catalog has (6x on Opus 4.6): their spans' cost is understated. "
+            "See https://platform.claude.com/docs/en/build-with-claude/fast-mode",
+        )
+    if geo and geo != "global":
+        core.log_once(
+            f"anthropic.inference_geo.{geo}",
+            "otel-llmcost: Claude calls report usage.inference_geo=%r (data residency), billed at 1.1x the standard "
+            "rates on Opus 4.6, Sonnet 4.6 and later models, which the catalog does not apply: their spans' cost "
+            "may be understated. See https://platform.claude.com/docs/en/build-with-claude/data-residency",
+            geo,
+        )
 
 
 def fields_of(model: Any) -> Mapping[str, Any]:
