@@ -102,7 +102,9 @@ def test_cache_reads_and_5m_and_1h_cache_writes_are_priced_apart(anthropic_instr
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
     assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 1024
     assert attributes[sc.GEN_AI_REQUEST_TEMPERATURE] == 0.2
-    assert attributes[sc.GEN_AI_REQUEST_TOP_K] == 40
+    # top_k is a whole number in Anthropic's API and a double in the semconv
+    assert (attributes[sc.GEN_AI_REQUEST_TOP_K], type(attributes[sc.GEN_AI_REQUEST_TOP_K])) == (40.0, float)
+    assert type(attributes[sc.GEN_AI_REQUEST_MAX_TOKENS]) is int
     assert attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] == ("\n\nHuman:",)
     assert attributes[sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER] == "standard"
     assert attributes[sc.SERVER_ADDRESS] == "api.anthropic.com"

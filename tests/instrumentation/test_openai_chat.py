@@ -207,6 +207,28 @@ def test_request_parameters_become_semconv_attributes(openai_instrumented, opena
     assert attributes[sc.GEN_AI_OUTPUT_TYPE] == "json"
 
 
+def test_sampling_parameters_given_as_whole_numbers_are_recorded_as_the_doubles_the_semconv_types(
+    openai_instrumented, openai_api
+):
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(10, 2))))
+    api.run(create_chat(model="gpt-4o-mini", temperature=0, top_p=1, frequency_penalty=1, presence_penalty=0, n=1))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    doubles = (
+        sc.GEN_AI_REQUEST_TEMPERATURE,
+        sc.GEN_AI_REQUEST_TOP_P,
+        sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+        sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
+    )
+    assert [(attributes[name], type(attributes[name])) for name in doubles] == [
+        (0.0, float),
+        (1.0, float),
+        (1.0, float),
+        (0.0, float),
+    ]
+    assert type(attributes[sc.GEN_AI_REQUEST_CHOICE_COUNT]) is int  # an int in the semconv
+
+
 def test_tool_calls_the_model_asked_for(openai_instrumented, openai_api):
     calls = [
         tool_call("call_A1", "get_order", {"order_id": "12345"}),

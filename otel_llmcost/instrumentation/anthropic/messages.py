@@ -30,13 +30,13 @@ from otel_llmcost.instrumentation.content import json_or_text
 from otel_llmcost.instrumentation.fingerprint import head_fingerprint
 from otel_llmcost.pricing.types import Usage, new_usage
 
-# body key -> (attribute, accepted value types), in the order the attributes are set; anthropic 2.x
-# passes an unset one as its Omit placeholder, whose type is none of these
+# body key -> (attribute, accepted value types, whether the semconv types it double), in the order the
+# attributes are set; anthropic 2.x passes an unset one as its Omit placeholder, whose type is none of these
 _PARAMETERS = {
-    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, (int,)),
-    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
-    "top_k": (sc.GEN_AI_REQUEST_TOP_K, (int,)),
-    "top_p": (sc.GEN_AI_REQUEST_TOP_P, (int, float)),
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, (int,), False),
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, (int, float), True),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, (int,), True),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, (int, float), True),
 }
 _PARAMETER_KEYS = frozenset(_PARAMETERS)
 # A content_block_delta's payload, by delta type
@@ -58,10 +58,10 @@ def parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> None:
     """The request parameters, the requested service tier and the output type, as attributes."""
     # Only those the body has (anthropic >= 1 leaves the sampling ones out); sorted, they come in _PARAMETERS' order.
     for key in sorted(_PARAMETER_KEYS.intersection(body)):
-        attribute, kinds = _PARAMETERS[key]
+        attribute, kinds, double = _PARAMETERS[key]
         value = body[key]
         if type(value) in kinds:
-            attributes[attribute] = value
+            attributes[attribute] = float(value) if double else value
     stop = body.get("stop_sequences")
     # The type first: the truth of anthropic 2.x's Omit placeholder is a Python call.
     if isinstance(stop, (list, tuple)) and stop and all(isinstance(item, str) for item in stop):

@@ -38,7 +38,8 @@ def request_parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> s
         if sampling is not None:
             kind = type(value)
             if kind is int or (kind is float and sampling[1]):
-                attributes[sampling[0]] = value
+                # the semconv types temperature, top_p and the penalties double: temperature=0 is 0.0
+                attributes[sampling[0]] = float(value) if sampling[1] else value
         elif key == "service_tier":
             if isinstance(value, str):
                 attributes[sc.OPENAI_REQUEST_SERVICE_TIER] = tier = value
