@@ -454,7 +454,9 @@ class LLMCall:
                 request.operation,
                 request.provider,
                 request.model,
-                model if response is not None else None,  # no response, no model that answered
+                # no response, no model that answered; a cloud's call priced by the requested profile
+                # (Bedrock's us.anthropic...) still names the model that answered
+                (attributes.get(sc.GEN_AI_RESPONSE_MODEL) or model) if response is not None else None,
                 request.server_address,
                 request.server_port,
                 usage,
@@ -597,7 +599,8 @@ def end_span(
                 operation,
                 provider,
                 request_model,
-                None if error is not None else model,  # no response, no model that answered
+                # no response, no model that answered; the one that did, not the profile that priced it
+                None if error is not None else (attributes.get(sc.GEN_AI_RESPONSE_MODEL) or model),
                 server_address,
                 server_port,
                 usage,

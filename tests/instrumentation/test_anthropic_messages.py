@@ -222,6 +222,12 @@ def test_bedrock_is_priced_by_the_model_id_the_request_named(anthropic_instrumen
     assert attributes[sc.LLMCOST_PRICING_ENTRY] == model
     # Bedrock anthropic.claude-3-5-sonnet-20241022-v2:0: input 3, cache read 0.3, output 15 USD per 1M tokens
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(1000) * 3 + D(4000) * D("0.3") + D(200) * 15) / M)
+    # the metrics name the model that answered too, as the span does (not the id that priced the call)
+    names = (sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE, sc.METRIC_COST)
+    points = [point for name in names for point in anthropic_instrumented.metric_points(name)]
+    assert len(points) == 4
+    assert {point.attributes[sc.GEN_AI_RESPONSE_MODEL] for point in points} == {"claude-3-5-sonnet-20241022"}
+    assert {point.attributes[sc.GEN_AI_REQUEST_MODEL] for point in points} == {model}
 
 
 PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
