@@ -49,6 +49,8 @@ ANTHROPIC_SDK_USAGE_CACHE_WRITE_1H_TOKENS = "anthropic.usage.cache_creation.ephe
 # too (requested and billed tier), so the store reads one name whichever span recorded the call.
 ANTHROPIC_SDK_REQUEST_SERVICE_TIER = "anthropic.request.service_tier"
 ANTHROPIC_SDK_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
+# AWS Bedrock (semconv aws-bedrock): the guardrail a request names, required on Bedrock spans when it has one
+AWS_BEDROCK_GUARDRAIL_ID = "aws.bedrock.guardrail.id"
 
 GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"

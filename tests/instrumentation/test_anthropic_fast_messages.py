@@ -156,6 +156,17 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Any, dict[str, Any]]] = {
         _message(usage=claude_usage(1000, 200, cache_read=4000)),
         {"platform": "bedrock"},
     ),
+    "Bedrock with a guardrail": (
+        _call(
+            model="us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            extra_headers={
+                "X-Amzn-Bedrock-GuardrailIdentifier": "sgi5gkybzqak",
+                "X-Amzn-Bedrock-GuardrailVersion": "1",
+            },
+        ),
+        _message(usage=claude_usage(1000, 200)),
+        {"platform": "bedrock"},
+    ),
     "Bedrock application inference profile": (
         _call(model="arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"),
         _message(usage=claude_usage(1000, 200)),
@@ -254,6 +265,8 @@ def test_the_scenarios_cover_what_the_fast_path_reads(instrument_anthropic, tele
     assert seen[f"{bedrock}: {sc.GEN_AI_PROVIDER_NAME}"] == "aws.bedrock"
     assert seen[f"{bedrock}: {sc.GEN_AI_RESPONSE_MODEL}"] == SONNET
     assert seen[f"{bedrock}: {sc.LLMCOST_PRICING_ENTRY}"] == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert seen[f"Bedrock with a guardrail: {sc.AWS_BEDROCK_GUARDRAIL_ID}"] == "sgi5gkybzqak"
+    assert not any(key.endswith(sc.AWS_BEDROCK_GUARDRAIL_ID) for key in seen if not key.startswith("Bedrock with"))
     # An ARN names no price: the model the response names prices the call.
     arn = "Bedrock application inference profile"
     assert seen[f"{arn}: {sc.GEN_AI_RESPONSE_MODEL}"] == SONNET

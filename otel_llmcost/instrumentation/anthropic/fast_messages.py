@@ -31,7 +31,13 @@ from otel_llmcost.attribution import current_attributes
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.anthropic import messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.content import text_of_blocks
-from otel_llmcost.instrumentation.anthropic.providers import CLOUDS, Server, bills_by_request_model, server_of
+from otel_llmcost.instrumentation.anthropic.providers import (
+    CLOUDS,
+    Server,
+    bills_by_request_model,
+    guardrail_of,
+    server_of,
+)
 
 # The Messages path, and its beta twin before anthropic 2.x (which sends ?beta=true as a query parameter)
 PATHS = frozenset(("/v1/messages", "/v1/messages?beta=true"))
@@ -80,6 +86,8 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
         attributes[sc.SERVER_PORT] = server.port
     attributes[sc.LLMCOST_PROMPT_FINGERPRINT], system, prompt, tools = messages.prompt_of(body)
     messages.parameters(body, attributes)
+    if provider == sc.PROVIDER_AWS_BEDROCK and headers and (guardrail := guardrail_of(headers)):
+        attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
     if attribution:
         attributes.update(attribution)
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
