@@ -207,6 +207,15 @@ def test_request_parameters_become_semconv_attributes(openai_instrumented, opena
     assert attributes[sc.GEN_AI_OUTPUT_TYPE] == "json"
 
 
+@pytest.mark.parametrize(("modalities", "output_type"), [(["text", "audio"], "speech"), (["text"], None)])
+def test_a_spoken_answer_is_the_speech_output_type(openai_instrumented, openai_api, modalities, output_type):
+    api = openai_api(json_reply(chat_completion("gpt-4o-audio-preview-2025-06-03", "Hi", chat_usage(10, 2))))
+    audio = {"audio": {"voice": "alloy", "format": "wav"}} if "audio" in modalities else {}
+    api.run(create_chat(model="gpt-4o-audio-preview", modalities=modalities, **audio))
+
+    assert openai_instrumented.span().attributes.get(sc.GEN_AI_OUTPUT_TYPE) == output_type
+
+
 def test_sampling_parameters_given_as_whole_numbers_are_recorded_as_the_doubles_the_semconv_types(
     openai_instrumented, openai_api
 ):

@@ -45,6 +45,9 @@ def parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> str | Non
         output_type = params.output_type(response_format.get("type"))
         if output_type:
             attributes[sc.GEN_AI_OUTPUT_TYPE] = output_type
+    modalities = body.get("modalities")  # gpt-4o-audio's spoken answer (with its transcript)
+    if isinstance(modalities, (list, tuple)) and "audio" in modalities:
+        attributes[sc.GEN_AI_OUTPUT_TYPE] = "speech"
     return tier
 
 
