@@ -434,6 +434,8 @@ class LLMCall:
             if model:
                 service_tier = (response.service_tier if response else None) or request.service_tier
             priced = add_usage_and_cost(attributes, usage, model, request.provider, service_tier)
+            if request.operation == sc.OP_EMBEDDINGS:  # no output: the semconv's embeddings span counts input only
+                del attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]
         first_chunk = self._first_chunk
         if first_chunk is not None:
             first_chunk -= self._started
@@ -654,7 +656,8 @@ def record_metrics(
         telemetry.time_to_first_chunk.record(time_to_first_chunk, metric_attributes)
     if usage is not None and not usage.estimated:
         telemetry.token_usage.record(usage.input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
-        telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
+        if operation != sc.OP_EMBEDDINGS:
+            telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
     if total is not None:
         for key in (sc.LLMCOST_TEAM, sc.LLMCOST_FEATURE):
             if key in attribution:
