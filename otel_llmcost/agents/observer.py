@@ -96,6 +96,8 @@ class Step:
         attributes[sc.GEN_AI_AGENT_NAME] = run.name
         attributes[sc.LLMCOST_AGENT_STEP] = index
         attributes[sc.LLMCOST_AGENT_RUN_SPAN_ID] = run.run_span_id
+        if run.conversation_id is not None and sc.GEN_AI_CONVERSATION_ID not in request.attributes:
+            attributes[sc.GEN_AI_CONVERSATION_ID] = run.conversation_id  # the call's own (Responses') wins
         if self.retry:
             attributes[sc.LLMCOST_RETRY] = True
             attributes[sc.LLMCOST_RETRY_OF] = previous.first_span_id  # type: ignore[union-attr]

@@ -30,6 +30,7 @@ class AgentRun(Scope):
 
     __slots__ = (
         "attempts",
+        "conversation_id",
         "last_input_tokens",
         "max_context_tokens",
         "max_input_tokens",
@@ -59,6 +60,7 @@ class AgentRun(Scope):
             if max_context_tokens is not None
             else _limit(sc.ENV_AGENT_MAX_CONTEXT_TOKENS, DEFAULT_MAX_CONTEXT_TOKENS)
         )
+        self.conversation_id: str | None = None  # the LLM calls inside carry it too
         self.steps = 0
         self.max_input_tokens = 0
         self.last_input_tokens = 0

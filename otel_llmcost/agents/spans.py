@@ -40,6 +40,7 @@ def start_run(
         attributes[sc.GEN_AI_CONVERSATION_ID] = conversation_id
     span = tracer().start_span(f"{sc.OP_INVOKE_AGENT} {name}", kind=SpanKind.INTERNAL, attributes=attributes)
     run = AgentRun(span, name, max_steps, max_context_tokens)
+    run.conversation_id = conversation_id
     run.enter()
     return run
 

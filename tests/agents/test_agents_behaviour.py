@@ -797,3 +797,17 @@ def test_a_block_an_agent_generator_opens_across_a_yield_holds_for_its_later_cal
         assert mine.attributes[sc.LLMCOST_FEATURE] == "answer"
         assert mine.parent.span_id == run.context.span_id
     assert sc.LLMCOST_FEATURE not in calls[50].attributes and calls[50].parent is None
+
+
+def test_a_runs_conversation_id_lands_on_the_llm_calls_inside_it(openai_client, spans):
+    # gen_ai.conversation.id is conditionally required on a call span "when available": the run has it.
+    client, _ = openai_client(answer("a", 100, 5), answer("b", 50, 5))
+
+    with otel_llmcost.agent("support-bot", conversation_id="conv_9"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    client.chat.completions.create(model=MODEL, messages=MESSAGES)  # outside any run
+
+    calls = {span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS]: span for span in spans.llm_calls()}
+    assert calls[100].attributes[sc.GEN_AI_CONVERSATION_ID] == "conv_9"
+    assert sc.GEN_AI_CONVERSATION_ID not in calls[50].attributes
+    assert spans.one("invoke_agent support-bot").attributes[sc.GEN_AI_CONVERSATION_ID] == "conv_9"
