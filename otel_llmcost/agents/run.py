@@ -139,6 +139,9 @@ class AgentRun(Scope):
             )
             if self.runaway_reasons:
                 attributes[sc.LLMCOST_AGENT_RUNAWAY_REASON] = ",".join(self.runaway_reasons)
+            if self.rollup.llm_calls:  # the run's tokens as the semconv's invoke_agent span counts them
+                attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = self.rollup.input_tokens
+                attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = self.rollup.output_tokens
             if self.provider:
                 attributes[sc.GEN_AI_PROVIDER_NAME] = self.provider
             if self.model:

@@ -43,8 +43,13 @@ class Spans:
         return found[0]
 
     def llm_calls(self) -> list[ReadableSpan]:
-        """LLM call spans in start order."""
-        calls = [span for span in self.all() if sc.GEN_AI_USAGE_INPUT_TOKENS in (span.attributes or {})]
+        """LLM call spans in start order (an invoke_agent span carries its run's gen_ai.usage.* too)."""
+        calls = [
+            span
+            for span in self.all()
+            if sc.GEN_AI_USAGE_INPUT_TOKENS in (span.attributes or {})
+            and (span.attributes or {}).get(sc.GEN_AI_OPERATION_NAME) != sc.OP_INVOKE_AGENT
+        ]
         return sorted(calls, key=lambda span: span.start_time or 0)
 
     def children(self, parent: ReadableSpan) -> list[ReadableSpan]:

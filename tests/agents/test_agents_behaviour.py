@@ -811,3 +811,19 @@ def test_a_runs_conversation_id_lands_on_the_llm_calls_inside_it(openai_client, 
     assert calls[100].attributes[sc.GEN_AI_CONVERSATION_ID] == "conv_9"
     assert sc.GEN_AI_CONVERSATION_ID not in calls[50].attributes
     assert spans.one("invoke_agent support-bot").attributes[sc.GEN_AI_CONVERSATION_ID] == "conv_9"
+
+
+def test_the_invoke_agent_span_counts_its_calls_tokens_as_the_semconv_does(openai_client, spans):
+    # gen_ai.usage.* on invoke_agent (recommended): the tokens of every LLM call of the run
+    client, _ = openai_client(answer("a", 100, 5), answer("b", 50, 7))
+    with otel_llmcost.agent("two-steps"):
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    with otel_llmcost.agent("no-calls"):
+        pass
+
+    run = spans.one("invoke_agent two-steps").attributes
+    assert (run[sc.GEN_AI_USAGE_INPUT_TOKENS], run[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (150, 12)
+    assert (run[sc.LLMCOST_ROLLUP_INPUT_TOKENS], run[sc.LLMCOST_ROLLUP_OUTPUT_TOKENS]) == (150, 12)
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in spans.one("invoke_agent no-calls").attributes
+    assert len(spans.llm_calls()) == 2  # the agent span is no LLM call of its own

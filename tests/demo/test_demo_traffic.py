@@ -93,7 +93,12 @@ def test_run_traffic_records_attributed_llm_calls_at_simulated_times(spans):
     assert report.failures == scripted_errors
 
     finished = spans.get_finished_spans()
-    llm = [span for span in finished if span.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) is not None]
+    llm = [  # the call spans (an agent's invoke_agent span carries its run's tokens too)
+        span
+        for span in finished
+        if span.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) is not None
+        and span.attributes.get(sc.GEN_AI_OPERATION_NAME) != sc.OP_INVOKE_AGENT
+    ]
     assert len(llm) > len(plan)  # agents and classify jobs make several calls
     assert all(report.start <= datetime.fromtimestamp(span.start_time / 1e9, timezone.utc) <= END for span in finished)
     teams = {(span.attributes[sc.LLMCOST_TEAM], span.attributes[sc.LLMCOST_FEATURE]) for span in llm}
