@@ -704,3 +704,19 @@ def test_xai_reasoning_tokens_reported_beside_the_completion_tokens_are_output(o
     expected = D(9) * rates["input"] / M + D(654) * rates["cache_read"] / M + D(174) * rates["output"] / M
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
     assert attributes[sc.LLMCOST_COST_REASONING] == float(D(124) * rates["output"] / M)
+
+
+def test_prompt_tokens_written_to_the_cache_are_priced_at_the_cache_write_rate(openai_instrumented, openai_api):
+    # openai >= 3 reports prompt_tokens_details.cache_write_tokens; gpt-5.6 bills them at 6.25 against 5 for input
+    usage = chat_usage(100_000, 1_000, cached=10_000)
+    usage["prompt_tokens_details"]["cache_write_tokens"] = 80_000
+    api = openai_api(json_reply(chat_completion("gpt-5.6", "Done.", usage)))
+    api.run(create_chat(model="gpt-5.6"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100_000  # writes and reads are prompt tokens
+    assert attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 80_000
+    # gpt-5.6: input 5, cache read 0.5, cache write 6.25, output 30 USD per 1M tokens
+    expected = (D(10_000) * 5 + D(10_000) * D("0.5") + D(80_000) * D("6.25") + D(1_000) * 30) / M
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
+    assert attributes[sc.LLMCOST_COST_CACHE_WRITE] == float(D(80_000) * D("6.25") / M)

@@ -358,3 +358,16 @@ def test_only_a_finished_background_response_read_back_is_a_billed_call(openai_i
     assert billed.attributes[sc.GEN_AI_RESPONSE_ID] == "resp_bg_2"
     assert billed.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 500
     assert billed.parent is None
+
+
+def test_input_tokens_written_to_the_cache_are_priced_at_the_cache_write_rate(openai_instrumented, openai_api):
+    usage = responses_usage(100_000, 1_000, cached=10_000)
+    usage["input_tokens_details"]["cache_write_tokens"] = 80_000
+    api = openai_api(json_reply(response_object("gpt-5.6", [message_item("Done.")], usage)))
+    api.run(create_response(model="gpt-5.6"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 80_000
+    # gpt-5.6: input 5, cache read 0.5, cache write 6.25, output 30 USD per 1M tokens
+    expected = (D(10_000) * 5 + D(10_000) * D("0.5") + D(80_000) * D("6.25") + D(1_000) * 30) / M
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)

@@ -106,6 +106,7 @@ def usage_of(usage: Any) -> Usage | None:
     try:
         details, output_details = usage.prompt_tokens_details, usage.completion_tokens_details
         cached = (details.cached_tokens or 0) if details is not None else 0
+        written = (getattr(details, "cache_write_tokens", None) or 0) if details is not None else 0
         reasoning = (output_details.reasoning_tokens or 0) if output_details is not None else 0
         audio = getattr(details, "audio_tokens", None) or getattr(output_details, "audio_tokens", None)
     except AttributeError:
@@ -114,6 +115,7 @@ def usage_of(usage: Any) -> Usage | None:
         details = getattr(usage, "prompt_tokens_details", None)
         output_details = getattr(usage, "completion_tokens_details", None)
         cached, reasoning = count_of(details, "cached_tokens"), count_of(output_details, "reasoning_tokens")
+        written = count_of(details, "cache_write_tokens")
         audio = count_of(details, "audio_tokens") or count_of(output_details, "audio_tokens")
     if not cached:
         # DeepSeek reports cache hits beside the OpenAI fields.
@@ -128,6 +130,9 @@ def usage_of(usage: Any) -> Usage | None:
         input_tokens=prompt_tokens or 0,
         output_tokens=output_tokens,
         cache_read_tokens=cached,
+        # prompt tokens written to the cache (gpt-5.6 bills them above the input rate; where a model's
+        # price has no cache-write rate, they cost the input rate, as before they were reported)
+        cache_write_5m_tokens=written if type(written) is int else 0,
         reasoning_tokens=reasoning,
     )
 

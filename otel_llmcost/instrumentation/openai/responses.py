@@ -84,7 +84,8 @@ def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
     return new_usage(
         input_tokens=usage.input_tokens or 0,
         output_tokens=usage.output_tokens or 0,
-        cache_read_tokens=count_of(getattr(usage, "input_tokens_details", None), "cached_tokens"),
+        cache_read_tokens=count_of(details := getattr(usage, "input_tokens_details", None), "cached_tokens"),
+        cache_write_5m_tokens=count_of(details, "cache_write_tokens"),  # priced at the input rate where no write rate
         reasoning_tokens=count_of(getattr(usage, "output_tokens_details", None), "reasoning_tokens"),
         web_search_requests=web_search_requests,
     )
