@@ -143,6 +143,30 @@ def test_web_search_calls_are_billed_per_request(openai_instrumented, openai_api
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(300) * D("0.15") / M + D(100) * D("0.6") / M + fees)
 
 
+@pytest.mark.parametrize("reported", [False, True], ids=["counted", "tool_usage"])
+def test_only_searches_are_billed_not_pages_opened_or_failed_calls(openai_instrumented, openai_api, reported):
+    # The web search tool also opens pages and finds in them; those actions, and a failed call, are not
+    # billed searches (openai's ToolUsage: "actions such as opening a page are excluded").
+    opened = {**web_search_item("ws_2"), "action": {"type": "open_page", "url": "https://opentelemetry.io"}}
+    found = {**web_search_item("ws_3"), "action": {"type": "find_in_page", "pattern": "v1.41"}}
+    failed = {**web_search_item("ws_4"), "status": "failed"}
+    reply = response_object(
+        "gpt-4o-mini-2024-07-18",
+        [web_search_item(), opened, found, failed, message_item("They are at v1.41.")],
+        responses_usage(300, 100),
+    )
+    if reported:  # the response's own count wins (here: the search, and one the items do not show)
+        reply["tool_usage"] = {"web_search": {"num_requests": 2}}
+    api = openai_api(json_reply(reply))
+    api.run(create_response(model="gpt-4o-mini", tools=[{"type": "web_search"}]))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    searches = 2 if reported else 1
+    assert attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] == searches
+    # gpt-4o-mini-2024-07-18: web search 27.5 USD per 1,000 calls
+    assert attributes[sc.LLMCOST_COST_REQUEST_FEES] == float(searches * D("27.5") / D(1000))
+
+
 def test_an_incomplete_response_reports_why(openai_instrumented, openai_api):
     reply = response_object(
         "gpt-5-mini-2025-08-07",

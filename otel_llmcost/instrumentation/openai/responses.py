@@ -103,8 +103,17 @@ def read(response: Any) -> core.Response:
             id_field, name_field = _TOOL_CALLS[kind]
             tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
             texts.append(_tool_input(item))  # output tokens too, counted when the usage is missing
-        elif kind == "web_search_call":
+        elif kind == "web_search_call" and _billed_search(item):
             web_searches += 1
+    # The response's own count of billable searches, where it has one (tool_usage: a model of openai >= 3,
+    # a dict older SDKs keep as an extra)
+    tool_usage = getattr(response, "tool_usage", None)
+    if tool_usage is not None:
+        web = (
+            tool_usage.get("web_search") if isinstance(tool_usage, Mapping) else getattr(tool_usage, "web_search", None)
+        )
+        if web is not None:
+            web_searches = count_of(web, "num_requests")
     attributes: dict[str, Any] = {}
     if response.service_tier:
         attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
@@ -252,6 +261,15 @@ class ResponseStream:
         if self.texts:
             parts.append(text_part("".join(self.texts)))
         return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason(None)}]
+
+
+def _billed_search(item: Any) -> bool:
+    """Whether a web_search_call item is a billed search: not a page opened or a find in a page (the
+    same tool's other actions), and not a failed one."""
+    if getattr(item, "status", None) == "failed":
+        return False
+    action = getattr(item, "action", None)
+    return action is None or getattr(action, "type", "search") == "search"
 
 
 def _finish_reasons(response: Any, called_tools: bool) -> list[str]:
