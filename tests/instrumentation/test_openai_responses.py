@@ -395,3 +395,34 @@ def test_input_tokens_written_to_the_cache_are_priced_at_the_cache_write_rate(op
     # gpt-5.6: input 5, cache read 0.5, cache write 6.25, output 30 USD per 1M tokens
     expected = (D(10_000) * 5 + D(10_000) * D("0.5") + D(80_000) * D("6.25") + D(1_000) * 30) / M
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
+
+
+def test_a_computer_call_is_a_tool_call_the_application_runs(instrument_openai, telemetry, openai_api):
+    # computer, shell and apply_patch calls are answered by the application, like function calls
+    computer = {
+        "type": "computer_call",
+        "id": "cu_1",
+        "call_id": "call_cu1",
+        "status": "completed",
+        "action": {"type": "click", "button": "left", "x": 100, "y": 200},
+        "pending_safety_checks": [],
+    }
+    reply = response_object("computer-use-preview-2025-03-11", [reasoning_item(), computer], responses_usage(1000, 100))
+    screen = {"type": "computer_use_preview", "display_width": 1024, "display_height": 768, "environment": "browser"}
+    instrument_openai(capture_content=True)
+    openai_api(json_reply(reply)).run(create_response(model="computer-use-preview", truncation="auto", tools=[screen]))
+
+    attributes = telemetry.span().attributes
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_cu1",)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("computer",)
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
+    [output] = json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert output["parts"] == [
+        {
+            "type": "tool_call",
+            "id": "call_cu1",
+            "name": "computer",
+            "arguments": {"type": "click", "button": "left", "x": 100, "y": 200},
+        }
+    ]
+    assert output["finish_reason"] == "tool_call"

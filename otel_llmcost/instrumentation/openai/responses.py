@@ -33,6 +33,23 @@ _SYSTEM_ROLES = ("system", "developer")
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 # Output items that are tool calls the application must run: type -> (id field, name field)
 _TOOL_CALLS = {"function_call": ("call_id", "name"), "custom_tool_call": ("call_id", "name")}
+_TOOL_OUTPUTS = frozenset(
+    (
+        "function_call_output",
+        "custom_tool_call_output",
+        "computer_call_output",
+        "local_shell_call_output",
+        "shell_call_output",
+        "apply_patch_call_output",
+    )
+)
+# Calls of the built-in tools the application runs itself (they have no name of their own): item type -> name
+_APP_TOOL_CALLS = {
+    "computer_call": "computer",
+    "local_shell_call": "local_shell",
+    "shell_call": "shell",
+    "apply_patch_call": "apply_patch",
+}
 _FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 # A tool call's input as it streams, before its output_item.done event carries it whole
 _TOOL_INPUT_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
@@ -103,6 +120,8 @@ def read(response: Any) -> core.Response:
             id_field, name_field = _TOOL_CALLS[kind]
             tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
             texts.append(_tool_input(item))  # output tokens too, counted when the usage is missing
+        elif kind in _APP_TOOL_CALLS:
+            tool_calls.append((getattr(item, "call_id", None) or "", _APP_TOOL_CALLS[kind]))
         elif kind == "web_search_call" and _billed_search(item):
             web_searches += 1
     # The response's own count of billable searches, where it has one (tool_usage: a model of openai >= 3,
@@ -226,6 +245,9 @@ class ResponseStream:
                 self.arguments.append(_tool_input(item))
                 self.streaming_inputs.pop(getattr(item, "id", None) or "", None)  # now counted whole
                 self.done.append(item)
+            elif item.type in _APP_TOOL_CALLS:
+                self.tool_calls.append((getattr(item, "call_id", None) or "", _APP_TOOL_CALLS[item.type]))
+                self.done.append(item)
             elif item.type == "reasoning":
                 self.done.append(item)
         elif kind in _FINAL_EVENTS:
@@ -326,7 +348,10 @@ def _input_messages(items: list[Any]) -> list[dict[str, Any]]:
         elif kind in _TOOL_CALLS:
             call = tool_call_part(item.get("call_id"), item.get("name"), item.get("arguments", item.get("input")))
             messages.append({"role": "assistant", "parts": [call]})
-        elif kind in ("function_call_output", "custom_tool_call_output"):
+        elif kind in _APP_TOOL_CALLS:
+            call = tool_call_part(item.get("call_id"), _APP_TOOL_CALLS[kind], item.get("action", item.get("operation")))
+            messages.append({"role": "assistant", "parts": [call]})
+        elif kind in _TOOL_OUTPUTS:
             messages.append({"role": "tool", "parts": [tool_response_part(item.get("call_id"), item.get("output"))]})
     return messages
 
@@ -355,6 +380,10 @@ def _output_part(item: Any) -> dict[str, Any] | None:
     """A tool call item's part, or a reasoning item's summary (its own content is encrypted or withheld)."""
     if item.type in _TOOL_CALLS:
         return tool_call_part(item.call_id, item.name, _tool_input(item))
+    if item.type in _APP_TOOL_CALLS:
+        action = getattr(item, "action", None) or getattr(item, "operation", None)
+        arguments = action.to_dict() if hasattr(action, "to_dict") else action
+        return tool_call_part(getattr(item, "call_id", None), _APP_TOOL_CALLS[item.type], arguments)
     if item.type == "reasoning":
         summary = "\n".join(getattr(part, "text", None) or "" for part in getattr(item, "summary", None) or ())
         return reasoning_part(summary) if summary else None
