@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal as D
 
 import pytest
@@ -426,3 +427,20 @@ def test_a_computer_call_is_a_tool_call_the_application_runs(instrument_openai, 
         }
     ]
     assert output["finish_reason"] == "tool_call"
+
+
+def test_built_in_tools_whose_fee_is_not_priced_are_said_to_be(openai_instrumented, openai_api, monkeypatch, caplog):
+    from otel_llmcost.instrumentation import core
+
+    monkeypatch.setattr(core, "_logged", set())
+    searched = {"type": "file_search_call", "id": "fs_1", "status": "completed", "queries": ["refunds"]}
+    reply = response_object("gpt-4.1-mini-2025-04-14", [searched, message_item("30 days.")], responses_usage(900, 20))
+    api = openai_api(json_reply(reply), json_reply(reply))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        for _ in range(2):
+            api.run(create_response(model="gpt-4.1-mini", tools=[{"type": "file_search", "vector_store_ids": ["v1"]}]))
+
+    warnings = [record.getMessage() for record in caplog.records if record.name.startswith("otel_llmcost")]
+    assert len(warnings) == 1 and "file_search tool" in warnings[0] and "per 1,000 calls" in warnings[0]
+    for span in openai_instrumented.spans():  # the tokens' cost is still recorded
+        assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0

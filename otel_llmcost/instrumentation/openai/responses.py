@@ -43,6 +43,12 @@ _TOOL_OUTPUTS = frozenset(
         "apply_patch_call_output",
     )
 )
+# Built-in tools billed apart from the tokens, with no price in the catalog: item type -> how OpenAI bills it
+_UNPRICED_TOOLS = {
+    "file_search_call": "per 1,000 calls",
+    "code_interpreter_call": "per container",
+    "image_generation_call": "per image output token",
+}
 # Calls of the built-in tools the application runs itself (they have no name of their own): item type -> name
 _APP_TOOL_CALLS = {
     "computer_call": "computer",
@@ -124,6 +130,8 @@ def read(response: Any) -> core.Response:
             tool_calls.append((getattr(item, "call_id", None) or "", _APP_TOOL_CALLS[kind]))
         elif kind == "web_search_call" and _billed_search(item):
             web_searches += 1
+        elif kind in _UNPRICED_TOOLS:
+            _unpriced_tool(kind)
     # The response's own count of billable searches, where it has one (tool_usage: a model of openai >= 3,
     # a dict older SDKs keep as an extra)
     tool_usage = getattr(response, "tool_usage", None)
@@ -283,6 +291,19 @@ class ResponseStream:
         if self.texts:
             parts.append(text_part("".join(self.texts)))
         return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason(None)}]
+
+
+def _unpriced_tool(kind: str) -> None:
+    """Built-in tools billed apart from the tokens (OpenAI's pricing page: file search per 1,000 calls,
+    code interpreter per container, image generation per image token) that the catalog's sources do not
+    price: said once each, not passed off as the call's whole cost."""
+    core.log_once(
+        f"openai.unpriced_tool.{kind}",
+        "otel-llmcost: Responses calls use the %s tool, whose own fee (%s) is not priced: their spans' cost "
+        "is the tokens' alone, understated by that fee",
+        kind.removesuffix("_call"),
+        _UNPRICED_TOOLS[kind],
+    )
 
 
 def _billed_search(item: Any) -> bool:
