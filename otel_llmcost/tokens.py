@@ -102,6 +102,26 @@ def count_text(text: str, model: str) -> int:
     return len(encoding.encode_ordinary(text))
 
 
+def count_tool(tool: Any, model: str) -> int:
+    """Input tokens of one tool definition: its name, description and parameter schema (with the
+    schema's own descriptions and enums), which the model reads, as OpenAI's token-counting guide
+    counts a function (``name:description`` then the parameters). Chat's ``{"function": {...}}``,
+    the Responses API's and Anthropic's flat definitions, custom tools' ``format`` and built-in tools
+    (only a type and options) are all read."""
+    if not isinstance(tool, Mapping):
+        return count_text(str(tool), model)
+    definition = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+    name = definition.get("name") or tool.get("type") or ""
+    description = definition.get("description") or ""
+    schema = next(
+        (definition[key] for key in ("parameters", "input_schema", "format") if definition.get(key) is not None), None
+    )
+    text = f"{name}:{description}"
+    if schema is not None:
+        text += ":" + json.dumps(schema, ensure_ascii=False, separators=(",", ":"), default=str)
+    return count_text(text, model)
+
+
 def counting_method(model: str) -> str:
     """How ``count_text`` counts for ``model``, for people reading an estimate."""
     name = encoding_name_for(model)

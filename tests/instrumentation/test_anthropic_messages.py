@@ -473,3 +473,18 @@ def test_content_blocks_sent_back_as_sdk_objects_read_like_dicts(instrument_anth
         "role": "assistant",
         "parts": [{"type": "tool_call", "id": "toolu_01", "name": "track_parcel", "arguments": {"order": "12345"}}],
     }
+
+
+def test_tool_definitions_count_as_input_when_the_usage_is_missing(anthropic_instrumented, anthropic_api):
+    # A proxy that strips the usage: the estimate counts each tool's name, description and input schema
+    from otel_llmcost.tokens import count_messages, count_text
+
+    schema = {"type": "object", "properties": {"order": {"type": "string", "description": "The order number"}}}
+    tool = {"name": "track_parcel", "description": "Where a parcel is, by its carrier's latest scan. " * 5}
+    api = anthropic_api(json_reply(claude_message(SONNET, [text_block("At the depot.")], None)))
+    api.run(create(tools=[{**tool, "input_schema": schema}]))
+
+    attributes = attributes_of(anthropic_instrumented)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    tool_text = f"track_parcel:{tool['description']}:" + json.dumps(schema, separators=(",", ":"))
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, SONNET) + count_text(tool_text, SONNET)

@@ -353,11 +353,12 @@ def test_a_refusal_is_captured_as_the_answer(instrument_openai, telemetry, opena
 
 
 def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instrumented, openai_api):
-    from otel_llmcost.instrumentation.openai.content import tool_signature
     from otel_llmcost.tokens import count_messages
 
     schema = {"type": "object", "properties": {f"field_{i}": {"type": "string"} for i in range(20)}}
-    tools = [{"type": "function", "function": {"name": "update_order", "parameters": schema}}]
+    description = "Change the fields of an order that has not shipped yet. " * 10  # read by the model: billed
+    function = {"name": "update_order", "description": description, "parameters": schema}
+    tools = [{"type": "function", "function": function}]
     reply = chat_completion("gpt-4o-mini", "Done.", None)
     api = openai_api(json_reply(reply), json_reply(reply), base_url="http://localhost:8000/v1")
     api.run(create_chat(model="gpt-4o-mini", tools=tools))
@@ -365,8 +366,10 @@ def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instru
 
     with_tools, without = (span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] for span in openai_instrumented.spans())
     assert without == count_messages(MESSAGES, "gpt-4o-mini")
-    assert with_tools == without + count_text(tool_signature(tools[0]), "gpt-4o-mini")
-    assert with_tools - without > 100  # the schema's tokens, which the estimate used to leave out
+    # as OpenAI's token-counting guide reads a function: name, description, then the parameters
+    tool_text = f"update_order:{description}:" + json.dumps(schema, separators=(",", ":"))
+    assert with_tools == without + count_text(tool_text, "gpt-4o-mini")
+    assert with_tools - without > 200  # the schema's and the description's tokens
 
 
 def test_the_fingerprint_follows_the_template_not_the_user_text(openai_instrumented, openai_api):

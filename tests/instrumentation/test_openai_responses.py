@@ -116,7 +116,6 @@ def test_usage_details_sent_as_empty_lists_are_read_as_none(openai_instrumented,
 
 
 def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instrumented, openai_api):
-    from otel_llmcost.instrumentation.openai.content import tool_signature
     from otel_llmcost.tokens import count_messages
 
     reply = response_object("gpt-5-mini", [message_item("Order 12345 shipped.")], None)
@@ -124,7 +123,9 @@ def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instru
 
     attributes = dict(openai_instrumented.span().attributes)
     prompt = count_messages([{"role": "user", "content": "Where is my parcel?"}], "gpt-5-mini")
-    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == prompt + count_text(tool_signature(TOOLS[0]), "gpt-5-mini")
+    # name, description, then the parameters, as OpenAI's token-counting guide reads a function
+    tool_text = "get_order:Look an order up:" + json.dumps(TOOLS[0]["parameters"], separators=(",", ":"))
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == prompt + count_text(tool_text, "gpt-5-mini")
 
 
 def test_web_search_calls_are_billed_per_request(openai_instrumented, openai_api):

@@ -292,8 +292,8 @@ def _assembled(block: Any, pieces: list[str]) -> Any:
 
 
 def count_input(system: Any, messages: Sequence[Any], tools: Sequence[Any], model: str) -> int:
-    from otel_llmcost.tokens import count_messages, count_text
+    from otel_llmcost.tokens import count_messages, count_tool
 
     text = system_text(system)
     prompt = [{"role": "system", "content": text}, *messages] if text else messages
-    return count_messages(prompt, model) + sum(count_text(tool_signature(tool), model) for tool in tools)
+    return count_messages(prompt, model) + sum(count_tool(tool, model) for tool in tools)

@@ -73,11 +73,10 @@ def tool_signature(tool: Any) -> str:
 
 
 def count_tools(tools: Any, model: str) -> int:
-    """Input tokens of a request's tool definitions, estimated from their signatures (name and schema),
-    as the Anthropic adapter counts its tools."""
-    from otel_llmcost.tokens import count_text
+    """Input tokens of a request's tool definitions (``tokens.count_tool``: name, description, schema)."""
+    from otel_llmcost.tokens import count_tool
 
-    return sum(count_text(tool_signature(tool), model) for tool in tools) if isinstance(tools, list) else 0
+    return sum(count_tool(tool, model) for tool in tools) if isinstance(tools, list) else 0
 
 
 def parts_of(content: Any) -> list[dict[str, Any]]:
