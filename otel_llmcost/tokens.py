@@ -80,16 +80,22 @@ def encoding_dir() -> Path:
 
 
 def encoding_name_for(model: str) -> str:
+    return _encoding_of(model)[0]
+
+
+def _encoding_of(model: str) -> tuple[str, bool]:
+    """The encoding that counts ``model``'s tokens, and whether it is the model's own (an OpenAI model
+    tiktoken knows) rather than a stand-in (Claude, Gemini, Grok, Llama...: tokenizers tiktoken lacks)."""
     name, _ = bare_id(model or "")
     if name.startswith("ft:"):  # ft:<base model>:<org>:<suffix>:<id>: the base model's encoding
         name = name.split(":")[1]  # (tiktoken's own "ft:gpt-4" prefix would give ft:gpt-4.1-* cl100k)
     if "claude" in name:
-        return CLAUDE_ENCODING
+        return CLAUDE_ENCODING, False
     try:
         encoding = tiktoken.model.encoding_name_for_model(name)
     except KeyError:
-        return DEFAULT_ENCODING
-    return SAME_RANKS.get(encoding, encoding)
+        return DEFAULT_ENCODING, False
+    return SAME_RANKS.get(encoding, encoding), True
 
 
 def count_text(text: str, model: str) -> int:
@@ -124,11 +130,13 @@ def count_tool(tool: Any, model: str) -> int:
 
 def counting_method(model: str) -> str:
     """How ``count_text`` counts for ``model``, for people reading an estimate."""
-    name = encoding_name_for(model)
+    name, own = _encoding_of(model)
     if _encoding(name, str(encoding_dir())) is None:
         return f"estimate: ceil(characters / {CHARS_PER_TOKEN}), {name} files not found in {encoding_dir()}"
     if "claude" in bare_id(model or "")[0]:
         return f"tiktoken {name} (approximation: Claude's tokenizer is not public)"
+    if not own:
+        return f"tiktoken {name} (approximation: tiktoken does not have this model's tokenizer)"
     return f"tiktoken {name}"
 
 

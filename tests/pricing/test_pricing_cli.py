@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from otel_llmcost.cli.main import cli
@@ -44,6 +45,13 @@ def test_estimate_reads_chat_messages_from_stdin():
     assert "prompt: 9 tokens (tiktoken cl100k_base (approximation" in result.output
     assert "priced as claude-sonnet-4-5, batch tier, prices of 2026-07-24" in result.output
     assert "$0.0000135" in result.output
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-pro", "grok-4", "deepseek-chat", "mistral-large-latest"])
+def test_estimate_of_a_model_tiktoken_has_no_tokenizer_for_says_it_is_approximate(model):
+    result = run("estimate", "--model", model, "--text", "hello world")
+    assert result.exit_code == 0, result.output
+    assert "prompt: 2 tokens (tiktoken o200k_base (approximation: tiktoken does not have" in result.output
 
 
 def test_estimate_rejects_more_cached_tokens_than_the_prompt_has():
