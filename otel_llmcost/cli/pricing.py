@@ -210,15 +210,19 @@ def _read_prompt(text: str | None, prompt_file) -> str:
     if text is not None:
         return text
     if prompt_file is not None:
-        return _decoded(prompt_file.read, f"--file {prompt_file.name}")
-    if sys.stdin is None or sys.stdin.isatty():
+        where, prompt = f"--file {prompt_file.name}", _decoded(prompt_file.read, f"--file {prompt_file.name}")
+    elif sys.stdin is None or sys.stdin.isatty():
         raise click.UsageError("No prompt: pass --text, --file PATH, or pipe it on stdin.")
-    return _decoded(sys.stdin.read, "stdin")
+    else:
+        where, prompt = "stdin", _decoded(sys.stdin.read, "stdin")
+    if not prompt.strip():  # a script's empty pipe or file, not a prompt to price at $0
+        raise click.UsageError(f"No prompt: {where} was empty. Pass the prompt's text, or --text '' for none.")
+    return prompt
 
 
 def _decoded(read, where: str) -> str:
     try:
-        return read()
+        return read().removeprefix("\ufeff")  # a byte-order mark some editors write is no text of the prompt
     except UnicodeDecodeError as exc:
         raise click.UsageError(
             f"The prompt on {where} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}): "
@@ -233,6 +237,10 @@ def _count_prompt(prompt: str, model: str, messages: bool) -> int:
         parsed = json.loads(prompt)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"the prompt is not valid JSON: {exc}", param_hint="--messages") from None
+    except RecursionError:
+        raise click.BadParameter("the prompt's JSON is nested too deeply to be messages", param_hint="--messages") from None
+    if parsed == []:
+        raise click.BadParameter('no messages: give at least one, like [{"role": "user", "content": "..."}]', param_hint="--messages")
     if not isinstance(parsed, list) or not all(isinstance(message, dict) for message in parsed):
         raise click.BadParameter('expected a JSON array of messages like [{"role": "user", "content": "..."}]', param_hint="--messages")
     return count_messages(parsed, model)

@@ -102,3 +102,26 @@ def test_show_a_model_priced_for_one_provider_only_names_it(monkeypatch, tmp_pat
     assert result.exit_code == 1
     assert "'my-finetuned-llama' is priced only for the provider openai: pass --provider openai." in result.output
     assert run("show", "my-finetuned-llama", "--provider", "openai").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "problem"),
+    [
+        (["--model", "gpt-4o", "--output-tokens", "500"], "", "No prompt: stdin was empty"),  # cron's empty pipe
+        (["--model", "gpt-4o", "--messages"], "[]", "no messages"),
+        (["--model", "gpt-4o", "--messages"], "[" * 100_000, "nested too deeply"),
+    ],
+    ids=["empty stdin", "empty message list", "deeply nested JSON"],
+)
+def test_estimate_of_no_prompt_or_unreadable_messages_says_so(args, stdin, problem):
+    result = run("estimate", *args, input=stdin)
+    assert result.exit_code == 2, result.output
+    assert problem in result.output and "Traceback" not in result.output
+
+
+def test_estimate_of_a_file_with_a_byte_order_mark_counts_its_text(tmp_path):
+    plain, marked = tmp_path / "plain.txt", tmp_path / "marked.txt"
+    plain.write_text("hello world", encoding="utf-8")
+    marked.write_text("hello world", encoding="utf-8-sig")
+    outputs = [run("estimate", "--model", "gpt-4o-mini", "--file", str(path)).output for path in (plain, marked)]
+    assert "prompt: 2 tokens" in outputs[0] and outputs[0] == outputs[1]
