@@ -232,6 +232,7 @@ ENV_CLICKHOUSE_URL = "OTEL_LLMCOST_CLICKHOUSE_URL"
 ENV_PRICING_FILE = "OTEL_LLMCOST_PRICING_FILE"
 ENV_TIKTOKEN_DIR = "OTEL_LLMCOST_TIKTOKEN_DIR"  # falls back to TIKTOKEN_CACHE_DIR
 ENV_TIKTOKEN_CACHE_DIR = "TIKTOKEN_CACHE_DIR"  # tiktoken's own cache directory (read, never set)
+ENV_DATA_GYM_CACHE_DIR = "DATA_GYM_CACHE_DIR"  # tiktoken's older name for it, read after TIKTOKEN_CACHE_DIR
 ENV_DATA_DIR = "OTEL_LLMCOST_DATA_DIR"  # embedded store + spool; default ~/.local/share/otel-llmcost
 ENV_XDG_DATA_HOME = "XDG_DATA_HOME"  # the data dir default follows it: $XDG_DATA_HOME/otel-llmcost
 # OpenTelemetry SDK settings that mean "the user configured export": the default export stays out of the way.

@@ -72,7 +72,8 @@ class _EncodingUnavailable(Exception):
 
 
 def encoding_dir() -> Path:
-    for variable in (sc.ENV_TIKTOKEN_DIR, sc.ENV_TIKTOKEN_CACHE_DIR):
+    # ours first, then tiktoken's own two, in tiktoken's order
+    for variable in (sc.ENV_TIKTOKEN_DIR, sc.ENV_TIKTOKEN_CACHE_DIR, sc.ENV_DATA_GYM_CACHE_DIR):
         value = os.environ.get(variable, "").strip()
         if value:
             return Path(value).expanduser()

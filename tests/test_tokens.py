@@ -55,6 +55,17 @@ def test_counts_exactly_offline_from_the_local_directory(local_dir, no_network):
     assert count_text("hello world", "gpt-4") == 2
 
 
+def test_the_directories_are_read_in_tiktokens_order(tmp_path, monkeypatch):
+    from otel_llmcost.tokens import encoding_dir
+
+    names = (sc.ENV_TIKTOKEN_DIR, sc.ENV_TIKTOKEN_CACHE_DIR, sc.ENV_DATA_GYM_CACHE_DIR)
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    for name in reversed(names):  # each one set wins over those after it
+        monkeypatch.setenv(name, str(tmp_path / name))
+        assert encoding_dir() == tmp_path / name
+
+
 def test_counts_match_tiktoken_itself(local_dir, no_network, monkeypatch):
     ours = {model: count_text(TEXT, model) for model in ("gpt-4o-mini", "gpt-3.5-turbo", "text-embedding-3-small")}
     monkeypatch.undo()  # give tiktoken back its own loader and cache directory
