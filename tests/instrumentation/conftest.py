@@ -74,6 +74,16 @@ def no_call_observers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(core, "call_observers", [])
 
 
+def assert_estimated_outside_the_call(telemetry: Any, seconds: float) -> None:
+    """The call's one span was estimated, and neither it nor its duration point holds the ``seconds``
+    the estimate took (``slow_estimates``): not a timing target, a property of the clocks."""
+    span = telemetry.span()
+    assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert (span.end_time - span.start_time) / 1e9 < seconds
+    [duration] = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert duration.sum < seconds
+
+
 @pytest.fixture
 def slow_estimates(monkeypatch: pytest.MonkeyPatch) -> float:
     """Counting tokens takes this many seconds (``tokens.count_text`` sleeps first), as the first estimate
