@@ -161,6 +161,9 @@ class Response:
     failure: tuple[str, str] | None = None
     # Billed later, not by this call (a background response still queued): nothing is estimated.
     deferred: bool = False
+    # Server-side web searches known to have run when the usage is not (a stream that ended early):
+    # an estimate of the tokens still bills them.
+    web_search_requests: int = 0
 
 
 # Calling a class with keywords costs more on CPython 3.11 than a function taking them and calling the
@@ -194,6 +197,7 @@ def new_response(
     attributes: dict[str, Any] | None = None,
     failure: tuple[str, str] | None = None,
     deferred: bool = False,
+    web_search_requests: int = 0,
 ) -> Response:
     """``Response(...)``, the same arguments."""
     return Response(
@@ -208,6 +212,7 @@ def new_response(
         {} if attributes is None else attributes,
         failure,
         deferred,
+        web_search_requests,
     )
 
 
@@ -428,6 +433,8 @@ class LLMCall:
             usage = estimate_usage(
                 request.estimate_input_tokens, response.output_text if response is not None else "", request.model
             )
+            if usage is not None and response is not None and response.web_search_requests:
+                usage = usage._replace(web_search_requests=response.web_search_requests)
         priced = None
         service_tier = None
         if usage is not None:

@@ -25,6 +25,7 @@ from wire import (
     responses_usage,
     sse_reply,
     tool_call,
+    web_search_item,
 )
 
 from otel_llmcost import semconv as sc
@@ -497,6 +498,30 @@ def test_the_responses_stream_helper_with_a_function_call(instrument_openai, tel
     assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_Z9",)
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(900) * D("0.25") / M + D(120) * D(2) / M)
+
+
+def test_a_responses_stream_stopped_after_a_search_still_bills_it(openai_instrumented, openai_api):
+    # The search ran (its output_item.done arrived) before the user stopped reading: the tokens are
+    # estimated, and the search is billed with them.
+    final = response_object(
+        "gpt-4o-mini-2024-07-18", [web_search_item(), message_item("".join(PIECES))], responses_usage(300, 100)
+    )
+    api = openai_api(sse_reply(response_events(final, PIECES), named=True, done=False))
+
+    async def scenario(api):
+        search = [{"type": "web_search"}]
+        stream = await api(api.client.responses.create(model="gpt-4o-mini", input="Hi?", stream=True, tools=search))
+        events = await api.items(stream, limit=7)  # created, in_progress, search added and done, message, part, delta
+        await api.close(stream)
+        return events
+
+    events = api.run(scenario)
+    assert "response.completed" not in [event.type for event in events]
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS] == 1
+    # gpt-4o-mini-2024-07-18: web search 27.5 USD per 1,000 calls
+    assert attributes[sc.LLMCOST_COST_REQUEST_FEES] == float(D("27.5") / D(1000))
 
 
 def test_a_responses_stream_cut_short_is_estimated(openai_instrumented, openai_api):

@@ -226,7 +226,18 @@ class ResponseStream:
     (usage included); the pieces before it matter when the stream ends early, or fails without
     usage. The SDK does not raise on an ``error`` event: the call ends as failed all the same."""
 
-    __slots__ = ("model", "id", "final", "texts", "arguments", "streaming_inputs", "tool_calls", "done", "failure")
+    __slots__ = (
+        "model",
+        "id",
+        "final",
+        "texts",
+        "arguments",
+        "streaming_inputs",
+        "tool_calls",
+        "done",
+        "failure",
+        "searches",
+    )
 
     def __init__(self, injected_usage: bool = False) -> None:
         self.model: str | None = None
@@ -238,6 +249,7 @@ class ResponseStream:
         self.tool_calls: list[tuple[str, str]] = []
         self.done: list[Any] = []  # finished tool call and reasoning items, captured if the stream ends early
         self.failure: tuple[str, str] | None = None  # from an error event
+        self.searches = 0  # web searches finished: billed even if the stream ends before its usage
 
     def add(self, event: Any) -> bool:
         kind = event.type
@@ -258,6 +270,8 @@ class ResponseStream:
                 self.done.append(item)
             elif item.type == "reasoning":
                 self.done.append(item)
+            elif item.type == "web_search_call" and _billed_search(item):
+                self.searches += 1
         elif kind in _FINAL_EVENTS:
             self.final = event.response
         elif kind in _START_EVENTS:
@@ -281,6 +295,7 @@ class ResponseStream:
                 tool_calls=self.tool_calls,
                 output_text="".join(texts + self.arguments + streaming),
                 output_messages=self._early_output_messages,
+                web_search_requests=self.searches,
             )
         if response.failure is None:
             response.failure = self.failure
