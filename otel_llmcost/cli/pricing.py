@@ -210,7 +210,8 @@ def _read_prompt(text: str | None, prompt_file) -> str:
     if text is not None:
         return text
     if prompt_file is not None:
-        where, prompt = f"--file {prompt_file.name}", _decoded(prompt_file.read, f"--file {prompt_file.name}")
+        where = f"--file {prompt_file.name}"
+        prompt = _decoded(prompt_file.read, where)
     elif sys.stdin is None or sys.stdin.isatty():
         raise click.UsageError("No prompt: pass --text, --file PATH, or pipe it on stdin.")
     else:
