@@ -149,17 +149,20 @@ class _Prices:
         entry = self.catalog.index.lookup(names, wanted)
         if entry is None:
             return None
-        discount = self.discount_for(names, entry)
+        discount = self.discount_for(names, wanted or entry.provider)
         return entry if discount is None else entry.discounted(discount.percent, discount.origin)
 
-    def discount_for(self, names: ModelNames, entry: PriceEntry) -> Discount | None:
+    def discount_for(self, names: ModelNames, served_by: str) -> Discount | None:
+        """The discount on a model served by ``served_by`` (a catalog provider name). It is the provider
+        that serves the call, not the one whose list price the call falls back to: an Azure discount
+        holds for Claude on Foundry, priced at Anthropic's rate, and an Anthropic one does not."""
         for name, is_family in names.candidates:
-            discount = self.model_discounts.get((name, is_family, entry.provider)) or self.model_discounts.get(
+            discount = self.model_discounts.get((name, is_family, served_by)) or self.model_discounts.get(
                 (name, is_family, None)
             )
             if discount is not None:
                 return discount
-        return self.provider_discounts.get(entry.provider)
+        return self.provider_discounts.get(served_by)
 
 
 
@@ -290,7 +293,7 @@ def all_entries() -> list[PriceEntry]:
     prices = _current()
     catalog = []
     for entry in prices.catalog.entries:
-        discount = prices.discount_for(model_names(entry.key), entry)
+        discount = prices.discount_for(model_names(entry.key), entry.provider)
         catalog.append(entry if discount is None else entry.discounted(discount.percent, discount.origin))
     return [*prices.user_entries, *catalog]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 CATALOG_PROVIDERS = {
     "openai": "openai",
     "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",  # Microsoft Foundry's models, which the catalog lists under azure
     "azure": "azure",
     "anthropic": "anthropic",
     "aws.bedrock": "bedrock",

@@ -217,3 +217,27 @@ def test_missing_override_file_is_reported(monkeypatch, tmp_path, caplog):
     with caplog.at_level(logging.ERROR, logger="otel_llmcost.pricing"):
         assert price_call("gpt-4o-mini", Usage(input_tokens=1_000_000)).total == D("0.15")
     assert any(str(missing) in r.getMessage() and "cannot read it" in r.getMessage() for r in caplog.records)
+
+
+def test_a_provider_discount_follows_the_provider_that_serves_the_call():
+    # Claude on Azure Foundry falls back to Anthropic's list price ($3 input for claude-sonnet-4-5), and
+    # babbage-002 on Azure to OpenAI's ($0.40): an Azure discount holds for both, an Anthropic or OpenAI one
+    # for neither (it holds for the calls Anthropic or OpenAI serve).
+    set_price(None, provider="azure", discount=10)
+    assert find_price("claude-sonnet-4-5", "azure.ai.inference").prices["input"] == D("2.7")
+    assert find_price("babbage-002", "azure.ai.openai").prices["input"] == D("0.36")
+    assert find_price("claude-sonnet-4-5", "anthropic").prices["input"] == D(3)
+    clear_overrides()
+    set_price(None, provider="anthropic", discount=20)
+    set_price(None, provider="openai", discount=50)
+    assert find_price("claude-sonnet-4-5", "anthropic").prices["input"] == D("2.4")
+    assert find_price("babbage-002", "openai").prices["input"] == D("0.2")
+    for model, provider in (("claude-sonnet-4-5", "openrouter"), ("claude-sonnet-4-5", "azure.ai.inference")):
+        assert find_price(model, provider).prices["input"] == D(3), provider
+    assert find_price("babbage-002", "azure.ai.openai").prices["input"] == D("0.4")
+
+
+def test_a_model_discount_for_a_provider_holds_where_its_calls_fall_back_to_another_price():
+    set_price("claude-sonnet-4-5", provider="azure", discount=25)
+    assert find_price("claude-sonnet-4-5", "azure.ai.inference").prices["input"] == D("2.25")
+    assert find_price("claude-sonnet-4-5", "anthropic").prices["input"] == D(3)
