@@ -60,7 +60,11 @@ _BEDROCK_GEO = re.compile(r"^(us|eu|apac|au|jp|ca|global|us-gov)\.")
 _BEDROCK_VENDOR = re.compile(
     r"^(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|google|minimax|moonshot|moonshotai|nvidia|zai|twelvelabs)\."
 )
-_CLAUDE_DOTTED = re.compile(r"^claude-(\d)\.(\d)")  # claude-3.5-sonnet -> claude-3-5-sonnet
+# Claude ids as gateways spell them: OpenRouter's dots (claude-3.5-sonnet, claude-sonnet-4.5), the version
+# before the family from Claude 4 on (claude-4.5-sonnet), the aliases with a .0 (claude-sonnet-4-0).
+_CLAUDE_DOTTED = re.compile(r"^claude-((?:opus|sonnet|haiku)-)?(\d)\.(\d)\b")  # -> claude-3-5-sonnet, claude-sonnet-4-5
+_CLAUDE_VERSION_FIRST = re.compile(r"^claude-([4-9])(-\d)?-(opus|sonnet|haiku)\b")  # -> claude-sonnet-4-5
+_CLAUDE_POINT_ZERO = re.compile(r"^claude-(opus|sonnet|haiku)-(\d)-0(?=$|@)")  # -> claude-sonnet-4
 _VERTEX_VERSION = re.compile(r"@[\w.-]*$")  # claude-sonnet-4@20250514, claude-opus-4-6@default
 # Cloud model versions: Bedrock's -v1:0, -v2:0, a -v1 on a Bedrock vendor's id (amazon.titan-text-express-v1)
 # or on a Vertex id (claude-3-5-sonnet-v2@20241022). Other ids keep a -vN: deepseek-v3 and deepseek-v4 are
@@ -97,7 +101,15 @@ def bare_id(model: str) -> tuple[str, str | None]:
         name = name[match.end() :]
         if hint == "bedrock":
             name = _BEDROCK_ROUTE.sub("", name)
-    return _CLAUDE_DOTTED.sub(r"claude-\1-\2", name), hint
+    return _claude_id(name), hint
+
+
+def _claude_id(name: str) -> str:
+    if not name.startswith("claude-"):
+        return name
+    name = _CLAUDE_DOTTED.sub(r"claude-\1\2-\3", name)
+    name = _CLAUDE_VERSION_FIRST.sub(r"claude-\3-\1\2", name)
+    return _CLAUDE_POINT_ZERO.sub(r"claude-\1-\2", name)
 
 
 def is_model_arn(model: str) -> bool:

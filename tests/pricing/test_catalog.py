@@ -151,6 +151,14 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         # maker's price, not the first cloud's that lists the id (Vertex's, without its cache rate)
         ("anthropic/claude-3.5-haiku", "openai", "claude-3-5-haiku-20241022"),
         ("claude-3-5-haiku", "openai", "claude-3-5-haiku-20241022"),
+        # OpenRouter's dots from Claude 4 on, the version before the family, the official -4-0 aliases
+        ("anthropic/claude-sonnet-4.5", "openrouter", "claude-sonnet-4-5"),
+        ("anthropic/claude-opus-4.1", None, "claude-opus-4-1"),
+        ("claude-haiku-4.5", None, "claude-haiku-4-5"),
+        ("claude-4.5-sonnet", None, "claude-sonnet-4-5"),
+        ("anthropic/claude-4.5-sonnet-20250929", None, "claude-sonnet-4-5-20250929"),
+        ("claude-sonnet-4-0", "anthropic", "claude-4-sonnet-20250514"),
+        ("claude-opus-4-0", "anthropic", "claude-4-opus-20250514"),
         # Vertex's OpenAI endpoint (google/...: Vertex's own entries, keyed without a prefix), OpenRouter's vendor names
         ("google/gemini-2.5-flash", "gcp.vertex_ai", "gemini-2.5-flash"),
         ("google/gemini-2.0-flash-001", "gcp.vertex_ai", "gemini-2.0-flash-001"),
