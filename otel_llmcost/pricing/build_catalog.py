@@ -23,6 +23,9 @@ Decisions where the sources disagree, in order:
 Documented corrections applied on top (recorded in ``corrections``):
 - Anthropic 1-hour cache writes cost 2x the base input price (5-minute writes 1.25x); some
   LiteLLM Claude 3 entries carry a wrong 1h price, and many Claude entries lack one.
+- Anthropic prompt caching bills a cache read at 0.1x and a 5-minute write at 1.25x the base input price,
+  on Anthropic's API, Vertex AI and Bedrock alike; LiteLLM's Vertex Claude 3 entries list no cache prices,
+  which would bill cached tokens at the input rate, so Claude 3+ entries without them get them.
 - Anthropic's Message Batches API bills 50% of standard input and output; LiteLLM's
   ``anthropic`` entries have no batch prices.
 - Anthropic's web search tool costs $10 per 1,000 searches on every model that offers it
@@ -118,6 +121,10 @@ LANGFUSE_COMPONENTS = {
 LANGFUSE_TIERS = {("flex",): "flex", ("fast", "priority"): "priority"}
 ANTHROPIC_5M_WRITE = Decimal("1.25")
 ANTHROPIC_1H_WRITE = Decimal(2)
+ANTHROPIC_5M_WRITE = Decimal("1.25")
+ANTHROPIC_CACHE_READ = Decimal("0.1")
+# Claude models with prompt caching: Claude 3 on (claude-3-haiku, claude-3-5-sonnet, claude-sonnet-4-5, ...)
+CLAUDE_WITH_CACHING = re.compile(r"claude-(?:3|[4-9]|(?:opus|sonnet|haiku)-[4-9])\b")
 BATCH_DISCOUNT = Decimal("0.5")
 ANTHROPIC_WEB_SEARCH_PER_1K = Decimal(10)
 REGIONAL_PREMIUM = Decimal("1.1")
@@ -417,6 +424,7 @@ def is_claude(draft: Draft) -> bool:
 def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
     if not is_claude(draft):
         return
+    add_cache_prices(draft, corrections)
     for long_context in (False, True):
         base_input = draft.prices.get(price_field(STANDARD, "input", long_context))
         five_minute = price_field(STANDARD, "cache_write_5m", long_context)
@@ -450,6 +458,31 @@ def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
                 "reason": "Anthropic web search tool: $10 per 1,000 searches",
             }
         )
+
+
+def add_cache_prices(draft: Draft, corrections: list[dict[str, str]]) -> None:
+    """A Claude 3+ entry listed without cache prices (LiteLLM's Vertex Claude 3 entries): cached tokens would
+    be billed at the input rate, 10x a cache read. Prompt caching bills the same ratios on every platform."""
+    base_input = draft.prices.get("input")
+    if (
+        base_input is None
+        or not CLAUDE_WITH_CACHING.search(draft.key)
+        or "cache_read" in draft.prices
+        or "cache_write_5m" in draft.prices
+    ):
+        return
+    for name, ratio in (("cache_read", ANTHROPIC_CACHE_READ), ("cache_write_5m", ANTHROPIC_5M_WRITE)):
+        draft.prices[name] = (base_input * ratio).normalize()
+    corrections.append(
+        {
+            "key": draft.key,
+            "field": "cache_read, cache_write_5m",
+            "from": "",
+            "to": f"{format_price(draft.prices['cache_read'])}, {format_price(draft.prices['cache_write_5m'])}",
+            "reason": "Anthropic prompt caching (the same on Vertex AI and Bedrock): a cache read costs 0.1x "
+            "the base input price, a 5-minute cache write 1.25x",
+        }
+    )
 
 
 def is_zero_placeholder(draft: Draft, spec: Any) -> bool:

@@ -374,3 +374,12 @@ def test_price_call_names_what_is_wrong_with_the_usage(usage, message):
     with pytest.raises(TypeError) as error:
         price_call("gpt-4o", usage)
     assert message in str(error.value)
+
+
+def test_claude_3_on_vertex_bills_cache_reads_and_writes_at_the_cache_rates():
+    # claude-3-5-sonnet-v2 on Vertex: $3 input, so $0.30 a cache read and $3.75 a 5-minute write (not $3 each)
+    usage = Usage(input_tokens=100_000, cache_read_tokens=90_000, cache_write_5m_tokens=5_000, output_tokens=1_000)
+    cost = price_call("claude-3-5-sonnet-v2@20241022", usage, provider="gcp.vertex_ai")
+    assert cost.cache_read == 90_000 * D("0.3") / M == D("0.027")
+    assert cost.cache_write == 5_000 * D("3.75") / M
+    assert cost.total == D("0.027") + 5_000 * D(3) / M + 5_000 * D("3.75") / M + 1_000 * D(15) / M
