@@ -39,7 +39,12 @@ Documented corrections applied on top (recorded in ``corrections``):
   lists batch prices for some OpenAI models only (gpt-4o-mini, gpt-4.1, ...), not for gpt-5, o1,
   o3 or o4-mini, so the text models of its ``openai`` entries without them get half their
   standard prices. Audio, realtime, search and ChatGPT (``*-chat``, ``*-chat-latest``) models are
-  left out: no batch price is published for them.
+  left out: no batch price is published for them. A listed batch price that is not half the entry's
+  standard price is another model's (LiteLLM's ft:davinci-002 and ft:babbage-002 carry their base
+  models') and is replaced the same way.
+- OpenAI bills no cache write below the input price: a LiteLLM ``cache_creation_input_token_cost`` on an
+  OpenAI entry without a cache-read price, below its input price, is the cached-input price
+  (ft:gpt-4o-2024-11-20) and is read as one.
 """
 
 from __future__ import annotations
@@ -507,23 +512,57 @@ def correct_openai_batch(draft: Draft, corrections: list[dict[str, str]]) -> Non
         draft.provider != "openai"
         or draft.mode not in OPENAI_BATCH_MODES
         or OPENAI_NOT_BATCHED.search(draft.key)
-        or "batch_input" in draft.prices
         or "input" not in draft.prices
         or "output" not in draft.prices
     ):
         return
-    add_batch_prices(draft, corrections, "OpenAI Batch API")
+    listed = (draft.prices.get("batch_input"), draft.prices.get("batch_output"))
+    if listed == (None, None) or listed != tuple(
+        (draft.prices[component] * BATCH_DISCOUNT).normalize() for component in ("input", "output")
+    ):
+        # none listed, or another model's (LiteLLM's ft:davinci-002 has davinci-002's $1, not half of its $12)
+        add_batch_prices(draft, corrections, "OpenAI Batch API", listed)
 
 
-def add_batch_prices(draft: Draft, corrections: list[dict[str, str]], api: str) -> None:
-    """The provider's documented batch discount (``api`` bills 50% of standard input and output), recorded."""
+def correct_openai_cache_write(draft: Draft, corrections: list[dict[str, str]]) -> None:
+    """OpenAI bills no cache write below the input price: LiteLLM's ``cache_creation_input_token_cost`` on an
+    OpenAI entry without a cache-read price and below its input price is the cached-input price, mislabelled
+    (ft:gpt-4o-2024-11-20's 1.875, half its 3.75 input, as ft:gpt-4o-2024-08-06's cache read)."""
+    written, base_input = draft.prices.get("cache_write_5m"), draft.prices.get("input")
+    if (
+        draft.provider != "openai"
+        or written is None
+        or base_input is None
+        or written >= base_input
+        or "cache_read" in draft.prices
+    ):
+        return
+    draft.prices["cache_read"] = draft.prices.pop("cache_write_5m")
+    draft.prices.pop("cache_write_1h", None)
+    corrections.append(
+        {
+            "key": draft.key,
+            "field": "cache_write_5m -> cache_read",
+            "from": format_price(written),
+            "to": format_price(written),
+            "reason": "OpenAI cached input: a price below the input price listed as a cache write is the "
+            "cached-input (cache read) price",
+        }
+    )
+
+
+def add_batch_prices(
+    draft: Draft, corrections: list[dict[str, str]], api: str, listed: tuple[Decimal | None, ...] = (None, None)
+) -> None:
+    """The provider's documented batch discount (``api`` bills 50% of standard input and output), recorded;
+    ``listed``: the batch prices the sources gave, which these replace."""
     for component in ("input", "output"):
         draft.prices[price_field("batch", component)] = (draft.prices[component] * BATCH_DISCOUNT).normalize()
     corrections.append(
         {
             "key": draft.key,
             "field": "batch_input, batch_output",
-            "from": "",
+            "from": "" if listed == (None, None) else ", ".join("" if p is None else format_price(p) for p in listed),
             "to": f"{format_price(draft.prices['batch_input'])}, {format_price(draft.prices['batch_output'])}",
             "reason": f"{api}: 50% of standard input and output prices",
         }
@@ -579,6 +618,7 @@ def build(
     for draft in drafts.values():
         correct_anthropic(draft, corrections)
         correct_openai_batch(draft, corrections)
+        correct_openai_cache_write(draft, corrections)
 
     entries = [draft.finish().to_json() for draft in sorted(drafts.values(), key=lambda d: (d.provider, d.key))]
     digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:10]

@@ -383,3 +383,19 @@ def test_claude_3_on_vertex_bills_cache_reads_and_writes_at_the_cache_rates():
     assert cost.cache_read == 90_000 * D("0.3") / M == D("0.027")
     assert cost.cache_write == 5_000 * D("3.75") / M
     assert cost.total == D("0.027") + 5_000 * D(3) / M + 5_000 * D("3.75") / M + 1_000 * D(15) / M
+
+
+def test_fine_tuned_gpt_4o_bills_cached_input_at_its_cached_rate_not_as_a_cache_write():
+    # ft:gpt-4o-2024-11-20: $3.75 input, $1.875 cached input (the sources list the latter as a cache write)
+    usage = Usage(input_tokens=1_000_000, cache_read_tokens=1_000_000, output_tokens=0)
+    cost = price_call("ft:gpt-4o-2024-11-20:acme::x1", usage, provider="openai")
+    assert (cost.entry, cost.cache_read, cost.input, cost.total) == ("ft:gpt-4o-2024-11-20", D("1.875"), 0, D("1.875"))
+
+
+@pytest.mark.parametrize(("model", "rate"), [("ft:davinci-002:acme::x1", D(12)), ("ft:babbage-002:acme::x1", D("1.6"))])
+def test_fine_tuned_completion_models_batch_at_half_their_own_price(model, rate):
+    # $12 (davinci) and $1.60 (babbage) per 1M input and output tokens; the sources list the base models'
+    # batch prices ($1, $0.20) for their fine-tunes too.
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    cost = price_call(model, usage, provider="openai", service_tier="batch")
+    assert cost.total == (rate + rate) / 2
