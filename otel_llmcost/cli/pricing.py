@@ -14,7 +14,7 @@ from rich.table import Table
 from otel_llmcost.cli.console import make_console
 from otel_llmcost.pricing import PriceEntry, Usage, catalog_metadata, find_price, price_call
 from otel_llmcost.pricing.catalog import all_entries
-from otel_llmcost.pricing.cost import rate
+from otel_llmcost.pricing.cost import billed_rate
 from otel_llmcost.pricing.entry import COMPONENTS, STANDARD, TIERS, format_price
 from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, catalog_provider
 from otel_llmcost.tokens import count_messages, count_text, counting_method
@@ -103,7 +103,8 @@ def show(model: str, provider: str | None) -> None:
 
     table = Table(
         title="USD per 1M tokens",
-        caption="* derived from the listed prices (see otel_llmcost/pricing/cost.py); = input: billed as input",
+        caption="* derived from the listed prices (see otel_llmcost/pricing/cost.py); "
+        "= input, = 5m write: billed as that price",
     )
     table.add_column("tier")
     for component in COMPONENTS:
@@ -118,10 +119,14 @@ def show(model: str, provider: str | None) -> None:
     console.print(table)
 
 
+# How a cell says a price bills as another one's (the entry lists none for it)
+_BILLED_AS = {"input": "= input", "cache_write_5m": "= 5m write"}
+
+
 def _rate_cell(entry: PriceEntry, tier: str, component: str, long_context: bool) -> str:
-    price = rate(entry, tier, component, long_context)
-    if price is None:
-        return "= input"
+    price, billed_as = billed_rate(entry, tier, component, long_context)
+    if billed_as != component:
+        return _BILLED_AS[billed_as]
     return _usd(price) + ("" if entry.price(tier, component, long_context) is not None else "*")
 
 

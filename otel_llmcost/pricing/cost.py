@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.catalog import find_price
-from otel_llmcost.pricing.entry import INPUT_SIDE, PER_MILLION, STANDARD, TIERS, PriceEntry, price_field
+from otel_llmcost.pricing.entry import COMPONENTS, INPUT_SIDE, PER_MILLION, STANDARD, TIERS, PriceEntry, price_field
 from otel_llmcost.pricing.types import EXACT, ZERO, Cost, Usage
 
 logger = logging.getLogger("otel_llmcost.pricing")
@@ -340,17 +340,21 @@ def rates_for(entry: PriceEntry, tier: str, long_context: bool) -> Rates:
 
 
 def _rates(entry: PriceEntry, tier: str, long_context: bool) -> Rates:
-    input_rate = rate(entry, tier, "input", long_context) or ZERO
-    cache_read = rate(entry, tier, "cache_read", long_context)
-    write_5m = rate(entry, tier, "cache_write_5m", long_context)
-    write_1h = rate(entry, tier, "cache_write_1h", long_context)
-    return Rates(
-        input=input_rate,
-        cache_read=input_rate if cache_read is None else cache_read,
-        cache_write_5m=input_rate if write_5m is None else write_5m,
-        cache_write_1h=write_1h if write_1h is not None else (input_rate if write_5m is None else write_5m),
-        output=rate(entry, tier, "output", long_context) or ZERO,
-    )
+    return Rates(*(billed_rate(entry, tier, component, long_context)[0] for component in COMPONENTS))
+
+
+# What a cache price bills at when the entry lists none (nor can derive it): its fallbacks, in order.
+_FALLBACKS = {"cache_read": ("input",), "cache_write_5m": ("input",), "cache_write_1h": ("cache_write_5m", "input")}
+
+
+def billed_rate(entry: PriceEntry, tier: str, component: str, long_context: bool) -> tuple[Decimal, str]:
+    """The rate ``component`` bills at, and whose price it is: its own, or a fallback's (a 1-hour cache
+    write without a price bills as a 5-minute one, else as input; a cache read without one as input)."""
+    for name in (component, *_FALLBACKS.get(component, ())):
+        price = rate(entry, tier, name, long_context)
+        if price is not None:
+            return price, name
+    return ZERO, component
 
 
 def rate(entry: PriceEntry, tier: str, component: str, long_context: bool) -> Decimal | None:

@@ -19,6 +19,21 @@ def test_show_prints_the_matched_entry_and_its_rates():
     assert [cell.strip() for cell in standard.strip("│").split("│")] == ["standard", "$0.15", "$0.075", "= input", "= input", "$0.6"]
 
 
+def test_show_says_a_1h_cache_write_without_a_price_bills_as_the_5m_one(monkeypatch, tmp_path):
+    # A price with a 5-minute cache write only: a 1-hour write is billed at it ($5), not at the input price ($4).
+    from otel_llmcost import semconv as sc
+    from otel_llmcost.pricing import Usage, clear_overrides, price_call
+
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"prices": [{"model": "my-claude", "input": 4, "output": 20, "cache_write_5m": 5}]}))
+    monkeypatch.setenv(sc.ENV_PRICING_FILE, str(path))
+    clear_overrides()
+    result = run("show", "my-claude")
+    standard = next(line for line in result.output.splitlines() if line.startswith("│ standard"))
+    assert [cell.strip() for cell in standard.strip("│").split("│")] == ["standard", "$4", "= input", "$5", "= 5m write", "$20"]
+    assert price_call("my-claude", Usage(input_tokens=1_000_000, cache_write_1h_tokens=1_000_000)).total == 5
+
+
 def test_show_unknown_model_suggests_the_nearest():
     result = run("show", "gpt-4o-mni")
     assert result.exit_code == 1
