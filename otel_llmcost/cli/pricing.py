@@ -220,7 +220,11 @@ def _read_prompt(text: str | None, prompt_file) -> str:
     elif sys.stdin is None or sys.stdin.isatty():
         raise click.UsageError("No prompt: pass --text, --file PATH, or pipe it on stdin.")
     else:
-        where, prompt = "stdin", _decoded(sys.stdin.read, "stdin")
+        # The bytes, decoded strictly: a text stdin's errors mode is surrogateescape, which would count
+        # a Latin-1 file's accents as escapes instead of saying it is no UTF-8.
+        stdin_bytes = getattr(sys.stdin, "buffer", None)
+        read = sys.stdin.read if stdin_bytes is None else lambda: stdin_bytes.read().decode("utf-8")
+        where, prompt = "stdin", _decoded(read, "stdin")
     if not prompt.strip():  # a script's empty pipe or file, not a prompt to price at $0
         raise click.UsageError(f"No prompt: {where} was empty. Pass the prompt's text, or --text '' for none.")
     return prompt

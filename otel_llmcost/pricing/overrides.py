@@ -63,13 +63,22 @@ class Overrides:
 
 def load_file(path: Path) -> Overrides:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark some editors write is no JSON
     except OSError as exc:
         raise OverrideError(f"cannot read it: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise OverrideError(
+            f"it is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    except json.JSONDecodeError as exc:
         raise OverrideError(f"it is not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or set(data) != {"prices"} or not isinstance(data["prices"], list):
+    except RecursionError:
+        raise OverrideError('its JSON is nested too deeply to be a price file {"prices": [ ... ]}') from None
+    if not isinstance(data, dict) or not isinstance(data.get("prices"), list):
         raise OverrideError('expected an object {"prices": [ ... ]} with a list of price items')
+    if len(data) > 1:
+        extra = ", ".join(sorted(str(key) for key in data if key != "prices"))
+        raise OverrideError(f'unknown top-level key(s) {extra}: a price file is an object {{"prices": [ ... ]}} only')
     origin = f"override file {path}"
     file_date = date.fromtimestamp(path.stat().st_mtime).isoformat()
     entries, discounts = [], []
@@ -77,6 +86,16 @@ def load_file(path: Path) -> Overrides:
         parsed = parse_item(item, f"prices[{index}]", origin, file_date)
         (discounts if isinstance(parsed, Discount) else entries).append(parsed)
     return Overrides(tuple(entries), tuple(discounts))
+
+
+def _is_date(text: str) -> bool:
+    if not _ISO_DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)  # 2026-02-30 has the shape of a date, and is none
+    except ValueError:
+        return False
+    return True
 
 
 def parse_item(item: Any, where: str, origin: str, default_date: str) -> PriceEntry | Discount:
@@ -115,7 +134,7 @@ def _check_provider(provider: str, where: str) -> None:
     if nearest:
         raise OverrideError(
             f"{where}.provider {provider!r} is not a provider name: did you mean {' or '.join(nearest)}? A price "
-            "applies to the calls whose gen_ai.provider.name (or catalog provider) it names exactly."
+            "applies to the calls whose gen_ai.provider.name (or catalog provider) it names exactly"
         )
 
 
@@ -158,7 +177,7 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     effective_date = item.get("effective_date", default_date)
     if isinstance(effective_date, date):  # set_price(..., effective_date=date(2026, 1, 1))
         effective_date = effective_date.isoformat()
-    if not isinstance(effective_date, str) or not _ISO_DATE.fullmatch(effective_date):
+    if not isinstance(effective_date, str) or not _is_date(effective_date):
         raise OverrideError(f"{where}.effective_date must be a date as YYYY-MM-DD, got {effective_date!r}")
     mode = item.get("mode", "chat")
     if not isinstance(mode, str) or not mode:

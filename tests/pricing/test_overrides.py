@@ -12,7 +12,10 @@ ONE_M_EACH = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
 
 
 def use_price_file(monkeypatch, path, content):
-    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
     monkeypatch.setenv(sc.ENV_PRICING_FILE, str(path))
     clear_overrides()  # re-read the file on next use
 
@@ -166,6 +169,7 @@ def test_set_price_takes_any_provider_name_spans_may_carry_but_not_a_misspelt_kn
         # accepted before and never applied, or written onto every span's price date
         ({"input": 1, "output": 1, "long_input": 2}, "gives long_input but no long_context_threshold"),
         ({"input": 1, "output": 1, "effective_date": "yesterday"}, "effective_date must be a date as YYYY-MM-DD"),
+        ({"input": 1, "output": 1, "effective_date": "2026-02-30"}, "effective_date must be a date as YYYY-MM-DD"),
         ({"input": 1, "output": 1, "mode": ["chat"]}, "mode must be a text"),
         # a tier's prices without its input price: the tier was not offered, so they were never used
         ({"input": 1, "output": 2, "batch_output": 1}, "gives batch_output but not batch_input"),
@@ -195,7 +199,13 @@ def test_set_price_rejects_bad_input_with_a_clear_message(kwargs, message):
             "prices[0].provider 'openia' is not a provider name: did you mean openai?",
         ),
         ({"prices": [{"provider": "azur", "discount": 10}]}, "did you mean azure?"),
+        ({"prices": [], "version": 1}, "unknown top-level key(s) version"),
+        ({"prices": [{"model": "acme-llm", "input": 1, "output": 2, "effective_date": "2026-13-45"}]}, "YYYY-MM-DD"),
+        # broke every price lookup with a RecursionError, catalog models' too
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (b'{"prices": [{"model": "caf\xe9", "input": 1, "output": 2}]}', "not UTF-8 text (byte 0xe9 at offset 26)"),
     ],
+    ids=lambda value: value[:40] if isinstance(value, (str, bytes)) else None,
 )
 def test_bad_override_file_logs_one_clear_error_and_keeps_the_catalog(monkeypatch, tmp_path, caplog, content, problem):
     path = tmp_path / "prices.json"
@@ -208,6 +218,12 @@ def test_bad_override_file_logs_one_clear_error_and_keeps_the_catalog(monkeypatc
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert str(path) in errors[0] and sc.ENV_PRICING_FILE in errors[0] and problem in errors[0]
+
+
+def test_an_override_file_with_a_byte_order_mark_is_read(monkeypatch, tmp_path):
+    content = json.dumps({"prices": [{"model": "acme-llm", "input": 1, "output": 2}]})
+    use_price_file(monkeypatch, tmp_path / "prices.json", "\ufeff" + content)
+    assert prices_of(find_price("acme-llm")) == (D(1), D(2))
 
 
 def test_missing_override_file_is_reported(monkeypatch, tmp_path, caplog):

@@ -92,6 +92,21 @@ def test_estimate_of_a_file_that_is_not_utf8_says_so(tmp_path):
         assert isinstance(result.exception, SystemExit)  # a usage error, not an exception from inside
 
 
+def test_estimate_of_a_pipe_that_is_not_utf8_says_so():
+    # A real process's stdin decodes with surrogateescape: the Latin-1 bytes must not pass as 10 tokens.
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "otel_llmcost.cli", "pricing", "estimate", "--model", "gpt-4o-mini"],
+        input="café au lait".encode("latin-1"),
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout
+    assert b"The prompt on stdin is not UTF-8 text (byte 0xe9 at offset 3)" in result.stderr
+
+
 def test_provider_is_read_as_everywhere_else_and_an_unknown_one_is_refused():
     # list takes the gen_ai.provider.name spelling too, as show and estimate do
     result = run("list", "--provider", "aws.bedrock", "--search", "claude-sonnet-4-5-20250929")
