@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from otel_llmcost.cli.console import make_console
@@ -91,15 +92,19 @@ def show(model: str, provider: str | None) -> None:
     """Show the catalog entry that prices MODEL and every rate it is billed at."""
     entry = _find(model, provider)
     console = _console()
-    console.print(f"[bold]{model}[/] is priced by catalog entry [bold]{entry.key}[/] ({entry.provider}, {entry.mode})")
-    console.print(f"source: {entry.source}")
+    # Ids, modes and file names are the user's text, not markup ('acme[/]model', prices[prod].json).
+    console.print(
+        f"[bold]{escape(model)}[/] is priced by catalog entry [bold]{escape(entry.key)}[/] "
+        f"({escape(entry.provider)}, {escape(entry.mode)})"
+    )
+    console.print(f"source: {escape(entry.source)}")
     console.print(f"effective date: {entry.effective_date}")
     if entry.long_context_threshold is not None:
         console.print(f"long context: past {entry.long_context_threshold:,} input tokens the whole request uses the long rates")
     if entry.web_search_per_1k is not None:
         console.print(f"web search: {_usd(entry.web_search_per_1k)} per 1,000 requests")
     for note in entry.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
 
     table = Table(
         title="USD per 1M tokens",
@@ -153,9 +158,9 @@ def list_(provider: str | None, search: str | None) -> None:
         table.add_column(title, justify="right" if title in ("input", "cache read", "output") else "left")
     for entry in sorted(entries, key=lambda e: (e.provider, e.key)):
         table.add_row(
-            entry.key,
-            entry.provider,
-            entry.mode,
+            escape(entry.key),
+            escape(entry.provider),
+            escape(entry.mode),
             *(_usd(price) if (price := entry.price(STANDARD, component)) is not None else "-" for component in ("input", "cache_read", "output")),
             ",".join(tier for tier in TIERS[1:] if entry.offers(tier)) + (" long" if entry.long_context_threshold else ""),
             entry.effective_date,
@@ -195,10 +200,11 @@ def estimate(
     assert cost is not None  # _find() found the entry
 
     console = _console()
-    console.print(f"prompt: {input_tokens:,} tokens ({counting_method(model)}), {cached_tokens:,} of them cached")
+    method = escape(counting_method(model))
+    console.print(f"prompt: {input_tokens:,} tokens ({method}), {cached_tokens:,} of them cached")
     console.print(f"output: {output_tokens:,} tokens (as given)")
     console.print(
-        f"priced as {entry.key}, {cost.tier} tier{', long context' if cost.long_context else ''}, prices of {cost.price_date}"
+        f"priced as {escape(entry.key)}, {cost.tier} tier{', long context' if cost.long_context else ''}, prices of {cost.price_date}"
     )
     table = Table()
     table.add_column("part")

@@ -155,3 +155,21 @@ def test_estimate_of_a_file_with_a_byte_order_mark_counts_its_text(tmp_path):
     marked.write_text("hello world", encoding="utf-8-sig")
     outputs = [run("estimate", "--model", "gpt-4o-mini", "--file", str(path)).output for path in (plain, marked)]
     assert "prompt: 2 tokens" in outputs[0] and outputs[0] == outputs[1]
+
+
+def test_ids_and_file_names_are_shown_as_written_not_read_as_markup(monkeypatch, tmp_path):
+    from otel_llmcost import semconv as sc
+    from otel_llmcost.pricing import clear_overrides
+
+    path = tmp_path / "prices[prod].json"
+    items = [{"model": "acme[/]model", "input": 1, "output": 2}, {"model": "team[red]-llm", "input": 1, "output": 2}]
+    path.write_text(json.dumps({"prices": items}))
+    monkeypatch.setenv(sc.ENV_PRICING_FILE, str(path))
+    clear_overrides()
+    shown = run("show", "acme[/]model")  # a markup error's traceback before
+    assert shown.exit_code == 0, shown.output
+    assert "acme[/]model is priced by catalog entry acme[/]model" in shown.output
+    assert f"source: override file {path}" in shown.output.replace("\n", "")
+    listed = run("list", "--search", "[red]")
+    assert listed.exit_code == 0, listed.output
+    assert "team[red]-llm" in listed.output
