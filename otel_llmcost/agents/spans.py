@@ -16,7 +16,7 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.agents import observer
 from otel_llmcost.agents.run import AgentRun, ToolCall
 from otel_llmcost.agents.scopes import capture_content, innermost, lock, open_scopes, tracer
-from otel_llmcost.instrumentation.content import tool_call_part, tool_response_part
+from otel_llmcost.instrumentation.content import for_redaction, redacted_json, tool_call_part, tool_response_part
 from otel_llmcost.instrumentation.core import Telemetry, log_once
 
 
@@ -112,10 +112,9 @@ def _content(value: Any, part: dict[str, Any], field: str) -> str | None:
         return _as_json(value)
     role = "assistant" if part["type"] == "tool_call" else "tool"
     try:
-        returned = redact([{"role": role, "parts": [part]}])[0]["parts"][0]
+        returned = redact(for_redaction([{"role": role, "parts": [part]}]))[0]["parts"][0]
         kept = returned.get(field, returned) if isinstance(returned, dict) else returned
-        # No default=str: what JSON cannot hold (a set, an object) is dropped, never written as its str().
-        return kept if isinstance(kept, str) else json.dumps(kept, ensure_ascii=False)
+        return kept if isinstance(kept, str) else redacted_json(kept)
     except Exception:
         log_once(
             "redact.tool",

@@ -31,6 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import current_attributes
+from otel_llmcost.instrumentation.content import for_redaction, redacted_json
 from otel_llmcost.pricing.cost import price_call, price_floats
 from otel_llmcost.pricing.types import Cost, Usage, new_usage
 
@@ -737,9 +738,17 @@ def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> An
     """What the hook lets through. It always gets a message list: the system instructions (a list of
     parts in the semconv) go to it as one ``system`` message, and their parts come back from it."""
     if key != sc.GEN_AI_SYSTEM_INSTRUCTIONS:
-        return redact(messages)
-    returned = redact([{"role": "system", "parts": messages}])
+        returned = redact(for_redaction(messages))
+        _check_redacted(returned)
+        return returned
+    returned = redact(for_redaction([{"role": "system", "parts": messages}]))
+    _check_redacted(returned)
     return [part for message in returned for part in message["parts"]] if returned else returned
+
+
+def _check_redacted(returned: Any) -> None:
+    if returned is not None and not isinstance(returned, list):  # a dict or "REDACTED" is no message list
+        raise TypeError(f"the redaction hook must return the message list (or None), got {type(returned).__name__}")
 
 
 def _content_attributes(telemetry: Telemetry, request: Request, response: Response | None) -> dict[str, str]:
@@ -770,14 +779,13 @@ def _content_attributes(telemetry: Telemetry, request: Request, response: Respon
         try:
             recorded = _redacted(telemetry.redact, key, messages)
             if recorded:  # the hook may drop it all (None, [])
-                # No default=str: what JSON cannot hold (a set, an object) is dropped, never written as its str().
-                attributes[key] = json.dumps(recorded, ensure_ascii=False)
+                attributes[key] = redacted_json(recorded)
         except Exception:
             # Privacy first: a broken redaction hook means no content, not unredacted content.
             log_once(
                 "redact",
-                "otel-llmcost: the redaction hook raised or returned what cannot be written as JSON; "
-                "message content is dropped",
+                "otel-llmcost: the redaction hook raised, or returned no message list or what cannot be "
+                "written as JSON; message content is dropped",
                 exc_info=True,
             )
     return attributes

@@ -519,6 +519,24 @@ def test_tool_arguments_and_results_go_through_the_redaction_hook(tracer_provide
     assert seen[1][0]["parts"][0] == response_part
 
 
+def test_a_hook_that_edits_a_tool_result_in_place_leaves_the_programs_result_alone(tracer_provider, spans):
+    def redact(messages):
+        for part in messages[0]["parts"]:
+            for value in (part.get("arguments"), part.get("response")):
+                if isinstance(value, dict) and "email" in value:
+                    value["email"] = "[redacted]"
+        return messages
+
+    @otel_llmcost.tool
+    def lookup(order_id):
+        return {"email": "jane@example.com"}
+
+    Telemetry(tracer_provider=tracer_provider, capture_content=True, redact=redact)
+    assert lookup("12345") == {"email": "jane@example.com"}  # {"email": "[redacted]"} before
+    attributes = spans.one("execute_tool lookup").attributes
+    assert json.loads(attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"email": "[redacted]"}
+
+
 @pytest.mark.parametrize(
     "redact",
     [

@@ -255,6 +255,28 @@ def test_captured_content_goes_through_the_redaction_hook(instrument_anthropic, 
     assert json.loads(attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS]) == [{"type": "text", "content": "[redacted]"}]
 
 
+def test_a_hook_that_edits_tool_arguments_in_place_changes_no_object_of_the_program(
+    instrument_anthropic, telemetry, anthropic_api
+):
+    def redact(messages):  # edits the tool calls' arguments where they are
+        for message in messages:
+            for part in message["parts"]:
+                if part["type"] == "tool_call":
+                    part["arguments"]["redacted"] = True
+        return messages
+
+    history = json.loads(json.dumps(MESSAGES))
+    instrument_anthropic(capture_content=True, redact=redact)
+    message = anthropic_api(REPLY).run(lambda api: create(api, messages=history))
+
+    # The reply the program acts on and the history it sends next keep the model's arguments
+    assert message.content[1].input == {"channel": "email"}
+    assert history[1]["content"][0]["input"] == {"order": "12345"}
+    attributes = telemetry.span().attributes
+    [call] = [part for part in json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] if part["type"] == "tool_call"]
+    assert call["arguments"] == {"channel": "email", "redacted": True}  # the hook's edit is what is recorded
+
+
 def test_attribution_lands_on_the_span_and_the_cost_metric(anthropic_instrumented, anthropic_api):
     api = anthropic_api(REPLY)
     with attribution(team="support", feature="answer", customer="c-042", ticket="T-9"):

@@ -381,6 +381,10 @@ def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry
             id="returns a set of what it found",
         ),
         pytest.param(lambda messages: None, id="returns None"),
+        # recorded as {"redacted": true} and "REDACTED" before: no message list the semconv describes
+        pytest.param(lambda messages: {"redacted": True}, id="returns a dict"),
+        pytest.param(lambda messages: "REDACTED", id="returns a string"),
+        pytest.param(lambda messages: [{"role": "user", "parts": [], "score": float("nan")}], id="returns a NaN"),
     ],
 )
 def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_openai, telemetry, openai_api, redact):
@@ -393,6 +397,24 @@ def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_o
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
     [cost] = telemetry.metric_points(sc.METRIC_COST)
     assert cost.value == attributes[sc.GEN_AI_USAGE_COST_AMOUNT]
+
+
+def test_captured_tool_arguments_that_are_not_json_stay_text_and_the_content_stays_json(
+    instrument_openai, telemetry, openai_api
+):
+    # A model may write NaN in its arguments; Python's json reads it, and would write invalid JSON back.
+    call = {"id": "call_1", "type": "function", "function": {"name": "score", "arguments": '{"score": NaN}'}}
+    completion = chat_completion("gpt-4o-mini-2024-07-18", None, chat_usage(100, 10), tool_calls=[call])
+    instrument_openai(capture_content=True)
+    openai_api(json_reply(completion)).run(create_chat)
+
+    recorded = telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES]
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    [part] = json.loads(recorded, parse_constant=refuse)[0]["parts"]  # strict JSON (RFC 8259)
+    assert part["arguments"] == '{"score": NaN}'
 
 
 def test_metric_points_carry_the_servers_address_and_port(openai_instrumented, openai_api):
