@@ -118,19 +118,48 @@ def _end_steps(token: object, error: BaseException | None, result: object) -> No
 # reading it directly saves the three calls of baggage.get_all on every LLM call (the hot path runs
 # cold, where each call costs microseconds); if a release renames it, get_all is used.
 _BAGGAGE_KEY = getattr(baggage, "_BAGGAGE_KEY", None)
+_HELD = context.create_key("otel_llmcost.attribution.held")
 
 
 def current_attributes(ctx: context.Context | None = None) -> dict[str, str]:
     """The attribution in ``ctx`` (default: the current context), as span attributes."""
-    if _BAGGAGE_KEY is None:
-        entries: object = baggage.get_all(ctx)
-    else:
-        entries = (context.get_current() if ctx is None else ctx).get(_BAGGAGE_KEY)
+    if ctx is None:
+        ctx = context.get_current()
+    entries = baggage.get_all(ctx) if _BAGGAGE_KEY is None else ctx.get(_BAGGAGE_KEY)
+    held = ctx.get(_HELD)  # a provider request's context (for_provider) holds it out of the baggage
     if not entries or (type(entries) is not dict and not isinstance(entries, Mapping)):
-        return {}
-    return {
+        return dict(held) if held else {}
+    found = {
         key: str(value) for key, value in entries.items() if key in _OWN_KEYS or key.startswith(LLMCOST_EXTRA_PREFIX)
     }
+    return {**held, **found} if held else found
+
+
+def for_provider(ctx: context.Context | None = None) -> context.Context:
+    """``ctx`` (default: the current context) with its attribution held out of the baggage: the context
+    an LLM provider's request runs in. Baggage carries attribution across the user's own services; a
+    provider is none of them, yet anthropic 2.x (and any HTTP client instrumentation) would send it
+    the customer and user ids in the W3C ``baggage`` header. ``current_attributes`` still reads it
+    there (what we record inside the request keeps it). The same context when there is none."""
+    if ctx is None:
+        ctx = context.get_current()
+    entries = baggage.get_all(ctx) if _BAGGAGE_KEY is None else ctx.get(_BAGGAGE_KEY)
+    if not entries or (type(entries) is not dict and not isinstance(entries, Mapping)):
+        return ctx
+    held = current_attributes(ctx)
+    if not held:
+        return ctx
+    for key in held:
+        ctx = baggage.remove_baggage(key, ctx)
+    return context.set_value(_HELD, held, ctx)
+
+
+def attach_for_provider() -> object | None:
+    """Make ``for_provider()`` of the current context current (for a request we record no span of);
+    the token to detach, or None when there was no attribution to leave out."""
+    ctx = context.get_current()
+    outbound = for_provider(ctx)
+    return None if outbound is ctx else context.attach(outbound)
 
 
 def _with_entry(ctx: context.Context, baggage_key: str, argument: str, value: object) -> context.Context:

@@ -183,3 +183,25 @@ def test_what_a_decorated_generator_opens_across_a_yield_stays_open_for_its_late
         return taken
 
     assert asyncio.run(main()) == [inside, inside, after]
+
+
+def test_a_providers_request_context_holds_the_attribution_out_of_the_baggage():
+    from opentelemetry import baggage, context
+
+    from otel_llmcost.attribution import for_provider
+
+    token = context.attach(baggage.set_baggage("tenant.region", "eu"))
+    try:
+        with attributes(team="support", customer="c-042", ticket="T-9"):
+            outbound = for_provider()
+            # what a propagator would send: the program's own entry only
+            assert dict(baggage.get_all(outbound)) == {"tenant.region": "eu"}
+            # what otel-llmcost records inside the request: the attribution, as outside it
+            assert current_attributes(outbound) == current_attributes() == {
+                sc.LLMCOST_TEAM: "support",
+                sc.LLMCOST_CUSTOMER: "c-042",
+                sc.LLMCOST_EXTRA_PREFIX + "ticket": "T-9",
+            }
+        assert for_provider() is context.get_current()  # nothing to hold out: the same context
+    finally:
+        context.detach(token)

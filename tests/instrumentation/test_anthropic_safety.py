@@ -352,6 +352,38 @@ def test_the_sdk_still_sends_our_spans_trace_context(anthropic_instrumented, ant
 
 
 @needs_own_tracing
+@pytest.mark.parametrize("call", ["message", "message-general-path", "stream", "count_tokens"])
+def test_the_attribution_is_not_sent_to_the_provider(anthropic_instrumented, anthropic_api, request, call):
+    # anthropic 2.x sends the W3C baggage with each request: the customer and user ids must not leave for
+    # Anthropic. The program's own baggage entries are its business, and still go.
+    from opentelemetry import baggage
+    from opentelemetry import context as otel_context
+
+    if call == "message-general-path":
+        request.getfixturevalue("general_path")
+    stream = call == "stream"
+    reply = json_reply({"input_tokens": 2095}) if call == "count_tokens" else claude_stream(claude_events(MESSAGE)) if stream else REPLY
+    api = anthropic_api(reply, **sdk_tracing("on", anthropic_instrumented))
+
+    async def scenario(api):
+        if call == "count_tokens":
+            return await api(api.client.messages.count_tokens(model="claude-sonnet-4-5", messages=MESSAGES))
+        return await (create_stream if stream else create)(api)
+
+    token = otel_context.attach(baggage.set_baggage("tenant.region", "eu"))
+    try:
+        with attribution(team="support", customer="c-042", user="alice@example.com", ticket="T-9"):
+            api.run(scenario)
+    finally:
+        otel_context.detach(token)
+
+    assert api.wire.requests[0].headers["baggage"] == "tenant.region=eu"
+    if call != "count_tokens":  # the span still carries the attribution
+        span = anthropic_instrumented.span()
+        assert span.attributes[sc.LLMCOST_CUSTOMER] == "c-042" and span.attributes[sc.LLMCOST_USER] == "alice@example.com"
+
+
+@needs_own_tracing
 def test_calls_we_do_not_record_keep_the_sdks_span(anthropic_instrumented, anthropic_api):
     api = anthropic_api(json_reply({"input_tokens": 2095}), **sdk_tracing("on", anthropic_instrumented))
 

@@ -428,6 +428,47 @@ def test_metric_points_carry_the_servers_address_and_port(openai_instrumented, o
     }
 
 
+@pytest.mark.parametrize("call", ["chat", "chat-general-path", "stream", "models.list"])
+def test_the_attribution_is_not_in_the_context_of_the_providers_request(
+    openai_instrumented, openai_api, request, call
+):
+    # An HTTP client instrumentation (or a later SDK) would send the context's baggage to OpenAI:
+    # the customer and user ids must not be in it; the program's own entries stay.
+    from opentelemetry import baggage
+    from opentelemetry import context as otel_context
+
+    if call == "chat-general-path":
+        request.getfixturevalue("general_path")
+    seen = []
+    answers = {
+        "stream": chat_stream("gpt-4o-mini-2024-07-18", ["It ", "left."], chat_usage(100, 10)),
+        "models.list": lambda request: json_reply({"object": "list", "data": []}),
+    }
+    answer = answers.get(call, lambda request: REPLY)
+
+    def reply(request):
+        seen.append(dict(baggage.get_all()))
+        return answer(request)
+
+    async def scenario(api):
+        if call == "models.list":
+            return await api(api.client.models.list())
+        if call == "stream":
+            return await api.items(await create_chat(api, stream=True))
+        return await create_chat(api)
+
+    token = otel_context.attach(baggage.set_baggage("tenant.region", "eu"))
+    try:
+        with attribution(team="support", customer="c-042", user="u-7", ticket="T-9"):
+            openai_api(reply).run(scenario)
+    finally:
+        otel_context.detach(token)
+
+    assert seen == [{"tenant.region": "eu"}]
+    if call != "models.list":
+        assert openai_instrumented.span().attributes[sc.LLMCOST_CUSTOMER] == "c-042"
+
+
 def test_attribution_lands_on_the_span_and_the_cost_metric(openai_instrumented, openai_api):
     async def scenario(api):
         with attribution(

@@ -21,6 +21,7 @@ from anthropic._response import BaseAPIResponse
 from opentelemetry import context
 
 from otel_llmcost import semconv as sc
+from otel_llmcost.attribution import attach_for_provider, for_provider
 from otel_llmcost.instrumentation import core, streams
 from otel_llmcost.instrumentation.anthropic import fast_messages, messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.providers import bill_by_request_model, guardrail_of, server_of
@@ -180,9 +181,14 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
         except Exception:
             core.log_failure(_START_KEY)
             tracker = None
-        if tracker is None:
-            return wrapped(*args, **kwargs)
-        token = context.attach(sdk_tracing.call_context(tracker.span))
+        if tracker is None:  # count_tokens, batches, models: the SDK's own span, if any, and no attribution
+            token = attach_for_provider()
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                if token is not None:
+                    context.detach(token)
+        token = context.attach(sdk_tracing.call_context(tracker.span, for_provider()))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
@@ -228,9 +234,14 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
         except Exception:
             core.log_failure(_START_KEY)
             tracker = None
-        if tracker is None:
-            return await wrapped(*args, **kwargs)
-        token = context.attach(sdk_tracing.call_context(tracker.span))
+        if tracker is None:  # count_tokens, batches, models: the SDK's own span, if any, and no attribution
+            token = attach_for_provider()
+            try:
+                return await wrapped(*args, **kwargs)
+            finally:
+                if token is not None:
+                    context.detach(token)
+        token = context.attach(sdk_tracing.call_context(tracker.span, for_provider()))
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as error:

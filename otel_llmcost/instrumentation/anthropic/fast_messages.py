@@ -27,7 +27,7 @@ from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.attribution import current_attributes
+from otel_llmcost.attribution import current_attributes, for_provider
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.anthropic import messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.content import text_of_blocks
@@ -91,7 +91,8 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     if attribution:
         attributes.update(attribution)
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
-    running = sdk_tracing.call_context(span, parent)  # our span current, the SDK's own replaced
+    # our span current, the SDK's own replaced, the attribution (sent on by the SDK) left out
+    running = sdk_tracing.call_context(span, for_provider(parent) if attribution else parent)
     return (
         span,
         running,

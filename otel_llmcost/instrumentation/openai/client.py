@@ -23,6 +23,7 @@ from openai._models import construct_type
 from openai._response import BaseAPIResponse
 from opentelemetry import context, trace
 
+from otel_llmcost.attribution import attach_for_provider, for_provider
 from otel_llmcost.instrumentation import core, streams
 from otel_llmcost.instrumentation.openai import fast_chat, responses
 from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
@@ -235,13 +236,18 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_START_KEY)
             tracker = None
         if tracker is None:
-            if not _is_retrieval(args, kwargs):
-                return wrapped(*args, **kwargs)
+            retrieval = _is_retrieval(args, kwargs)
             started = (time.time_ns(), time.perf_counter())
-            result = wrapped(*args, **kwargs)
-            responses.record_retrieved(telemetry, client, result, started)  # never raises
+            token = attach_for_provider()
+            try:
+                result = wrapped(*args, **kwargs)
+            finally:
+                if token is not None:
+                    context.detach(token)
+            if retrieval:
+                responses.record_retrieved(telemetry, client, result, started)  # never raises
             return result
-        token = context.attach(trace.set_span_in_context(tracker.span))
+        token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None
         try:
             result = wrapped(*args, **kwargs)
@@ -288,13 +294,18 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             core.log_failure(_START_KEY)
             tracker = None
         if tracker is None:
-            if not _is_retrieval(args, kwargs):
-                return await wrapped(*args, **kwargs)
+            retrieval = _is_retrieval(args, kwargs)
             started = (time.time_ns(), time.perf_counter())
-            result = await wrapped(*args, **kwargs)
-            responses.record_retrieved(telemetry, client, result, started)  # never raises
+            token = attach_for_provider()
+            try:
+                result = await wrapped(*args, **kwargs)
+            finally:
+                if token is not None:
+                    context.detach(token)
+            if retrieval:
+                responses.record_retrieved(telemetry, client, result, started)  # never raises
             return result
-        token = context.attach(trace.set_span_in_context(tracker.span))
+        token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None
         try:
             result = await wrapped(*args, **kwargs)

@@ -24,7 +24,7 @@ from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.attribution import current_attributes
+from otel_llmcost.attribution import current_attributes, for_provider
 from otel_llmcost.instrumentation import core
 from otel_llmcost.instrumentation.openai import chat
 from otel_llmcost.instrumentation.openai.providers import Server, server_of
@@ -77,8 +77,9 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     if attribution:
         attributes.update(attribution)
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
-    # The span current while the SDK sends the request (from the context read above: one read per call).
-    running = trace.set_span_in_context(span, parent)
+    # The span current while the SDK sends the request (from the context read above: one read per call),
+    # without the attribution, which is no business of the provider's.
+    running = trace.set_span_in_context(span, for_provider(parent) if attribution else parent)
     return span, running, time.perf_counter(), model, server.provider, server, tier, body, attribution
 
 
