@@ -320,6 +320,24 @@ def test_fast_mode_and_us_only_inference_are_said_to_be_priced_at_standard_rates
         assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
 
 
+def test_advisor_tokens_the_span_cannot_price_are_said_to_be_left_out(
+    anthropic_instrumented, anthropic_api, monkeypatch, caplog
+):
+    # The advisor tool's run (another model) is reported only in usage.iterations: a silent undercount before.
+    from otel_llmcost.instrumentation import core
+
+    monkeypatch.setattr(core, "_logged", set())
+    advisor = {"type": "advisor_message", "model": "claude-opus-4-6", "input_tokens": 5000, "output_tokens": 1500}
+    usage = {**claude_usage(2000, 300), "iterations": [{"type": "message", "input_tokens": 2000, "output_tokens": 300}, advisor]}
+    api = anthropic_api(json_reply(claude_message("claude-sonnet-4-6", [text_block("Done.")], usage)))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        api.run(lambda api: api(api.client.messages.create(model="claude-sonnet-4-6", max_tokens=1024, messages=MESSAGES)))
+
+    [warning] = [record.getMessage() for record in caplog.records if record.name.startswith("otel_llmcost")]
+    assert "advisor_message" in warning and "understated" in warning
+    assert anthropic_instrumented.span().attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 2000
+
+
 def test_beta_messages(anthropic_instrumented, anthropic_api):
     usage = claude_usage(800, 60, cache_read=1000)
     api = anthropic_api(json_reply(claude_message(SONNET, [text_block("Hi")], usage)))

@@ -449,3 +449,32 @@ def test_a_streamed_tool_call_without_arguments_is_captured_as_the_message_holds
     assert [event.delta.partial_json for event in seen if event.type == "content_block_delta"] == [""]
     [output] = json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES])
     assert output["parts"] == [{"type": "tool_call", "id": "toolu_01", "name": "get_time", "arguments": {}}]
+
+
+def test_a_stream_served_by_a_fallback_model_is_priced_as_the_message_the_sdk_returns(
+    instrument_anthropic, telemetry, anthropic_api, caplog, monkeypatch
+):
+    from otel_llmcost.instrumentation import core
+
+    monkeypatch.setattr(core, "_logged", set())  # the warning is logged once per process
+    # Server-side fallback (beta): Opus declined, Haiku served the turn. message_start names the requested
+    # model; the fallback block names the server, as the SDK's final message (and a non-streamed one) does.
+    served = "claude-haiku-4-5-20251001"
+    fallback = {"type": "fallback", "from": {"model": "claude-opus-4-6"}, "to": {"model": served}, "trigger": {"type": "refusal"}}
+    usage = {
+        **claude_usage(1000, 200),
+        "iterations": [
+            {"type": "message", "input_tokens": 1000, "output_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+            {"type": "fallback_message", "model": served, "input_tokens": 1000, "output_tokens": 180, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        ],
+    }
+    events = claude_events(claude_message("claude-opus-4-6", [fallback, text_block(ANSWER)], usage))
+    instrument_anthropic()
+    anthropic_api(claude_stream(events)).run(create_stream(model="claude-opus-4-6"))
+
+    attributes = telemetry.span().attributes
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == served
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == "claude-haiku-4-5-20251001"
+    # claude-haiku-4-5: $1 input, $5 output per 1M tokens (Opus 4.6's $5 / $25 before: 5x)
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(1000) * 1 + D(200) * 5) / M)
+    assert "declined are priced at the serving model's rates" in caplog.text

@@ -129,7 +129,10 @@ def usage_of_fields(fields: Mapping[str, Any]) -> Usage:
         for entry in listed(iterations):
             # Context compaction (beta) runs as iterations whose tokens the top-level usage leaves
             # out, though they are billed; the other iterations are already in it.
-            if field(entry, "type") == "compaction":
+            kind = field(entry, "type")
+            if kind in _OTHER_MODELS:
+                _other_model_not_priced(kind)
+            if kind == "compaction":
                 part = usage_of(entry)
                 input_tokens += part.input_tokens
                 output_tokens += part.output_tokens
@@ -149,6 +152,20 @@ def usage_of_fields(fields: Mapping[str, Any]) -> Usage:
         reasoning_tokens=(field(details, "thinking_tokens") or 0) if details is not None else 0,
         web_search_requests=(field(server_tools, "web_search_requests") or 0) if server_tools is not None else 0,
     )
+
+
+# Iterations of another model than the one that answered, which the span prices all its tokens at
+_OTHER_MODELS = {
+    "advisor_message": "the advisor tool's own tokens (reported only in usage.iterations, billed at the advisor "
+    "model's rates) are not in the span's cost: it is understated",
+    "fallback_message": "a server-side fallback served the turn: the tokens of the hops the requested model "
+    "declined are priced at the serving model's rates, not their own",
+}
+
+
+def _other_model_not_priced(kind: str) -> None:
+    message = "otel-llmcost: Claude calls report %s: %s."
+    core.log_once(f"anthropic.iterations.{kind}", message, kind, _OTHER_MODELS[kind])
 
 
 def _premium_not_priced(speed: Any, geo: Any) -> None:
@@ -221,13 +238,16 @@ class MessageStream:
     closed early, abandoned) keeps the reported input and estimates the output from the text seen.
     """
 
-    __slots__ = ("start", "delta_usage", "stop_reason", "blocks")
+    __slots__ = ("start", "delta_usage", "stop_reason", "blocks", "served_by")
 
     def __init__(self) -> None:
         self.start: Any = None  # message_start's message
         self.delta_usage: Any = None
         self.stop_reason: str | None = None
         self.blocks: dict[int, tuple[Any, list[str]]] = {}  # index -> (content_block_start's block, pieces)
+        # A server-side fallback (beta): the model that served the turn, named by the last fallback block
+        # (message_start names the requested one; the SDK's final message, as a non-streamed one, the server)
+        self.served_by: str | None = None
 
     def add(self, event: Any) -> bool:
         kind = event.type
@@ -237,7 +257,10 @@ class MessageStream:
             if block is not None and name is not None:
                 block[1].append(getattr(event.delta, name, None) or "")
         elif kind == "content_block_start":
-            self.blocks[event.index] = (event.content_block, [])
+            block = event.content_block
+            self.blocks[event.index] = (block, [])
+            if field(block, "type") == "fallback":
+                self.served_by = field(field(block, "to"), "model") or self.served_by
         elif kind == "message_delta":
             self.delta_usage = event.usage
             self.stop_reason = event.delta.stop_reason or self.stop_reason
@@ -253,7 +276,7 @@ class MessageStream:
             return core.new_response(output_text=text)  # nothing reported: the core estimates it all
         tier = getattr(start.usage, "service_tier", None)
         return core.new_response(
-            model=start.model,
+            model=self.served_by or start.model,
             id=start.id,
             finish_reasons=(self.stop_reason,) if self.stop_reason else (),
             usage=self._usage(start, text),
