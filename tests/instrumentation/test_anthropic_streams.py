@@ -478,3 +478,30 @@ def test_a_stream_served_by_a_fallback_model_is_priced_as_the_message_the_sdk_re
     # claude-haiku-4-5: $1 input, $5 output per 1M tokens (Opus 4.6's $5 / $25 before: 5x)
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(1000) * 1 + D(200) * 5) / M)
     assert "declined are priced at the serving model's rates" in caplog.text
+
+
+@pytest.mark.parametrize(("result", "billed"), [("results", 1), ("error", 0)])
+def test_a_stream_cut_after_a_web_search_bills_the_search_that_ran(
+    instrument_anthropic, telemetry, anthropic_api, result, billed
+):
+    # message_start counts no search yet; message_delta, which would, never comes. A search that failed is
+    # not billed (Anthropic's web search pricing).
+    content = (
+        [{"type": "web_search_result", "url": "https://example.com", "title": "t", "encrypted_content": "e", "page_age": None}]
+        if result == "results"
+        else {"type": "web_search_tool_result_error", "error_code": "unavailable"}
+    )
+    blocks = [
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "weather"}},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": content},
+        text_block("It is sunny."),
+    ]
+    usage = {**claude_usage(100, 20), "server_tool_use": {"web_search_requests": 0}}
+    events = [event for event in claude_events(claude_message(SONNET, blocks, usage)) if event["type"] != "message_delta"]
+    instrument_anthropic()
+    anthropic_api(claude_stream(events[:-1])).run(create_stream())  # cut before message_delta and message_stop
+
+    attributes = telemetry.span().attributes
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes.get(sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS, 0) == billed
+    assert attributes[sc.LLMCOST_COST_REQUEST_FEES] == billed * 0.01  # $10 per 1,000 searches

@@ -296,7 +296,18 @@ class MessageStream:
         from otel_llmcost.tokens import count_text
 
         seen = count_text(text, start.model or "")
-        return usage_of(start.usage)._replace(output_tokens=seen, reasoning_tokens=0, estimated=True)
+        usage = usage_of(start.usage)._replace(output_tokens=seen, reasoning_tokens=0, estimated=True)
+        # message_start counts no search yet: the searches whose results arrived ran, and are billed
+        searches = sum(1 for block, _ in self.blocks.values() if _is_search_result(block))
+        return usage._replace(web_search_requests=searches) if searches > usage.web_search_requests else usage
+
+
+def _is_search_result(block: Any) -> bool:
+    """A web search's result: the search ran (one that failed, with an error for content, is not billed)."""
+    if field(block, "type") != "web_search_tool_result":
+        return False
+    content = field(block, "content")
+    return isinstance(content, (list, tuple))
 
 
 def _assembled(block: Any, pieces: list[str]) -> Any:
