@@ -72,6 +72,32 @@ def test_reasoning_and_cached_input(openai_instrumented, openai_api):
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
 
 
+def test_a_compaction_is_a_billed_call(openai_instrumented, openai_api):
+    # responses.compact() (POST /responses/compact) runs the model over the conversation and reports usage:
+    # it was not recorded at all.
+    compacted = {
+        "id": "resp_cmp_1",
+        "object": "response.compaction",
+        "created_at": 1764000000,
+        "output": [{"id": "cmp_1", "type": "compaction", "encrypted_content": "xyz"}],
+        "usage": responses_usage(50000, 2000, cached=40000, reasoning=1500),
+    }
+    api = openai_api(json_reply(compacted))
+    if not hasattr(api.client.responses, "compact"):
+        pytest.skip("this openai release has no responses.compact()")
+    history = [{"role": "user", "content": "Where is my parcel?"}, {"role": "assistant", "content": "At the depot."}]
+    api.run(lambda api: api(api.client.responses.compact(model="gpt-5", input=history)))
+
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-5"
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_cmp_1"
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 50000
+    # gpt-5: input 1.25, cache read 0.125, output 10 USD per 1M tokens
+    expected = D(10000) * D("1.25") / M + D(40000) * D("0.125") / M + D(2000) * 10 / M
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+
+
 def test_function_calls_the_model_asked_for(openai_instrumented, openai_api):
     reply = response_object(
         "gpt-5-mini-2025-08-07",

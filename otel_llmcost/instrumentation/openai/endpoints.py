@@ -25,6 +25,7 @@ class Endpoint:
 ENDPOINTS = {
     "/chat/completions": Endpoint(sc.OP_CHAT, chat.describe, chat.read, chat.ChatStream, usage_option=True),
     "/responses": Endpoint(sc.OP_CHAT, responses.describe, responses.read, responses.ResponseStream),
+    "/responses/compact": Endpoint(sc.OP_CHAT, responses.describe, responses.read_compaction),
     "/embeddings": Endpoint(sc.OP_EMBEDDINGS, embeddings.describe, embeddings.read),
     "/completions": Endpoint(
         sc.OP_TEXT_COMPLETION, completions.describe, completions.read, completions.CompletionStream, usage_option=True

@@ -114,6 +114,13 @@ def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
     )
 
 
+def read_compaction(compacted: Any) -> core.Response:
+    """``responses.compact()`` (``/responses/compact``): a model pass over the conversation, billed by
+    its usage; the response names no model (the request's prices it)."""
+    usage = getattr(compacted, "usage", None)
+    return core.new_response(id=getattr(compacted, "id", None), usage=usage_of(usage) if usage is not None else None)
+
+
 def read(response: Any) -> core.Response:
     tool_calls = []
     web_searches = 0
