@@ -165,6 +165,8 @@ class Response:
     # Server-side web searches known to have run when the usage is not (a stream that ended early):
     # an estimate of the tokens still bills them.
     web_search_requests: int = 0
+    # Refused before it ran (a Responses stream whose first event is an error): not billed, nothing estimated.
+    refused: bool = False
 
 
 # Calling a class with keywords costs more on CPython 3.11 than a function taking them and calling the
@@ -199,6 +201,7 @@ def new_response(
     failure: tuple[str, str] | None = None,
     deferred: bool = False,
     web_search_requests: int = 0,
+    refused: bool = False,
 ) -> Response:
     """``Response(...)``, the same arguments."""
     return Response(
@@ -214,6 +217,7 @@ def new_response(
         failure,
         deferred,
         web_search_requests,
+        refused,
     )
 
 
@@ -424,12 +428,12 @@ class LLMCall:
         # A stream that failed before its first chunk (its first event an error: the provider was
         # overloaded) generated nothing and was not billed, as a request that fails is not: no estimate.
         failed_before_streaming = error is not None and request.stream and self._first_chunk is None
-        billed_later = response is not None and response.deferred
+        not_billed_here = response is not None and (response.deferred or response.refused)
         if (
             usage is None
             and (response is not None or self._first_chunk is not None)
             and not failed_before_streaming
-            and not billed_later
+            and not not_billed_here
         ):
             usage = estimate_usage(
                 request.estimate_input_tokens, response.output_text if response is not None else "", request.model

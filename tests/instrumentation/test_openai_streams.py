@@ -582,6 +582,21 @@ def stream_response(api):
     return api.run(scenario)
 
 
+def test_a_responses_stream_refused_with_an_error_event_first_is_not_billed(openai_instrumented, openai_api):
+    # A rate limit as the stream's only event: the call never ran and costs nothing (as a chat stream that
+    # fails before its first chunk); it was billed an estimate of its input before.
+    error = {"type": "error", "code": "rate_limit_exceeded", "message": "Rate limit reached", "param": None}
+    api = openai_api(sse_reply([{**error, "sequence_number": 0}], named=True, done=False))
+
+    assert [event.type for event in stream_response(api)] == ["error"]
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "rate_limit_exceeded"
+    for key in (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_COST_AMOUNT, sc.LLMCOST_TOKENS_ESTIMATED):
+        assert key not in span.attributes, key
+    assert openai_instrumented.metric_points(sc.METRIC_COST) == []
+
+
 def test_a_responses_stream_that_ends_in_an_error_event_ends_the_span_as_failed(openai_instrumented, openai_api):
     # The SDK does not raise on a Responses stream's error event: the user iterates it, and the call
     # still failed. What streamed before it is estimated.

@@ -294,6 +294,9 @@ class ResponseStream:
             response = read(self.final)
             if response.usage is None and not response.output_text:  # failed: estimate what streamed
                 response.output_text = "".join(texts + self.arguments)
+        elif self.model is None and self.failure is not None and not texts and not self.streaming_inputs:
+            # the error came before response.created (rate limited, say): the call never ran, nor was billed
+            return core.new_response(failure=self.failure, refused=True)
         else:  # ended early: what streamed, the input of tool calls still streaming included
             streaming = [piece for pieces in self.streaming_inputs.values() for piece in pieces]
             response = core.new_response(
