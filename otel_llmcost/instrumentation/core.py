@@ -677,6 +677,15 @@ def record_metrics(
         telemetry.cost.add(total, metric_attributes)
 
 
+def read_whole_at(raw_response: Any) -> tuple[int, float] | None:
+    """Now, as an end time for ``LLMCall.end``, if the SDK returned ``raw_response`` with its body read
+    whole (``.with_raw_response``): the call is over, however long the user takes to ``.parse()`` it.
+    None for a body still streaming (``.with_streaming_response``), which ends when it is read."""
+    if getattr(getattr(raw_response, "http_response", None), "is_closed", False) is True:
+        return (time.time_ns(), time.perf_counter())
+    return None
+
+
 def estimate_usage(count_input: Callable[[], int] | None, output_text: str, model: str | None) -> Usage | None:
     """Count tokens with tiktoken when the provider sent no usage (for example a stream without
     ``include_usage``, or one the user abandoned); None when the input cannot be counted."""

@@ -382,6 +382,24 @@ def test_a_raw_response_is_recorded_when_parsed(anthropic_instrumented, anthropi
     assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
 
 
+def test_a_raw_response_ends_when_the_request_returned_not_when_it_is_parsed(anthropic_instrumented, anthropic_api):
+    import time
+
+    api = anthropic_api(json_reply(MESSAGE))
+    returned = {}
+
+    async def scenario(api):
+        raw = await api(api.client.messages.with_raw_response.create(**CALL))
+        returned["at"] = time.time_ns()
+        time.sleep(0.02)  # the user's own work before parsing
+        return await api(raw.parse())
+
+    api.run(scenario)
+    span = anthropic_instrumented.span()
+    assert span.end_time <= returned["at"]
+    assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800
+
+
 def test_a_raw_response_never_parsed_is_estimated_when_dropped(anthropic_instrumented, anthropic_api):
     api = anthropic_api(json_reply(MESSAGE))
 

@@ -466,6 +466,29 @@ def test_with_raw_response_is_recorded_when_parsed(openai_instrumented, openai_a
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(100) * D("0.15") / M + D(10) * D("0.6") / M)
 
 
+def test_a_raw_response_ends_when_the_request_returned_not_when_it_is_parsed(openai_instrumented, openai_api):
+    # The body was read before with_raw_response returned: the user's work until .parse() (reading the
+    # rate-limit headers, say) is not the call's, in the span or the duration metric.
+    import time
+
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10))))
+    returned = {}
+
+    async def scenario(api):
+        raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES))
+        returned["at"] = time.time_ns()
+        time.sleep(0.02)
+        returned["parsing"] = time.time_ns()
+        return await api(raw.parse())
+
+    api.run(scenario)
+    span = openai_instrumented.span()
+    assert span.end_time <= returned["at"] < returned["parsing"]
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100
+    [duration] = openai_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert duration.sum <= (returned["at"] - span.start_time) / 1e9
+
+
 def test_a_raw_response_parsed_to_a_dict_keeps_the_reported_usage(openai_instrumented, openai_api):
     from openai._models import construct_type
 

@@ -51,7 +51,7 @@ class _Tracker(core.LLMCall):
     """One request's call, from the request to the parsed result (or the stream's end): the
     ``LLMCall`` plus what the SDK's request needs (one object per call, not two)."""
 
-    __slots__ = ("request", "response", "streaming", "returned", "options", "saved", "post_parser")
+    __slots__ = ("request", "response", "streaming", "returned", "returned_at", "options", "saved", "post_parser")
 
     def __init__(self, telemetry: core.Telemetry, request: core.Request, options: Any) -> None:
         core.LLMCall.__init__(self, telemetry, request)
@@ -59,6 +59,7 @@ class _Tracker(core.LLMCall):
         self.response: core.Response | None = None
         self.streaming = False
         self.returned = False
+        self.returned_at: tuple[int, float] | None = None  # a raw response's body read: the call's end
         self.options = options
         self.saved = post_parser = options.post_parser
         self.post_parser: Callable[[Any], Any] | None = post_parser if callable(post_parser) else None
@@ -78,7 +79,7 @@ class _Tracker(core.LLMCall):
                 if not self._ended:
                     self.response = bill_by_request_model(messages.read(result), self.request)
                     if self.returned:  # a raw response parsed after the request returned
-                        self.end(self.response)
+                        self.end(self.response, ended=self.returned_at)
             elif isinstance(result, _STREAMS) and not self.streaming:
                 self.streaming = True
                 streams.instrument(result, self, _StreamState(self.request), isinstance(result, anthropic.AsyncStream))
@@ -97,6 +98,7 @@ class _Tracker(core.LLMCall):
         if self.response is None and isinstance(result, _RAW_RESPONSES):
             # with_raw_response / with_streaming_response: the body is parsed when the user asks.
             self.returned = True
+            self.returned_at = core.read_whole_at(result)
             try:
                 weakref.finalize(result, self.abandoned)
             except Exception:
@@ -107,7 +109,7 @@ class _Tracker(core.LLMCall):
     def abandoned(self) -> None:
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
         if not self.streaming and not self._ended:
-            self.end(core.new_response())  # the input was still billed: estimate it
+            self.end(core.new_response(), ended=self.returned_at)  # the input was still billed: estimate it
 
 
 class _StreamState(messages.MessageStream):

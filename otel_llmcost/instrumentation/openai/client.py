@@ -52,6 +52,7 @@ class _Tracker(core.LLMCall):
         "response",
         "streaming",
         "returned",
+        "returned_at",
         "options",
         "saved",
         "post_parser",
@@ -74,6 +75,9 @@ class _Tracker(core.LLMCall):
         self.response: core.Response | None = None
         self.streaming = False
         self.returned = False
+        # When the request returned a raw response whose body the SDK had read: the call's end, however
+        # long the user takes to parse it (None: a streamed body, read when parsed)
+        self.returned_at: tuple[int, float] | None = None
         self.options = options
         post_parser = options.post_parser
         self.saved: dict[str, Any] = {"post_parser": post_parser}
@@ -94,7 +98,7 @@ class _Tracker(core.LLMCall):
                     model = result if isinstance(result, openai.BaseModel) else self._as_model(result)
                     self.response = self.endpoint.read(model)
                     if self.returned:  # a raw response parsed after the request returned
-                        self.end(self.response)
+                        self.end(self.response, ended=self.returned_at)
             elif isinstance(result, _STREAMS) and not self.streaming:
                 stream_state = self.endpoint.stream_state
                 if stream_state is not None:
@@ -136,6 +140,7 @@ class _Tracker(core.LLMCall):
         if self.response is None and isinstance(result, _RAW_RESPONSES):
             # with_raw_response / with_streaming_response: the body is parsed when the user asks.
             self.returned = True
+            self.returned_at = core.read_whole_at(result)
             try:
                 weakref.finalize(result, self.abandoned)
             except Exception:
@@ -146,7 +151,7 @@ class _Tracker(core.LLMCall):
     def abandoned(self) -> None:
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
         if not self.streaming and not self._ended:
-            self.end(core.new_response())  # the input was still billed: estimate it
+            self.end(core.new_response(), ended=self.returned_at)  # the input was still billed: estimate it
 
 
 def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Tracker | None:
