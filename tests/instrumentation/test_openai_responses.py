@@ -12,8 +12,10 @@ from wire import (
     json_reply,
     message_item,
     reasoning_item,
+    response_events,
     response_object,
     responses_usage,
+    sse_reply,
     web_search_item,
 )
 
@@ -387,6 +389,64 @@ def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(
     tokens = openai_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
     assert {point.attributes[sc.GEN_AI_TOKEN_TYPE]: point.sum for point in tokens} == {"input": 1200, "output": 300}
     assert {point.attributes[sc.GEN_AI_REQUEST_MODEL] for point in tokens} == {"gpt-4.1"}
+
+
+@pytest.mark.parametrize("followed", ["resumed stream", "polled"])
+def test_a_background_stream_cut_short_is_billed_once_when_it_finishes(openai_instrumented, openai_api, followed):
+    # create(background=True, stream=True), the stream cut after a few events: the response runs on, so
+    # the create call is not billed an estimate of what streamed (it was, and then billed again by a retrieve,
+    # or the resumed stream billed nothing). The resumed stream's final event, or a retrieve that finds it
+    # finished, bills it once, under the create call's span.
+    usage = responses_usage(1000, 500)
+    events = response_events(_background("completed", usage), ["Rome ", "rose, ", "ruled, ", "fell."])
+    for event in events:
+        if "response" in event:
+            event["response"] = {**event["response"], "background": True}
+    follow = (
+        sse_reply(events[3:], named=True, done=False)
+        if followed == "resumed stream"
+        else json_reply(_background("completed", usage))
+    )
+    api = openai_api(sse_reply(events[:3], named=True, done=False), follow)
+
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-4.1", input="Rome in 3 words", background=True, stream=True))
+        await api.items(stream)  # the connection dropped after three events
+        if followed == "polled":
+            return await api(api.client.responses.retrieve("resp_bg_1"))
+        resumed = await api(api.client.responses.retrieve("resp_bg_1", stream=True, starting_after=2))
+        return await api.items(resumed)
+
+    with otel_llmcost.attributes(team="research"):
+        api.run(scenario)
+
+    create, billed = openai_instrumented.spans()
+    assert create.attributes[sc.LLMCOST_COST_DEFERRED] is True
+    assert sc.GEN_AI_USAGE_INPUT_TOKENS not in create.attributes and sc.LLMCOST_TOKENS_ESTIMATED not in create.attributes
+    assert billed.parent.span_id == create.context.span_id
+    assert billed.attributes[sc.LLMCOST_TEAM] == "research"
+    assert (billed.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], billed.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (1000, 500)
+    assert billed.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1000) * 2 / M + D(500) * 8 / M)
+
+
+def test_a_queued_background_response_followed_by_a_stream_is_billed_by_its_final_event(openai_instrumented, openai_api):
+    usage = responses_usage(1200, 300)
+    events = response_events(_background("completed", usage), ["Rome ", "rose."])
+    for event in events:
+        if "response" in event:
+            event["response"] = {**event["response"], "background": True}
+    api = openai_api(json_reply(_background("queued")), sse_reply(events, named=True, done=False))
+
+    async def scenario(api):
+        created = await api(api.client.responses.create(model="gpt-4.1", input="Rome in 3 words", background=True))
+        return await api.items(await api(api.client.responses.retrieve(created.id, stream=True)))
+
+    seen = api.run(scenario)
+    assert [event.type for event in seen] == [event["type"] for event in events]  # the user's events, unchanged
+    create, billed = openai_instrumented.spans()
+    assert create.attributes[sc.LLMCOST_COST_DEFERRED] is True
+    assert billed.parent.span_id == create.context.span_id
+    assert billed.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1200) * 2 / M + D(300) * 8 / M)
 
 
 def test_only_a_finished_background_response_read_back_is_a_billed_call(openai_instrumented, openai_api):

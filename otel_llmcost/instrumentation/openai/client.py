@@ -185,6 +185,16 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
     return _Tracker(telemetry, request, endpoint, injected_usage, options, args[0] if args else kwargs.get("cast_to"))
 
 
+@core.guarded()
+def _record_retrieval(telemetry: core.Telemetry, client: Any, result: Any, started: tuple[int, float]) -> None:
+    """A retrieve (or cancel) of a stored response: a background one found finished is billed, now or,
+    streamed (``retrieve(id, stream=True)``), when its final event arrives."""
+    if isinstance(result, _STREAMS):
+        responses.watch_retrieved_stream(telemetry, client, result, started, isinstance(result, openai.AsyncStream))
+    else:
+        responses.record_retrieved(telemetry, client, result, started)
+
+
 def _is_retrieval(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Whether the request reads back a stored response (a background one is billed when it finishes)."""
     try:
@@ -250,7 +260,7 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
                 if token is not None:
                     context.detach(token)
             if retrieval:
-                responses.record_retrieved(telemetry, client, result, started)  # never raises
+                _record_retrieval(telemetry, client, result, started)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None
@@ -308,7 +318,7 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
                 if token is not None:
                     context.detach(token)
             if retrieval:
-                responses.record_retrieved(telemetry, client, result, started)  # never raises
+                _record_retrieval(telemetry, client, result, started)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from opentelemetry import context, trace
@@ -209,6 +209,34 @@ def record_retrieved(telemetry: core.Telemetry, client: Any, result: Any, starte
     core.LLMCall(telemetry, request, parent, started, billing=True).end(read(result))
 
 
+def watch_retrieved_stream(
+    telemetry: core.Telemetry, client: Any, stream: Any, started: tuple[int, float], asynchronous: bool
+) -> None:
+    """``responses.retrieve(id, stream=True)``: following a background response, resumed or from its start.
+    Its final event bills the response as a retrieve finding it finished does (``record_retrieved``)."""
+
+    def final(event: Any) -> None:
+        if getattr(event, "type", None) in _FINAL_EVENTS:
+            record_retrieved(telemetry, client, event.response, started)  # guarded: never raises
+
+    if asynchronous:
+        stream._iterator = _watched_async(stream._iterator, final)
+    else:
+        stream._iterator = _watched(stream._iterator, final)
+
+
+def _watched(events: Iterator[Any], final: Callable[[Any], None]) -> Iterator[Any]:
+    for event in events:
+        final(event)
+        yield event
+
+
+async def _watched_async(events: AsyncIterator[Any], final: Callable[[Any], None]) -> AsyncIterator[Any]:
+    async for event in events:
+        final(event)
+        yield event
+
+
 def _remember(tracked: OrderedDict[str, Any], response_id: str, value: Any) -> None:
     with _background_lock:
         tracked[response_id] = value
@@ -244,6 +272,8 @@ class ResponseStream:
         "done",
         "failure",
         "searches",
+        "background",
+        "created_in",
     )
 
     def __init__(self, injected_usage: bool = False) -> None:
@@ -257,6 +287,9 @@ class ResponseStream:
         self.done: list[Any] = []  # finished tool call and reasoning items, captured if the stream ends early
         self.failure: tuple[str, str] | None = None  # from an error event
         self.searches = 0  # web searches finished: billed even if the stream ends before its usage
+        self.background = False  # a background response: it runs on when the stream ends early
+        # The create call's context (made inside the SDK's request: our span current), for a later billing span
+        self.created_in = context.get_current()
 
     def add(self, event: Any) -> bool:
         kind = event.type
@@ -284,6 +317,7 @@ class ResponseStream:
         elif kind in _START_EVENTS:
             self.model = event.response.model
             self.id = event.response.id
+            self.background = getattr(event.response, "background", None) is True
         elif kind == "error":
             self.failure = _failure(event)
         return True
@@ -297,6 +331,17 @@ class ResponseStream:
         elif self.model is None and self.failure is not None and not texts and not self.streaming_inputs:
             # the error came before response.created (rate limited, say): the call never ran, nor was billed
             return core.new_response(failure=self.failure, refused=True)
+        elif self.background and self.id and self.failure is None:
+            # A background response streamed, and the stream ended (cut, closed) before it finished: it runs
+            # on, and is billed when a retrieve sees it finished, as one created without a stream.
+            _remember(_waiting, self.id, self.created_in)
+            return core.new_response(
+                model=self.model,
+                id=self.id,
+                tool_calls=self.tool_calls,
+                attributes={sc.LLMCOST_COST_DEFERRED: True},
+                deferred=True,
+            )
         else:  # ended early: what streamed, the input of tool calls still streaming included
             streaming = [piece for pieces in self.streaming_inputs.values() for piece in pieces]
             response = core.new_response(
