@@ -292,9 +292,12 @@ class DefaultExport:
 
 _configure_lock = threading.Lock()
 _settings_failed: DefaultExport | None = None  # the user's export settings could not be applied (said once)
+# The settings that say where traces go: with any of them, the user's OpenTelemetry export wins.
 _USER_EXPORT_SETTINGS = (
     sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT,
     sc.ENV_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    sc.ENV_OTEL_EXPORTER_OTLP_PROTOCOL,  # OTLP to the protocol's default endpoint
+    sc.ENV_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
     sc.ENV_OTEL_TRACES_EXPORTER,
 )
 
@@ -326,7 +329,8 @@ def configure_default_export(**exporter_options: Any) -> DefaultExport:
         provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         where = exporter.target.describe() if isinstance(exporter, ClickHouseSpanExporter) else exporter.spool_dir
-        return DefaultExport("installed", f"{type(exporter).__name__} -> {where}", exporter)
+        metrics_to = _configure_metrics_only(provider.resource)
+        return DefaultExport("installed", f"{type(exporter).__name__} -> {where}{metrics_to}", exporter)
 
 
 def _apply_otel_settings(configured: list[str]) -> DefaultExport:
@@ -355,6 +359,50 @@ def _apply_otel_settings(configured: list[str]) -> DefaultExport:
         )
         return DefaultExport("skipped", f"{', '.join(configured)} is set but could not be applied: {exc}")
     return DefaultExport("configured", f"OpenTelemetry's SDK export from {', '.join(configured)}")
+
+
+def _configure_metrics_only(resource: Any) -> str:
+    """Metrics export settings without any for traces (``OTEL_METRICS_EXPORTER=console``, an OTLP metrics
+    endpoint): the traces go to the store, and the metrics where the settings say, as the distro would
+    send them. Returns what was set up, for ``DefaultExport``'s detail ("" for nothing)."""
+    names = [name.strip() for name in os.environ.get(sc.ENV_OTEL_METRICS_EXPORTER, "").split(",") if name.strip()]
+    if not names and _set(sc.ENV_OTEL_EXPORTER_OTLP_METRICS_ENDPOINT):
+        names = ["otlp"]
+    names = [name for name in names if name != "none"]
+    if not names:
+        return ""
+    from opentelemetry import metrics
+    from opentelemetry.metrics import _internal as metrics_api
+
+    proxy = getattr(metrics_api, "_ProxyMeterProvider", None)  # the API's stand-in until one is set
+    if proxy is None or not isinstance(metrics.get_meter_provider(), proxy):
+        return ""  # the program (or a distro) set one up
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+
+        group = "opentelemetry_metrics_exporter"
+        readers = []
+        for name in names:
+            found = importlib.metadata.entry_points(group=group, name=name)
+            if not found:
+                known = ", ".join(sorted({entry.name for entry in importlib.metadata.entry_points(group=group)}))
+                raise ValueError(f"no metrics exporter {name!r}; {sc.ENV_OTEL_METRICS_EXPORTER} takes one of: {known}")
+            exporter = next(iter(found)).load()
+            reader = exporter() if issubclass(exporter, MetricReader) else PeriodicExportingMetricReader(exporter())
+            readers.append(reader)
+        metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
+    except Exception as exc:  # noqa: BLE001 (setting up telemetry must never break the program)
+        logger.warning(
+            "otel-llmcost: could not apply the OpenTelemetry metrics export settings (%s=%s): %s. %s Until then "
+            "this program's metrics are not exported; its spans go to the store.",
+            sc.ENV_OTEL_METRICS_EXPORTER,
+            ",".join(names),
+            exc,
+            _export_fix(exc) if "otlp" in str(exc) else "",
+        )
+        return ""
+    return f"; metrics -> {', '.join(names)}"
 
 
 def _export_fix(error: Exception) -> str:

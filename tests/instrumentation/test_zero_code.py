@@ -127,3 +127,26 @@ def test_a_malformed_store_url_costs_a_warning_not_the_runs_spans(fake_openai, t
     assert f"{sc.ENV_CLICKHOUSE_URL} cannot be used" in warning and "'notaport'" in warning
     [call] = [span for span in _spooled_spans(tmp_path / "spool") if span["name"] == "chat gpt-4o-mini"]
     assert call["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+
+
+def test_metrics_export_settings_alone_export_the_metrics_and_keep_the_spans_in_the_store(fake_openai, tmp_path):
+    # Only OTEL_METRICS_EXPORTER: the traces were configured nowhere, so they go to the store; the metrics
+    # where the setting says (they went nowhere, silently).
+    _requires_the_installed_package()
+    result = _run_instrumented(fake_openai, tmp_path, OTEL_METRICS_EXPORTER="console")
+
+    assert result.returncode == 0, result.stderr
+    assert '"name": "gen_ai.client.token.usage"' in result.stdout
+    assert f'"name": "{sc.METRIC_COST}"' in result.stdout
+    [call] = [span for span in _spooled_spans(tmp_path / "spool") if span["name"] == "chat gpt-4o-mini"]
+    assert call["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+
+
+def test_an_unknown_metrics_exporter_is_named_in_one_warning(fake_openai, tmp_path):
+    _requires_the_installed_package()
+    result = _run_instrumented(fake_openai, tmp_path, OTEL_METRICS_EXPORTER="consol")
+
+    assert result.returncode == 0, result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if "otel-llmcost" in line]
+    assert "no metrics exporter 'consol'" in warning and "console" in warning
+    assert [span for span in _spooled_spans(tmp_path / "spool") if span["name"] == "chat gpt-4o-mini"]
