@@ -347,7 +347,8 @@ def test_captured_media_parts_take_the_semconv_shapes():
         {"type": "uri", "modality": "image", "uri": "https://example.com/parcel.png"},
         {"type": "image_url", "modality": "image"},  # inline data is not copied onto spans
         {"type": "file", "modality": "file", "file_id": "file-abc123"},  # FilePart: a file sent by id
-        {"type": "file", "modality": "file"},
+        # no FilePart (which names a file_id), no BlobPart (its bytes are not copied): a part of its own
+        {"type": "inline_file", "modality": "file"},
         {"type": "file", "modality": "file", "file_id": "file-def456"},
         {"type": "file", "modality": "image", "file_id": "file-ghi789"},
         {"type": "uri", "modality": "image", "uri": "https://example.com/label.jpg"},

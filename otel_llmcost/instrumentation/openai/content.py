@@ -115,4 +115,13 @@ def _part(part: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(source, str) and not source.startswith("data:"):
         return {"type": "uri", "modality": modality, "uri": source}
     # Inline media (data: URLs, base64 audio) is not copied onto spans: it is large and rarely useful there.
-    return {"type": str(kind), "modality": modality}
+    # Without its bytes it is no semconv BlobPart, nor a FilePart (which names a file_id): a part of its own.
+    kind = str(kind)
+    return {"type": f"inline_{kind}" if kind in _SEMCONV_PART_TYPES else kind, "modality": modality}
+
+
+# The part types the semconv's message schema defines (each with its required fields)
+_SEMCONV_PART_TYPES = frozenset(
+    ("text", "blob", "file", "uri", "reasoning", "tool_call", "tool_call_response", "server_tool_call",
+     "server_tool_call_response")
+)
