@@ -28,6 +28,10 @@ _VOLATILE = re.compile(
     rf"|\b(?:{_WEEKDAY_SHORT})?\d+{_ORDINAL}(?:\s+of)?\s+{_MONTH}"  # 24 July, Mon 3 Nov, 1st of July
     rf"|\b{_WEEKDAY}\b"  # today is Monday
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
+    r"|\b(?:sha(?:1|224|256|384|512)?|md5|blake2[bs]?)[:=-][0-9a-f]{16,}\b"  # digests (before the number rule)
+    r"|\beyJ[\w-]+\.[\w-]+\.[\w-]*"  # JSON Web Tokens
+    r"|\b[0-7][0-9a-hjkmnp-tv-z]{25}\b"  # ULIDs
+    r"|\b[a-z]{2,8}_(?=[0-9a-z]*\d)[0-9a-z]{14,}\b"  # prefixed ids (Stripe's cus_NffrFeUfNV2Hib)
     r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"  # long hex ids, prefixed ones too (sess_9f86d081884c7d65...)
     rf"|\d+(?:[.,:/-]\d+)*(?:\s?[ap]\.?m\b\.?|{_ORDINAL}\b)?",  # numbers, ordinals, dates, times (10:30 AM)
     re.IGNORECASE,

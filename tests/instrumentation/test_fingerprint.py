@@ -27,6 +27,14 @@ def fingerprint(system: str) -> str:
         ("Delivery on the 1st of July.", "Delivery on the 2nd of July."),
         ("The store opens at 10:30 AM.", "The store opens at 9:05 PM."),
         ("Today: Mon 3 Nov 2026.", "Today: Tue 4 Nov 2026."),
+        # digests, tokens and ids that are not hex alone
+        (
+            "Policy sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.",
+            "Policy sha256:60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752.",
+        ),
+        ("Trace 01ARZ3NDEKTSV4RRFFQ69G5FAV.", "Trace 01HZY8G4Q2J7W1X6V3N5M9K0PB."),
+        ("Customer cus_NffrFeUfNV2Hib.", "Customer cus_Pq7Rs8Tu9Vw0Xy."),
+        ("Token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig1", "Token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.sig2"),
     ],
 )
 def test_the_same_template_on_different_requests_has_one_fingerprint(one, other):
@@ -41,6 +49,8 @@ def test_the_same_template_on_different_requests_has_one_fingerprint(one, other)
         ("Session sess_a for user.", "Session sess_b for user."),  # short names are words, not ids
         ("You are the marketing 2 bot.", "You are the decision 3 bot."),  # words that start like months
         ("Talk about the sun.", "Talk about the sat."),  # abbreviated weekdays alone are words
+        # a long snake_case name is no id (an id has a digit)
+        ("Use the user_configurationsettings tool.", "Use the user_preferencesandsettings tool."),
     ],
 )
 def test_different_templates_keep_different_fingerprints(one, other):
