@@ -100,6 +100,28 @@ def test_a_compaction_is_a_billed_call(openai_instrumented, openai_api):
     assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_a_call_continuing_a_response_keeps_its_prompt_fingerprint(openai_instrumented, openai_api, stream):
+    # With previous_response_id the next step sends only the tool's output: it is the same agent's prompt.
+    first = response_object(
+        "gpt-4.1-2025-04-14", [function_call_item("call_Z9", "get_order", {"order_id": "12345"})], responses_usage(300, 20)
+    )
+    second = response_object("gpt-4.1-2025-04-14", [message_item("It left the depot.")], responses_usage(350, 10), response_id="resp_2")
+    reply = sse_reply(response_events(first, []), named=True, done=False) if stream else json_reply(first)
+    api = openai_api(reply, json_reply(second))
+
+    async def scenario(api):
+        created = await api(api.client.responses.create(model="gpt-4.1", instructions="You track parcels.", tools=TOOLS, input="Where is order 12345?", stream=stream))
+        if stream:
+            await api.items(created)
+        output = {"type": "function_call_output", "call_id": "call_Z9", "output": '{"status": "shipped"}'}
+        return await api(api.client.responses.create(model="gpt-4.1", instructions="You track parcels.", tools=TOOLS, previous_response_id="resp_68af4d1c", input=[output]))
+
+    api.run(scenario)
+    one, two = openai_instrumented.spans()
+    assert one.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] == two.attributes[sc.LLMCOST_PROMPT_FINGERPRINT]
+
+
 def test_function_calls_the_model_asked_for(openai_instrumented, openai_api):
     reply = response_object(
         "gpt-5-mini-2025-08-07",

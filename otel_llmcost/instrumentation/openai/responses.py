@@ -68,6 +68,9 @@ _FINISHED = ("completed", "incomplete", "failed", "cancelled")
 _MAX_TRACKED = 1_000  # background responses in flight in one process; each keeps its create call's context
 _waiting: OrderedDict[str, context.Context] = OrderedDict()  # id -> the create call's context (this process)
 _billed: OrderedDict[str, None] = OrderedDict()  # ids whose usage a span of this process carries
+# id -> its call's prompt fingerprint: a call continuing it (previous_response_id) sends only the new items,
+# a tool's output say, and belongs to the same prompt
+_fingerprints: OrderedDict[str, str] = OrderedDict()
 _background_lock = threading.Lock()
 
 
@@ -94,6 +97,9 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     if isinstance(prompt, Mapping) and isinstance(prompt.get("id"), str):
         definitions.append(f"stored prompt:{prompt['id']}")
     request.fingerprint = fingerprint(_system_text(instructions, items), definitions, _shape(items))
+    previous = body.get("previous_response_id")
+    if isinstance(previous, str) and previous in _fingerprints:
+        request.fingerprint = _fingerprints[previous]
     request.input_messages = functools.partial(_input_messages, items)
     if instructions:
         request.system_instructions = functools.partial(_system_instructions, instructions)
@@ -151,6 +157,7 @@ def read(response: Any) -> core.Response:
     attributes: dict[str, Any] = {}
     if response.service_tier:
         attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = response.service_tier
+    _remember_fingerprint(response.id, context.get_current())  # read inside the call's request: its span current
     deferred = False
     if getattr(response, "background", None) is True and response.id:
         if response.usage is not None:
@@ -235,6 +242,14 @@ async def _watched_async(events: AsyncIterator[Any], final: Callable[[Any], None
     async for event in events:
         final(event)
         yield event
+
+
+def _remember_fingerprint(response_id: str | None, call_context: context.Context) -> None:
+    """The prompt fingerprint of the call that made ``response_id`` (its span current in ``call_context``)."""
+    attributes = getattr(trace.get_current_span(call_context), "attributes", None)
+    found = attributes.get(sc.LLMCOST_PROMPT_FINGERPRINT) if attributes else None
+    if response_id and isinstance(found, str):
+        _remember(_fingerprints, response_id, found)
 
 
 def _remember(tracked: OrderedDict[str, Any], response_id: str, value: Any) -> None:
@@ -324,6 +339,8 @@ class ResponseStream:
 
     def response(self) -> core.Response:
         texts = self.texts
+        if self.id:
+            _remember_fingerprint(self.id, self.created_in)
         if self.final is not None:
             response = read(self.final)
             if response.usage is None and not response.output_text:  # failed: estimate what streamed
