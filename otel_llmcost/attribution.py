@@ -8,6 +8,7 @@ them back with ``current_attributes()``.
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import logging
@@ -27,10 +28,10 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 # keys are the library's own span attributes (the fingerprint, the estimated and unpriced flags): an
 # upstream service's baggage must not set them.
 _OWN_KEYS = frozenset(ATTRIBUTION_KEYS.values())
-# The blocks open in this context, innermost last: (the attributes object, its context token). Per
-# context, so one object (say, a module-level ``SUPPORT = attributes(team="support")``) may be open
-# in many threads and tasks at once.
-_open: ContextVar[tuple[tuple[int, object], ...]] = ContextVar("otel_llmcost.attributes.open", default=())
+# The blocks open in this context, innermost last: (the attributes object's id, its context token,
+# whether it was closed out of order). Per context, so one object (say, a module-level
+# ``SUPPORT = attributes(team="support")``) may be open in many threads and tasks at once.
+_open: ContextVar[tuple[tuple[int, object, bool], ...]] = ContextVar("otel_llmcost.attributes.open", default=())
 
 
 class attributes:  # noqa: N801 (used like a function: ``with attributes(team=...):``)
@@ -60,15 +61,26 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
 
     def __enter__(self) -> None:
         token = self._attach()
-        _open.set((*_open.get(), (id(self), token)))
+        _open.set((*_open.get(), (id(self), token, False)))
 
     def __exit__(self, *exc_info: object) -> None:
         blocks = _open.get()
-        for index in range(len(blocks) - 1, -1, -1):  # this object's innermost block in this context
-            if blocks[index][0] == id(self):
-                _open.set(blocks[:index] + blocks[index + 1 :])
-                context.detach(blocks[index][1])
-                return
+        for index in range(len(blocks) - 1, -1, -1):  # this object's innermost open block in this context
+            if blocks[index][0] == id(self) and not blocks[index][2]:
+                break
+        else:
+            return
+        if index < len(blocks) - 1:
+            # Closed before a block opened inside it (exits out of order): the inner block's context holds
+            # this one's values, so detaching now would bring them back when the inner one ends. It is
+            # detached, in order, when the blocks inside it are.
+            _open.set((*blocks[:index], (id(self), blocks[index][1], True), *blocks[index + 1 :]))
+            return
+        context.detach(blocks[index][1])
+        while index and blocks[index - 1][2]:  # the blocks below that closed early go with it
+            index -= 1
+            context.detach(blocks[index][1])
+        _open.set(blocks[:index])
 
     def _attach(self) -> object:
         ctx = context.get_current()
@@ -164,6 +176,11 @@ def attach_for_provider() -> object | None:
 
 def _with_entry(ctx: context.Context, baggage_key: str, argument: str, value: object) -> context.Context:
     # A wrong type is the caller's bug, but telemetry must never break the program: warn and skip.
+    if isinstance(value, enum.Enum):  # class Team(str, Enum): its value, not "Team.SUPPORT"
+        value = value.value
+    if not argument:
+        logger.warning("otel_llmcost.attributes() got an empty attribute name; the value is ignored.")
+        return ctx
     if not isinstance(value, (str, int, float, bool)):
         logger.warning(
             "otel_llmcost.attributes(%s=...) takes a str, int, float or bool, got %s; the value is ignored. "

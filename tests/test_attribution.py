@@ -205,3 +205,34 @@ def test_a_providers_request_context_holds_the_attribution_out_of_the_baggage():
         assert for_provider() is context.get_current()  # nothing to hold out: the same context
     finally:
         context.detach(token)
+
+
+def test_blocks_closed_out_of_order_leave_nothing_behind():
+    outer, inner = attributes(team="A"), attributes(feature="B")
+    outer.__enter__()
+    inner.__enter__()
+    outer.__exit__(None, None, None)  # before the block opened inside it (request hooks, say)
+    assert current_attributes()[sc.LLMCOST_FEATURE] == "B"
+    inner.__exit__(None, None, None)
+    assert current_attributes() == {}  # {"llmcost.team": "A"} before
+
+
+def test_an_enum_value_is_recorded_as_its_value_and_an_empty_name_is_refused(caplog):
+    import enum
+
+    class Team(str, enum.Enum):
+        SUPPORT = "support"
+
+    with attributes(team=Team.SUPPORT, **{"": "x"}):
+        assert current_attributes() == {sc.LLMCOST_TEAM: "support"}  # "Team.SUPPORT" before
+    assert "empty attribute name" in caplog.text
+
+
+def test_instrument_refuses_a_provider_class_with_the_fix():
+    import pytest
+    from opentelemetry.sdk.trace import TracerProvider
+
+    import otel_llmcost
+
+    with pytest.raises(TypeError, match=r"got the class TracerProvider: pass TracerProvider\(\)"):
+        otel_llmcost.instrument(tracer_provider=TracerProvider)
