@@ -84,7 +84,9 @@ def instrument(
     )
     for name, value, kind, method in providers:
         if value is not None and (isinstance(value, type) or not callable(getattr(value, method, None))):
-            got = f"the class {value.__name__}: pass {value.__name__}()" if isinstance(value, type) else type(value).__name__
+            got = type(value).__name__
+            if isinstance(value, type):
+                got = f"the class {value.__name__}: pass {value.__name__}()"
             raise TypeError(f"instrument({name}=...) takes an OpenTelemetry {kind}, got {got}")
     if redact is not None and not callable(redact):
         raise TypeError(f"instrument(redact=...) takes a function of the message list, got {type(redact).__name__}")
