@@ -39,6 +39,8 @@ class OpenAIInstrumentor(LLMInstrumentor):
         for module, sync_manager, async_manager in _helper_modules():
             wrap_function_wrapper(module, f"{sync_manager}.__exit__", client.stream_exit)
             wrap_function_wrapper(module, f"{async_manager}.__aexit__", client.async_stream_exit)
+        for connection_class, asynchronous in _websocket_connections():
+            _patch_websocket(connection_class, asynchronous, telemetry)
 
     def _unpatch(self, **kwargs: Any) -> None:
         import openai._base_client
@@ -51,6 +53,75 @@ class OpenAIInstrumentor(LLMInstrumentor):
         for module, sync_manager, async_manager in _helper_modules():
             unwrap(getattr(module, sync_manager), "__exit__")
             unwrap(getattr(module, async_manager), "__aexit__")
+        for connection_class, _ in _websocket_connections():
+            for name in _WEBSOCKET_METHODS:
+                wrapper = vars(connection_class).get(name)
+                if wrapper is not None and hasattr(wrapper, "__wrapped__"):
+                    if getattr(wrapper, "_self_inherited", False):
+                        delattr(connection_class, name)  # the base class's method again
+                    else:
+                        setattr(connection_class, name, wrapper.__wrapped__)
+
+
+# The Responses API's WebSocket mode (openai 3.x): what it sends, receives (every event is parsed by
+# parse_event, whether read with recv(), by iterating, or with recv_bytes()), and its close.
+_WEBSOCKET_METHODS = ("send", "parse_event", "close")
+
+
+def _websocket_connections() -> list[tuple[type, bool]]:
+    try:
+        from openai.resources.responses import responses as module
+    except ImportError:
+        return []
+    found = [(getattr(module, name, None), asynchronous) for name, asynchronous in _WEBSOCKET_CLASSES]
+    return [(cls, asynchronous) for cls, asynchronous in found if isinstance(cls, type)]
+
+
+_WEBSOCKET_CLASSES = (("ResponsesConnection", False), ("AsyncResponsesConnection", True))
+
+
+def _patch_websocket(connection_class: type, asynchronous: bool, telemetry: Telemetry) -> None:
+    from wrapt import FunctionWrapper
+
+    from otel_llmcost.instrumentation.openai import websocket
+
+    def parse_event(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
+        event = wrapped(*args, **kwargs)
+        websocket.received(telemetry, connection, event)  # guarded: never raises
+        return event
+
+    def send(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
+        result = wrapped(*args, **kwargs)
+        websocket.sent(telemetry, connection, args[0] if args else kwargs.get("event"))
+        return result
+
+    async def async_send(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
+        result = await wrapped(*args, **kwargs)
+        websocket.sent(telemetry, connection, args[0] if args else kwargs.get("event"))
+        return result
+
+    def close(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            websocket.closed(connection)
+
+    async def async_close(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            websocket.closed(connection)
+
+    wrappers = {
+        "send": async_send if asynchronous else send,
+        "parse_event": parse_event,
+        "close": async_close if asynchronous else close,
+    }
+    for name in _WEBSOCKET_METHODS:
+        inherited = name not in vars(connection_class)
+        wrapper = FunctionWrapper(getattr(connection_class, name), wrappers[name])
+        wrapper._self_inherited = inherited  # wrapt keeps _self_ names on the wrapper itself
+        setattr(connection_class, name, wrapper)
 
 
 def _helper_modules() -> list[tuple[Any, str, str]]:

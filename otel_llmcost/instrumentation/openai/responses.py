@@ -56,7 +56,7 @@ _APP_TOOL_CALLS = {
     "shell_call": "shell",
     "apply_patch_call": "apply_patch",
 }
-_FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 # A tool call's input as it streams, before its output_item.done event carries it whole
 _TOOL_INPUT_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
 _START_EVENTS = ("response.created", "response.in_progress")
@@ -176,7 +176,7 @@ def read(response: Any) -> core.Response:
         output_text="".join(texts),
         output_messages=functools.partial(_output_messages, response),
         attributes=attributes,
-        failure=_failure(response.error) if response.status == "failed" else None,
+        failure=failure_of(response.error) if response.status == "failed" else None,
         deferred=deferred,
     )
 
@@ -223,7 +223,7 @@ def watch_retrieved_stream(
     Its final event bills the response as a retrieve finding it finished does (``record_retrieved``)."""
 
     def final(event: Any) -> None:
-        if getattr(event, "type", None) in _FINAL_EVENTS:
+        if getattr(event, "type", None) in FINAL_EVENTS:
             record_retrieved(telemetry, client, event.response, started)  # guarded: never raises
 
     if asynchronous:
@@ -259,7 +259,7 @@ def _remember(tracked: OrderedDict[str, Any], response_id: str, value: Any) -> N
             tracked.popitem(last=False)
 
 
-def _failure(error: Any) -> tuple[str, str]:
+def failure_of(error: Any) -> tuple[str, str]:
     """A failed response's (or an ``error`` event's) error, as ``core.Response.failure``."""
     code = getattr(error, "code", None) or "error"
     message = getattr(error, "message", None)
@@ -327,14 +327,14 @@ class ResponseStream:
                 self.done.append(item)
             elif item.type == "web_search_call" and _billed_search(item):
                 self.searches += 1
-        elif kind in _FINAL_EVENTS:
+        elif kind in FINAL_EVENTS:
             self.final = event.response
         elif kind in _START_EVENTS:
             self.model = event.response.model
             self.id = event.response.id
             self.background = getattr(event.response, "background", None) is True
         elif kind == "error":
-            self.failure = _failure(event)
+            self.failure = failure_of(event)
         return True
 
     def response(self) -> core.Response:
