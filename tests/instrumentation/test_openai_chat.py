@@ -45,6 +45,40 @@ def create_chat(**kwargs):
     return scenario
 
 
+def test_gemini_thinking_tokens_left_out_of_completion_tokens_are_billed_as_output(openai_instrumented, openai_api):
+    # Gemini's OpenAI endpoint: completion_tokens 424 without the model's 572 thoughts, which the total counts
+    usage = {"prompt_tokens": 20, "completion_tokens": 424, "total_tokens": 1016}
+    api = openai_api(
+        json_reply(chat_completion("gemini-2.5-flash", "Paris.", usage)),
+        base_url="https://generativelanguage.googleapis.com/v1beta/openai/",
+    )
+    api.run(create_chat(model="gemini-2.5-flash"))
+
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 996
+    assert attributes[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 572
+    # gemini-2.5-flash: input 0.3, output 2.5 USD per 1M tokens
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(20) * D("0.3") / M + D(996) * D("2.5") / M)
+
+
+@pytest.mark.parametrize("reasoning_field", ["reasoning_content", "content parts"])
+def test_an_answer_without_usage_counts_its_reasoning(openai_instrumented, openai_api, reasoning_field):
+    # DeepSeek's reasoning_content beside the answer, Mistral's thinking parts in it: output billed, so estimated.
+    reasoning = "Six sixes make thirty-six, so the answer is 36."
+    reply = chat_completion("gpt-4o-mini", "36", None)
+    message = reply["choices"][0]["message"]
+    if reasoning_field == "reasoning_content":
+        message["reasoning_content"] = reasoning
+    else:
+        message["content"] = [{"type": "thinking", "thinking": [{"type": "text", "text": reasoning}]}, {"type": "text", "text": "36"}]
+    api = openai_api(json_reply(reply), base_url="http://localhost:8000/v1")
+    api.run(create_chat(model="gpt-4o-mini"))
+
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("36" + reasoning, "gpt-4o-mini")
+
+
 def test_cached_input_is_priced_at_the_cache_rate(openai_instrumented, openai_api):
     api = openai_api(
         json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", chat_usage(1200, 300, cached=1024)))

@@ -209,6 +209,56 @@ def test_an_argument_delta_without_an_index_continues_the_latest_tool_call(opena
     assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
 
 
+def test_parallel_tool_calls_streamed_at_one_index_stay_apart(openai_instrumented, openai_api):
+    # Ollama sends every parallel call at index 0, each with its own id: two calls, as not streamed.
+    chunks = [
+        _gemini_chunk({"role": "assistant", "tool_calls": [{"index": 0, **_unindexed("call_a1", "get_weather", '{"city":"Paris"}')}]}),
+        _gemini_chunk({"tool_calls": [{"index": 0, **_unindexed("call_b2", "get_time", '{"tz":')}]}),
+        _gemini_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"CET"}'}}]}),  # the latest call's piece
+        _gemini_chunk({}, "tool_calls", chat_usage(40, 20)),
+    ]
+    api = openai_api(sse_reply(chunks), base_url="http://localhost:11434/v1")
+    api.run(stream_chat(model="qwen3:8b"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOOL_CALLS_IDS] == ("call_a1", "call_b2")  # ("call_b2",) before
+    assert attributes[sc.LLMCOST_TOOL_CALLS_NAMES] == ("get_weather", "get_time")
+
+
+def test_a_stream_of_content_parts_keeps_its_reported_usage(openai_instrumented, openai_api):
+    # Mistral's reasoning models stream their thinking as a list of parts in delta.content: the usage on the
+    # last chunk was lost (the stream's end failed on the list), and the call estimated from nothing.
+    thinking = {"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "A greeting: greet back."}]}]}
+    chunks = [
+        _gemini_chunk({"role": "assistant", "content": ""}),
+        _gemini_chunk(thinking),
+        _gemini_chunk({"content": "Hello! How can I help?"}),
+        _gemini_chunk({"content": ""}, "stop", {"prompt_tokens": 36, "completion_tokens": 282, "total_tokens": 318}),
+    ]
+    api = openai_api(sse_reply(chunks), base_url="https://api.mistral.ai/v1")
+    api.run(stream_chat(model="magistral-medium-2509"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (36, 282)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_streamed_reasoning_counts_when_the_usage_is_missing(openai_instrumented, openai_api, field):
+    # DeepSeek's reasoner (reasoning_content), vLLM and Ollama (reasoning) stream the reasoning beside the answer:
+    # billed output, so an estimate counts it (it counted the answer alone).
+    reasoning = "The user asks for six times six. Six sixes make thirty-six, so the answer is 36."
+    chunks = [_gemini_chunk({"role": "assistant", "content": None, field: reasoning}), _gemini_chunk({"content": "36"})]
+    chunks.append(_gemini_chunk({}, "stop"))
+    api = openai_api(sse_reply(chunks), base_url="http://localhost:8000/v1")
+    api.run(stream_chat(model="gpt-4o-mini"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("36" + reasoning, "gpt-4o-mini")
+
+
 REFUSAL = "I'm sorry, but I can't help with that request because it asks for something I must not provide."
 
 

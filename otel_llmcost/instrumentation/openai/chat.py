@@ -123,8 +123,14 @@ def usage_of(usage: Any) -> Usage | None:
     if audio and not _said_audio:
         _audio_priced_as_text()
     output_tokens = completion_tokens or 0
-    if reasoning and getattr(usage, "total_tokens", None) == (prompt_tokens or 0) + output_tokens + reasoning:
+    total = getattr(usage, "total_tokens", None)
+    if reasoning and total == (prompt_tokens or 0) + output_tokens + reasoning:
         # xAI (Grok, on Vertex too) counts reasoning apart from completion_tokens, in the total: output all the same
+        output_tokens += reasoning
+    elif not reasoning and type(total) is int and total > (prompt_tokens or 0) + output_tokens:
+        # Gemini's OpenAI endpoint leaves a thinking model's thoughts out of completion_tokens, and out of
+        # any detail: the total counts them, and they bill as output
+        reasoning = total - (prompt_tokens or 0) - output_tokens
         output_tokens += reasoning
     return new_usage(
         input_tokens=prompt_tokens or 0,
@@ -230,16 +236,48 @@ def generated_texts(choices: Any) -> Iterator[str]:
         message = choice.message
         if message is None:
             continue
-        if message.content:
-            yield message.content
+        content = message.content
+        if content:
+            yield content if type(content) is str else "".join(content_texts(content))
         refusal = getattr(message, "refusal", None)  # declared since openai 1.40's structured outputs
         if refusal:
             yield refusal
+        thinking = reasoning_text(message)
+        if thinking:
+            yield thinking
         for call in message.tool_calls or ():
             yield tool_input(call)
         function_call = getattr(message, "function_call", None)  # the deprecated functions= API
         if function_call is not None:
             yield getattr(function_call, "arguments", None) or ""
+
+
+def content_texts(content: Any) -> tuple[str, str]:
+    """A message's or delta's content given as parts (Mistral's reasoning models: text parts and
+    ``thinking`` parts holding text parts): (its text, its thinking), both output tokens."""
+    texts: list[str] = []
+    thinking: list[str] = []
+    for part in content if isinstance(content, (list, tuple)) else ():
+        if _part_field(part, "type") == "thinking":
+            inner = _part_field(part, "thinking")
+            thinking.append(inner if isinstance(inner, str) else "".join(content_texts(inner)))
+        elif isinstance(text := _part_field(part, "text"), str):
+            texts.append(text)
+    return "".join(texts), "".join(thinking)
+
+
+def _part_field(part: Any, name: str) -> Any:
+    return part.get(name) if isinstance(part, Mapping) else getattr(part, name, None)
+
+
+def reasoning_text(message: Any) -> str:
+    """The reasoning a compatible server sends beside the answer (DeepSeek's ``reasoning_content``, vLLM's
+    and Ollama's ``reasoning``), billed as output: counted when the usage is missing."""
+    for name in ("reasoning_content", "reasoning"):
+        text = extra_field(message, name)
+        if isinstance(text, str) and text:
+            return text
+    return ""
 
 
 def tool_input(call: Any) -> str:
@@ -272,6 +310,8 @@ class ChatStream:
         "last_tool",
         "refusals",
         "function_arguments",
+        "reasoning",
+        "wire_tools",
     )
 
     def __init__(self, injected_usage: bool) -> None:
@@ -287,6 +327,8 @@ class ChatStream:
         self.last_tool: dict[int, int] = {}  # choice -> the index of its latest tool call delta
         self.refusals: dict[int, list[str]] = {}
         self.function_arguments: list[str] = []  # the deprecated functions= API's: counted, not captured
+        self.reasoning: list[str] = []  # a compatible server's reasoning text (DeepSeek's): counted, not captured
+        self.wire_tools: dict[tuple[int, int], int] = {}  # (choice, the wire's tool index) -> ours, where reused
 
     def add(self, chunk: Any) -> bool:
         usage = chunk.usage
@@ -305,8 +347,16 @@ class ChatStream:
         for choice in chunk.choices:
             delta = choice.delta
             if delta is not None:
-                if delta.content:
-                    self.texts.setdefault(choice.index, []).append(delta.content)
+                content = delta.content
+                if content:
+                    if type(content) is not str:  # Mistral's reasoning models stream a list of parts
+                        content, thinking = content_texts(content)
+                        if thinking:
+                            self.reasoning.append(thinking)
+                    self.texts.setdefault(choice.index, []).append(content)
+                thinking = reasoning_text(delta)
+                if thinking:
+                    self.reasoning.append(thinking)
                 if delta.tool_calls:
                     self._add_tool_calls(choice.index, delta.tool_calls)
                 refusal = getattr(delta, "refusal", None)  # declared since openai 1.40's structured outputs
@@ -325,7 +375,14 @@ class ChatStream:
         # A tool call streams as deltas sharing an index: the first has its id and name, the rest argument pieces.
         for delta in deltas:
             index = delta.index
-            if type(index) is not int:
+            if type(index) is int:
+                index = self.wire_tools.get((choice, delta.index), index)
+                known = self.tools.get((choice, index))
+                if delta.id and known is not None and known[0] and delta.id != known[0]:
+                    # Ollama sends every parallel call at index 0, each with its own id: the next call
+                    index = max(known_index for owner, known_index in self.tools if owner == choice) + 1
+                    self.wire_tools[(choice, delta.index)] = index
+            else:
                 # Some compatible servers (Gemini's) send no index: a delta with a new id starts the next
                 # call, one without an id continues the choice's latest.
                 index = self.last_tool.get(choice)
@@ -362,6 +419,7 @@ class ChatStream:
                     *self._arguments(),
                     *("".join(self.refusals[index]) for index in sorted(self.refusals)),
                     *self.function_arguments,
+                    *self.reasoning,
                 ]
             ),
             output_messages=self._output_messages,
@@ -398,8 +456,9 @@ def _output_messages(completion: Any) -> list[dict[str, Any]]:
         message = choice.message
         parts = []
         if message is not None:
-            if message.content:
-                parts.append(text_part(message.content))
+            content = message.content
+            if content:  # parts (Mistral's reasoning models): their text, the thinking counted but not captured
+                parts.append(text_part(content if type(content) is str else content_texts(content)[0]))
             refusal = getattr(message, "refusal", None)  # the model declined: its explanation is the answer
             if refusal:
                 parts.append(text_part(refusal))
