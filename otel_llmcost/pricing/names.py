@@ -38,12 +38,13 @@ MAKERS = ("openai", "anthropic", "gemini", "mistral", "deepseek", "xai")
 PREFERENCE = (*MAKERS, "vertex_ai", "azure", "bedrock")
 
 # Gateway and cloud prefixes: LiteLLM's, Vertex's OpenAI endpoint's (google/gemini-2.5-flash, xai/grok-4),
-# OpenRouter's vendor names (x-ai/grok-4, mistralai/mistral-large)
+# OpenRouter's vendor names (x-ai/grok-4, mistralai/mistral-large), the Gemini API's resource names (models/...)
 _PREFIX = re.compile(
     r"^(openai|azure|azure_ai|anthropic|bedrock|bedrock_mantle|vertex_ai|gemini|google|mistral|mistralai|deepseek|xai|x-ai"
-    r"|text-completion-openai)/"
+    r"|text-completion-openai|models)/"
 )
 _PREFIX_PROVIDER = {
+    "models": "",  # the Gemini API's resource names (models/gemini-2.5-flash): no provider of their own
     "text-completion-openai": "openai",
     "azure_ai": "azure",
     "bedrock_mantle": "bedrock",

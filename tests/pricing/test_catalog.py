@@ -163,6 +163,7 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("google/gemini-2.5-flash", "gcp.vertex_ai", "gemini-2.5-flash"),
         ("google/gemini-2.0-flash-001", "gcp.vertex_ai", "gemini-2.0-flash-001"),
         ("google/gemini-2.5-flash", None, "gemini/gemini-2.5-flash"),
+        ("models/gemini-2.5-flash", "gcp.gemini", "gemini/gemini-2.5-flash"),  # the Gemini API's resource name
         ("x-ai/grok-4-fast-reasoning", None, "xai/grok-4-fast-reasoning"),
         ("mistralai/mistral-large-latest", None, "mistral/mistral-large-latest"),
         # Bedrock's OpenAI-compatible service (bedrock-mantle.<region>.api.aws) names models without -1:0
