@@ -91,6 +91,18 @@ def _spooled_spans(spool: Path) -> list[dict]:
     return spans
 
 
+def _spooled_call(data_dir: Path) -> dict:
+    """The app's one chat call, as spooled."""
+    [call] = [span for span in _spooled_spans(data_dir / "spool") if span["name"] == "chat gpt-4o-mini"]
+    return call
+
+
+def _our_warning(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line otel-llmcost logged."""
+    [warning] = [line for line in result.stderr.splitlines() if "otel-llmcost" in line]
+    return warning
+
+
 def _value(value) -> object:
     kind = value.WhichOneof("value")
     return getattr(value, kind) if kind else None
@@ -123,10 +135,9 @@ def test_a_malformed_store_url_costs_a_warning_not_the_runs_spans(fake_openai, t
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
-    [warning] = [line for line in result.stderr.splitlines() if "otel-llmcost" in line]
+    warning = _our_warning(result)
     assert f"{sc.ENV_CLICKHOUSE_URL} cannot be used" in warning and "'notaport'" in warning
-    [call] = [span for span in _spooled_spans(tmp_path / "spool") if span["name"] == "chat gpt-4o-mini"]
-    assert call["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+    assert _spooled_call(tmp_path)["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
 
 
 def test_metrics_export_settings_alone_export_the_metrics_and_keep_the_spans_in_the_store(fake_openai, tmp_path):
@@ -138,8 +149,7 @@ def test_metrics_export_settings_alone_export_the_metrics_and_keep_the_spans_in_
     assert result.returncode == 0, result.stderr
     assert '"name": "gen_ai.client.token.usage"' in result.stdout
     assert f'"name": "{sc.METRIC_COST}"' in result.stdout
-    [call] = [span for span in _spooled_spans(tmp_path / "spool") if span["name"] == "chat gpt-4o-mini"]
-    assert call["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+    assert _spooled_call(tmp_path)["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
 
 
 def test_an_unknown_metrics_exporter_is_named_in_one_warning(fake_openai, tmp_path):
@@ -147,6 +157,6 @@ def test_an_unknown_metrics_exporter_is_named_in_one_warning(fake_openai, tmp_pa
     result = _run_instrumented(fake_openai, tmp_path, OTEL_METRICS_EXPORTER="consol")
 
     assert result.returncode == 0, result.stderr
-    [warning] = [line for line in result.stderr.splitlines() if "otel-llmcost" in line]
+    warning = _our_warning(result)
     assert "no metrics exporter 'consol'" in warning and "console" in warning
-    assert [span for span in _spooled_spans(tmp_path / "spool") if span["name"] == "chat gpt-4o-mini"]
+    assert _spooled_call(tmp_path)["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
