@@ -202,7 +202,8 @@ def _without_media(value: Any) -> Any:
 
 
 _loaded: dict[tuple[str, str], tiktoken.Encoding | None] = {}
-_loading = threading.Lock()
+_loading = threading.RLock()
+_in_load: set[tuple[str, str]] = set()  # the encodings the thread holding _loading is loading
 
 
 def _encoding(name: str, directory: str) -> tiktoken.Encoding | None:
@@ -214,8 +215,18 @@ def _encoding(name: str, directory: str) -> tiktoken.Encoding | None:
     except KeyError:
         pass
     with _loading:
-        if key not in _loaded:
+        if key in _loaded:
+            return _loaded[key]
+        if key in _in_load:
+            # Re-entered on the loading thread itself: the garbage collector ran a finalizer mid-load (an
+            # abandoned stream ending, counting its tokens). Waiting would wait forever: this count is
+            # estimated from characters.
+            return None
+        _in_load.add(key)
+        try:
             _loaded[key] = _load_or_warn(name, directory)
+        finally:
+            _in_load.discard(key)
         return _loaded[key]
 
 
@@ -248,10 +259,13 @@ def _load_local_encoding(name: str, directory: Path) -> tiktoken.Encoding:
 
 def _read_local_ranks(directory: Path, url: str, expected_hash: str | None = None) -> dict[bytes, int]:
     path = directory / hashlib.sha1(url.encode()).hexdigest()
+    if path.exists() and not path.is_file():  # a pipe would block the read, and every token count with it
+        raise _EncodingUnavailable(f"{path} ({url.rsplit('/', 1)[-1]}) is not a regular file")
     try:
         contents = path.read_bytes()
     except OSError as exc:
-        raise _EncodingUnavailable(f"{path} ({url.rsplit('/', 1)[-1]}) is not readable: {exc.strerror or exc}") from None
+        name = url.rsplit("/", 1)[-1]
+        raise _EncodingUnavailable(f"{path} ({name}) is not readable: {exc.strerror or exc}") from None
     if expected_hash is not None and hashlib.sha256(contents).hexdigest() != expected_hash:
         raise _EncodingUnavailable(f"{path} is not tiktoken's {url.rsplit('/', 1)[-1]} (sha256 mismatch)")
     ranks = {}

@@ -191,3 +191,54 @@ def test_threads_that_need_an_encoding_first_wait_for_one_load(tmp_path, monkeyp
         thread.join()
     assert counts == [2] * 6
     assert loads == ["o200k_base"]
+
+
+def _fresh_directory(tmp_path, monkeypatch):
+    directory = tmp_path / "fresh"
+    directory.mkdir()
+    for file in SHARED_TIKTOKEN.iterdir():
+        (directory / file.name).symlink_to(file)
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(directory))
+    return directory
+
+
+def _in_a_thread(function, seconds=60):
+    """``function()``'s result, or a failure if it does not return in time (a deadlock must fail, not hang)."""
+    import threading
+
+    results = []
+    thread = threading.Thread(target=lambda: results.append(function()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert results, f"no result after {seconds} s: blocked"
+    return results[0]
+
+
+def test_a_count_re_entered_while_its_encoding_loads_is_estimated_not_a_deadlock(tmp_path, monkeypatch, no_network):
+    # The garbage collector may run a finalizer mid-load on the loading thread (an abandoned stream ending,
+    # counting its tokens): waiting on the load's lock there waited forever.
+    from otel_llmcost import tokens
+
+    _fresh_directory(tmp_path, monkeypatch)
+    load = tokens._load_local_encoding
+    inner = []
+
+    def load_with_a_finalizer_inside(name, path):
+        inner.append(count_text("a finalizer counting", "gpt-4o"))
+        return load(name, path)
+
+    monkeypatch.setattr(tokens, "_load_local_encoding", load_with_a_finalizer_inside)
+    assert _in_a_thread(lambda: count_text("hello world", "gpt-4o")) == 2
+    assert inner == [5]  # ceil(20 characters / 4), for that one count
+    assert count_text("a finalizer counting", "gpt-4o") == 4  # then counted exactly
+
+
+def test_an_encoding_path_that_is_no_file_is_not_read(tmp_path, monkeypatch, no_network, caplog):
+    # A named pipe there blocked the read, holding the load's lock: every token count in the process waited.
+    directory = _fresh_directory(tmp_path, monkeypatch)
+    o200k = next(path for path in directory.iterdir() if path.stat().st_size > 3_000_000)
+    o200k.unlink()
+    os.mkfifo(o200k)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.tokens"):
+        assert _in_a_thread(lambda: count_text("hello world", "gpt-4o"), seconds=20) == 3  # ceil(11 / 4)
+    assert "is not a regular file" in caplog.text
