@@ -141,9 +141,15 @@ def current_attributes(ctx: context.Context | None = None) -> dict[str, str]:
     held = ctx.get(_HELD)  # a provider request's context (for_provider) holds it out of the baggage
     if not entries or (type(entries) is not dict and not isinstance(entries, Mapping)):
         return dict(held) if held else {}
-    found = {
-        key: str(value) for key, value in entries.items() if key in _OWN_KEYS or key.startswith(LLMCOST_EXTRA_PREFIX)
-    }
+    found = {}
+    for key, value in entries.items():
+        # OpenTelemetry's API takes any key and value: an entry that is not text (42, an object whose
+        # str() raises) is none of ours, and must not make the user's call raise
+        if type(key) is str and (key in _OWN_KEYS or key.startswith(LLMCOST_EXTRA_PREFIX)):
+            try:
+                found[key] = str(value)
+            except Exception:  # noqa: BLE001
+                continue
     return {**held, **found} if held else found
 
 
@@ -158,12 +164,15 @@ def for_provider(ctx: context.Context | None = None) -> context.Context:
     entries = baggage.get_all(ctx) if _BAGGAGE_KEY is None else ctx.get(_BAGGAGE_KEY)
     if not entries or (type(entries) is not dict and not isinstance(entries, Mapping)):
         return ctx
-    held = current_attributes(ctx)
-    if not held:
+    try:
+        held = current_attributes(ctx)
+        outbound = ctx
+        for key in held:
+            outbound = baggage.remove_baggage(key, outbound)
+        return context.set_value(_HELD, held, outbound) if held else ctx
+    except Exception:  # noqa: BLE001 (runs outside our wrappers' guards: never the user's problem)
+        logger.debug("otel-llmcost: the attribution could not be held out of the baggage", exc_info=True)
         return ctx
-    for key in held:
-        ctx = baggage.remove_baggage(key, ctx)
-    return context.set_value(_HELD, held, ctx)
 
 
 def attach_for_provider() -> object | None:

@@ -236,3 +236,27 @@ def test_instrument_refuses_a_provider_class_with_the_fix():
 
     with pytest.raises(TypeError, match=r"got the class TracerProvider: pass TracerProvider\(\)"):
         otel_llmcost.instrument(tracer_provider=TracerProvider)
+
+
+def test_baggage_entries_that_are_not_text_are_none_of_ours():
+    # OpenTelemetry's API takes them (a key 42, a value whose str() raises): every SDK call raised before.
+    from opentelemetry import baggage, context
+
+    from otel_llmcost.attribution import for_provider
+
+    class NoText:
+        def __str__(self):
+            raise ValueError("no text")
+
+    ctx = baggage.set_baggage(42, "x", baggage.set_baggage("llmcost.team", NoText()))
+    ctx = baggage.set_baggage(sc.LLMCOST_FEATURE, "answer", ctx)
+    assert current_attributes(ctx) == {sc.LLMCOST_FEATURE: "answer"}
+    outbound = for_provider(ctx)
+    assert sc.LLMCOST_FEATURE not in baggage.get_all(outbound) and 42 in baggage.get_all(outbound)
+    assert current_attributes(outbound) == {sc.LLMCOST_FEATURE: "answer"}
+    token = context.attach(ctx)
+    try:
+        with attributes(team="support"):
+            assert team() == "support"
+    finally:
+        context.detach(token)
