@@ -178,9 +178,12 @@ def for_provider(ctx: context.Context | None = None) -> context.Context:
 def attach_for_provider() -> object | None:
     """Make ``for_provider()`` of the current context current (for a request we record no span of);
     the token to detach, or None when there was no attribution to leave out."""
-    ctx = context.get_current()
-    outbound = for_provider(ctx)
-    return None if outbound is ctx else context.attach(outbound)
+    try:
+        ctx = context.get_current()
+        outbound = for_provider(ctx)
+        return None if outbound is ctx else context.attach(outbound)
+    except Exception:  # noqa: BLE001 (runs outside our wrappers' guards: never the user's problem)
+        return None
 
 
 def _with_entry(ctx: context.Context, baggage_key: str, argument: str, value: object) -> context.Context:

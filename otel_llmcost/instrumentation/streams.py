@@ -46,6 +46,10 @@ def instrument(stream: Any, call: core.LLMCall, state: StreamState, asynchronous
     _open[stream] = (call, state)
 
 
+def instrumented(stream: Any) -> bool:
+    return stream in _open
+
+
 def exit_with_error(stream: Any, error: BaseException | None) -> None:
     """The user's ``with stream:`` block raised: the call ends with that error."""
     if error is None:
@@ -102,7 +106,12 @@ def _add(state: StreamState, chunk: Any) -> bool:
         core.log_once(
             f"stream.{type(state).__qualname__}", "otel-llmcost: reading a stream chunk failed", exc_info=True
         )
-        return True  # our failure never hides a chunk
+        # Our failure never hides a chunk the user would have had, nor shows one only we asked for
+        shown = getattr(state, "shown", None)
+        try:
+            return True if shown is None else shown(chunk)
+        except Exception:
+            return True
 
 
 def _iterate(chunks: Iterator[Any], call: core.LLMCall, state: StreamState) -> Iterator[Any]:

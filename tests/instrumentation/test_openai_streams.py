@@ -109,6 +109,33 @@ def test_a_stream_without_usage_is_estimated_with_tiktoken(openai_instrumented, 
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "gpt-4o-mini")
 
 
+@pytest.mark.parametrize("failing", ["reading a chunk", "instrumenting the stream"])
+def test_our_failure_never_shows_the_user_the_usage_chunk_we_asked_for(
+    instrument_openai, openai_api, monkeypatch, failing
+):
+    # A bug of ours in the stream state: the usage-only chunk we asked for reached the user's loop, and
+    # chunk.choices[0] raised IndexError there.
+    from otel_llmcost.instrumentation import streams
+    from otel_llmcost.instrumentation.openai import chat
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug of ours")
+
+    reply = chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE)
+    bare_stream, bare = openai_api(reply).run(stream_chat())
+    if failing == "reading a chunk":
+        monkeypatch.setattr(chat.ChatStream, "add", broken)
+    else:
+        monkeypatch.setattr(streams, "instrument", broken)
+    instrument_openai()
+    api = openai_api(reply)
+    _, traced = api.run(stream_chat())
+
+    assert api.wire.bodies[0]["stream_options"] == {"include_usage": True}
+    assert snapshot(traced) == snapshot(bare)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in traced) == "".join(PIECES)
+
+
 def test_no_usage_is_injected_where_the_server_may_reject_it(openai_instrumented, openai_api):
     api = openai_api(chat_stream("llama-3.1-8b", PIECES, USAGE), base_url="http://localhost:8000/v1")
     api.run(stream_chat(model="llama-3.1-8b"))

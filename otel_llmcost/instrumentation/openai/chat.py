@@ -334,10 +334,8 @@ class ChatStream:
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
-            if self.injected_usage and not chunk.choices:
-                return False
-        elif self.injected_usage:
-            chunk.__pydantic_fields_set__.discard("usage")
+        if self.injected_usage and not shown_with_injected_usage(chunk):
+            return False
         if chunk.model:
             self.model = chunk.model
         if self.id is None and chunk.id:  # Azure's first chunk (prompt filter results) has an empty id and model
@@ -370,6 +368,11 @@ class ChatStream:
                 if self.usage is None:
                     self.usage = usage_beside(chunk)
         return True
+
+    def shown(self, chunk: Any) -> bool:
+        """What ``add`` does to the chunk the user sees, alone (``streams`` calls it when ``add`` failed):
+        the usage-only chunk we asked for stays hidden, and no chunk shows its ``usage`` as set."""
+        return shown_with_injected_usage(chunk) if self.injected_usage else True
 
     def _add_tool_calls(self, choice: int, deltas: list[Any]) -> None:
         # A tool call streams as deltas sharing an index: the first has its id and name, the rest argument pieces.
@@ -443,6 +446,16 @@ class ChatStream:
             finish = finish_reason(self.finish.get(index))
             messages.append({"role": "assistant", "parts": parts, "finish_reason": finish})
         return messages
+
+
+def shown_with_injected_usage(chunk: Any) -> bool:
+    """A chunk of a stream we asked for its usage (``stream_options.include_usage``): False for the
+    usage-only last chunk, which the user would not have had; the others lose ``usage`` from their
+    fields set (the API sends it as null on them), so their ``to_dict()`` is what it would have been."""
+    if chunk.usage is not None:
+        return bool(chunk.choices)
+    chunk.__pydantic_fields_set__.discard("usage")
+    return True
 
 
 def tool_name(call: Any) -> str:

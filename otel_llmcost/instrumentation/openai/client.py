@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import openai
@@ -25,7 +25,7 @@ from opentelemetry import context, trace
 
 from otel_llmcost.attribution import attach_for_provider, for_provider
 from otel_llmcost.instrumentation import core, streams
-from otel_llmcost.instrumentation.openai import fast_chat, responses
+from otel_llmcost.instrumentation.openai import chat, fast_chat, responses
 from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
 from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api, server_of
 
@@ -108,6 +108,8 @@ class _Tracker(core.LLMCall):
                     )
         except Exception:
             core.log_failure(_PARSED_KEY)
+            if self.injected_usage and isinstance(result, _STREAMS) and not streams.instrumented(result):
+                _hide_injected_usage(result, isinstance(result, openai.AsyncStream))
         post_parser = self.post_parser
         return result if post_parser is None else post_parser(result)
 
@@ -152,6 +154,31 @@ class _Tracker(core.LLMCall):
         """A raw response was dropped without being parsed (or a raw stream without being read)."""
         if not self.streaming and not self._ended:
             self.end(core.new_response(), ended=self.returned_at)  # the input was still billed: estimate it
+
+
+def _hide_injected_usage(stream: Any, asynchronous: bool) -> None:
+    """A stream we asked for its usage but could not instrument: the user still gets the chunks they
+    would have had, without the usage-only one."""
+    stream._iterator = (_shown_async if asynchronous else _shown)(stream._iterator)
+
+
+def _shown(chunks: Iterator[Any]) -> Iterator[Any]:
+    for chunk in chunks:
+        if _is_shown(chunk):
+            yield chunk
+
+
+async def _shown_async(chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for chunk in chunks:
+        if _is_shown(chunk):
+            yield chunk
+
+
+def _is_shown(chunk: Any) -> bool:
+    try:
+        return chat.shown_with_injected_usage(chunk)
+    except Exception:
+        return True  # our failure never hides a chunk
 
 
 def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Tracker | None:
