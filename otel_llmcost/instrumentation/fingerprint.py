@@ -11,6 +11,7 @@ results) do not either, so every step of one agent or chat template shares it.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 
@@ -40,6 +41,19 @@ _VOLATILE = re.compile(
 # system prompt may hold whole retrieved documents; the cache must not keep them (memory, privacy).
 _CACHE_SIZE = 4096
 _cache: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def schema_text(schema: object) -> str:
+    """A tool's schema as its fingerprint hashes it: JSON with sorted keys, the same text for equal
+    schemas. Keys JSON cannot sort (an int beside a str, which the SDKs send as they are) keep their
+    order; a schema JSON cannot hold at all (a cycle) is its type's name."""
+    try:
+        return json.dumps(schema, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        try:
+            return json.dumps(schema, default=str)
+        except (TypeError, ValueError):
+            return type(schema).__name__
 
 
 def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable[str]) -> str:

@@ -520,3 +520,16 @@ def test_estimated_tokens_get_no_token_usage_points(openai_instrumented, openai_
     assert openai_instrumented.metric_points(sc.METRIC_TOKEN_USAGE) == []
     [duration] = openai_instrumented.metric_points(sc.METRIC_OPERATION_DURATION)
     assert duration.count == 1
+
+
+def test_a_tool_schema_json_cannot_sort_keeps_the_request_described(openai_instrumented, openai_api):
+    # An int key beside str ones (the SDK sends it): sorting it raised, and the span lost its fingerprint,
+    # its parameters and, without usage, its estimate and cost.
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "x-codes": {1: "one", "two": 2}}}}
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini", "ok", None)), base_url="http://localhost:8000/v1")
+    api.run(lambda api: api(api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=[tool], max_tokens=50)))
+
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 50
+    assert len(attributes[sc.LLMCOST_PROMPT_FINGERPRINT]) == 16
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True and attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0

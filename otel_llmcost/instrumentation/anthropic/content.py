@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from otel_llmcost.instrumentation.content import reasoning_part, text_part, tool_call_part, tool_response_part
+from otel_llmcost.instrumentation.fingerprint import schema_text
 
 # stop_reason -> the semconv FinishReason of an output message
 _FINISH = {
@@ -71,7 +72,7 @@ def tool_signature(tool: Any) -> str:
     schema = field(tool, "input_schema")
     if schema is None:
         return str(name)
-    return f"{name}:{json.dumps(schema, sort_keys=True, default=str)}"
+    return f"{name}:{schema_text(schema)}"
 
 
 def head(messages: Sequence[Any]) -> tuple[str, ...]:

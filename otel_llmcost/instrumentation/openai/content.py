@@ -7,11 +7,11 @@ part builders of ``instrumentation.content``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from otel_llmcost.instrumentation.content import text_part
+from otel_llmcost.instrumentation.fingerprint import schema_text
 
 # OpenAI content part type -> semconv modality, for parts that carry media rather than text
 _MEDIA = {
@@ -69,7 +69,7 @@ def tool_signature(tool: Any) -> str:
     parameters = definition.get("parameters")
     if parameters is None:
         return str(name)
-    return f"{name}:{json.dumps(parameters, sort_keys=True, default=str)}"
+    return f"{name}:{schema_text(parameters)}"
 
 
 def count_tools(tools: Any, model: str) -> int:
