@@ -46,3 +46,8 @@ def test_hot_path_counts_counts_both_sdks() -> None:
     ours = [int(count.replace(",", "")) for name, count, _ in rows if name == "otel-llmcost"]
     floors = [int(count.replace(",", "")) for name, count, _ in rows if name.startswith("floor")]
     assert all(mine > floor > 0 for mine, floor in zip(ours, floors, strict=True)), out
+
+
+def test_fingerprint_bench_prints_every_size() -> None:
+    out = _run("fingerprint_bench.py", "--calls", "2")
+    assert len(re.findall(rf"characters\s+{NUMBER} ms", out)) == 4, out

@@ -23,8 +23,10 @@ _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 # An abbreviated weekday only before a date (Mon 3 Nov, Tue, Jul 4): alone, sun, sat and wed are words.
 _WEEKDAY_SHORT = rf"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b\.?,?\s+(?=\d|{_MONTH})"
 _ORDINAL = r"(?:st|nd|rd|th)?"
-# Masks the parts of a system prompt that change per request but not per template.
+# Masks the parts of a system prompt that change per request but not per template. Each starts a word or
+# a number (the lookbehinds first: the engine drops the positions inside a word at once, twice as fast).
 _VOLATILE = re.compile(
+    r"(?:(?<![0-9a-z])|(?<=[a-z])(?=\d))(?:"
     rf"(?:\b(?:{_WEEKDAY},?\s+|{_WEEKDAY_SHORT}))?\b{_MONTH}\s+\d+{_ORDINAL}"  # Monday, July 24 / Jul. 24th
     rf"|\b(?:{_WEEKDAY_SHORT})?\d+{_ORDINAL}(?:\s+of)?\s+{_MONTH}"  # 24 July, Mon 3 Nov, 1st of July
     rf"|\b{_WEEKDAY}\b"  # today is Monday
@@ -34,9 +36,13 @@ _VOLATILE = re.compile(
     r"|\b[0-7][0-9a-hjkmnp-tv-z]{25}\b"  # ULIDs
     r"|\b[a-z]{2,8}_(?=[0-9a-z]*\d)[0-9a-z]{14,}\b"  # prefixed ids (Stripe's cus_NffrFeUfNV2Hib)
     r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"  # long hex ids, prefixed ones too (sess_9f86d081884c7d65...)
-    rf"|\d+(?:[.,:/-]\d+)*(?:\s?[ap]\.?m\b\.?|{_ORDINAL}\b)?",  # numbers, ordinals, dates, times (10:30 AM)
+    rf"|\d+(?:[.,:/-]\d+)*(?:\s?[ap]\.?m\b\.?|{_ORDINAL}\b)?"  # numbers, ordinals, dates, times (10:30 AM)
+    ")",
     re.IGNORECASE,
 )
+# Masking costs ~0.2 ms per 1,000 characters, on the caller's thread whenever a system prompt is new: past
+# this many characters (retrieved documents, which make every prompt new anyway) the text is hashed as it is.
+_MASKED_CHARS = 4096
 # head_fingerprint's answers, keyed without the system text: (its hash and length, tools, head). A
 # system prompt may hold whole retrieved documents; the cache must not keep them (memory, privacy).
 _CACHE_SIZE = 4096
@@ -65,7 +71,8 @@ def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable
     """
     digest = hashlib.blake2b(digest_size=8)
     if system:
-        digest.update(_VOLATILE.sub("#", system).encode("utf-8", "surrogatepass"))
+        digest.update(_VOLATILE.sub("#", system[:_MASKED_CHARS]).encode("utf-8", "surrogatepass"))
+        digest.update(system[_MASKED_CHARS:].encode("utf-8", "surrogatepass"))
     digest.update(b"\x00")
     for tool in tools:
         digest.update(tool.encode("utf-8", "surrogatepass"))
