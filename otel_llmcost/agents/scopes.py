@@ -93,13 +93,14 @@ class Rollup:
 class Scope:
     """An open agent run or tool call: its span, current while it is open, and its roll-up."""
 
-    __slots__ = ("_error", "_tokens", "rollup", "span")
+    __slots__ = ("_error", "_tokens", "_left_early", "rollup", "span")
 
     def __init__(self, span: trace.Span) -> None:
         self.span = span
         self.rollup = Rollup()
         self._tokens: tuple[Token[tuple[Scope, ...]], object] | None = None
         self._error: tuple[str, str] | None = None
+        self._left_early = False  # exited before a scope opened inside it: left when that one is
 
     def enter(self) -> None:
         """Make this scope (and its span) current in the caller's context."""
@@ -130,6 +131,21 @@ class Scope:
             return self.rollup.attributes()
 
     def _leave(self) -> None:
+        if self._tokens is None:
+            return
+        stack = _stack.get()
+        if self in stack and stack[-1] is not self:
+            # Exited before a scope opened inside it (blocks closed out of order): that scope's context holds
+            # this one, so leaving now would bring this ended span back when it leaves. Left with it, in order.
+            self._left_early = True
+            return
+        scope: Scope | None = self
+        while scope is not None:
+            scope._leave_now()
+            stack = _stack.get()
+            scope = stack[-1] if stack and stack[-1]._left_early else None
+
+    def _leave_now(self) -> None:
         if self._tokens is None:
             return
         stack_token, context_token = self._tokens

@@ -845,3 +845,22 @@ def test_the_invoke_agent_span_counts_its_calls_tokens_as_the_semconv_does(opena
     assert (run[sc.LLMCOST_ROLLUP_INPUT_TOKENS], run[sc.LLMCOST_ROLLUP_OUTPUT_TOKENS]) == (150, 12)
     assert sc.GEN_AI_USAGE_INPUT_TOKENS not in spans.one("invoke_agent no-calls").attributes
     assert len(spans.llm_calls()) == 2  # the agent span is no LLM call of its own
+
+
+def test_agent_blocks_closed_out_of_order_leave_no_scope_or_span_behind(tracer_provider, spans):
+    # Two runs interleaved (generators each in a with block, consumed in turns): an ended span stayed current
+    # for good, and every later LLM call became its child.
+    from opentelemetry import trace
+
+    from otel_llmcost.agents.scopes import open_scopes
+
+    Telemetry(tracer_provider=tracer_provider)
+    outer, inner = otel_llmcost.agent("a"), otel_llmcost.agent("b")
+    outer.__enter__()
+    inner.__enter__()
+    outer.__exit__(None, None, None)
+    assert [scope.span.name for scope in open_scopes()] == ["invoke_agent a", "invoke_agent b"]  # until b ends
+    inner.__exit__(None, None, None)
+    assert open_scopes() == ()
+    assert not trace.get_current_span().get_span_context().is_valid
+    assert {span.name for span in spans.all()} == {"invoke_agent a", "invoke_agent b"}
