@@ -92,6 +92,12 @@ class Step:
                 reason = RETRY_AFTER_ERROR if previous.errored else RETRY_AFTER_DISCARDED_OUTPUT
                 previous.ended = False
                 run.retries += 1
+        if request.model:
+            # A step resends the tool results of the steps before it, charged to their tools by their token
+            # counts: the tokenizer loads now, beside the call, not on the caller's thread when it ends.
+            from otel_llmcost.tokens import warm
+
+            warm(request.model)
         attributes = self.attributes
         attributes[sc.GEN_AI_AGENT_NAME] = run.name
         attributes[sc.LLMCOST_AGENT_STEP] = index

@@ -864,3 +864,41 @@ def test_agent_blocks_closed_out_of_order_leave_no_scope_or_span_behind(tracer_p
     assert open_scopes() == ()
     assert not trace.get_current_span().get_span_context().is_valid
     assert {span.name for span in spans.all()} == {"invoke_agent a", "invoke_agent b"}
+
+
+def test_a_step_loads_the_tokenizer_beside_its_call_not_after_it(openai_client, spans, monkeypatch, tmp_path):
+    # A step resending a tool result counts its tokens when the call ends: the first count of the process
+    # loaded tiktoken's encoding (~0.6 s) there, on the caller's thread, after the provider had answered.
+    import os
+    import time
+    from pathlib import Path
+
+    from otel_llmcost import tokens
+
+    directory = tmp_path / "tiktoken"  # files new to this process: their encoding is not loaded yet
+    directory.mkdir()
+    for file in Path(os.environ[sc.ENV_TIKTOKEN_CACHE_DIR]).iterdir():
+        (directory / file.name).symlink_to(file)
+    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(directory))
+    key = ("o200k_base", str(directory))
+
+    loaded_while_answering = []
+
+    def provider_answers(request):
+        deadline = time.monotonic() + 30
+        while key not in tokens._loaded and time.monotonic() < deadline:  # the provider takes its time
+            time.sleep(0.01)
+        loaded_while_answering.append(key in tokens._loaded)
+        return json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It is sunny.", chat_usage(40, 5)))
+
+    client, _ = openai_client(provider_answers)
+    messages = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [tool_call("call_1", "weather", {"city": "Paris"})]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 21 C"},
+    ]
+    with otel_llmcost.agent("bot"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    assert loaded_while_answering == [True]  # loaded while the provider worked, not after
+    assert spans.one("chat gpt-4o-mini").attributes[sc.LLMCOST_TOOL_RESULTS_INPUT_TOKENS] == 5
