@@ -35,6 +35,10 @@ def fingerprint(system: str) -> str:
         ("Trace 01ARZ3NDEKTSV4RRFFQ69G5FAV.", "Trace 01HZY8G4Q2J7W1X6V3N5M9K0PB."),
         ("Customer cus_NffrFeUfNV2Hib.", "Customer cus_Pq7Rs8Tu9Vw0Xy."),
         ("Token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig1", "Token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.sig2"),
+        # uuids glued to a letter or a number
+        ("Ticket T123e4567-e89b-12d3-a456-426614174000 is open", "Ticket T9b2f0c1e-5d3a-4f7b-8c6d-1a2b3c4d5e6f is open"),
+        ("ref:xa50e8400-e29b-41d4-a716-446655440000", "ref:xb60e8400-e29b-41d4-a716-446655440000"),
+        ("Conversation 123e4567-e89b-12d3-a456-4266141740001 follows", "Conversation 9b2f0c1e-5d3a-4f7b-8c6d-1a2b3c4d5e6f2 follows"),
     ],
 )
 def test_the_same_template_on_different_requests_has_one_fingerprint(one, other):
