@@ -183,3 +183,34 @@ def test_uninstrument_restores_the_connection_classes(instrument_openai):
     instrument_openai().uninstrument()
     assert [dict(vars(cls)) for cls in classes] == before
     instrument_openai()  # the fixture uninstruments again
+
+
+def test_an_error_refusing_a_create_while_a_response_streams_is_that_creates_call(openai_instrumented, server):
+    # Create 1 streams; create 2 is refused (a response is in flight); then 1 ends and create 3 is answered.
+    # The error failed response 1, and create 2 stayed waiting: it described response 3 (its model, its team).
+    first = events_of("Hi!", responses_usage(1000, 500), "resp_1")
+    third = events_of("Three.", responses_usage(200, 10), "resp_3")
+    refusal = {"type": "error", "error": {"type": "invalid_request_error", "code": "response_in_progress", "message": "busy"}}
+    replies = [first[:3], [refusal, *first[3:]], third]
+
+    def script(event, connection):
+        if event.get("type") == "response.create" and replies:
+            for reply in replies.pop(0):
+                connection.send(json.dumps(reply))
+
+    client = openai.OpenAI(api_key="sk-test", base_url=server(script))
+    with client.responses.connect() as connection:
+        for team, model in (("A", "gpt-4.1-mini"), ("B", "gpt-4o")):
+            with otel_llmcost.attributes(team=team):
+                connection.response.create(model=model, input="hi")
+        read_until_done(connection, responses=2)  # the refusal, then response 1's end
+        with otel_llmcost.attributes(team="C"):
+            connection.response.create(model="gpt-4.1-nano", input="three")
+        read_until_done(connection)
+
+    calls = {span.attributes[sc.LLMCOST_TEAM]: span for span in openai_instrumented.spans()}
+    assert calls["A"].attributes[sc.GEN_AI_RESPONSE_ID] == "resp_1" and calls["A"].status.status_code is StatusCode.UNSET
+    assert calls["B"].attributes[sc.ERROR_TYPE] == "response_in_progress"
+    assert sc.GEN_AI_USAGE_COST_AMOUNT not in calls["B"].attributes
+    assert calls["C"].attributes[sc.GEN_AI_RESPONSE_ID] == "resp_3"
+    assert calls["C"].attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4.1-nano"

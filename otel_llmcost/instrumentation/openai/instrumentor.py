@@ -91,14 +91,20 @@ def _patch_websocket(connection_class: type, asynchronous: bool, telemetry: Tele
         return event
 
     def send(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
-        result = wrapped(*args, **kwargs)
-        websocket.sent(telemetry, connection, args[0] if args else kwargs.get("event"))
-        return result
+        create = websocket.sending(telemetry, connection, args[0] if args else kwargs.get("event"))
+        try:
+            return wrapped(*args, **kwargs)
+        except BaseException:
+            websocket.unsent(connection, create)
+            raise
 
     async def async_send(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
-        result = await wrapped(*args, **kwargs)
-        websocket.sent(telemetry, connection, args[0] if args else kwargs.get("event"))
-        return result
+        create = websocket.sending(telemetry, connection, args[0] if args else kwargs.get("event"))
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException:
+            websocket.unsent(connection, create)
+            raise
 
     def close(wrapped: Any, connection: Any, args: Any, kwargs: Any) -> Any:
         try:

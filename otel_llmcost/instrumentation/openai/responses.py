@@ -98,8 +98,9 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
         definitions.append(f"stored prompt:{prompt['id']}")
     request.fingerprint = fingerprint(_system_text(instructions, items), definitions, _shape(items))
     previous = body.get("previous_response_id")
-    if isinstance(previous, str) and previous in _fingerprints:
-        request.fingerprint = _fingerprints[previous]
+    inherited = _fingerprints.get(previous) if isinstance(previous, str) else None
+    if inherited is not None:
+        request.fingerprint = inherited
     request.input_messages = functools.partial(_input_messages, items)
     if instructions:
         request.system_instructions = functools.partial(_system_instructions, instructions)

@@ -12,12 +12,13 @@ the time: the call's start), else by the response object itself; its events go t
 as a streamed call's do, and its final event ends it, billed by its usage. Events other than the start
 and final ones name no response: they go to the response started last (on one lane, the one streaming).
 A connection closed with responses in flight ends them as a stream cut short: estimated, or deferred
-for a background response. A ``response.create`` answered by an ``error`` event before any response
-started is a failed call that was not billed.
+for a background response. An ``error`` event answers the oldest ``response.create`` not answered yet
+(a response in flight that fails ends with ``response.failed``): a failed call that was not billed.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections import deque
@@ -52,19 +53,32 @@ class _Calls:
 
 
 _connections: weakref.WeakKeyDictionary[Any, _Calls] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
 
 
 @core.guarded()
-def sent(telemetry: core.Telemetry, connection: Any, event: Any) -> None:
-    """The user sent ``event`` on ``connection`` (after the SDK sent it)."""
+def sending(telemetry: core.Telemetry, connection: Any, event: Any) -> Any:
+    """The user is sending ``event`` on ``connection``: a ``response.create`` is recorded before it goes
+    (another thread may read its ``response.created`` before the send returns). Returns what ``unsent``
+    takes back if the send fails, or None."""
     if hasattr(event, "to_dict"):
         event = event.to_dict()
     if not isinstance(event, Mapping) or event.get("type") != "response.create":
-        return
+        return None
     calls = _calls_of(telemetry, connection)
     body = {key: value for key, value in event.items() if key != "type"}
     calls.last_context = context.get_current()
-    calls.pending.append((body, calls.last_context, (time.time_ns(), time.perf_counter())))
+    create = (body, calls.last_context, (time.time_ns(), time.perf_counter()))
+    calls.pending.append(create)
+    return create
+
+
+@core.guarded()
+def unsent(connection: Any, create: Any) -> None:
+    """The send of ``create`` (from ``sending``) failed: no response will answer it."""
+    calls = _connections.get(connection)
+    if calls is not None and create in calls.pending:
+        calls.pending.remove(create)
 
 
 @core.guarded()
@@ -78,7 +92,9 @@ def received(telemetry: core.Telemetry, connection: Any, event: Any) -> None:
         calls = _calls_of(telemetry, connection)
     if kind == "response.created":
         _start(calls, event.response)
-    elif kind == "error" and not calls.active and calls.pending:
+    elif kind == "error" and calls.pending:
+        # An error event answers a request (a create refused: rate limited, a response already in flight);
+        # a response in flight that fails ends with response.failed
         _refused(calls, event)
         return
     current = calls.active.get(getattr(getattr(event, "response", None), "id", None) or calls.current or "")
@@ -103,8 +119,11 @@ def closed(connection: Any) -> None:
 def _calls_of(telemetry: core.Telemetry, connection: Any) -> _Calls:
     calls = _connections.get(connection)
     if calls is None:
-        calls = _connections[connection] = _Calls(telemetry, _server_of(connection))
-        weakref.finalize(connection, _abandoned, calls)
+        with _lock:  # a connection's sender and receiver may be two threads
+            calls = _connections.get(connection)
+            if calls is None:
+                calls = _connections[connection] = _Calls(telemetry, _server_of(connection))
+                weakref.finalize(connection, _abandoned, calls)
     return calls
 
 
