@@ -334,8 +334,10 @@ class ChatStream:
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
-        if self.injected_usage and not shown_with_injected_usage(chunk):
-            return False
+            if self.injected_usage and not chunk.choices:  # shown_with_injected_usage, inline: every chunk runs it
+                return False
+        elif self.injected_usage:
+            chunk.__pydantic_fields_set__.discard("usage")
         if chunk.model:
             self.model = chunk.model
         if self.id is None and chunk.id:  # Azure's first chunk (prompt filter results) has an empty id and model
@@ -352,9 +354,11 @@ class ChatStream:
                         if thinking:
                             self.reasoning.append(thinking)
                     self.texts.setdefault(choice.index, []).append(content)
-                thinking = reasoning_text(delta)
-                if thinking:
-                    self.reasoning.append(thinking)
+                extra = getattr(delta, "__pydantic_extra__", None)  # {} on most deltas: one look, not two
+                if extra or extra is None:  # a compatible server's own fields (pydantic 1 keeps no such dict)
+                    thinking = reasoning_text(delta)
+                    if thinking:
+                        self.reasoning.append(thinking)
                 if delta.tool_calls:
                     self._add_tool_calls(choice.index, delta.tool_calls)
                 refusal = getattr(delta, "refusal", None)  # declared since openai 1.40's structured outputs
