@@ -866,29 +866,13 @@ def test_agent_blocks_closed_out_of_order_leave_no_scope_or_span_behind(tracer_p
     assert {span.name for span in spans.all()} == {"invoke_agent a", "invoke_agent b"}
 
 
-def test_a_step_loads_the_tokenizer_beside_its_call_not_after_it(openai_client, spans, monkeypatch, tmp_path):
+def test_a_step_loads_the_tokenizer_beside_its_call_not_after_it(openai_client, spans, unloaded_tokenizer):
     # A step resending a tool result counts its tokens when the call ends: the first count of the process
     # loaded tiktoken's encoding (~0.6 s) there, on the caller's thread, after the provider had answered.
-    import os
-    import time
-    from pathlib import Path
-
-    from otel_llmcost import tokens
-
-    directory = tmp_path / "tiktoken"  # files new to this process: their encoding is not loaded yet
-    directory.mkdir()
-    for file in Path(os.environ[sc.ENV_TIKTOKEN_CACHE_DIR]).iterdir():
-        (directory / file.name).symlink_to(file)
-    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(directory))
-    key = ("o200k_base", str(directory))
-
     loaded_while_answering = []
 
     def provider_answers(request):
-        deadline = time.monotonic() + 30
-        while key not in tokens._loaded and time.monotonic() < deadline:  # the provider takes its time
-            time.sleep(0.01)
-        loaded_while_answering.append(key in tokens._loaded)
+        loaded_while_answering.append(unloaded_tokenizer(30))  # the provider takes its time
         return json_reply(chat_completion("gpt-4o-mini-2024-07-18", "It is sunny.", chat_usage(40, 5)))
 
     client, _ = openai_client(provider_answers)

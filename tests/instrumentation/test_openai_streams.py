@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import json
 from decimal import Decimal as D
-from pathlib import Path
 
 import openai
 import pytest
@@ -791,29 +790,15 @@ def test_groq_reports_a_streams_usage_in_its_last_chunk_x_groq(openai_instrument
 
 
 def test_a_stream_that_will_bring_no_usage_loads_the_tokenizer_beside_it(
-    openai_instrumented, openai_api, monkeypatch, tmp_path
+    openai_instrumented, openai_api, unloaded_tokenizer
 ):
     # A compatible server's stream (no usage asked for): the end estimates. The first estimate of a process
     # loaded tiktoken's encoding (~0.6 s) on the caller's thread after the last chunk; it loads while the
     # server streams.
-    import os
-    import time
-
-    from otel_llmcost import tokens
-
-    directory = tmp_path / "tiktoken"  # files new to this process: their encoding is not loaded yet
-    directory.mkdir()
-    for file in Path(os.environ[sc.ENV_TIKTOKEN_CACHE_DIR]).iterdir():
-        (directory / file.name).symlink_to(file)
-    monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(directory))
-    key = ("o200k_base", str(directory))
     loaded_while_streaming = []
 
     def server_streams(request):
-        deadline = time.monotonic() + 30
-        while key not in tokens._loaded and time.monotonic() < deadline:
-            time.sleep(0.01)
-        loaded_while_streaming.append(key in tokens._loaded)
+        loaded_while_streaming.append(unloaded_tokenizer(30))
         return chat_stream("llama-3.1-8b", PIECES, USAGE)(request)
 
     openai_api(server_streams, base_url="http://localhost:8000/v1").run(stream_chat(model="gpt-4o-mini"))
