@@ -506,3 +506,16 @@ def test_tool_definitions_count_as_input_when_the_usage_is_missing(anthropic_ins
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     tool_text = f"track_parcel:{tool['description']}:" + json.dumps(schema, separators=(",", ":"))
     assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, SONNET) + count_text(tool_text, SONNET)
+
+
+@pytest.mark.parametrize(
+    ("base", "provider"),
+    [("BaseBedrockClient", "aws.bedrock"), ("BaseMantleClient", "aws.bedrock"), ("BaseVertexClient", "gcp.vertex_ai")],
+)
+def test_older_sdks_cloud_clients_are_told_by_their_base_class(base, provider):
+    # anthropic 0.x names no provider on its clients: AnthropicBedrockMantle's base (BaseMantleClient) was
+    # not known, and its calls were anthropic's, at Anthropic's list price (10% under a us. profile's).
+    from otel_llmcost.instrumentation.anthropic.providers import provider_of
+
+    client_class = type("Client", (type(base, (), {}),), {})
+    assert provider_of(client_class) == provider

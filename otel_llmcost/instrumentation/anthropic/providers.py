@@ -17,7 +17,11 @@ from otel_llmcost.instrumentation import core
 from otel_llmcost.pricing.names import is_model_arn
 
 # Base classes of the cloud clients in every SDK major -> gen_ai.provider.name
-_CLOUD_BASES = {"BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK, "BaseVertexClient": sc.PROVIDER_GCP_VERTEX}
+_CLOUD_BASES = {
+    "BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK,
+    "BaseMantleClient": sc.PROVIDER_AWS_BEDROCK,  # AnthropicBedrockMantle, on anthropic 0.x
+    "BaseVertexClient": sc.PROVIDER_GCP_VERTEX,
+}
 CLOUDS = frozenset(_CLOUD_BASES.values())
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_CACHED = 256
