@@ -677,6 +677,17 @@ def record_metrics(
         telemetry.cost.add(total, metric_attributes)
 
 
+def read_body(http_response: Any) -> Any:
+    """A raw response's JSON body (its ``http_response``) if it was read (by the SDK, or the user's
+    ``.json()``, ``.read()``), else None: reading it here would consume a body the user may still read."""
+    if http_response is None or "_content" not in getattr(http_response, "__dict__", {}):
+        return None
+    try:
+        return http_response.json()
+    except ValueError:  # not JSON (a stream's server-sent events)
+        return None
+
+
 def read_whole_at(raw_response: Any) -> tuple[int, float] | None:
     """Now, as an end time for ``LLMCall.end``, if the SDK returned ``raw_response`` with its body read
     whole (``.with_raw_response``): the call is over, however long the user takes to ``.parse()`` it.

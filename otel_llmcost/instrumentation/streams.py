@@ -52,7 +52,7 @@ def instrumented(stream: Any) -> bool:
 
 def exit_with_error(stream: Any, error: BaseException | None) -> None:
     """The user's ``with stream:`` block raised: the call ends with that error."""
-    if error is None:
+    if error is None or stream is None:  # None: a manager whose body was never read as a stream
         return
     entry = _open.get(stream)
     if entry is not None:

@@ -400,7 +400,8 @@ def test_a_raw_response_ends_when_the_request_returned_not_when_it_is_parsed(ant
     assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800
 
 
-def test_a_raw_response_never_parsed_is_estimated_when_dropped(anthropic_instrumented, anthropic_api):
+def test_a_raw_response_never_parsed_keeps_its_usage_when_dropped(anthropic_instrumented, anthropic_api):
+    # The SDK read its body before returning it: the usage is there, not to be estimated.
     api = anthropic_api(json_reply(MESSAGE))
 
     async def scenario(api):
@@ -410,8 +411,34 @@ def test_a_raw_response_never_parsed_is_estimated_when_dropped(anthropic_instrum
     api.run(scenario)
     gc.collect()
     attributes = dict(anthropic_instrumented.span().attributes)
-    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, SONNET)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+
+
+@pytest.mark.parametrize("leaving", ["raises", "reads nothing"])
+def test_a_streaming_response_block_left_without_parse_ends_its_span(anthropic_instrumented, anthropic_api, leaving):
+    # The block's exit closes the response: nothing ended the call while the user's variable held it.
+    api = anthropic_api(json_reply(MESSAGE))
+
+    async def scenario(api):
+        manager = api.client.messages.with_streaming_response.create(**CALL)
+        try:
+            if api.asynchronous:
+                async with manager as response:
+                    if leaving == "raises":
+                        raise Stop
+            else:
+                with manager as response:
+                    if leaving == "raises":
+                        raise Stop
+        except Stop:
+            pass
+        return response  # still held: no garbage collection ends it
+
+    api.run(scenario)
+    span = anthropic_instrumented.span()
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0 and span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+    assert (span.attributes.get(sc.ERROR_TYPE) or "").endswith("Stop") == (leaving == "raises")
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])

@@ -568,12 +568,49 @@ def test_a_raw_response_never_parsed_still_ends_its_span(openai_instrumented, op
     async def scenario(api):
         raw = await api(api.client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES))
         assert raw.status_code == 200
-        del raw  # dropped without parse(): the call was billed, its input is estimated
+        del raw  # dropped without parse(): the call was billed, and the SDK had read its body, usage and all
 
     api.run(scenario)
     attributes = dict(openai_instrumented.span().attributes)
-    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (100, 10)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+
+
+@pytest.mark.parametrize("leaving", ["raises", "reads nothing", "reads the JSON itself"])
+def test_a_streaming_response_block_left_without_parse_ends_its_span(openai_instrumented, openai_api, leaving):
+    # The block's exit closes the response: nothing ended the call until the garbage collector took the
+    # response (never, while the user's variable held it), and a raise logged a failure of ours.
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(100, 10))))
+
+    class Leave(Exception):
+        pass
+
+    async def scenario(api):
+        manager = api.client.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MESSAGES)
+        try:
+            if api.asynchronous:
+                async with manager as response:
+                    if leaving == "reads the JSON itself":
+                        await response.json()
+                    if leaving == "raises":
+                        raise Leave
+            else:
+                with manager as response:
+                    if leaving == "reads the JSON itself":
+                        response.json()
+                    if leaving == "raises":
+                        raise Leave
+        except Leave:
+            pass
+        return response  # still held: no garbage collection ends it
+
+    api.run(scenario)
+    span = openai_instrumented.span()
+    assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0 and span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+    if leaving == "raises":
+        assert span.attributes[sc.ERROR_TYPE].endswith(".Leave")
+    if leaving == "reads the JSON itself":  # the usage from the body the user read
+        assert (span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (100, 10)
 
 
 def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_instrumented, openai_api):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import anthropic
+from anthropic._models import construct_type
 from anthropic._response import BaseAPIResponse
 from opentelemetry import context
 
@@ -100,16 +101,29 @@ class _Tracker(core.LLMCall):
             self.returned = True
             self.returned_at = core.read_whole_at(result)
             try:
-                weakref.finalize(result, self.abandoned)
+                _raw_calls[result] = self
+                # the HTTP response outlives the raw one for the callback: its body, if read, has the usage
+                weakref.finalize(result, self.abandoned, getattr(result, "http_response", None))
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
         self.end(self.response)  # never raises
 
-    def abandoned(self) -> None:
-        """A raw response was dropped without being parsed (or a raw stream without being read)."""
-        if not self.streaming and not self._ended:
-            self.end(core.new_response(), ended=self.returned_at)  # the input was still billed: estimate it
+    def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
+        """A raw response was closed (its ``with`` block left) or dropped without ``.parse()``. The call
+        was billed: its usage is read from the body if it was read (``.json()``, ``.read()``), else
+        estimated. Never raises."""
+        if self.streaming or self._ended:
+            return
+        response = None
+        try:
+            body = core.read_body(http_response)
+            if isinstance(body, dict) and body.get("type") == "message":
+                message = construct_type(type_=anthropic.types.Message, value=body)
+                response = bill_by_request_model(messages.read(message), self.request)
+        except Exception:
+            core.log_failure(_FINISHED_KEY)
+        self.end(response or core.new_response(), error=error, ended=self.returned_at)
 
 
 class _StreamState(messages.MessageStream):
@@ -279,3 +293,13 @@ async def async_stream_exit(
 @core.guarded()
 def _record_exit(owner: Any, args: tuple[Any, ...]) -> None:
     streams.exit_owner_with_error(owner, args, _STREAMS)
+    # A .with_streaming_response block left without .parse(): the response closes with the block, and
+    # nothing else would end the call until the garbage collector took the response
+    for value in vars(owner).values():
+        call = _raw_calls.get(value) if isinstance(value, _RAW_RESPONSES) else None
+        if call is not None:
+            call.abandoned(getattr(value, "http_response", None), args[1] if len(args) > 1 else None)
+
+
+# A raw response -> its call, until it is parsed, closed or dropped
+_raw_calls: weakref.WeakKeyDictionary[Any, _Tracker] = weakref.WeakKeyDictionary()
