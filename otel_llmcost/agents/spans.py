@@ -124,5 +124,13 @@ def _content(value: Any, part: dict[str, Any], field: str) -> str | None:
         return None
 
 
-def _as_json(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+def _as_json(value: Any) -> str | None:
+    """The value as recorded JSON; None (nothing recorded, the span kept) for what JSON cannot write
+    even with ``default=str``: keys that are not text (a tuple), a cycle."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        log_once("agents.content", "otel-llmcost: a tool's arguments or result cannot be written as JSON; not recorded")
+        return None

@@ -886,3 +886,16 @@ def test_a_step_loads_the_tokenizer_beside_its_call_not_after_it(openai_client, 
 
     assert loaded_while_answering == [True]  # loaded while the provider worked, not after
     assert spans.one("chat gpt-4o-mini").attributes[sc.LLMCOST_TOOL_RESULTS_INPUT_TOKENS] == 5
+
+
+def test_tool_arguments_json_cannot_write_cost_the_content_not_the_span(tracer_provider, spans):
+    # A dict with tuple keys: json.dumps raised, and the tool's span was not started at all.
+    @otel_llmcost.tool
+    def lookup(table, key):
+        return table.get(key)
+
+    Telemetry(tracer_provider=tracer_provider, capture_content=True)
+    assert lookup({(1, 2): "cell"}, (1, 2)) == "cell"
+    span = spans.one("execute_tool lookup")
+    assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in span.attributes
+    assert span.attributes[sc.GEN_AI_TOOL_CALL_RESULT] == "cell"  # text is recorded as it is
