@@ -22,12 +22,14 @@ import threading
 from typing import Any
 
 from agents.tracing import AgentSpanData, FunctionSpanData, Span, Trace, TracingProcessor, add_trace_processor
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.agents.run import ToolCall
 from otel_llmcost.agents.scopes import Scope
 from otel_llmcost.agents.spans import record_arguments, record_result, start_run, start_tool
-from otel_llmcost.instrumentation.core import Telemetry, guarded
+from otel_llmcost.instrumentation.core import Telemetry, guarded, log_once
 from otel_llmcost.instrumentation.instrumentor import LLMInstrumentor
 
 
@@ -102,8 +104,34 @@ class OpenAIAgentsInstrumentor(LLMInstrumentor):
             cls._processor = LLMCostProcessor()
             add_trace_processor(cls._processor)
         cls._processor.enabled = True
+        # set_trace_processors([...]), the SDK's way to replace its own exporter, replaces ours too: under
+        # opentelemetry-instrument we are added before the program runs, and would be gone without a word.
+        try:
+            wrap_function_wrapper(_PROVIDER_MODULE, "SynchronousMultiTracingProcessor.set_processors", _keep_ours)
+        except (ImportError, AttributeError):  # another release's layout: only that replacement is not kept
+            log_once("agents.set_processors", "otel-llmcost: set_trace_processors() will replace its processor too")
 
     def _unpatch(self) -> None:
         # The SDK has no call to remove one processor; ours stops opening spans instead.
         if type(self)._processor is not None:
             type(self)._processor.enabled = False  # type: ignore[union-attr]
+        try:
+            from agents.tracing import provider
+
+            unwrap(provider.SynchronousMultiTracingProcessor, "set_processors")
+        except (ImportError, AttributeError):
+            pass
+
+
+_PROVIDER_MODULE = "agents.tracing.provider"
+
+
+def _keep_ours(wrapped: Any, multi: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    result = wrapped(*args, **kwargs)
+    ours = OpenAIAgentsInstrumentor._processor
+    try:
+        if ours is not None and ours.enabled and ours not in multi._processors:
+            multi.add_tracing_processor(ours)
+    except Exception:  # noqa: BLE001 (the user's processors are set; ours is an addition)
+        log_once("agents.set_processors", "otel-llmcost: could not keep its processor beside yours", exc_info=True)
+    return result

@@ -141,3 +141,15 @@ def test_uninstrument_stops_our_spans(agents_instrumented, spans):
     asyncio.run(Runner.run(weather_agent(wire), "Weather in Lyon?"))
 
     assert [span.name for span in spans.all()] == ["chat gpt-4.1-mini", "chat gpt-4.1-mini"]
+
+
+def test_replacing_the_sdks_processors_keeps_ours(agents_instrumented, spans):
+    # set_trace_processors([...]) is the SDK's way to replace its OpenAI-dashboard exporter; under
+    # opentelemetry-instrument ours was added first, and was removed without a word.
+    from agents import Runner
+
+    set_trace_processors([])
+    wire = Wire(http_module("openai"), *replies())
+    asyncio.run(Runner.run(weather_agent(wire), "Weather in Lyon?"))
+
+    assert "invoke_agent weather-bot" in [span.name for span in spans.all()]
