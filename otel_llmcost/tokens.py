@@ -54,6 +54,9 @@ CLAUDE_ENCODING = "cl100k_base"
 # tokens to o200k_base, so ordinary text counts the same with o200k_base.
 LOCAL_ENCODINGS = {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"}
 SAME_RANKS = {"o200k_harmony": "o200k_base", "p50k_edit": "p50k_base", "gpt2": "r50k_base"}
+# Fields a request carries that the model does not read as text: a reasoning item's ciphertext (Responses
+# with include=["reasoning.encrypted_content"]) would count about a token per character.
+_OPAQUE_KEYS = frozenset(("encrypted_content",))
 _NOT_TEXT_PARTS = {
     "image",
     "image_url",
@@ -152,6 +155,8 @@ def count_messages(messages: Iterable[Any], model: str) -> int:
         fields = _as_mapping(message)
         total += TOKENS_PER_MESSAGE
         for key, value in fields.items():
+            if key in _OPAQUE_KEYS:
+                continue
             total += count_text(_text_of(value), model)
             if key == "name":
                 total += TOKENS_PER_NAME
@@ -193,7 +198,7 @@ def _without_media(value: Any) -> Any:
     if isinstance(value, Mapping):
         if value.get("type") in _NOT_TEXT_PARTS:
             return None
-        return {key: _without_media(item) for key, item in value.items()}
+        return {key: _without_media(item) for key, item in value.items() if key not in _OPAQUE_KEYS}
     if isinstance(value, list):
         return [_without_media(item) for item in value]
     if isinstance(value, str) and value.startswith("data:"):

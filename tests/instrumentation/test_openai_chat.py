@@ -254,7 +254,7 @@ def test_sampling_parameters_given_as_whole_numbers_are_recorded_as_the_doubles_
     openai_instrumented, openai_api
 ):
     api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(10, 2))))
-    api.run(create_chat(model="gpt-4o-mini", temperature=0, top_p=1, frequency_penalty=1, presence_penalty=0, n=1))
+    api.run(create_chat(model="gpt-4o-mini", temperature=0, top_p=1, frequency_penalty=1, presence_penalty=0, n=2))
 
     attributes = dict(openai_instrumented.span().attributes)
     doubles = (
@@ -270,6 +270,14 @@ def test_sampling_parameters_given_as_whole_numbers_are_recorded_as_the_doubles_
         (0.0, float),
     ]
     assert type(attributes[sc.GEN_AI_REQUEST_CHOICE_COUNT]) is int  # an int in the semconv
+
+
+@pytest.mark.parametrize(("parameters", "left_out"), [({"n": 1}, sc.GEN_AI_REQUEST_CHOICE_COUNT), ({"service_tier": "auto"}, sc.OPENAI_REQUEST_SERVICE_TIER)])
+def test_parameters_the_semconv_leaves_out_at_their_default_are_left_out(openai_instrumented, openai_api, parameters, left_out):
+    # gen_ai.request.choice.count only when not 1; openai.request.service_tier only when not "auto"
+    api = openai_api(json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(10, 2))))
+    api.run(create_chat(model="gpt-4o-mini", **parameters))
+    assert left_out not in openai_instrumented.span().attributes
 
 
 def test_tool_calls_the_model_asked_for(openai_instrumented, openai_api):

@@ -553,3 +553,54 @@ def test_built_in_tools_whose_fee_is_not_priced_are_said_to_be(openai_instrument
     assert len(warnings) == 1 and "file_search tool" in warnings[0] and "per 1,000 calls" in warnings[0]
     for span in openai_instrumented.spans():  # the tokens' cost is still recorded
         assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
+@pytest.mark.parametrize("reported", [{"input_tokens": None, "output_tokens": None, "total_tokens": None}, {}])
+def test_a_responses_usage_without_counts_is_estimated_not_zero(openai_instrumented, openai_api, reported):
+    # A compatible server's nulls (or {}): recorded as an exact 0 tokens and $0 before.
+    reply = response_object("gpt-4.1-mini-2025-04-14", [message_item("It left the depot.")], responses_usage(1, 1))
+    reply["usage"] = reported
+    openai_api(json_reply(reply), base_url="http://localhost:8000/v1").run(create_response(model="gpt-4.1-mini"))
+
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0 and attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
+def test_an_embeddings_usage_without_counts_is_estimated_not_zero(openai_instrumented, openai_api):
+    reply = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+             "model": "text-embedding-3-small", "usage": {"prompt_tokens": None, "total_tokens": None}}
+    api = openai_api(json_reply(reply), base_url="http://localhost:8000/v1")
+    api.run(lambda api: api(api.client.embeddings.create(model="text-embedding-3-small", input="Where is my parcel?", encoding_format="float")))
+
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_text("Where is my parcel?", "text-embedding-3-small")
+
+
+def test_a_tool_outputs_screenshot_is_not_copied_onto_the_span(instrument_openai, telemetry, openai_api):
+    # A computer-use loop resends its screenshots at every step: megabytes of base64 on each span before.
+    screenshot = "data:image/png;base64," + "iVBORw0KGgo" * 10_000
+    inputs = [
+        {"type": "computer_call_output", "call_id": "call_1", "output": {"type": "computer_screenshot", "image_url": screenshot}},
+        {"type": "function_call_output", "call_id": "call_2", "output": [{"type": "input_image", "image_url": screenshot}]},
+        {"type": "function_call_output", "call_id": "call_3", "output": '{"status": "shipped"}'},
+    ]
+    instrument_openai(capture_content=True)
+    reply = response_object("gpt-4.1-mini-2025-04-14", [message_item("Done.")], responses_usage(900, 5))
+    openai_api(json_reply(reply)).run(create_response(model="gpt-4.1-mini", input=inputs))
+
+    recorded = telemetry.span().attributes[sc.GEN_AI_INPUT_MESSAGES]
+    assert "iVBORw0KGgo" not in recorded and len(recorded) < 2_000
+    assert '{\\"status\\": \\"shipped\\"}' in recorded or '{"status": "shipped"}' in recorded
+
+
+def test_a_reasoning_items_ciphertext_is_not_counted_in_an_estimate(openai_instrumented, openai_api):
+    # A stateless agent resends its reasoning items (include=["reasoning.encrypted_content"]): the blob is no
+    # text the model reads, yet an estimate counted about a token per character of it.
+    reply = response_object("gpt-5-mini-2025-08-07", [message_item("Done.")], None)
+    reasoning = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAB" + "x" * 12_000}
+    openai_api(json_reply(reply), base_url="http://localhost:8000/v1").run(
+        create_response(model="gpt-5-mini", input=[{"role": "user", "content": "Hi"}, reasoning])
+    )
+    assert openai_instrumented.span().attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] < 100

@@ -27,9 +27,11 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
 
 def read(response: Any) -> core.Response:
     usage = response.usage
+    counted = getattr(usage, "prompt_tokens", None) if usage is not None else None
     return core.new_response(
         model=response.model,
-        usage=new_usage(input_tokens=usage.prompt_tokens or 0) if usage is not None else None,
+        # no count (a compatible server's null, or {}): estimated, as without usage, not an exact 0
+        usage=new_usage(input_tokens=counted) if type(counted) is int else None,
     )
 
 

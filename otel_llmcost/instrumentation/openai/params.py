@@ -37,12 +37,15 @@ def request_parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> s
         sampling = _SAMPLING.get(key)
         if sampling is not None:
             kind = type(value)
-            if kind is int or (kind is float and sampling[1]):
-                # the semconv types temperature, top_p and the penalties double: temperature=0 is 0.0
+            if (kind is int or (kind is float and sampling[1])) and not (key == "n" and value == 1):
+                # the semconv types temperature, top_p and the penalties double: temperature=0 is 0.0;
+                # it records the choice count only when it is not 1
                 attributes[sampling[0]] = float(value) if sampling[1] else value
         elif key == "service_tier":
             if isinstance(value, str):
-                attributes[sc.OPENAI_REQUEST_SERVICE_TIER] = tier = value
+                tier = value
+                if value != "auto":  # the semconv records the requested tier unless it is "auto"
+                    attributes[sc.OPENAI_REQUEST_SERVICE_TIER] = value
         elif key == "stop":
             _stop_sequences(value, attributes)
         elif type(value) is int and _MAX_TOKENS[key] > max_tokens_rank:  # the newest name wins

@@ -107,8 +107,11 @@ def describe(body: Mapping[str, Any], request: core.Request) -> None:
     request.estimate_input_tokens = functools.partial(_count_input, instructions, items, tools, request.model or "")
 
 
-def usage_of(usage: Any, web_search_requests: int = 0) -> Usage:
-    """Responses usage: ``input_tokens`` includes cached tokens, ``output_tokens`` reasoning."""
+def usage_of(usage: Any, web_search_requests: int = 0) -> Usage | None:
+    """Responses usage: ``input_tokens`` includes cached tokens, ``output_tokens`` reasoning. None for a
+    usage without counts (a compatible server's nulls, or ``{}``): estimated, as no usage is, not an exact 0."""
+    if getattr(usage, "input_tokens", None) is None and getattr(usage, "output_tokens", None) is None:
+        return None
     # count_of: older SDKs keep details they do not declare as dicts; a compatible server may send
     # details that are not objects (PHP's [] for an empty map)
     return new_usage(
@@ -461,7 +464,10 @@ def _input_messages(items: list[Any]) -> list[dict[str, Any]]:
             call = tool_call_part(item.get("call_id"), _APP_TOOL_CALLS[kind], item.get("action", item.get("operation")))
             messages.append({"role": "assistant", "parts": [call]})
         elif kind in _TOOL_OUTPUTS:
-            messages.append({"role": "tool", "parts": [tool_response_part(item.get("call_id"), item.get("output"))]})
+            output = item.get("output")
+            if isinstance(output, list) or (isinstance(output, Mapping) and "type" in output):
+                output = parts_of(output if isinstance(output, list) else [output])  # media not copied (a screenshot)
+            messages.append({"role": "tool", "parts": [tool_response_part(item.get("call_id"), output)]})
     return messages
 
 
