@@ -384,6 +384,11 @@ def _configure_metrics_only(resource: Any) -> str:
         group = "opentelemetry_metrics_exporter"
         readers = []
         for name in names:
+            if name == "otlp":  # as the SDK reads it: the OTLP exporter of the configured protocol (gRPC by default)
+                protocol = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or os.environ.get(
+                    sc.ENV_OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"
+                )
+                name = "otlp_proto_http" if protocol.strip().startswith("http") else "otlp_proto_grpc"
             found = importlib.metadata.entry_points(group=group, name=name)
             if not found:
                 known = ", ".join(sorted({entry.name for entry in importlib.metadata.entry_points(group=group)}))

@@ -41,10 +41,17 @@ def _requires_the_installed_package() -> None:
 
 
 class _FakeOpenAI(BaseHTTPRequestHandler):
+    """The chat completions API, and an OTLP/HTTP metrics receiver that keeps what it is sent."""
+
+    metrics: list[bytes] = []
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("content-length", 0)))
+        content = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path == "/v1/metrics":
+            _FakeOpenAI.metrics.append(content)
+        known = self.path.endswith("/chat/completions") or self.path == "/v1/metrics"
         body = json.dumps(REPLY).encode() if self.path.endswith("/chat/completions") else b"{}"
-        self.send_response(200 if self.path.endswith("/chat/completions") else 404)
+        self.send_response(200 if known else 404)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
@@ -159,4 +166,24 @@ def test_an_unknown_metrics_exporter_is_named_in_one_warning(fake_openai, tmp_pa
     assert result.returncode == 0, result.stderr
     warning = _our_warning(result)
     assert "no metrics exporter 'consol'" in warning and "console" in warning
+    assert _spooled_call(tmp_path)["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+
+
+def test_otlp_metrics_settings_alone_send_the_metrics_over_otlp(fake_openai, tmp_path):
+    # OTEL_METRICS_EXPORTER=otlp names no exporter entry point: the SDK picks otlp_proto_grpc or
+    # otlp_proto_http by the protocol. Looked up as "otlp", it was refused with a wrong install hint.
+    _requires_the_installed_package()
+    _FakeOpenAI.metrics.clear()
+    endpoint = fake_openai.removesuffix("/v1") + "/v1/metrics"
+    result = _run_instrumented(
+        fake_openai,
+        tmp_path,
+        OTEL_METRICS_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="http/protobuf",
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=endpoint,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "otel-llmcost" not in result.stderr, result.stderr
+    assert any(b"gen_ai.client.token.usage" in batch for batch in _FakeOpenAI.metrics)
     assert _spooled_call(tmp_path)["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
