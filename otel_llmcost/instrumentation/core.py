@@ -771,7 +771,9 @@ def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> An
 
 
 def _check_redacted(returned: Any) -> None:
-    if returned is not None and not isinstance(returned, list):  # a dict or "REDACTED" is no message list
+    # A dict, "REDACTED" or ["a"] is no message list (messages are objects with a role and parts)
+    messages = isinstance(returned, list) and all(isinstance(item, Mapping) for item in returned)
+    if returned is not None and not messages:
         raise TypeError(f"the redaction hook must return the message list (or None), got {type(returned).__name__}")
 
 

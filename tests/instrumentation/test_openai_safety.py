@@ -385,6 +385,7 @@ def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry
         # recorded as {"redacted": true} and "REDACTED" before: no message list the semconv describes
         pytest.param(lambda messages: {"redacted": True}, id="returns a dict"),
         pytest.param(lambda messages: "REDACTED", id="returns a string"),
+        pytest.param(lambda messages: ["a"], id="returns a list of no messages"),
         pytest.param(lambda messages: [{"role": "user", "parts": [], "score": float("nan")}], id="returns a NaN"),
     ],
 )
