@@ -677,6 +677,20 @@ def record_metrics(
         telemetry.cost.add(total, metric_attributes)
 
 
+_GUARDRAIL_HEADER = "x-amzn-bedrock-guardrailidentifier"
+
+
+def bedrock_guardrail_of(headers: Any) -> str | None:
+    """The Bedrock guardrail a request names (``extra_headers={"X-Amzn-Bedrock-GuardrailIdentifier": ...}``):
+    ``aws.bedrock.guardrail.id``, which the semconv requires on Bedrock spans, from either SDK."""
+    if not isinstance(headers, Mapping):
+        return None
+    for name, value in headers.items():
+        if type(name) is str and name.lower() == _GUARDRAIL_HEADER and type(value) is str and value:
+            return value
+    return None
+
+
 def read_body(http_response: Any) -> Any:
     """A raw response's JSON body (its ``http_response``) if it was read (by the SDK, or the user's
     ``.json()``, ``.read()``), else None: reading it here would consume a body the user may still read."""

@@ -825,3 +825,18 @@ def test_prompt_tokens_written_to_the_cache_are_priced_at_the_cache_write_rate(o
     expected = (D(10_000) * 5 + D(10_000) * D("0.5") + D(80_000) * D("6.25") + D(1_000) * 30) / M
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
     assert attributes[sc.LLMCOST_COST_CACHE_WRITE] == float(D(80_000) * D("6.25") / M)
+
+
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_a_bedrock_guardrail_named_by_the_request_is_on_the_span(openai_instrumented, openai_api, request, path):
+    # aws.bedrock.guardrail.id, which the semconv requires on Bedrock spans: set for the anthropic SDK only
+    if path == "general":
+        request.getfixturevalue("general_path")
+    api = openai_api(
+        json_reply(chat_completion("openai.gpt-oss-120b-1:0", "Hi", chat_usage(10, 2))),
+        base_url="https://bedrock-runtime.us-west-2.amazonaws.com/openai/v1",
+    )
+    api.run(create_chat(model="openai.gpt-oss-120b-1:0", extra_headers={"X-Amzn-Bedrock-GuardrailIdentifier": "gr-123"}))
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+    assert attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] == "gr-123"

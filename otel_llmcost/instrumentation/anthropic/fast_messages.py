@@ -35,7 +35,6 @@ from otel_llmcost.instrumentation.anthropic.providers import (
     CLOUDS,
     Server,
     bills_by_request_model,
-    guardrail_of,
     server_of,
 )
 
@@ -86,7 +85,7 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
         attributes[sc.SERVER_PORT] = server.port
     attributes[sc.LLMCOST_PROMPT_FINGERPRINT], system, prompt, tools = messages.prompt_of(body)
     messages.parameters(body, attributes)
-    if provider == sc.PROVIDER_AWS_BEDROCK and headers and (guardrail := guardrail_of(headers)):
+    if provider == sc.PROVIDER_AWS_BEDROCK and headers and (guardrail := core.bedrock_guardrail_of(headers)):
         attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
     if attribution:
         attributes.update(attribution)

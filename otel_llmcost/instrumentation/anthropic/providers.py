@@ -9,7 +9,6 @@ their clients' base classes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
@@ -61,19 +60,6 @@ def provider_of(client_class: type) -> str:
         if provider is not None:
             return provider
     return sc.PROVIDER_ANTHROPIC
-
-
-_GUARDRAIL_HEADER = "x-amzn-bedrock-guardrailidentifier"
-
-
-def guardrail_of(headers: Any) -> str | None:
-    """The Bedrock guardrail a request names (``extra_headers={"X-Amzn-Bedrock-GuardrailIdentifier": ...}``)."""
-    if not isinstance(headers, Mapping):
-        return None
-    for name, value in headers.items():
-        if type(name) is str and name.lower() == _GUARDRAIL_HEADER and type(value) is str and value:
-            return value
-    return None
 
 
 def bill_by_request_model(response: core.Response, request: core.Request) -> core.Response:

@@ -23,6 +23,7 @@ from openai._models import construct_type
 from openai._response import BaseAPIResponse
 from opentelemetry import context, trace
 
+from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attach_for_provider, for_provider
 from otel_llmcost.instrumentation import core, streams
 from otel_llmcost.instrumentation.openai import chat, fast_chat, responses
@@ -220,6 +221,8 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
         endpoint.describe(body, request)
     except Exception:  # the call is still recorded, with what the request description got to
         core.log_failure(_DESCRIBE_KEY)
+    if server.provider == sc.PROVIDER_AWS_BEDROCK and (guardrail := core.bedrock_guardrail_of(options.headers)):
+        request.attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
     injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server)
     if stream and endpoint.usage_option and not injected_usage and not _asks_for_usage(body):
         # No usage will come (a compatible server, Azure): the end estimates, and the tokenizer loads now,

@@ -74,6 +74,8 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
         attributes[sc.SERVER_PORT] = server.port
     attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = chat.fingerprint_of(messages, body.get("tools"))
     tier = chat.parameters(body, attributes)
+    if server.provider == sc.PROVIDER_AWS_BEDROCK and headers and (guardrail := core.bedrock_guardrail_of(headers)):
+        attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
     if attribution:
         attributes.update(attribution)
     span = telemetry.tracer.start_span(f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes)
