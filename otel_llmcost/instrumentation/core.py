@@ -691,6 +691,27 @@ def bedrock_guardrail_of(headers: Any) -> str | None:
     return None
 
 
+def end_unparsed(
+    call: LLMCall,
+    http_response: Any,
+    read: Callable[[Any], Response | None],
+    error: BaseException | None,
+    ended: tuple[int, float] | None,
+    key: str,
+) -> None:
+    """End the call of a raw response closed (its ``with`` block left) or dropped without ``.parse()``.
+    It was billed: its usage is ``read`` from the JSON body if that was read (``.json()``, ``.read()``,
+    or by the SDK), else estimated. Never raises; a failure is logged once under ``key``."""
+    response = None
+    try:
+        body = read_body(http_response)
+        if body is not None:
+            response = read(body)
+    except Exception:
+        log_failure(key)
+    call.end(response or new_response(), error=error, ended=ended)
+
+
 def read_body(http_response: Any) -> Any:
     """A raw response's JSON body (its ``http_response``) if it was read (by the SDK, or the user's
     ``.json()``, ``.read()``), else None: reading it here would consume a body the user may still read."""

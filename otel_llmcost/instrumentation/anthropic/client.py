@@ -110,20 +110,15 @@ class _Tracker(core.LLMCall):
         self.end(self.response)  # never raises
 
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
-        """A raw response was closed (its ``with`` block left) or dropped without ``.parse()``. The call
-        was billed: its usage is read from the body if it was read (``.json()``, ``.read()``), else
-        estimated. Never raises."""
-        if self.streaming or self._ended:
-            return
-        response = None
-        try:
-            body = core.read_body(http_response)
-            if isinstance(body, dict) and body.get("type") == "message":
-                message = construct_type(type_=anthropic.types.Message, value=body)
-                response = bill_by_request_model(messages.read(message), self.request)
-        except Exception:
-            core.log_failure(_FINISHED_KEY)
-        self.end(response or core.new_response(), error=error, ended=self.returned_at)
+        """A raw response was closed or dropped without ``.parse()`` (``core.end_unparsed``)."""
+        if not self.streaming and not self._ended:
+            core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY)
+
+    def _read_body(self, body: Any) -> core.Response | None:
+        if not (isinstance(body, dict) and body.get("type") == "message"):
+            return None
+        message = construct_type(type_=anthropic.types.Message, value=body)
+        return bill_by_request_model(messages.read(message), self.request)
 
 
 class _StreamState(messages.MessageStream):

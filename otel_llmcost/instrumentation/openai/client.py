@@ -154,19 +154,12 @@ class _Tracker(core.LLMCall):
         self.end(self.response)  # never raises
 
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
-        """A raw response was closed (its ``with`` block left) or dropped without ``.parse()``. The call
-        was billed: its usage is read from the body if the user read it (``.json()``, ``.read()``), else
-        estimated. Never raises."""
-        if self.streaming or self._ended:
-            return
-        response = None
-        try:
-            body = core.read_body(http_response)
-            if body is not None:
-                response = self.endpoint.read(self._as_model(body))
-        except Exception:
-            core.log_failure(_FINISHED_KEY)
-        self.end(response or core.new_response(), error=error, ended=self.returned_at)
+        """A raw response was closed or dropped without ``.parse()`` (``core.end_unparsed``)."""
+        if not self.streaming and not self._ended:
+            core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY)
+
+    def _read_body(self, body: Any) -> core.Response:
+        return self.endpoint.read(self._as_model(body))
 
 
 def _hide_injected_usage(stream: Any, asynchronous: bool) -> None:
