@@ -112,8 +112,7 @@ def closed(connection: Any) -> None:
     """The connection closed: the responses still in flight end as streams cut short."""
     calls = _connections.pop(connection, None)
     if calls is not None:
-        for response_id, (call, state) in list(calls.active.items()):
-            _end(calls, response_id, call, state)
+        _abandoned(calls)
 
 
 def _calls_of(telemetry: core.Telemetry, connection: Any) -> _Calls:
@@ -128,6 +127,7 @@ def _calls_of(telemetry: core.Telemetry, connection: Any) -> _Calls:
 
 
 def _abandoned(calls: _Calls) -> None:
+    """The connection closed or went away: its responses in flight end as streams cut short."""
     for response_id, (call, state) in list(calls.active.items()):
         _end(calls, response_id, call, state)
 
@@ -150,9 +150,7 @@ def _start(calls: _Calls, response: Any) -> None:
     else:  # started by the server (a steered response's successor): described by the response itself
         body = {name: value for name in _REQUEST_FIELDS if (value := _plain(getattr(response, name, None))) is not None}
         parent, started = calls.last_context, None
-    provider, address, port = calls.server
-    model = body.get("model") if isinstance(body.get("model"), str) else getattr(response, "model", None)
-    request = core.new_request(sc.OP_CHAT, provider, model, address, port, stream=True, body=body)
+    request = _request(calls, body, getattr(response, "model", None))
     try:
         responses.describe(body, request)
     except Exception:  # the call is still recorded, with what the description got to
@@ -173,15 +171,20 @@ def _end(calls: _Calls, response_id: str, call: core.LLMCall, state: responses.R
 
 
 def _refused(calls: _Calls, event: Any) -> None:
-    """An error answered a create before any response started (a rate limit): a failed call, not billed."""
+    """An error answered the oldest create not answered yet (a rate limit): a failed call, not billed."""
     body, parent, started = calls.pending.popleft()
-    provider, address, port = calls.server
-    model = body.get("model") if isinstance(body.get("model"), str) else None
-    request = core.new_request(sc.OP_CHAT, provider, model, address, port, stream=True, body=body)
+    request = _request(calls, body, None)
     request.attributes[sc.OPENAI_API_TYPE] = responses.API_TYPE
     call = core.LLMCall(calls.telemetry, request, parent, started)
     error = getattr(event, "error", None) or event
     call.end(core.new_response(failure=responses.failure_of(error), refused=True))
+
+
+def _request(calls: _Calls, body: dict[str, Any], fallback_model: str | None) -> core.Request:
+    """The call's request on this connection's server: the body's model, else ``fallback_model``."""
+    provider, address, port = calls.server
+    model = body.get("model") if isinstance(body.get("model"), str) else fallback_model
+    return core.new_request(sc.OP_CHAT, provider, model, address, port, stream=True, body=body)
 
 
 def _plain(value: Any) -> Any:
