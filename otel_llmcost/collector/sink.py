@@ -64,7 +64,7 @@ class StoreSink:
 
     def drain_spool(self) -> int:
         """Ingest what instrumented apps wrote to the spool; only the embedded store has one."""
-        return spool.drain(self._client) if self.embedded else 0
+        return spool.drain(self._client, spool.dir_for(self._target)) if self.embedded else 0
 
     def ping(self) -> None:
         self._client.command("SELECT 1")

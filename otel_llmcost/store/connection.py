@@ -240,7 +240,7 @@ def open_store(
     timeout: float | None = None,
     drain_spool: bool = True,
 ) -> Client:
-    """The store ready to read: connected, schema applied if missing, the spool ingested.
+    """The store ready to read: connected, schema applied if missing, its spool ingested.
 
     Every data-reading command opens the store through this, so a report run right after an
     instrumented program sees its calls; calls of models the store could not price at
@@ -257,7 +257,7 @@ def open_store(
         raise
     if drain_spool:
         try:
-            spool.drain(client, progress=progress)
+            spool.drain(client, spool.dir_for(parse_url(resolve_url(url))), progress=progress)
             reprice.price_new_models(client)
         except Exception as exc:  # noqa: BLE001 (reading must go on: the spool stays for the next command)
             logger.warning("Could not ingest the spool or price new models (%s); the data read may miss them", exc)

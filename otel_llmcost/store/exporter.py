@@ -4,8 +4,8 @@
 chDB, so this module imports no ClickHouse code at import time. ``ClickHouseSpanExporter``
 (server mode) inserts each batch directly, retrying passing failures with backoff inside its
 timeout, and spools the batch when the server is down or refuses it, so a batch is never
-dropped and the program never waits on a dead server; the next ``otel-llmcost`` command
-(or the collector) ingests the spool.
+dropped and the program never waits on a dead server; the next ``otel-llmcost`` command run
+with the same server URL ingests that server's spool (``spool.dir_for``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _spool_failed(spool_dir: Path, error: Exception) -> None:
 
 
 class SpoolSpanExporter(SpanExporter):
-    """Writes each batch to the embedded store's spool (``$OTEL_LLMCOST_DATA_DIR/spool``)."""
+    """Writes each batch to the embedded store's spool (``$OTEL_LLMCOST_DATA_DIR/spool`` by default)."""
 
     def __init__(self, spool_dir: str | os.PathLike[str] | None = None) -> None:
         self.spool_dir = spool.resolve_dir(spool_dir)
@@ -111,7 +111,8 @@ class ClickHouseSpanExporter(SpanExporter):
         self.url = resolve_url(url)
         self.target = parse_url(self.url)  # a bad URL fails here, at setup, not in the export thread
         self.timeout = timeout
-        self.spool_dir = spool.resolve_dir(spool_dir)
+        # this server's own spool: only a command (or collector) storing into this server ingests it
+        self.spool_dir = Path(spool_dir) if spool_dir is not None else spool.dir_for(self.target)
         self._client: Client | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -431,30 +432,34 @@ def _default_exporter(**options: Any) -> SpanExporter:
     from otel_llmcost.store.connection import parse_url
     from otel_llmcost.store.errors import StoreURLError
 
-    spool_exporter = SpoolSpanExporter(**{key: value for key, value in options.items() if key == "spool_dir"})
+    spool_dir = options.get("spool_dir")
     url = os.environ.get(sc.ENV_CLICKHOUSE_URL, "").strip()
     if not url:
-        return spool_exporter
+        return SpoolSpanExporter(spool_dir)
     try:
-        embedded = parse_url(url).embedded
+        target = parse_url(url)
     except StoreURLError as exc:
+        spool_exporter = SpoolSpanExporter(spool_dir)
         logger.warning(
             "otel-llmcost: %s cannot be used: %s Fix it; until then spans are spooled to %s, "
-            "and the next otel-llmcost command run with a working URL ingests them.",
+            "which the next otel-llmcost command run on the default embedded store (without %s) ingests.",
             sc.ENV_CLICKHOUSE_URL,
             exc,
             spool_exporter.spool_dir,
+            sc.ENV_CLICKHOUSE_URL,
         )
         return spool_exporter
-    if embedded:
-        return spool_exporter
+    if spool_dir is None:
+        spool_dir = spool.dir_for(target)  # the spool of the store the URL names, and no other's
+    if target.embedded:
+        return SpoolSpanExporter(spool_dir)
     if importlib.util.find_spec("clickhouse_connect") is None:
         logger.warning(
             "otel-llmcost: %s names a ClickHouse server, but clickhouse-connect is not installed: "
             "pip install 'otel-llmcost[store]'. Until then spans are spooled to %s, and the next otel-llmcost "
             "command run with that URL ingests them.",
             sc.ENV_CLICKHOUSE_URL,
-            spool_exporter.spool_dir,
+            spool_dir,
         )
-        return spool_exporter
-    return ClickHouseSpanExporter(url, **options)
+        return SpoolSpanExporter(spool_dir)
+    return ClickHouseSpanExporter(url, **{**options, "spool_dir": spool_dir})

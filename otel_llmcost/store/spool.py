@@ -7,20 +7,26 @@ holds the store (a CLI command, the collector) drains the spool: it inserts each
 file name as dedup token and deletes it after the insert succeeded, so a crash between the
 two only causes a retry that ClickHouse drops. A file that is not OTLP goes to ``spool/bad/``.
 
+Each store has a spool of its own (``dir_for``), so a batch waiting for one store is only ever
+ingested into that one: the embedded store's sits beside its data directory, and a ClickHouse
+server's, where its exporter keeps batches while the server is down, under ``spool/servers/``.
+
 This module imports no ClickHouse code: the instrumented program's side stays light.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+import re
 from typing import TYPE_CHECKING
 
-from otel_llmcost.store.connection import data_dir
+from otel_llmcost.store.connection import DEFAULT_DATABASE, StoreURL, data_dir
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -29,12 +35,28 @@ logger = logging.getLogger("otel_llmcost.store")
 
 SUFFIX = ".otlp"
 BAD_DIR = "bad"
+SERVERS_DIR = "servers"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _counter = itertools.count()
 
 
 def resolve_dir(configured: str | os.PathLike[str] | None = None) -> Path:
     """The spool directory: the argument, else ``$OTEL_LLMCOST_DATA_DIR/spool``."""
     return Path(configured) if configured is not None else data_dir() / "spool"
+
+
+def dir_for(target: StoreURL) -> Path:
+    """The spool of the store ``target`` names. An embedded store's is ``spool`` beside its data
+    directory (``$OTEL_LLMCOST_DATA_DIR/spool`` for the default one, as its lock is beside it too); a
+    server's is ``$OTEL_LLMCOST_DATA_DIR/spool/servers/<scheme>-<host>-<port>-<database>``."""
+    if target.embedded:
+        assert target.path is not None
+        return target.path.parent / "spool"
+    name = f"{target.scheme}-{target.host}-{target.port}-{target.database or DEFAULT_DATABASE}"
+    safe = _UNSAFE.sub("_", name)
+    if safe != name:  # an IPv6 address, say: the readable name, and what tells it from another alike
+        safe = f"{safe}-{hashlib.blake2b(name.encode(), digest_size=4).hexdigest()}"
+    return data_dir() / "spool" / SERVERS_DIR / safe
 
 
 def new_name() -> str:

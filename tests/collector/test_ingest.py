@@ -113,12 +113,18 @@ def test_otlp_json_and_gzip_posted_raw(start_collector, store_url):
 
 def test_spooled_batches_of_instrumented_apps_land_too(start_collector, store_url, tmp_path):
     collector = start_collector()
-    spool_dir = tmp_path / "data" / "spool"  # the data dir start_collector gives the collector
+    spool_dir = tmp_path / "store" / "spool"  # the spool of the collector's store, beside its data directory
+    # another store's: the default embedded store of the data dir start_collector gives the collector
+    other_spool = tmp_path / "data" / "spool"
 
     spool.write_batch(
         export_request([llm_span(input_tokens=7, output_tokens=3, cost=0.5)]).SerializeToString(), spool_dir
+    )
+    other = spool.write_batch(
+        export_request([llm_span(input_tokens=1, output_tokens=1, cost=0.1)]).SerializeToString(), other_spool
     )
 
     collector.wait_for(lambda health: not spool.pending(spool_dir), "the spool drained")
     assert collector.stop() == 0
     assert query(store_url, "SELECT InputTokens, OutputTokens, CostUSD FROM otel.llm_calls") == [(7, 3, Decimal("0.5"))]
+    assert spool.pending(other_spool) == [other]

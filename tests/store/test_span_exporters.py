@@ -23,6 +23,7 @@ from store_helpers import local_call, make_spans, rows
 from otel_llmcost import semconv as sc
 from otel_llmcost.store import exporter as exporter_module
 from otel_llmcost.store import spool
+from otel_llmcost.store.connection import parse_url
 from otel_llmcost.store.exporter import ClickHouseSpanExporter, SpoolSpanExporter
 
 
@@ -135,12 +136,30 @@ def test_an_unreachable_server_gets_the_batches_spooled_at_once_and_is_tried_aga
 
     assert len(opens) == 1  # one refused connection says the server is down: no retries, no waiting
     assert clock.slept == []
-    assert [_span_names(path) for path in spool.pending()] == [["chat a"], ["chat b"], ["chat c"]]
+    assert [_span_names(path) for path in spool.pending(exporter.spool_dir)] == [["chat a"], ["chat b"], ["chat c"]]
+    assert spool.pending() == []  # the server's own spool: the embedded store's never gets its batches
 
     clock.now += exporter_module.DOWN_PAUSE
     exporter.export(make_spans([{sc.GEN_AI_REQUEST_MODEL: "d"}]))
     assert len(opens) == 2  # after the pause the server is tried again
-    assert _spooled_span_count() == 4
+    assert _spooled_span_count(exporter.spool_dir) == 4
+
+
+def test_a_servers_spooled_batches_wait_for_that_server_and_stay_out_of_the_embedded_store(data_dir):
+    from otel_llmcost.store.connection import open_store
+
+    exporter = ClickHouseSpanExporter(f"http://127.0.0.1:{_closed_port()}/otel", timeout=1.0)
+    spans = make_spans([local_call("gpt-4o-mini", D("0.01"), input_tokens=1, output_tokens=1)])
+    assert exporter.export(spans) == SpanExportResult.SUCCESS
+    [batch] = spool.pending(exporter.spool_dir)
+
+    client = open_store()  # the embedded store, as `otel-llmcost report` run without the server's URL opens it
+    try:
+        # it took the server's batch into the local store, where the server never got it
+        assert rows(client, "SELECT count() AS calls FROM llm_calls") == [{"calls": 0}]
+    finally:
+        client.close()
+    assert spool.pending(exporter.spool_dir) == [batch]  # still waiting for its server
 
 
 def test_a_passing_failure_is_retried_with_backoff_within_the_timeout_under_one_token(data_dir, monkeypatch):
@@ -162,7 +181,7 @@ def test_a_passing_failure_is_retried_with_backoff_within_the_timeout_under_one_
     gaps = [later[0] - earlier[0] for earlier, later in zip(attempts, attempts[1:])]
     assert len(gaps) >= 3 and gaps[2] > gaps[0]  # backing off: 0.25 s then 1 s, each ±50% jitter
     assert attempts[-1][0] - attempts[0][0] == pytest.approx(5.0)  # and stopping at its timeout, not later
-    [batch] = spool.pending()
+    [batch] = spool.pending(exporter.spool_dir)
     assert _span_names(batch) == ["chat gpt-4o-mini"]
     # every try and the spool file share one dedup token: a try the server took is not doubled by the drain
     assert {token for _, token in attempts} == {batch.name}
@@ -219,7 +238,7 @@ def test_a_server_that_refuses_the_batch_is_not_asked_again_and_says_why_once(da
             assert exporter.export(make_spans([{sc.GEN_AI_REQUEST_MODEL: model}])) == SpanExportResult.SUCCESS
 
     assert len(requests) == 1  # a wrong password stays wrong: not retried, and not per batch
-    assert _spooled_span_count() == 2
+    assert _spooled_span_count(exporter.spool_dir) == 2
     [warning] = [record.getMessage() for record in caplog.records if record.name == "otel_llmcost.store"]
     assert "refused a batch" in warning and sc.ENV_CLICKHOUSE_URL in warning and "516" in warning
     assert "hunter2" not in warning
@@ -239,7 +258,7 @@ def test_shutdown_does_not_wait_for_an_export_that_is_retrying(data_dir, monkeyp
 
     assert time.monotonic() - started < 10
     assert not retrying.is_alive()
-    assert _spooled_span_count() == 1  # the batch it was retrying is spooled, not lost
+    assert _spooled_span_count(exporter.spool_dir) == 1  # the batch it was retrying is spooled, not lost
 
 
 def test_a_server_that_never_answers_does_not_hold_the_export(data_dir):
@@ -255,7 +274,7 @@ def test_a_server_that_never_answers_does_not_hold_the_export(data_dir):
     finally:
         listener.close()
     assert result == SpanExportResult.SUCCESS
-    assert len(spool.pending()) == 1
+    assert len(spool.pending(exporter.spool_dir)) == 1
     assert accepted  # it did reach the (silent) server
 
 
@@ -288,7 +307,8 @@ DEFAULT_EXPORT = textwrap.dedent(
             {sc.ENV_CLICKHOUSE_URL: "https://u:secret@ch.example:8443/llm"},
             "installed: ClickHouseSpanExporter -> https://u@ch.example:8443/llm",
         ),
-        ({sc.ENV_CLICKHOUSE_URL: "chdb:///somewhere/else"}, "installed: SpoolSpanExporter -> {spool}"),
+        # an embedded store's spool sits beside its data directory, as its lock does
+        ({sc.ENV_CLICKHOUSE_URL: "chdb:///somewhere/else"}, "installed: SpoolSpanExporter -> /somewhere/spool"),
         ({sc.ENV_OTEL_TRACES_EXPORTER: "console"}, "configured: OpenTelemetry's SDK export from OTEL_TRACES_EXPORTER"),
         (
             {sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318"},
@@ -359,7 +379,9 @@ def test_a_server_url_without_clickhouse_connect_says_to_install_the_store_extra
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == f"installed: SpoolSpanExporter -> {data_dir / 'spool'}"
+    # spooled for that server: the next command run with its URL ingests them, and no other store does
+    server_spool = data_dir / "spool" / "servers" / "http-127.0.0.1-18123-otel"
+    assert result.stdout.splitlines()[0] == f"installed: SpoolSpanExporter -> {server_spool}"
     [warning] = result.stderr.splitlines()
     assert "clickhouse-connect is not installed: pip install 'otel-llmcost[store]'" in warning
     assert "pw" not in warning
@@ -507,10 +529,11 @@ def _run_then_exit(data_dir: Path, spans: int, url: str) -> tuple[subprocess.Com
 
 def test_a_program_exporting_to_a_down_server_spools_every_span_and_exits_promptly(data_dir):
     # 2000 spans fit the span processor's queue (2048): any span missing was lost by the exporter
-    result, elapsed = _run_then_exit(data_dir, 2000, f"http://127.0.0.1:{_closed_port()}/otel")
+    url = f"http://127.0.0.1:{_closed_port()}/otel"
+    result, elapsed = _run_then_exit(data_dir, 2000, url)
 
     assert result.returncode == 0, result.stderr
-    assert _spooled_span_count() == 2000
+    assert _spooled_span_count(spool.dir_for(parse_url(url))) == 2000
     assert "Queue full" not in result.stderr
     assert elapsed < 10  # it took 40 s: each batch retried 10 s, and exit gave up after 30 s with spans unsent
     assert result.stderr.count("cannot be reached") == 1  # said once, not once per batch
@@ -519,11 +542,12 @@ def test_a_program_exporting_to_a_down_server_spools_every_span_and_exits_prompt
 def test_at_exit_a_failing_server_gets_one_try_and_the_batch_is_spooled(data_dir, failing_clickhouse):
     port, requests = failing_clickhouse(503, None)  # a passing failure, retried while the program runs
 
-    result, elapsed = _run_then_exit(data_dir, 3, f"http://127.0.0.1:{port}/otel")
+    url = f"http://127.0.0.1:{port}/otel"
+    result, elapsed = _run_then_exit(data_dir, 3, url)
 
     assert result.returncode == 0, result.stderr
     assert len(requests) == 1  # the batch exported at exit is not retried for 10 s
-    assert _spooled_span_count() == 3
+    assert _spooled_span_count(spool.dir_for(parse_url(url))) == 3
     assert elapsed < 10
 
 
@@ -549,7 +573,7 @@ def test_server_mode_inserts_idempotently_into_a_clickhouse_server(tmp_path, mon
 
     client = open_store(url)
     try:
-        assert spool.pending() == []
+        assert spool.pending(exporter.spool_dir) == []
         assert rows(client, "SELECT count() AS calls, sum(CostUSD) AS cost FROM llm_calls") == [
             {"calls": 4, "cost": D(1)}
         ]
