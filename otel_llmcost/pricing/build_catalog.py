@@ -45,6 +45,17 @@ Documented corrections applied on top (recorded in ``corrections``):
 - OpenAI bills no cache write below the input price: a LiteLLM ``cache_creation_input_token_cost`` on an
   OpenAI entry without a cache-read price, below its input price, is the cached-input price
   (ft:gpt-4o-2024-11-20) and is read as one.
+- A tier whose input price is no multiple of the standard one the providers document for it (batch and
+  flex bill 25-100% of standard, priority 100-250%: OpenAI's priority processing is 1.6-2x) is another
+  model's and is dropped, so its calls are priced at standard with a warning: LiteLLM gives gpt-5-nano
+  gpt-5's $2.50 priority input, 50x its $0.05.
+- A tier's cache read within 1% of the tier's ratio applied to the standard cache read is that ratio,
+  rounded for display (Langfuse's 0.138 for o4-mini-2025-04-16's flex cache read, 0.1375 exactly).
+- LiteLLM lists gemini/gemini-1.5-flash, a chat model, as an embedding model whose output costs 0; it
+  gets Google's published output prices (ai.google.dev/pricing, Gemini 1.5 Flash from 2024-08-12:
+  $0.30 per 1M output tokens, $0.60 past 128k).
+- A model at $0 whose output is not text (LiteLLM's gemini/lyria-3-pro-preview makes music, billed per
+  clip) is billed per item, like those with a per-item price, and is dropped.
 """
 
 from __future__ import annotations
@@ -492,14 +503,107 @@ def add_cache_prices(draft: Draft, corrections: list[dict[str, str]]) -> None:
 
 def is_zero_placeholder(draft: Draft, spec: Any) -> bool:
     """Every token price 0 where that cannot be the price: a Claude model (Anthropic has no free
-    model; a preview listed before its price is known), or a model billed per output item."""
+    model; a preview listed before its price is known), or a model billed per output item (one with
+    a per-item price, or one whose output is no text: music, images, video)."""
     if any(price for price in draft.prices.values()):
         return False
     per_item = isinstance(spec, dict) and any(
         isinstance(value, (int, float)) and value > 0 and "_cost_per_" in name and not name.endswith("token")
         for name, value in spec.items()
     )
-    return is_claude(draft) or per_item
+    outputs = spec.get("supported_output_modalities") if isinstance(spec, dict) else None
+    no_text = isinstance(outputs, list) and bool(outputs) and "text" not in outputs
+    return is_claude(draft) or per_item or no_text
+
+
+# A tier's input price as a multiple of the standard input price, as the providers document the tiers.
+TIER_INPUT_RATIOS = {
+    "batch": (Decimal("0.25"), Decimal(1)),
+    "flex": (Decimal("0.25"), Decimal(1)),
+    "priority": (Decimal(1), Decimal("2.5")),
+}
+TIER_CACHE_READ_ROUNDING = Decimal("0.01")  # a display rounding is within 1% of the exact price
+
+
+def drop_foreign_tiers(draft: Draft, corrections: list[dict[str, str]]) -> None:
+    """A tier whose input price is outside the documented range of multiples of the standard input price
+    is another model's (LiteLLM's gpt-5-nano has gpt-5's priority input): its prices are dropped."""
+    base = draft.prices.get("input")
+    if not base:
+        return
+    for tier, (low, high) in TIER_INPUT_RATIOS.items():
+        listed = draft.prices.get(price_field(tier, "input"))
+        if listed is None or low <= listed / base <= high:
+            continue
+        dropped = [name for name in PRICE_FIELDS if name.startswith(f"{tier}_") and name in draft.prices]
+        corrections.append(
+            {
+                "key": draft.key,
+                "field": ", ".join(dropped),
+                "from": ", ".join(format_price(draft.prices.pop(name)) for name in dropped),
+                "to": "",
+                "reason": f"{tier} input at {format_price(listed / base)}x the standard input, outside the "
+                f"{format_price(low)}-{format_price(high)}x the providers document for {tier}: another model's "
+                "price; the tier's calls are priced at standard, with a warning",
+            }
+        )
+
+
+def exact_tier_cache_reads(draft: Draft, corrections: list[dict[str, str]]) -> None:
+    """A tier's cache read that is the tier's input ratio applied to the standard cache read, rounded for
+    display (within 1%), is that exact ratio, as the cross-check already decides where the sources disagree."""
+    base_input, base_read = draft.prices.get("input"), draft.prices.get("cache_read")
+    if not base_input or not base_read:
+        return
+    for tier in ("batch", "flex", "priority"):
+        tier_input = draft.prices.get(price_field(tier, "input"))
+        name = price_field(tier, "cache_read")
+        listed = draft.prices.get(name)
+        if tier_input is None or listed is None:
+            continue
+        exact = (base_read * tier_input / base_input).normalize()
+        if listed == exact or abs(listed - exact) > exact * TIER_CACHE_READ_ROUNDING:
+            continue
+        draft.prices[name] = exact
+        corrections.append(
+            {
+                "key": draft.key,
+                "field": name,
+                "from": format_price(listed),
+                "to": format_price(exact),
+                "reason": f"{tier} cache read = the standard cache read at the {tier} input's ratio to the standard "
+                "input; the listed price is that, rounded for display",
+            }
+        )
+
+
+# Chat models LiteLLM lists as embeddings with a 0 output price, with the output prices their makers publish.
+CHAT_LISTED_AS_EMBEDDING = {
+    "gemini/gemini-1.5-flash": (
+        {"output": Decimal("0.3"), "long_output": Decimal("0.6")},
+        "Gemini 1.5 Flash is a chat model; ai.google.dev/pricing (2024-08-12): output $0.30 per 1M tokens, "
+        "$0.60 past 128k",
+    ),
+}
+
+
+def correct_chat_listed_as_embedding(draft: Draft, corrections: list[dict[str, str]]) -> None:
+    corrected = CHAT_LISTED_AS_EMBEDDING.get(draft.key)
+    if corrected is None or draft.mode != "embedding":
+        return
+    prices, reason = corrected
+    draft.mode = "chat"
+    for name, price in prices.items():
+        corrections.append(
+            {
+                "key": draft.key,
+                "field": f"mode, {name}",
+                "from": f"embedding, {format_price(draft.prices.get(name, Decimal(0)))}",
+                "to": f"chat, {format_price(price)}",
+                "reason": reason,
+            }
+        )
+        draft.prices[name] = price
 
 
 # OpenAI text models the Batch API serves: every mode it has an endpoint for, less these ids.
@@ -619,6 +723,9 @@ def build(
         correct_anthropic(draft, corrections)
         correct_openai_batch(draft, corrections)
         correct_openai_cache_write(draft, corrections)
+        drop_foreign_tiers(draft, corrections)
+        exact_tier_cache_reads(draft, corrections)
+        correct_chat_listed_as_embedding(draft, corrections)
 
     entries = [draft.finish().to_json() for draft in sorted(drafts.values(), key=lambda d: (d.provider, d.key))]
     digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:10]

@@ -399,3 +399,34 @@ def test_fine_tuned_completion_models_batch_at_half_their_own_price(model, rate)
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
     cost = price_call(model, usage, provider="openai", service_tier="batch")
     assert cost.total == (rate + rate) / 2
+
+
+def test_gpt_5_nano_has_no_priority_price_of_another_model(caplog):
+    # LiteLLM lists gpt-5's $2.50 priority input for gpt-5-nano ($0.05): 50x, where priority is about 2x.
+    # OpenAI publishes no priority price for gpt-5-nano: the call is priced at standard, with a warning.
+    usage = Usage(input_tokens=10_000, cache_read_tokens=2_000, output_tokens=5_000)
+    with caplog.at_level("WARNING", logger="otel_llmcost"):
+        cost = price_call("gpt-5-nano", usage, provider="openai", service_tier="priority")
+    assert (cost.tier, cost.total) == ("standard", (8_000 * D("0.05") + 2_000 * D("0.005") + 5_000 * D("0.4")) / M)
+    assert any("No priority price for gpt-5-nano" in record.getMessage() for record in caplog.records)
+
+
+def test_gemini_1_5_flash_output_is_billed():
+    # LiteLLM lists it as an embedding model whose output costs 0; Google: $0.075 / $0.30 per 1M, doubled past 128k
+    usage = Usage(input_tokens=1_000, output_tokens=1_000_000)
+    cost = price_call("gemini-1.5-flash", usage, provider="gemini")
+    assert (cost.entry, cost.output, cost.total) == ("gemini/gemini-1.5-flash", D("0.3"), D("0.3") + D("0.000075"))
+    long = price_call("gemini-1.5-flash", Usage(input_tokens=200_000, output_tokens=1_000_000), provider="gemini")
+    assert long.total == 200_000 * D("0.15") / M + D("0.6")
+
+
+def test_a_dated_snapshots_flex_cache_read_is_its_aliass_exact_price():
+    # o4-mini's flex cached input is half of $0.275: 0.1375, which Langfuse rounds to 0.138 for the dated id
+    usage = Usage(input_tokens=1_000_000, cache_read_tokens=1_000_000)
+    for model in ("o4-mini", "o4-mini-2025-04-16"):
+        assert price_call(model, usage, provider="openai", service_tier="flex").total == D("0.1375")
+
+
+def test_a_music_model_at_zero_is_unpriced_not_free():
+    # gemini/lyria-3-pro-preview: $0 per token in LiteLLM, billed per clip by Google
+    assert find_price("gemini/lyria-3-pro-preview") is None
