@@ -134,14 +134,15 @@ class _Prices:
         wanted = catalog_provider(provider) or names.provider_hint
         entry = self.user.lookup(names, wanted)
         # A user price names a provider only to restrict itself to that provider's calls (not a call whose
-        # provider is unknown). A price for a family's name (gpt-4o) prices its dated versions too; a
-        # price for one dated id (gpt-4o-2024-05-13) prices only that id, or a model the catalog lacks.
+        # provider is unknown). A price for a family's name (gpt-4o) prices its dated versions too, but for
+        # those the catalog prices apart from the family (gpt-4o-2024-05-13 at $5, where gpt-4o is $2.50);
+        # a price for one dated id (gpt-4o-2024-05-13) prices only that id, or a model the catalog lacks.
         if (
             entry is not None
             and entry.provider in (CUSTOM_PROVIDER, wanted)
             and (
                 self.user.lookup(names, wanted, exact=True) is entry
-                or _names_a_family(entry.key)
+                or (_names_a_family(entry.key) and not self._priced_apart(names, wanted, entry.key))
                 or self.catalog.index.lookup(names, wanted) is None
             )
         ):
@@ -151,6 +152,14 @@ class _Prices:
             return None
         discount = self.discount_for(names, wanted or entry.provider)
         return entry if discount is None else entry.discounted(discount.percent, discount.origin)
+
+    def _priced_apart(self, names: ModelNames, wanted: str | None, family: str) -> bool:
+        """Whether the catalog has a price of its own for this very id that differs from ``family``'s."""
+        own = self.catalog.index.lookup(names, wanted, exact=True)
+        if own is None or _names_a_family(own.key):
+            return False
+        listed = self.catalog.index.lookup(model_names(family), own.provider, exact=True)
+        return listed is not None and listed.provider == own.provider and listed.prices != own.prices
 
     def discount_for(self, names: ModelNames, served_by: str) -> Discount | None:
         """The discount on a model served by ``served_by`` (a catalog provider name). It is the provider

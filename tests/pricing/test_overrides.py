@@ -105,6 +105,16 @@ def test_a_price_for_one_dated_id_prices_that_id_not_its_listed_siblings():
     assert prices_of(find_price("gpt-4o-2024-11-20")) == (D("2.5"), D(10))
 
 
+def test_a_price_for_a_family_leaves_a_snapshot_the_catalog_prices_apart_at_its_own_price():
+    # A negotiated $1 / $2 for gpt-4o (the catalog's $2.50 / $10) prices the snapshots listed at the family's
+    # price and the unknown ones; gpt-4o-2024-05-13, listed at $5 / $15, keeps its own (it became $1 / $2).
+    set_price("gpt-4o", input=1, output=2)
+    for model in ("gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-2024-11-20", "gpt-4o-2099-01-01"):
+        assert prices_of(find_price(model, "openai")) == (D(1), D(2)), model
+    for model, provider in (("gpt-4o-2024-05-13", "openai"), ("openai/gpt-4o-2024-05-13", None)):
+        assert prices_of(find_price(model, provider)) == (D(5), D(15)), model
+
+
 def test_discounts_for_one_model_at_two_providers_both_hold():
     set_price("claude-sonnet-4-5", provider="anthropic", discount=15)
     set_price("claude-sonnet-4-5", provider="aws.bedrock", discount=5)
