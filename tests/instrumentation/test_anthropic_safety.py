@@ -115,6 +115,30 @@ def test_return_values_are_identical_with_and_without_instrumentation(instrument
     assert len(telemetry.spans()) == 1
 
 
+@pytest.mark.parametrize("path", ["fast", "general"])
+@pytest.mark.parametrize("cast_to", ["object", "http response"])
+def test_a_message_asked_for_as_plain_json_is_priced(
+    instrument_anthropic, telemetry, anthropic_api, cast_to, path, request
+):
+    # client.post(..., cast_to=object) gives the body as a dict, cast_to=httpx.Response the HTTP response:
+    # a billed call all the same, whose usage is in the body.
+    if path == "general":
+        request.getfixturevalue("general_path")
+    instrument_anthropic()
+    api = anthropic_api(json_reply(MESSAGE))
+    as_type = object if cast_to == "object" else api.wire.http.Response
+
+    result = api.run(lambda api: api(api.client.post("/v1/messages", body=CALL, cast_to=as_type)))
+
+    assert type(result) is (dict if cast_to == "object" else api.wire.http.Response)
+    attributes = telemetry.span().attributes
+    # input includes the cache reads: 120 + 1,000
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (1120, 30)
+    # Sonnet 4.5: $3 per 1M input tokens, $0.30 per 1M cache reads, $15 per 1M output
+    expected = 120 * 3e-6 + 1000 * 0.3e-6 + 30 * 15e-6
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(expected, rel=1e-12)
+
+
 def test_uninstrument_restores_the_original_functions(instrument_anthropic, telemetry, anthropic_api):
     from anthropic._base_client import AsyncAPIClient, BaseClient, SyncAPIClient
     from anthropic._streaming import AsyncStream, Stream

@@ -98,6 +98,75 @@ def test_return_values_are_identical_with_and_without_instrumentation(instrument
     assert len(telemetry.spans()) == 1
 
 
+def test_a_stream_asked_for_in_the_body_alone_gets_no_usage_option(instrument_openai, telemetry, openai_api):
+    # extra_body={"stream": True} (or client.post with it in the body): the SDK does not read the reply as a
+    # stream, so the user gets its server-sent events as text, where an injected usage chunk would show.
+    reply = chat_stream("gpt-4o-mini-2024-07-18", ["It ", "left."], chat_usage(100, 10))
+
+    async def stream_in_the_body(api):
+        created = await api(
+            api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_body={"stream": True})
+        )
+        posted = await api(
+            api.client.post(
+                "/chat/completions", body={"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}, cast_to=str
+            )
+        )
+        return created, posted
+
+    bare_api = openai_api(reply, reply)
+    bare = bare_api.run(stream_in_the_body)
+    instrument_openai()
+    traced_api = openai_api(reply, reply)
+    traced = traced_api.run(stream_in_the_body)
+
+    assert [body.get("stream_options") for body in traced_api.wire.bodies] == [None, None]
+    assert traced == bare and '"usage"' not in traced[0] + traced[1]
+    assert [span.attributes[sc.GEN_AI_REQUEST_STREAM] for span in telemetry.spans()] == [True, True]
+
+
+@pytest.mark.parametrize("path", ["fast", "general"])
+@pytest.mark.parametrize("cast_to", ["object", "http response"])
+def test_a_chat_call_asked_for_as_plain_json_is_priced(
+    instrument_openai, telemetry, openai_api, cast_to, path, request
+):
+    # client.post(..., cast_to=object) gives the body as a dict, cast_to=httpx.Response the HTTP response:
+    # a billed call all the same, whose usage is in the body.
+    if path == "general":
+        request.getfixturevalue("general_path")
+    instrument_openai()
+    api = openai_api(REPLY)
+    as_type = object if cast_to == "object" else api.wire.http.Response
+    body = {"model": "gpt-4o-mini", "messages": MESSAGES}
+
+    result = api.run(lambda api: api(api.client.post("/chat/completions", body=body, cast_to=as_type)))
+
+    assert type(result) is (dict if cast_to == "object" else api.wire.http.Response)
+    attributes = telemetry.span().attributes
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (100, 10)
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-CKv3Nx2ABC"
+    # gpt-4o-mini-2024-07-18: $0.15 per 1M input tokens, $0.60 per 1M output
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(100 * 0.15e-6 + 10 * 0.6e-6, rel=1e-12)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+
+
+def test_embeddings_asked_for_as_plain_json_are_priced(openai_instrumented, openai_api):
+    reply = json_reply(
+        {
+            "object": "list",
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": 8, "total_tokens": 8},
+        }
+    )
+    body = {"model": "text-embedding-3-small", "input": "hello"}
+    openai_api(reply).run(lambda api: api(api.client.post("/embeddings", body=body, cast_to=object)))
+
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 8
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(8 * 0.02e-6, rel=1e-12)  # $0.02 per 1M
+
+
 def test_uninstrument_restores_the_original_functions(instrument_openai, telemetry, openai_api):
     from openai._base_client import AsyncAPIClient, SyncAPIClient
     from openai._streaming import AsyncStream, Stream

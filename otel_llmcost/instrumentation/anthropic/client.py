@@ -76,7 +76,12 @@ class _Tracker(core.LLMCall):
         post_parser that raises (``messages.parse()`` of an answer that fails validation)
         cannot hide the usage."""
         try:
-            if isinstance(result, anthropic.BaseModel) and getattr(result, "type", None) == "message":
+            if isinstance(result, Mapping):  # asked for as plain JSON (client.post(..., cast_to=object))
+                if not self._ended and (response := self._read_body(result)) is not None:
+                    self.response = response
+                    if self.returned:
+                        self.end(self.response, ended=self.returned_at)
+            elif isinstance(result, anthropic.BaseModel) and getattr(result, "type", None) == "message":
                 if not self._ended:
                     self.response = bill_by_request_model(messages.read(result), self.request)
                     if self.returned:  # a raw response parsed after the request returned
@@ -107,6 +112,15 @@ class _Tracker(core.LLMCall):
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
+        if self.response is None:
+            # client.post(..., cast_to=httpx.Response): the user got the HTTP response, its body read
+            # by the SDK unless streamed (never read here: the user may still read it)
+            try:
+                body = core.read_body(result)
+                if body is not None:
+                    self.response = self._read_body(body)
+            except Exception:
+                core.log_failure(_FINISHED_KEY)
         self.end(self.response)  # never raises
 
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
@@ -115,7 +129,7 @@ class _Tracker(core.LLMCall):
             core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY)
 
     def _read_body(self, body: Any) -> core.Response | None:
-        if not (isinstance(body, dict) and body.get("type") == "message"):
+        if not (isinstance(body, Mapping) and body.get("type") == "message"):
             return None
         message = construct_type(type_=anthropic.types.Message, value=body)
         return bill_by_request_model(messages.read(message), self.request)

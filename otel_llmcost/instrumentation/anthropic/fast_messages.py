@@ -23,6 +23,7 @@ from typing import Any
 
 import anthropic
 from anthropic._constants import RAW_RESPONSE_HEADER
+from anthropic._models import construct_type
 from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind
 
@@ -115,7 +116,9 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
     model = requested_model
     usage = priced = ended = None
     try:
-        if error is None and isinstance(message, _BaseModel) and getattr(message, "type", None) == "message":
+        if error is None and not isinstance(message, _BaseModel):
+            message = _plain_message(message)
+        if message is not None and getattr(message, "type", None) == "message":
             # messages.read's fields, then providers.bill_by_request_model's choice, straight into attributes
             content = message.content
             blocks = content if isinstance(content, (list, tuple)) else ()
@@ -169,3 +172,12 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
         _FINISH_KEY,
         ended,
     )
+
+
+def _plain_message(result: Any) -> Any:
+    """The message in a result the user asked for as plain JSON (``client.post(..., cast_to=object)``
+    gives a dict, ``cast_to=httpx.Response`` the HTTP response with its body read), or None."""
+    body = result if isinstance(result, Mapping) else core.read_body(result)
+    if not (isinstance(body, Mapping) and body.get("type") == "message"):
+        return None
+    return construct_type(type_=anthropic.types.Message, value=body)

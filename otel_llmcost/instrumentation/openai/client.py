@@ -117,7 +117,9 @@ class _Tracker(core.LLMCall):
     def _as_model(self, body: Mapping[str, Any]) -> Any:
         cast_to = self.cast_to
         if not (isinstance(cast_to, type) and issubclass(cast_to, openai.BaseModel)):
-            raise TypeError(f"no model to read a {type(body).__name__} response as (cast_to={cast_to!r})")
+            cast_to = self.endpoint.response_model()  # asked for as plain JSON (client.post(..., cast_to=object))
+            if cast_to is None:
+                raise TypeError(f"no model to read a {type(body).__name__} response as (cast_to={self.cast_to!r})")
         return construct_type(type_=cast_to, value=body)
 
     def restore_options(self, result: Any) -> None:
@@ -151,6 +153,15 @@ class _Tracker(core.LLMCall):
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
+        if self.response is None:
+            # client.post(..., cast_to=httpx.Response): the user got the HTTP response, its body read
+            # by the SDK unless streamed (never read here: the user may still read it)
+            try:
+                body = core.read_body(result)
+                if isinstance(body, Mapping):
+                    self.response = self.endpoint.read(self._as_model(body))
+            except Exception:
+                core.log_failure(_FINISHED_KEY)
         self.end(self.response)  # never raises
 
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
@@ -216,7 +227,11 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
         core.log_failure(_DESCRIBE_KEY)
     if server.provider == sc.PROVIDER_AWS_BEDROCK and (guardrail := core.bedrock_guardrail_of(options.headers)):
         request.attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
-    injected_usage = stream and endpoint.usage_option and _may_inject_usage(options, body, server)
+    # Only into a stream the SDK reads as one: a stream asked for in the body alone (extra_body, client.post)
+    # reaches the user as raw text or an HTTP response, where an injected usage chunk would show.
+    injected_usage = (
+        stream and kwargs.get("stream") is True and endpoint.usage_option and _may_inject_usage(options, body, server)
+    )
     if stream and endpoint.usage_option and not injected_usage and not _asks_for_usage(body):
         # No usage will come (a compatible server, Azure): the end estimates, and the tokenizer loads now,
         # beside the stream, not on the caller's thread after its last chunk (~0.6 s the first time).

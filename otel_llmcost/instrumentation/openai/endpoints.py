@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,14 +21,42 @@ class Endpoint:
     stream_state: Callable[[bool], StreamState] | None = None  # called with "usage was injected"
     # The endpoint accepts stream_options.include_usage, so a stream's usage can be asked for.
     usage_option: bool = False
+    # Where the SDK's model of the response is ("module:Name"): a body the user asked for as plain JSON
+    # (``client.post(..., cast_to=object)``, ``cast_to=httpx.Response``) is read as that model.
+    model: str = ""
+
+    def response_model(self) -> type | None:
+        """The SDK's response model, or None where this SDK release has none."""
+        module, _, name = self.model.partition(":")
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            return None
 
 
 ENDPOINTS = {
-    "/chat/completions": Endpoint(sc.OP_CHAT, chat.describe, chat.read, chat.ChatStream, usage_option=True),
-    "/responses": Endpoint(sc.OP_CHAT, responses.describe, responses.read, responses.ResponseStream),
-    "/responses/compact": Endpoint(sc.OP_CHAT, responses.describe, responses.read_compaction),
-    "/embeddings": Endpoint(sc.OP_EMBEDDINGS, embeddings.describe, embeddings.read),
+    "/chat/completions": Endpoint(
+        sc.OP_CHAT, chat.describe, chat.read, chat.ChatStream, True, "openai.types.chat:ChatCompletion"
+    ),
+    "/responses": Endpoint(
+        sc.OP_CHAT,
+        responses.describe,
+        responses.read,
+        responses.ResponseStream,
+        model="openai.types.responses:Response",
+    ),
+    "/responses/compact": Endpoint(
+        sc.OP_CHAT, responses.describe, responses.read_compaction, model="openai.types.responses:CompactedResponse"
+    ),
+    "/embeddings": Endpoint(
+        sc.OP_EMBEDDINGS, embeddings.describe, embeddings.read, model="openai.types:CreateEmbeddingResponse"
+    ),
     "/completions": Endpoint(
-        sc.OP_TEXT_COMPLETION, completions.describe, completions.read, completions.CompletionStream, usage_option=True
+        sc.OP_TEXT_COMPLETION,
+        completions.describe,
+        completions.read,
+        completions.CompletionStream,
+        True,
+        "openai.types:Completion",
     ),
 }

@@ -16,9 +16,11 @@ function entered costs microseconds; this one is measured in BENCHMARKS.md (Inst
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from openai._constants import RAW_RESPONSE_HEADER
+from openai._models import construct_type
 from openai.types.chat import ChatCompletion
 from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind
@@ -93,7 +95,9 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
     model = requested_model
     usage = priced = ended = None
     try:
-        if error is None and isinstance(completion, ChatCompletion):
+        if error is None and not isinstance(completion, ChatCompletion):
+            completion = _plain_completion(completion)
+        if completion is not None:
             # chat.read's fields, straight into attributes
             choices = completion.choices or ()
             finish_reasons, tool_calls = chat.outcome(choices)
@@ -136,6 +140,13 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
         _FINISH_KEY,
         ended,
     )
+
+
+def _plain_completion(result: Any) -> ChatCompletion | None:
+    """The completion in a result the user asked for as plain JSON (``client.post(..., cast_to=object)``
+    gives a dict, ``cast_to=httpx.Response`` the HTTP response with its body read), or None."""
+    body = result if isinstance(result, Mapping) else core.read_body(result)
+    return construct_type(type_=ChatCompletion, value=body) if isinstance(body, Mapping) else None
 
 
 def _listed(messages: Any) -> list[Any]:
