@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import threading
 from decimal import Decimal as D
 
 import pytest
@@ -120,6 +122,36 @@ def test_a_call_continuing_a_response_keeps_its_prompt_fingerprint(openai_instru
     api.run(scenario)
     one, two = openai_instrumented.spans()
     assert one.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] == two.attributes[sc.LLMCOST_PROMPT_FINGERPRINT]
+
+
+def test_an_abandoned_streams_end_run_inside_our_lock_does_not_hang(openai_instrumented, openai_api):
+    # The garbage collector runs an abandoned stream's finalizer at any allocation, also one its thread makes
+    # while it holds the lock on the responses' ids: the stream's end, which remembers its response's
+    # fingerprint, must not wait for that lock (it waited forever: the app's thread or event loop froze).
+    from otel_llmcost.instrumentation.openai import responses
+
+    final = response_object("gpt-4.1-mini", [message_item("It left the depot.")], responses_usage(30, 9))
+    api = openai_api(sse_reply(response_events(final, ["It left ", "the depot."]), named=True, done=False))
+    left: list = []
+
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-4.1-mini", input="Where is it?", stream=True))
+        await api.items(stream, limit=1)
+        left.append(stream)  # abandoned after its first event
+
+    api.run(scenario)
+    done = threading.Event()
+
+    def drop_inside_the_lock():
+        with responses._background_lock:
+            left.clear()  # its last reference: the finalizer runs here, as a collection would
+            gc.collect()
+        done.set()
+
+    threading.Thread(target=drop_inside_the_lock, daemon=True).start()
+    assert done.wait(10), "the stream's end waited for a lock its own thread held"
+    [span] = openai_instrumented.spans()
+    assert span.attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4.1-mini"
 
 
 def test_function_calls_the_model_asked_for(openai_instrumented, openai_api):

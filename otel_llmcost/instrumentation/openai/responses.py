@@ -257,10 +257,15 @@ def _remember_fingerprint(response_id: str | None, call_context: context.Context
 
 
 def _remember(tracked: OrderedDict[str, Any], response_id: str, value: Any) -> None:
-    with _background_lock:
-        tracked[response_id] = value
-        while len(tracked) > _MAX_TRACKED:
+    # Without the lock: an abandoned stream's end runs this from a finalizer, which the garbage collector
+    # may run at any allocation of this thread, even one made while it holds the lock here (a deadlock).
+    # Each step is atomic; two threads trimming at once only trim an id more.
+    tracked[response_id] = value
+    while len(tracked) > _MAX_TRACKED:
+        try:
             tracked.popitem(last=False)
+        except KeyError:  # another thread emptied it meanwhile
+            break
 
 
 def failure_of(error: Any) -> tuple[str, str]:
