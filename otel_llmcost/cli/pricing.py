@@ -176,7 +176,13 @@ def list_(provider: str | None, search: str | None) -> None:
 @click.option("--messages", is_flag=True, help="The prompt is a JSON array of chat messages ({role, content}).")
 @click.option("--output-tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Expected output tokens.")
 @click.option("--cached-tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Prompt tokens read from cache.")
-@click.option("--tier", type=click.Choice(TIERS), default=STANDARD, show_default=True, help="Service tier.")
+@click.option(
+    "--tier",
+    type=click.Choice((*TIERS, "fast")),
+    default=STANDARD,
+    show_default=True,
+    help="Service tier (fast: OpenAI's newer name for priority).",
+)
 def estimate(
     model: str,
     provider: str | None,

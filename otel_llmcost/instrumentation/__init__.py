@@ -122,7 +122,7 @@ def _log_declined(instrumentor: LLMInstrumentor) -> None:
         "otel-llmcost: %s is not enabled: %s. Its calls are not recorded; install a supported version "
         "(pip install '%s').",
         type(instrumentor).__name__,
-        conflict or "OpenTelemetry declined to instrument it",
+        str(conflict).rstrip(".") if conflict else "OpenTelemetry declined to instrument it",
         getattr(conflict, "required", None) or ", ".join(instrumentor.instrumentation_dependencies()),
     )
 

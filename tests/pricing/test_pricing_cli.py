@@ -173,3 +173,13 @@ def test_ids_and_file_names_are_shown_as_written_not_read_as_markup(monkeypatch,
     listed = run("list", "--search", "[red]")
     assert listed.exit_code == 0, listed.output
     assert "team[red]-llm" in listed.output
+
+
+def test_estimate_takes_openais_fast_tier_as_priority():
+    # OpenAI renamed priority processing "fast"; requests take either name. gpt-5 priority: $2.50 / $20 per 1M.
+    args = ["pricing", "estimate", "--model", "gpt-5", "--text", "hi", "--output-tokens", "1000000"]
+    fast = CliRunner().invoke(cli, [*args, "--tier", "fast"])
+    priority = CliRunner().invoke(cli, [*args, "--tier", "priority"])
+    assert fast.exit_code == 0, fast.output
+    assert "priority tier" in fast.output and "$20" in fast.output
+    assert fast.output == priority.output
