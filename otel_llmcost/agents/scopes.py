@@ -22,7 +22,9 @@ from otel_llmcost.instrumentation.core import SCHEMA_URL, SCOPE_NAME, Telemetry,
 from otel_llmcost.pricing.types import EXACT, ZERO, Cost, Usage
 
 # Scopes are shared by the tasks and threads a run fans out to; their counters take this lock.
-lock = threading.Lock()
+# Reentrant: a call's end may run from a finalizer (a stream abandoned inside a run, collected by the
+# garbage collector at any allocation, also one made while this thread holds the lock) and takes it again.
+lock = threading.RLock()
 _stack: ContextVar[tuple[Scope, ...]] = ContextVar("otel_llmcost.agents.scopes", default=())
 
 

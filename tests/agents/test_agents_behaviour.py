@@ -4,8 +4,10 @@ nesting, streams, the Responses API, content capture, and our own failures conta
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import threading
 from decimal import Decimal as D
 
 import openai
@@ -403,6 +405,35 @@ def test_a_stream_read_after_the_run_ended_is_counted_as_pending_not_dropped(ope
     assert attributes[sc.LLMCOST_ROLLUP_LLM_CALLS] == 0
     assert run.cost == cost(70, 9)  # the run object still adds it up
     assert spans.llm_calls()[0].parent.span_id == spans.one("invoke_agent streamer").context.span_id
+
+
+def test_a_stream_abandoned_in_a_run_and_ended_inside_the_roll_up_lock_does_not_hang(openai_client, spans):
+    # The garbage collector runs an abandoned stream's finalizer at any allocation, also one made while its
+    # thread holds the lock on the runs' counters: the call's end, which adds to the run, must not wait for it.
+    from otel_llmcost.agents import scopes
+
+    client, _ = openai_client(chat_stream(SERVED, ["It ", "left."], chat_usage(70, 9)))
+    left: list = []
+    done = threading.Event()
+
+    def drop_inside_the_lock():
+        with scopes.lock:
+            left.clear()  # the stream's last reference: its finalizer runs here, as a collection would
+            gc.collect()
+        done.set()
+
+    with otel_llmcost.agent("streamer") as run:
+        stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+        next(iter(stream))
+        left.append(stream)
+        del stream
+        threading.Thread(target=drop_inside_the_lock, daemon=True).start()
+        if not done.wait(10):
+            scopes.lock.release()  # (a plain Lock, as it was: freed from here, so the failure hangs nothing else)
+            pytest.fail("the call's end waited for a lock its own thread held")
+
+    assert run.llm_calls == 1
+    assert spans.llm_calls()[0].attributes[sc.LLMCOST_AGENT_STEP] == 1
 
 
 def test_responses_api_function_call_outputs_are_charged_to_their_tool(openai_client, spans):
