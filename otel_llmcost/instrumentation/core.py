@@ -389,10 +389,12 @@ class LLMCall:
         response: Response | None = None,
         error: BaseException | None = None,
         ended: tuple[int, float] | None = None,
+        by_user: bool = False,
     ) -> None:
         """Finish the call; later calls are no-ops, so a stream may call it from every exit path. Never raises.
         ``ended``: when the call ended, ``(time.time_ns(), time.perf_counter())``, if reading its response
-        took time of ours (a stream's token estimate); default now. Our work after it is not the call's."""
+        took time of ours (a stream's token estimate); default now. Our work after it is not the call's.
+        ``by_user``: ``error`` is the program's own (raised in its ``with`` block), not the provider's."""
         if self._ended:
             return
         self._ended = True
@@ -400,7 +402,7 @@ class LLMCall:
             ended = (time.time_ns(), time.perf_counter())
         try:
             try:
-                self._record(response, error, ended[1])
+                self._record(response, error, ended[1], by_user)
             finally:
                 self.span.end(end_time=ended[0])
         except Exception:
@@ -410,7 +412,7 @@ class LLMCall:
     def ended(self) -> bool:
         return self._ended
 
-    def _record(self, response: Response | None, error: BaseException | None, ended: float) -> None:
+    def _record(self, response: Response | None, error: BaseException | None, ended: float, by_user: bool) -> None:
         # One function for the whole end of a call: the hot path runs with cold caches, where every
         # function it enters costs microseconds (see BENCHMARKS.md, Instrumentation).
         telemetry, request, span = self._telemetry, self._request, self.span
@@ -427,7 +429,8 @@ class LLMCall:
             usage = response.usage
         # A stream that failed before its first chunk (its first event an error: the provider was
         # overloaded) generated nothing and was not billed, as a request that fails is not: no estimate.
-        failed_before_streaming = error is not None and request.stream and self._first_chunk is None
+        # One the program left with an error of its own before reading it was accepted, and billed.
+        failed_before_streaming = error is not None and request.stream and self._first_chunk is None and not by_user
         not_billed_here = response is not None and (response.deferred or response.refused)
         if (
             usage is None

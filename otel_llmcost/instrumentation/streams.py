@@ -56,7 +56,7 @@ def exit_with_error(stream: Any, error: BaseException | None) -> None:
         return
     entry = _open.get(stream)
     if entry is not None:
-        finish(entry[0], entry[1], error)
+        finish(entry[0], entry[1], error, by_user=True)
 
 
 def exit_owner_with_error(owner: Any, exit_args: tuple[Any, ...], stream_types: tuple[type, ...]) -> None:
@@ -87,11 +87,12 @@ def raw_stream_of(owner: Any, stream_types: tuple[type, ...]) -> Any:
     return None
 
 
-def finish(call: core.LLMCall, state: StreamState, error: BaseException | None = None) -> None:
+def finish(call: core.LLMCall, state: StreamState, error: BaseException | None = None, by_user: bool = False) -> None:
+    """End a stream's call; ``by_user``: ``error`` is the program's own, raised in its ``with`` block."""
     if call.ended:
         return
     ended = (time.time_ns(), time.perf_counter())  # before reading the state: it may count tokens
-    call.end(_response_of(state), error, ended)
+    call.end(_response_of(state), error, ended, by_user)
 
 
 @core.guarded()

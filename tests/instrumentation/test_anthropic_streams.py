@@ -292,6 +292,37 @@ def test_an_exception_in_the_users_with_block_ends_the_span_with_it(anthropic_in
     assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
 
 
+@pytest.mark.parametrize("holder", ["stream", "helper"])
+def test_an_exception_in_the_users_with_block_before_reading_still_bills_the_accepted_call(
+    anthropic_instrumented, anthropic_api, holder
+):
+    # The request was accepted (HTTP 200) and billed, though the program failed before reading a chunk:
+    # an estimate, as for a stream closed unread, not the nothing of a provider's error as the first event.
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        if holder == "helper":
+            manager = api.client.messages.stream(**CALL)
+            if api.asynchronous:
+                async with manager:
+                    raise Stop("user code failed")
+            with manager:
+                raise Stop("user code failed")
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        if api.asynchronous:
+            async with stream:
+                raise Stop("user code failed")
+        with stream:
+            raise Stop("user code failed")
+
+    with pytest.raises(Stop, match="user code failed"):
+        api.run(scenario)
+    attributes = anthropic_instrumented.span().attributes
+    assert attributes[sc.ERROR_TYPE] == "Stop"
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0 and attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
 def test_an_overloaded_error_event_mid_stream_ends_the_span_with_it(instrument_anthropic, telemetry, anthropic_api):
     events = claude_events(MESSAGE)[:5]  # message_start, ping, block start, two text deltas
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}

@@ -365,6 +365,35 @@ class Stop(Exception):
     pass
 
 
+@pytest.mark.parametrize("way", ["create(stream=True)", "chat.completions.stream()"])
+def test_an_exception_in_the_users_with_block_before_reading_still_bills_the_accepted_call(
+    openai_instrumented, openai_api, way
+):
+    # The request was accepted (HTTP 200) and billed, though the program failed before reading a chunk:
+    # an estimate, as for a stream closed unread, not the nothing of a provider's error as the first event.
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", PIECES, USAGE))
+
+    async def scenario(api):
+        client = api.client
+        if way == "create(stream=True)":
+            block = await api(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        else:
+            block = client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)
+        if api.asynchronous:
+            async with block:
+                raise Stop("user code failed")
+        with block:
+            raise Stop("user code failed")
+
+    with pytest.raises(Stop, match="user code failed"):
+        api.run(scenario)
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.ERROR_TYPE] == "Stop"
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
 @pytest.mark.parametrize(
     "way", ["create(stream=True)", "chat.completions.stream()", "responses.stream()", "with_streaming_response"]
 )
@@ -616,6 +645,40 @@ def test_a_responses_stream_cut_short_is_estimated(openai_instrumented, openai_a
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES[:2]), "gpt-5-mini")
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
+
+
+@pytest.mark.parametrize("kind", ["response.refusal.delta", "response.reasoning_text.delta"])
+def test_a_responses_stream_cut_short_counts_refusals_and_reasoning_text_too(openai_instrumented, openai_api, kind):
+    # Generated and billed as output as the answer's text is: counted the same when the usage never comes.
+    events = response_events(RESPONSE, PIECES)[:8]  # ... the message item, its part, 2 text deltas
+    for event in events[-2:]:
+        event["type"] = kind
+        event.pop("logprobs", None)
+    api = openai_api(sse_reply(events, named=True, done=False))
+
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-5-mini", input="Where is my parcel?", stream=True))
+        return await api.items(stream)
+
+    assert [event.type for event in api.run(scenario)][-1] == kind
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES[:2]), "gpt-5-mini")
+
+
+def test_a_null_text_delta_from_a_compatible_server_loses_nothing_else(openai_instrumented, openai_api):
+    events = response_events(RESPONSE, PIECES)[:8]
+    events[-1]["delta"] = None
+    api = openai_api(sse_reply(events, named=True, done=False))
+
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-5-mini", input="Where is my parcel?", stream=True))
+        return await api.items(stream)
+
+    api.run(scenario)
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"  # the whole response was dropped
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text(PIECES[0], "gpt-5-mini")
 
 
 def test_a_responses_stream_cut_short_counts_and_captures_the_tool_calls_so_far(

@@ -60,6 +60,7 @@ FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 # A tool call's input as it streams, before its output_item.done event carries it whole
 _TOOL_INPUT_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
 _START_EVENTS = ("response.created", "response.in_progress")
+_OTHER_TEXT_DELTAS = ("response.refusal.delta", "response.reasoning_text.delta")
 # Background responses (background=true) are billed when they finish, after their create call returned
 # "queued". Their create span says so (llmcost.cost.deferred) and estimates nothing; the usage goes on a
 # span recorded when a retrieve (or a cancel) finds the response finished, once per process.
@@ -131,6 +132,15 @@ def read_compaction(compacted: Any) -> core.Response:
     return core.new_response(id=getattr(compacted, "id", None), usage=usage_of(usage) if usage is not None else None)
 
 
+def _generated_text(part: Any) -> str | None:
+    kind = getattr(part, "type", None)
+    if kind == "output_text":
+        return part.text
+    if kind == "refusal":
+        return getattr(part, "refusal", None)
+    return None
+
+
 def read(response: Any) -> core.Response:
     tool_calls = []
     web_searches = 0
@@ -138,7 +148,8 @@ def read(response: Any) -> core.Response:
     for item in response.output or ():
         kind = item.type
         if kind == "message":
-            texts.extend(part.text for part in item.content or () if getattr(part, "type", None) == "output_text")
+            # the text and refusals generated (output tokens, counted when the usage is missing)
+            texts.extend(filter(None, map(_generated_text, item.content or ())))
         elif kind in _TOOL_CALLS:
             id_field, name_field = _TOOL_CALLS[kind]
             tool_calls.append((getattr(item, id_field, None) or "", getattr(item, name_field, None) or ""))
@@ -290,6 +301,7 @@ class ResponseStream:
         "id",
         "final",
         "texts",
+        "other_texts",
         "arguments",
         "streaming_inputs",
         "tool_calls",
@@ -305,6 +317,7 @@ class ResponseStream:
         self.id: str | None = None
         self.final: Any = None
         self.texts: list[str] = []
+        self.other_texts: list[str] = []  # refusals, and reasoning text a model sends (gpt-oss): output tokens too
         self.arguments: list[str] = []  # the finished tool calls' input, output tokens too
         self.streaming_inputs: dict[str, list[str]] = {}  # item id -> input pieces of a tool call not finished yet
         self.tool_calls: list[tuple[str, str]] = []
@@ -318,7 +331,9 @@ class ResponseStream:
     def add(self, event: Any) -> bool:
         kind = event.type
         if kind == "response.output_text.delta":
-            self.texts.append(event.delta)
+            self.texts.append(event.delta or "")
+        elif kind in _OTHER_TEXT_DELTAS:  # generated too: counted if the stream ends without usage
+            self.other_texts.append(event.delta or "")
         elif kind in _TOOL_INPUT_DELTAS:
             self.streaming_inputs.setdefault(getattr(event, "item_id", None) or "", []).append(event.delta or "")
         elif kind == "response.output_item.done":
@@ -353,7 +368,7 @@ class ResponseStream:
         if self.final is not None:
             response = read(self.final)
             if response.usage is None and not response.output_text:  # failed: estimate what streamed
-                response.output_text = "".join(texts + self.arguments)
+                response.output_text = "".join(texts + self.other_texts + self.arguments)
         elif self.model is None and self.failure is not None and not texts and not self.streaming_inputs:
             # the error came before response.created (rate limited, say): the call never ran, nor was billed
             return core.new_response(failure=self.failure, refused=True)
@@ -374,7 +389,7 @@ class ResponseStream:
                 model=self.model,
                 id=self.id,
                 tool_calls=self.tool_calls,
-                output_text="".join(texts + self.arguments + streaming),
+                output_text="".join(texts + self.other_texts + self.arguments + streaming),
                 output_messages=self._early_output_messages,
                 web_search_requests=self.searches,
             )
