@@ -482,6 +482,7 @@ class LLMCall:
                 error_type,
                 first_chunk,
                 self._attribution,
+                attributes,
             )
         if self._on_end:
             cost = None
@@ -626,6 +627,7 @@ def end_span(
                 error_type,
                 None,
                 attribution,
+                attributes,
             )
     except Exception:
         log_failure(key)
@@ -650,10 +652,13 @@ def record_metrics(
     error_type: str | None,
     time_to_first_chunk: float | None,
     attribution: Mapping[str, str],
+    span_attributes: Mapping[str, Any],
 ) -> None:
     """The semconv metric points of one call, and its cost (by team and feature). Estimated token
     counts get no token usage points: the semconv allows reporting usage the provider did not send
-    only when the user turned offline counting on (the span still carries the estimate, flagged)."""
+    only when the user turned offline counting on (the span still carries the estimate, flagged).
+    ``span_attributes``: what the call's end set on its span, for the OpenAI attributes the semconv
+    recommends on the duration and token usage points (the tier and fingerprint that served it)."""
     metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
     if request_model:
         metric_attributes[sc.GEN_AI_REQUEST_MODEL] = request_model
@@ -665,20 +670,30 @@ def record_metrics(
             metric_attributes[sc.SERVER_PORT] = server_port
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
+    served = metric_attributes
+    for key in _OPENAI_METRIC_ATTRIBUTES:
+        value = span_attributes.get(key)
+        if value is not None:
+            if served is metric_attributes:
+                served = dict(metric_attributes)
+            served[key] = value
     if duration is not None:
-        telemetry.duration.record(duration, metric_attributes)
+        telemetry.duration.record(duration, served)
     if time_to_first_chunk is not None:
         telemetry.time_to_first_chunk.record(time_to_first_chunk, metric_attributes)
     if usage is not None and not usage.estimated:
-        telemetry.token_usage.record(usage.input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"})
+        telemetry.token_usage.record(usage.input_tokens, {**served, sc.GEN_AI_TOKEN_TYPE: "input"})
         if operation != sc.OP_EMBEDDINGS:
-            telemetry.token_usage.record(usage.output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"})
+            telemetry.token_usage.record(usage.output_tokens, {**served, sc.GEN_AI_TOKEN_TYPE: "output"})
     if total is not None:
         for key in (sc.LLMCOST_TEAM, sc.LLMCOST_FEATURE):
             if key in attribution:
                 metric_attributes[key] = attribution[key]
         telemetry.cost.add(total, metric_attributes)
 
+
+# Recommended by the semconv (openai.md, Metrics) on gen_ai.client.token.usage and gen_ai.client.operation.duration
+_OPENAI_METRIC_ATTRIBUTES = (sc.OPENAI_RESPONSE_SERVICE_TIER, sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT)
 
 _GUARDRAIL_HEADER = "x-amzn-bedrock-guardrailidentifier"
 

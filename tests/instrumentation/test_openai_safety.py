@@ -499,6 +499,27 @@ def test_metric_points_carry_the_servers_address_and_port(openai_instrumented, o
     }
 
 
+@pytest.mark.parametrize("path", ["fast", "general"])
+def test_duration_and_token_points_carry_the_tier_and_fingerprint_that_served_the_call(
+    openai_instrumented, openai_api, path, request
+):
+    # The semconv recommends openai.response.service_tier and .system_fingerprint on these two metrics
+    if path == "general":
+        request.getfixturevalue("general_path")
+    openai_api(REPLY).run(create_chat)
+    served = [
+        point
+        for name in (sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE)
+        for point in openai_instrumented.metric_points(name)
+    ]
+    assert len(served) == 3
+    for point in served:
+        assert point.attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] == "default"
+        assert point.attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] == "fp_560af6e559"
+    [cost] = openai_instrumented.metric_points(sc.METRIC_COST)  # ours: by model and attribution only
+    assert sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT not in cost.attributes
+
+
 @pytest.mark.parametrize("call", ["chat", "chat-general-path", "stream", "models.list"])
 def test_the_attribution_is_not_in_the_context_of_the_providers_request(
     openai_instrumented, openai_api, request, call
@@ -577,6 +598,8 @@ def test_metrics_use_the_semconv_buckets(openai_instrumented, openai_api):
         sc.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
         sc.SERVER_ADDRESS: "api.openai.com",
         sc.SERVER_PORT: 443,
+        sc.OPENAI_RESPONSE_SERVICE_TIER: "default",
+        sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT: "fp_560af6e559",
     }
 
 
