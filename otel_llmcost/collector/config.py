@@ -24,7 +24,7 @@ class CollectorConfig:
     flush_interval: float = 1.0  # seconds a partial batch may wait
     shutdown_timeout: float = 30.0  # seconds to flush the queue on SIGTERM
     log_interval: float = 10.0  # seconds between progress lines
-    spool_interval: float = 2.0  # seconds between spool drains (embedded store)
+    spool_interval: float = 2.0  # seconds between spool drains (the store's spool, embedded or a server's)
     grpc_workers: int = 4
 
     @property

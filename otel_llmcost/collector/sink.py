@@ -63,8 +63,9 @@ class StoreSink:
         return insert_native(self._client, rows, dedup_token=token)
 
     def drain_spool(self) -> int:
-        """Ingest what instrumented apps wrote to the spool; only the embedded store has one."""
-        return spool.drain(self._client, spool.dir_for(self._target)) if self.embedded else 0
+        """Ingest what instrumented apps spooled for this store: the embedded store's spool, or the
+        batches their exporters kept on this machine while the server was down (``spool.dir_for``)."""
+        return spool.drain(self._client, spool.dir_for(self._target))
 
     def ping(self) -> None:
         self._client.command("SELECT 1")

@@ -274,7 +274,7 @@ class Writer:
         return True
 
     def _drain_spool(self) -> None:
-        if not self._sink.embedded or time.monotonic() - self._last_spool < self._config.spool_interval:
+        if time.monotonic() - self._last_spool < self._config.spool_interval:
             return
         self._last_spool = time.monotonic()
         try:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 from collector_harness import query, request_of
 
+from otel_llmcost import semconv as sc
 from otel_llmcost.collector.config import CollectorConfig
 from otel_llmcost.collector.queue import DiskQueue
 from otel_llmcost.collector.sink import NativeRows, StoreSink
 from otel_llmcost.collector.stats import Stats
 from otel_llmcost.collector.writer import Writer
+from otel_llmcost.store import spool
+from otel_llmcost.store.connection import parse_url
 
 
 class FlakySink(StoreSink):
@@ -82,3 +87,27 @@ def test_batches_converted_while_another_is_inserted_land_once_in_order(tmp_path
     assert sink.tokens == [first, second, second, third, third, fourth]
     assert query(store_url, "SELECT count(), uniqExact(SpanId) FROM otel.otel_traces") == [(70, 70)]
     assert query(store_url, "SELECT count() FROM otel.llm_calls") == [(70,)]
+
+
+def test_the_collector_of_a_server_ingests_what_apps_spooled_for_that_server(tmp_path, store_url, monkeypatch):
+    # Apps exporting straight to the server spool their batches on this machine while it is down; the
+    # collector storing into that server takes them in as it runs, not only when someone runs a command.
+    monkeypatch.setenv(sc.ENV_DATA_DIR, str(tmp_path / "data"))
+    server = parse_url("http://ch.example:8123/otel")
+    sink = StoreSink(store_url)
+    sink._target = server  # the server's part, played by the embedded store
+    spooled = spool.write_batch(request_of(4), spool.dir_for(server))
+    config = CollectorConfig(queue_dir=tmp_path / "queue", flush_interval=0.05, spool_interval=0.05)
+    queue = DiskQueue(config.queue_dir, config.queue_max_bytes)
+    stats = Stats()
+    writer = Writer(queue, sink, stats, config)
+    writer.start()
+    deadline = time.monotonic() + 30
+    while spooled.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    writer.stop(timeout=30)
+    queue.close()
+
+    assert not spooled.exists()
+    assert stats.spool_rows == 4
+    assert query(store_url, "SELECT count() FROM otel.llm_calls") == [(4,)]
