@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.pricing.entry import PRICE_FIELDS, PriceEntry
+from otel_llmcost.pricing.entry import COMPONENTS, PRICE_FIELDS, PriceEntry
 from otel_llmcost.pricing.names import (
     MAKERS,
     PREFERENCE,
@@ -159,7 +159,10 @@ class _Prices:
         if own is None or _names_a_family(own.key):
             return False
         listed = self.catalog.index.lookup(model_names(family), own.provider, exact=True)
-        return listed is not None and listed.provider == own.provider and listed.prices != own.prices
+        if listed is None or listed.provider != own.provider:
+            return False
+        # the standard prices: a snapshot listing a tier its family's entry lacks is not priced apart
+        return any(listed.prices.get(name) != own.prices.get(name) for name in COMPONENTS)
 
     def discount_for(self, names: ModelNames, served_by: str) -> Discount | None:
         """The discount on a model served by ``served_by`` (a catalog provider name). It is the provider

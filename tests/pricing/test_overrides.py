@@ -113,6 +113,10 @@ def test_a_price_for_a_family_leaves_a_snapshot_the_catalog_prices_apart_at_its_
         assert prices_of(find_price(model, "openai")) == (D(1), D(2)), model
     for model, provider in (("gpt-4o-2024-05-13", "openai"), ("openai/gpt-4o-2024-05-13", None)):
         assert prices_of(find_price(model, provider)) == (D(5), D(15)), model
+    # A snapshot at its family's standard prices that lists a tier the family's entry lacks (Azure's
+    # gpt-5.1-2025-11-13 has priority prices) is not priced apart: the family's price holds for it.
+    set_price("gpt-5.1", provider="azure", input="0.5", output=4)
+    assert prices_of(find_price("gpt-5.1-2025-11-13", "azure")) == (D("0.5"), D(4))
 
 
 def test_discounts_for_one_model_at_two_providers_both_hold():
