@@ -719,7 +719,8 @@ def end_unparsed(
 ) -> None:
     """End the call of a raw response closed (its ``with`` block left) or dropped without ``.parse()``.
     It was billed: its usage is ``read`` from the JSON body if that was read (``.json()``, ``.read()``,
-    or by the SDK), else estimated. Never raises; a failure is logged once under ``key``."""
+    or by the SDK), else estimated. ``error``: the program's own, raised in the block it left.
+    Never raises; a failure is logged once under ``key``."""
     response = None
     try:
         body = read_body(http_response)
@@ -727,7 +728,7 @@ def end_unparsed(
             response = read(body)
     except Exception:
         log_failure(key)
-    call.end(response or new_response(), error=error, ended=ended)
+    call.end(response or new_response(), error=error, ended=ended, by_user=True)
 
 
 def read_body(http_response: Any) -> Any:

@@ -292,7 +292,7 @@ def test_an_exception_in_the_users_with_block_ends_the_span_with_it(anthropic_in
     assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
 
 
-@pytest.mark.parametrize("holder", ["stream", "helper"])
+@pytest.mark.parametrize("holder", ["stream", "helper", "with_streaming_response"])
 def test_an_exception_in_the_users_with_block_before_reading_still_bills_the_accepted_call(
     anthropic_instrumented, anthropic_api, holder
 ):
@@ -301,8 +301,11 @@ def test_an_exception_in_the_users_with_block_before_reading_still_bills_the_acc
     api = anthropic_api(claude_stream(claude_events(MESSAGE)))
 
     async def scenario(api):
-        if holder == "helper":
-            manager = api.client.messages.stream(**CALL)
+        if holder != "stream":
+            if holder == "helper":
+                manager = api.client.messages.stream(**CALL)
+            else:
+                manager = api.client.messages.with_streaming_response.create(**CALL, stream=True)
             if api.asynchronous:
                 async with manager:
                     raise Stop("user code failed")

@@ -365,7 +365,7 @@ class Stop(Exception):
     pass
 
 
-@pytest.mark.parametrize("way", ["create(stream=True)", "chat.completions.stream()"])
+@pytest.mark.parametrize("way", ["create(stream=True)", "chat.completions.stream()", "with_streaming_response"])
 def test_an_exception_in_the_users_with_block_before_reading_still_bills_the_accepted_call(
     openai_instrumented, openai_api, way
 ):
@@ -377,8 +377,12 @@ def test_an_exception_in_the_users_with_block_before_reading_still_bills_the_acc
         client = api.client
         if way == "create(stream=True)":
             block = await api(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
-        else:
+        elif way == "chat.completions.stream()":
             block = client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)
+        else:
+            block = client.chat.completions.with_streaming_response.create(
+                model="gpt-4o-mini", messages=MESSAGES, stream=True
+            )
         if api.asynchronous:
             async with block:
                 raise Stop("user code failed")
