@@ -46,12 +46,14 @@ def resolve_dir(configured: str | os.PathLike[str] | None = None) -> Path:
 
 
 def dir_for(target: StoreURL) -> Path:
-    """The spool of the store ``target`` names. An embedded store's is ``spool`` beside its data
-    directory (``$OTEL_LLMCOST_DATA_DIR/spool`` for the default one, as its lock is beside it too); a
-    server's is ``$OTEL_LLMCOST_DATA_DIR/spool/servers/<scheme>-<host>-<port>-<database>``."""
+    """The spool of the store ``target`` names. An embedded store's sits beside its data directory:
+    ``spool`` for one named ``chdb`` (``$OTEL_LLMCOST_DATA_DIR/spool`` for the default store), else
+    ``<name>.spool``, so two stores side by side have a spool each; a server's is
+    ``$OTEL_LLMCOST_DATA_DIR/spool/servers/<scheme>-<host>-<port>-<database>``."""
     if target.embedded:
         assert target.path is not None
-        return target.path.parent / "spool"
+        path = target.path
+        return path.parent / ("spool" if path.name == "chdb" else f"{path.name}.spool")
     name = f"{target.scheme}-{target.host}-{target.port}-{target.database or DEFAULT_DATABASE}"
     safe = _UNSAFE.sub("_", name)
     if safe != name:  # an IPv6 address, say: the readable name, and what tells it from another alike

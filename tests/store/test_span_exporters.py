@@ -308,7 +308,7 @@ DEFAULT_EXPORT = textwrap.dedent(
             "installed: ClickHouseSpanExporter -> https://u@ch.example:8443/llm",
         ),
         # an embedded store's spool sits beside its data directory, as its lock does
-        ({sc.ENV_CLICKHOUSE_URL: "chdb:///somewhere/else"}, "installed: SpoolSpanExporter -> /somewhere/spool"),
+        ({sc.ENV_CLICKHOUSE_URL: "chdb:///somewhere/else"}, "installed: SpoolSpanExporter -> /somewhere/else.spool"),
         ({sc.ENV_OTEL_TRACES_EXPORTER: "console"}, "configured: OpenTelemetry's SDK export from OTEL_TRACES_EXPORTER"),
         (
             {sc.ENV_OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318"},

@@ -119,3 +119,16 @@ def test_a_failing_drain_does_not_keep_a_command_from_reading(data_dir, monkeypa
     finally:
         client.close()
     assert "may not INSERT" in caplog.text and batch.exists()  # kept for the next command
+
+
+def test_each_store_has_a_spool_of_its_own(data_dir):
+    from otel_llmcost.store.connection import parse_url, resolve_url
+
+    default = spool.dir_for(parse_url(resolve_url()))
+    assert default == data_dir / "spool"  # where zero-code programs write, beside the default store
+    side_by_side = {spool.dir_for(parse_url(f"chdb:///x/{name}")) for name in ("chdb", "a", "b")}
+    assert side_by_side == {Path("/x/spool"), Path("/x/a.spool"), Path("/x/b.spool")}
+    urls = ("http://ch:8123", "http://u:pw@ch:8123/otel", "https://ch:8443", "http://ch:8123/llm", "http://[::1]:8123")
+    servers = {spool.dir_for(parse_url(url)) for url in urls}
+    assert len(servers) == 4  # the first two are one store: database otel by default, whoever logs in
+    assert all(path.parent == data_dir / "spool" / "servers" for path in servers)
