@@ -429,7 +429,10 @@ def test_a_stream_abandoned_in_a_run_and_ended_inside_the_roll_up_lock_does_not_
         del stream
         threading.Thread(target=drop_inside_the_lock, daemon=True).start()
         if not done.wait(10):
-            scopes.lock.release()  # (a plain Lock, as it was: freed from here, so the failure hangs nothing else)
+            try:
+                scopes.lock.release()  # a plain Lock, as it was, is freed from here: the failure hangs nothing else
+            except RuntimeError:  # a lock only its owner may release
+                pass
             pytest.fail("the call's end waited for a lock its own thread held")
 
     assert run.llm_calls == 1

@@ -124,6 +124,7 @@ def test_a_call_continuing_a_response_keeps_its_prompt_fingerprint(openai_instru
     assert one.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] == two.attributes[sc.LLMCOST_PROMPT_FINGERPRINT]
 
 
+@pytest.mark.parametrize("asynchronous", [False], ids=["sync"])  # an async one ends as its event loop closes
 def test_an_abandoned_streams_end_run_inside_our_lock_does_not_hang(openai_instrumented, openai_api):
     # The garbage collector runs an abandoned stream's finalizer at any allocation, also one its thread makes
     # while it holds the lock on the responses' ids: the stream's end, which remembers its response's
