@@ -24,6 +24,8 @@ from otel_llmcost.pricing.types import EXACT, ZERO, Cost, Usage
 # Scopes are shared by the tasks and threads a run fans out to; their counters take this lock.
 # Reentrant: a call's end may run from a finalizer (a stream abandoned inside a run, collected by the
 # garbage collector at any allocation, also one made while this thread holds the lock) and takes it again.
+# Such an end, landing in the middle of a roll-up's update or read, may leave that one read a call short:
+# a rare miscount, where a plain lock deadlocked the thread.
 lock = threading.RLock()
 _stack: ContextVar[tuple[Scope, ...]] = ContextVar("otel_llmcost.agents.scopes", default=())
 
