@@ -495,7 +495,7 @@ class _NoCall:
     def first_chunk(self) -> None:
         pass
 
-    def end(self, response: object = None, error: object = None, ended: object = None) -> None:
+    def end(self, response: object = None, error: object = None, ended: object = None, by_user: bool = False) -> None:
         pass
 
 

@@ -15,8 +15,10 @@ import importlib.util
 import logging
 import os
 import random
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,7 @@ logger = logging.getLogger("otel_llmcost.store")
 DEFAULT_TIMEOUT = 10.0  # seconds one export may spend retrying before it spools the batch
 EXIT_TIMEOUT = 2.0  # seconds an export may spend on the server while the program exits
 DOWN_PAUSE = 30.0  # seconds batches go straight to the spool after the server failed one
+CHILD_EXIT_FLUSH = 5.0  # seconds a multiprocessing child's exit may wait for its last spans
 FIRST_BACKOFF = 0.25
 MAX_BACKOFF = 4.0
 PAUSE_STEP = 0.1  # how often a backoff pause looks whether the program is exiting
@@ -54,7 +57,8 @@ def _spool_failed(spool_dir: Path, error: Exception) -> None:
 
     log_once(
         f"spool {spool_dir}",
-        "otel-llmcost: cannot write spans to the spool %s (%s), so they are lost. Set %s to a writable directory.",
+        "otel-llmcost: cannot write spans to the spool %s (%s), so they are lost. Free space on its disk, "
+        "or set %s to a writable directory.",
         spool_dir,
         error,
         sc.ENV_DATA_DIR,
@@ -82,6 +86,24 @@ class SpoolSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True  # every export is already on disk
+
+
+class StoreSpanExporter(SpanExporter):
+    """The store's export by name, for ``OTEL_TRACES_EXPORTER=otel_llmcost`` (alone, or beside ``otlp``):
+    ClickHouseSpanExporter for a server URL in OTEL_LLMCOST_CLICKHOUSE_URL, else the spool. With
+    opentelemetry-distro installed, whose default is OTLP, this is how spans reach the store."""
+
+    def __init__(self) -> None:
+        self.exporter = _default_exporter()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.exporter.export(spans)
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
 
 
 class ClickHouseSpanExporter(SpanExporter):
@@ -119,6 +141,15 @@ class ClickHouseSpanExporter(SpanExporter):
         self._down = False  # the last batch failed: spool until _retry_at
         self._retry_at = 0.0
         _load_client_code()
+        # A child forked while an export held the lock would wait for it forever (the thread holding it
+        # is not in the child), and its client's connections are the parent's: it starts afresh.
+        after_fork = weakref.WeakMethod(self._after_fork_in_child)
+        os.register_at_fork(after_in_child=lambda: (method := after_fork()) is not None and method())
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._client = None  # the parent's, not closed here: closing would close the parent's sockets
+        self._down = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:
@@ -329,9 +360,43 @@ def configure_default_export(**exporter_options: Any) -> DefaultExport:
         provider = TracerProvider()  # Resource.create() reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
         provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
+        _flush_in_forked_processes(provider)
         where = exporter.target.describe() if isinstance(exporter, ClickHouseSpanExporter) else exporter.spool_dir
         metrics_to = _configure_metrics_only(provider.resource)
         return DefaultExport("installed", f"{type(exporter).__name__} -> {where}{metrics_to}", exporter)
+
+
+def _flush_in_forked_processes(provider: TracerProvider) -> None:
+    """A multiprocessing child forked from this process (start methods fork and forkserver, and the
+    workers of a Pool closed and joined) leaves through ``os._exit``, which runs no ``atexit`` hook: the
+    provider's flush at exit never ran, and the child's last spans were lost. multiprocessing runs
+    its own exit finalizers first; the flush is one of them."""
+    weak_provider = weakref.ref(provider)
+
+    def in_child() -> None:
+        util = sys.modules.get("multiprocessing.util")  # a child of multiprocessing has it; imported by no one else
+        live = weak_provider()
+        if util is None or live is None:
+            return
+        try:
+            # multiprocessing clears the exit finalizers it inherited, then runs its after-fork hooks
+            util.register_after_fork(live, _flush_at_exit_of_this_process)
+        except Exception:  # noqa: BLE001 (setting up telemetry must never break the program)
+            logger.debug("could not register the span flush of a forked process", exc_info=True)
+
+    os.register_at_fork(after_in_child=in_child)
+
+
+def _flush_at_exit_of_this_process(provider: TracerProvider) -> None:
+    from multiprocessing import util
+
+    util.Finalize(provider, _flush, args=(weakref.ref(provider),), exitpriority=0)
+
+
+def _flush(weak_provider: weakref.ReferenceType[TracerProvider]) -> None:
+    provider = weak_provider()
+    if provider is not None:
+        provider.force_flush(timeout_millis=int(CHILD_EXIT_FLUSH * 1000))
 
 
 def _apply_otel_settings(configured: list[str]) -> DefaultExport:

@@ -77,11 +77,18 @@ def write_batch(payload: bytes, spool_dir: str | os.PathLike[str] | None = None,
     directory.mkdir(parents=True, exist_ok=True)
     name = name or new_name()
     temp = directory / f".{name}.tmp"
-    with open(temp, "wb") as file:
-        file.write(payload)
-        file.flush()
-        os.fsync(file.fileno())  # the rename must never publish a batch the disk does not have yet
-    os.replace(temp, directory / name)
+    try:
+        with open(temp, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())  # the rename must never publish a batch the disk does not have yet
+        os.replace(temp, directory / name)
+    except BaseException:
+        try:
+            temp.unlink(missing_ok=True)  # a full disk keeps no part of the batch, which nothing would remove
+        except OSError:
+            pass
+        raise
     return directory / name
 
 

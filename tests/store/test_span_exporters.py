@@ -55,7 +55,7 @@ def test_an_unwritable_data_dir_is_reported_once_with_the_fix_not_per_batch(tmp_
 
     assert results == [SpanExportResult.FAILURE] * 3
     [warning] = [record for record in caplog.records if "cannot write spans" in record.getMessage()]
-    assert f"Set {sc.ENV_DATA_DIR} to a writable directory" in warning.getMessage()
+    assert f"set {sc.ENV_DATA_DIR} to a writable directory" in warning.getMessage()
     assert str(not_a_dir / "spool") in warning.getMessage() and not warning.exc_info  # a message, no traceback
 
 
@@ -366,6 +366,29 @@ def test_an_unusable_store_url_gets_one_clear_warning_and_the_spans_are_spooled(
     assert [_span_names(path) for path in spool.pending()] == [["chat gpt-4o"]]
 
 
+def test_the_store_is_an_opentelemetry_exporter_by_name(data_dir):
+    # OTEL_TRACES_EXPORTER=otel_llmcost: how spans reach the store where opentelemetry-distro, whose
+    # default is OTLP, applies the settings (here the SDK's configurator applies them, as it would).
+    script = DEFAULT_EXPORT + textwrap.dedent(
+        """
+        with trace.get_tracer("app").start_as_current_span("chat gpt-4o"):
+            pass
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir, **{sc.ENV_OTEL_TRACES_EXPORTER: "otel_llmcost"}),
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "configured: OpenTelemetry's SDK export from OTEL_TRACES_EXPORTER"
+    assert [_span_names(path) for path in spool.pending()] == [["chat gpt-4o"]]
+
+
 def test_a_server_url_without_clickhouse_connect_says_to_install_the_store_extra(data_dir):
     # A core install (no store extra) with a server URL: the batches could never be inserted.
     script = "import sys; sys.modules['clickhouse_connect'] = None\n" + DEFAULT_EXPORT
@@ -549,6 +572,95 @@ def test_at_exit_a_failing_server_gets_one_try_and_the_batch_is_spooled(data_dir
     assert len(requests) == 1  # the batch exported at exit is not retried for 10 s
     assert _spooled_span_count(spool.dir_for(parse_url(url))) == 3
     assert elapsed < 10
+
+
+FORK_WHILE_EXPORTING = textwrap.dedent(
+    """
+    import os, sys, threading, time
+    from opentelemetry.sdk.trace.export import SpanExportResult
+    from store_helpers import make_spans
+    from otel_llmcost.store.exporter import ClickHouseSpanExporter
+
+    exporter = ClickHouseSpanExporter(sys.argv[1], timeout=1.0)
+    exporter._lock.acquire()  # an export in flight on the parent's export thread when the program forks
+    pid = os.fork()
+    if pid == 0:
+        result = exporter.export(make_spans([{"gen_ai.request.model": "child"}]))
+        os._exit(0 if result == SpanExportResult.SUCCESS else 1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            print("child exit", os.waitstatus_to_exitcode(status))
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        print("child stuck")
+    """
+)
+
+
+def test_a_child_forked_while_an_export_holds_the_lock_exports_its_own_spans(data_dir):
+    # The thread holding the lock does not exist in the child: the child waited for it forever (its
+    # exit then waited out the span processor's 30 s), and its spans were lost.
+    url = f"http://127.0.0.1:{_closed_port()}/otel"
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_WHILE_EXPORTING, url],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir),
+        timeout=120,
+    )
+
+    assert result.stdout.splitlines() == ["child exit 0"], result.stderr
+    assert [_span_names(path) for path in spool.pending(spool.dir_for(parse_url(url)))] == [["chat child"]]
+
+
+MULTIPROCESSING_CHILDREN = textwrap.dedent(
+    """
+    import multiprocessing, sys
+    from opentelemetry import trace
+
+    def work(name):
+        with trace.get_tracer("app").start_as_current_span(name):
+            pass
+
+    if __name__ == "__main__":
+        work("parent")  # makes the provider's export thread run in the parent before the children fork
+        context = multiprocessing.get_context(sys.argv[1])
+        children = [context.Process(target=work, args=(f"child {i}",)) for i in range(2)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join()
+        with context.Pool(2) as pool:  # closed and joined: its workers leave as the children above do
+            pool.map(work, ["pool 0", "pool 1"])
+            pool.close()
+            pool.join()
+    """
+)
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_the_spans_of_multiprocessing_children_are_flushed_as_they_exit(data_dir, tmp_path, method):
+    # They leave through os._exit, which runs no atexit hook: the provider's flush never ran in them.
+    # The export is set up as opentelemetry-instrument does it, at interpreter start (the forkserver too).
+    script = tmp_path / "children.py"
+    script.write_text(MULTIPROCESSING_CHILDREN)
+    (tmp_path / "sitecustomize.py").write_text(
+        "from otel_llmcost.store.exporter import configure_default_export\nconfigure_default_export()\n"
+    )
+    env = _clean_env(data_dir)
+    env["PYTHONPATH"] = os.pathsep.join((str(tmp_path), env["PYTHONPATH"]))
+    result = subprocess.run(
+        [sys.executable, str(script), method], check=False, capture_output=True, text=True, env=env, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    names = sorted(name for path in spool.pending() for name in _span_names(path))
+    assert names == ["child 0", "child 1", "parent", "pool 0", "pool 1"]
 
 
 SERVER_URL = os.environ.get(sc.ENV_CLICKHOUSE_URL, "")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from store_helpers import payload, rows
 
 from otel_llmcost.store import spool
@@ -132,3 +133,14 @@ def test_each_store_has_a_spool_of_its_own(data_dir):
     servers = {spool.dir_for(parse_url(url)) for url in urls}
     assert len(servers) == 4  # the first two are one store: database otel by default, whoever logs in
     assert all(path.parent == data_dir / "spool" / "servers" for path in servers)
+
+
+def test_a_batch_the_disk_cannot_take_leaves_no_part_of_it(data_dir, monkeypatch):
+    # A full disk: the write fails; a partial temp file, which nothing lists or removes, must not stay.
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        spool.write_batch(b"x" * 1000)
+    assert list((data_dir / "spool").iterdir()) == []
