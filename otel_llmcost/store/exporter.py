@@ -149,7 +149,7 @@ class ClickHouseSpanExporter(SpanExporter):
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
         self._client = None  # the parent's, not closed here: closing would close the parent's sockets
-        self._down = False
+        # (a server the parent found down stays down for the child until the pause ends)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:
@@ -167,7 +167,7 @@ class ClickHouseSpanExporter(SpanExporter):
     def _exiting(self) -> bool:
         """Shut down, or the program is exiting: the span processor drains its queue from ``atexit``,
         after the main thread has finished."""
-        return self._closed.is_set() or not threading.main_thread().is_alive()
+        return self._closed.is_set() or not threading.main_thread().is_alive() or _process_exiting.is_set()
 
     def _insert_with_retries(self, payload: bytes, token: str) -> bool:
         timeout = min(self.timeout, EXIT_TIMEOUT) if self._exiting() else self.timeout
@@ -366,34 +366,47 @@ def configure_default_export(**exporter_options: Any) -> DefaultExport:
         return DefaultExport("installed", f"{type(exporter).__name__} -> {where}{metrics_to}", exporter)
 
 
-def _flush_in_forked_processes(provider: TracerProvider) -> None:
-    """A multiprocessing child forked from this process (start methods fork and forkserver, and the
-    workers of a Pool closed and joined) leaves through ``os._exit``, which runs no ``atexit`` hook: the
-    provider's flush at exit never ran, and the child's last spans were lost. multiprocessing runs
-    its own exit finalizers first; the flush is one of them."""
+def _flush_in_forked_processes(provider: Any) -> None:
+    """A multiprocessing child (start methods fork and forkserver, and the workers of a Pool closed and
+    joined) leaves through ``os._exit``, which runs no ``atexit`` hook: the provider's flush at exit never
+    ran, and the child's last spans were lost. multiprocessing runs exit finalizers of its own first: the
+    flush becomes one in each such child (forked from here, or set up in it, as a forkserver's child
+    that imports the program's main module does), registered after multiprocessing clears those it
+    inherited. Never raises."""
+    if not isinstance(provider, TracerProvider):
+        return
     weak_provider = weakref.ref(provider)
 
-    def in_child() -> None:
-        util = sys.modules.get("multiprocessing.util")  # a child of multiprocessing has it; imported by no one else
+    def register() -> None:
+        util = sys.modules.get("multiprocessing.util")  # loaded in every multiprocessing child
         live = weak_provider()
         if util is None or live is None:
             return
         try:
-            # multiprocessing clears the exit finalizers it inherited, then runs its after-fork hooks
             util.register_after_fork(live, _flush_at_exit_of_this_process)
         except Exception:  # noqa: BLE001 (setting up telemetry must never break the program)
-            logger.debug("could not register the span flush of a forked process", exc_info=True)
+            logger.debug("could not register the span flush of a multiprocessing child", exc_info=True)
 
-    os.register_at_fork(after_in_child=in_child)
+    register()  # a child set up while multiprocessing prepared it (forkserver, spawn: they import __main__)
+    os.register_at_fork(after_in_child=register)  # a child forked from here
+
+
+_flush_registered_in: int | None = None  # the process whose exit flushes (one flush per process)
+_process_exiting = threading.Event()  # a multiprocessing child's exit: exports try the server once, briefly
 
 
 def _flush_at_exit_of_this_process(provider: TracerProvider) -> None:
+    global _flush_registered_in
+    if _flush_registered_in == os.getpid():
+        return
+    _flush_registered_in = os.getpid()
     from multiprocessing import util
 
     util.Finalize(provider, _flush, args=(weakref.ref(provider),), exitpriority=0)
 
 
 def _flush(weak_provider: weakref.ReferenceType[TracerProvider]) -> None:
+    _process_exiting.set()
     provider = weak_provider()
     if provider is not None:
         provider.force_flush(timeout_millis=int(CHILD_EXIT_FLUSH * 1000))
@@ -424,6 +437,7 @@ def _apply_otel_settings(configured: list[str]) -> DefaultExport:
             _export_fix(exc),
         )
         return DefaultExport("skipped", f"{', '.join(configured)} is set but could not be applied: {exc}")
+    _flush_in_forked_processes(trace.get_tracer_provider())
     return DefaultExport("configured", f"OpenTelemetry's SDK export from {', '.join(configured)}")
 
 

@@ -620,8 +620,11 @@ def test_a_child_forked_while_an_export_holds_the_lock_exports_its_own_spans(dat
 
 MULTIPROCESSING_CHILDREN = textwrap.dedent(
     """
-    import multiprocessing, sys
+    import multiprocessing, os, sys
     from opentelemetry import trace
+    if os.environ.get("SET_UP_IN_THE_PROGRAM"):  # at import, so a forkserver's child sets it up too
+        from otel_llmcost.store.exporter import configure_default_export
+        configure_default_export()
 
     def work(name):
         with trace.get_tracer("app").start_as_current_span(name):
@@ -644,16 +647,23 @@ MULTIPROCESSING_CHILDREN = textwrap.dedent(
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver"])
-def test_the_spans_of_multiprocessing_children_are_flushed_as_they_exit(data_dir, tmp_path, method):
+@pytest.mark.parametrize("setup", ["at interpreter start", "in the program", "by exporter name"])
+def test_the_spans_of_multiprocessing_children_are_flushed_as_they_exit(data_dir, tmp_path, method, setup):
     # They leave through os._exit, which runs no atexit hook: the provider's flush never ran in them.
-    # The export is set up as opentelemetry-instrument does it, at interpreter start (the forkserver too).
+    # The export set up as opentelemetry-instrument does it, at interpreter start (the forkserver's too),
+    # by the program as it starts, or from OTEL_TRACES_EXPORTER=otel_llmcost by the SDK's configurator.
     script = tmp_path / "children.py"
     script.write_text(MULTIPROCESSING_CHILDREN)
     (tmp_path / "sitecustomize.py").write_text(
         "from otel_llmcost.store.exporter import configure_default_export\nconfigure_default_export()\n"
     )
     env = _clean_env(data_dir)
-    env["PYTHONPATH"] = os.pathsep.join((str(tmp_path), env["PYTHONPATH"]))
+    if setup == "in the program":
+        env["SET_UP_IN_THE_PROGRAM"] = "1"
+    else:
+        env["PYTHONPATH"] = os.pathsep.join((str(tmp_path), env["PYTHONPATH"]))
+    if setup == "by exporter name":
+        env[sc.ENV_OTEL_TRACES_EXPORTER] = "otel_llmcost"
     result = subprocess.run(
         [sys.executable, str(script), method], check=False, capture_output=True, text=True, env=env, timeout=120
     )
@@ -661,6 +671,53 @@ def test_the_spans_of_multiprocessing_children_are_flushed_as_they_exit(data_dir
     assert result.returncode == 0, result.stderr
     names = sorted(name for path in spool.pending() for name in _span_names(path))
     assert names == ["child 0", "child 1", "parent", "pool 0", "pool 1"]
+
+
+CHILD_EXPORTS_TO_A_SILENT_SERVER = textwrap.dedent(
+    """
+    import multiprocessing, time
+    from opentelemetry import trace
+    from otel_llmcost.store.exporter import configure_default_export
+
+    def work():
+        with trace.get_tracer("app").start_as_current_span("child"):
+            pass
+
+    if __name__ == "__main__":
+        configure_default_export()
+        child = multiprocessing.get_context("fork").Process(target=work)
+        started = time.monotonic()
+        child.start()
+        child.join()
+        print(f"{time.monotonic() - started:.1f}")
+    """
+)
+
+
+def test_a_childs_exit_flush_tries_a_silent_server_once_and_briefly(data_dir, tmp_path):
+    # Every worker of a pool flushes as it exits: against a server that never answers, a flush that
+    # retried for its whole timeout (10 s) held each worker's exit that long. The batch is spooled.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/otel"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD_EXPORTS_TO_A_SILENT_SERVER)
+    try:
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=_clean_env(data_dir, **{sc.ENV_CLICKHOUSE_URL: url}),
+            timeout=120,
+        )
+    finally:
+        listener.close()
+
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.splitlines()[-1]) < 8  # one try of at most EXIT_TIMEOUT (2 s), then the spool
+    assert [_span_names(path) for path in spool.pending(spool.dir_for(parse_url(url)))] == [["child"]]
 
 
 SERVER_URL = os.environ.get(sc.ENV_CLICKHOUSE_URL, "")
