@@ -32,6 +32,7 @@ logger = logging.getLogger("otel_llmcost.collector")
 BACKOFF_FIRST = 0.25
 BACKOFF_MAX = 30.0
 PING_INTERVAL = 5.0  # seconds between reachability checks while idle, for /health
+SPOOL_RETRY_PAUSE = 30.0  # seconds between spool drains while they fail (the store is down)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Writer:
         self._deadline = float("inf")
         self._failures = 0
         self._last_spool = 0.0
+        self._spool_failing = False
         self._last_ping = 0.0
         self._inflight: _Insert | None = None  # the insert the inserter thread is running
         # Requests of the next batch converted before it is claimed (None: not OTLP), by segment name.
@@ -274,14 +276,18 @@ class Writer:
         return True
 
     def _drain_spool(self) -> None:
-        if time.monotonic() - self._last_spool < self._config.spool_interval:
+        pause = SPOOL_RETRY_PAUSE if self._spool_failing else self._config.spool_interval
+        if time.monotonic() - self._last_spool < pause:
             return
         self._last_spool = time.monotonic()
         try:
             rows = self._sink.drain_spool()
         except Exception as exc:
-            logger.warning("Could not ingest the spool: %s", exc)
+            if not self._spool_failing:  # once per outage, not every few seconds: the files wait on disk
+                logger.warning("Could not ingest the spool (%s); trying again every %.0fs", exc, SPOOL_RETRY_PAUSE)
+            self._spool_failing = True
             return
+        self._spool_failing = False
         if rows:
             self._stats.spooled(rows)
             logger.info("Ingested %d spans from the spool", rows)

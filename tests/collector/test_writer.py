@@ -111,3 +111,31 @@ def test_the_collector_of_a_server_ingests_what_apps_spooled_for_that_server(tmp
     assert not spooled.exists()
     assert stats.spool_rows == 4
     assert query(store_url, "SELECT count() FROM otel.llm_calls") == [(4,)]
+
+
+class DownSpoolSink(StoreSink):
+    """A store whose spool drains fail (the server is down); counts the tries."""
+
+    tries = 0
+
+    def drain_spool(self) -> int:
+        self.tries += 1
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_a_failing_spool_drain_is_said_once_and_tried_again_after_a_pause(tmp_path, store_url, caplog):
+    # During an outage the spool is where apps' batches wait: one warning, not one every 2 seconds.
+    sink = DownSpoolSink(store_url)
+    config = CollectorConfig(queue_dir=tmp_path / "queue", flush_interval=0.05, spool_interval=0.05)
+    queue = DiskQueue(config.queue_dir, config.queue_max_bytes)
+    writer = Writer(queue, sink, Stats(), config)
+    with caplog.at_level("WARNING", logger="otel_llmcost"):
+        writer.start()
+        time.sleep(1.5)  # thirty drain intervals
+        writer.stop(timeout=30)
+    queue.close()
+
+    assert sink.tries == 1  # the next try waits SPOOL_RETRY_PAUSE (30 s)
+    assert [record.getMessage() for record in caplog.records if "spool" in record.getMessage()] == [
+        "Could not ingest the spool ([Errno 111] Connection refused); trying again every 30s"
+    ]
