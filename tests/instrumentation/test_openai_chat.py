@@ -648,6 +648,9 @@ def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_inst
     [
         ("https://api.openai.com/v1", "openai", 443),
         ("https://my-resource.openai.azure.com/openai/v1", "azure.ai.openai", 443),
+        ("https://DeepSeek-R1-acme.eastus2.models.ai.azure.com/v1", "azure.ai.openai", 443),
+        ("https://my-resource.openai.azure.us/openai/v1", "azure.ai.openai", 443),
+        ("https://codestral.mistral.ai/v1", "mistral_ai", 443),
         ("https://api.deepseek.com", "deepseek", 443),
         ("https://api.groq.com/openai/v1", "groq", 443),
         ("https://api.x.ai/v1", "x_ai", 443),
@@ -676,6 +679,17 @@ def test_the_provider_follows_the_base_url(openai_instrumented, openai_api, base
     attributes = dict(openai_instrumented.span().attributes)
     assert attributes[sc.GEN_AI_PROVIDER_NAME] == provider
     assert attributes[sc.SERVER_PORT] == port
+
+
+def test_a_serverless_model_on_azure_is_priced_at_azures_price(openai_instrumented, openai_api):
+    # DeepSeek-R1 on Azure: $1.35 / $5.40 per 1M (Azure's own), not DeepSeek's $0.55 / $2.19
+    reply = chat_completion("DeepSeek-R1", "Hi", chat_usage(1000, 100), service_tier=None)
+    api = openai_api(json_reply(reply), base_url="https://DeepSeek-R1-acme.eastus2.models.ai.azure.com/v1")
+    api.run(create_chat(model="DeepSeek-R1"))
+
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == "azure_ai/deepseek-r1"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(1000 * D("1.35") / M + 100 * D("5.4") / M)
 
 
 def test_deepseek_cache_hits_are_priced(openai_instrumented, openai_api):

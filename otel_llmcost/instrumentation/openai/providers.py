@@ -19,10 +19,14 @@ _HOSTS = (
     (".openai.azure.com", sc.PROVIDER_AZURE_OPENAI),
     (".cognitiveservices.azure.com", sc.PROVIDER_AZURE_OPENAI),
     (".services.ai.azure.com", sc.PROVIDER_AZURE_OPENAI),
+    (".models.ai.azure.com", sc.PROVIDER_AZURE_OPENAI),  # a serverless deployment (DeepSeek-R1, Mistral) on Azure
+    (".openai.azure.us", sc.PROVIDER_AZURE_OPENAI),  # Azure Government
+    (".openai.azure.cn", sc.PROVIDER_AZURE_OPENAI),  # Azure in China
     ("api.deepseek.com", sc.PROVIDER_DEEPSEEK),
     ("api.groq.com", sc.PROVIDER_GROQ),
     ("api.x.ai", sc.PROVIDER_X_AI),
     ("api.mistral.ai", sc.PROVIDER_MISTRAL_AI),
+    ("codestral.mistral.ai", sc.PROVIDER_MISTRAL_AI),
     ("api.perplexity.ai", sc.PROVIDER_PERPLEXITY),
     ("aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
     ("-aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
