@@ -92,6 +92,7 @@ TOOL_TYPE_DATASTORE = "datastore"  # retrieval
 # gen_ai.provider.name values
 PROVIDER_OPENAI = "openai"
 PROVIDER_AZURE_OPENAI = "azure.ai.openai"
+PROVIDER_AZURE_AI_INFERENCE = "azure.ai.inference"  # Microsoft Foundry's models (Claude on AnthropicFoundry)
 PROVIDER_ANTHROPIC = "anthropic"
 PROVIDER_AWS_BEDROCK = "aws.bedrock"
 PROVIDER_GCP_VERTEX = "gcp.vertex_ai"
@@ -110,7 +111,7 @@ WELL_KNOWN_PROVIDERS = frozenset(
         PROVIDER_GCP_GEMINI,
         PROVIDER_ANTHROPIC,
         "cohere",
-        "azure.ai.inference",
+        PROVIDER_AZURE_AI_INFERENCE,
         PROVIDER_AZURE_OPENAI,
         "ibm.watsonx.ai",
         PROVIDER_AWS_BEDROCK,

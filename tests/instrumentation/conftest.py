@@ -323,6 +323,12 @@ def anthropic_api(asynchronous: bool) -> Callable[..., Api]:
             {"region": "us-east5", "project_id": "acme-prod", "access_token": "ya29.test"},
         ),
     }
+    if hasattr(anthropic, "AnthropicFoundry"):  # Claude on Microsoft Foundry (anthropic >= 0.7x)
+        platforms["foundry"] = (
+            anthropic.AnthropicFoundry,
+            anthropic.AsyncAnthropicFoundry,
+            {"api_key": "foundry-key-test", "base_url": "https://acme.services.ai.azure.com/anthropic"},
+        )
 
     def connect(*replies: Reply | Callable[[Any], Reply], platform: str = "anthropic", **kwargs: Any) -> Api:
         http = http_module("anthropic")

@@ -267,6 +267,29 @@ def test_vertex(anthropic_instrumented, anthropic_api):
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
 
 
+def test_claude_on_microsoft_foundry_is_azures_call_at_anthropics_price(anthropic_instrumented, anthropic_api):
+    # Billed by Azure at Anthropic's list price: an Azure discount holds for it, an Anthropic one does not
+    # (the SDK names its provider anthropic). The request's model may be a deployment's name.
+    pytest.importorskip("anthropic", minversion="0.70")
+    from otel_llmcost.pricing import clear_overrides, set_price
+
+    set_price(None, provider="azure", discount=10)
+    set_price(None, provider="anthropic", discount=50)
+    try:
+        reply = claude_message(SONNET, [text_block("Hi")], claude_usage(100_000, 1000))
+        api = anthropic_api(json_reply(reply), platform="foundry")
+        api.run(create(model="claude-sonnet-4-5-acme"))
+    finally:
+        clear_overrides()
+
+    attributes = attributes_of(anthropic_instrumented)
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "azure.ai.inference"
+    assert attributes[sc.SERVER_ADDRESS] == "acme.services.ai.azure.com"
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == SONNET
+    # claude-sonnet-4-5: $3 input, $15 output per 1M, less Azure's 10%
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((100_000 * D(3) + 1000 * D(15)) * D("0.9") / M)
+
+
 def test_an_unknown_model_is_flagged_unpriced_with_one_warning(
     anthropic_instrumented, anthropic_api, monkeypatch, caplog
 ):

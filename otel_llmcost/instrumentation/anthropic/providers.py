@@ -20,8 +20,12 @@ _CLOUD_BASES = {
     "BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK,
     "BaseMantleClient": sc.PROVIDER_AWS_BEDROCK,  # AnthropicBedrockMantle, on anthropic 0.x
     "BaseVertexClient": sc.PROVIDER_GCP_VERTEX,
+    # Claude on Microsoft Foundry, billed by Azure (the SDK names it anthropic): priced at Anthropic's
+    # list price, with the user's Azure discounts
+    "BaseFoundryClient": sc.PROVIDER_AZURE_AI_INFERENCE,
 }
-CLOUDS = frozenset(_CLOUD_BASES.values())
+# The clouds whose request model id is what they bill (Foundry's is a deployment's name: its response says the model)
+CLOUDS = frozenset((sc.PROVIDER_AWS_BEDROCK, sc.PROVIDER_GCP_VERTEX))
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_CACHED = 256
 
@@ -52,13 +56,13 @@ def server_of(client: Any) -> Server:
 
 @functools.cache
 def provider_of(client_class: type) -> str:
-    named = getattr(client_class, "_gen_ai_provider_name", None)
-    if isinstance(named, str) and named:
-        return named
     for base in client_class.__mro__:
         provider = _CLOUD_BASES.get(base.__name__)
         if provider is not None:
             return provider
+    named = getattr(client_class, "_gen_ai_provider_name", None)
+    if isinstance(named, str) and named:
+        return named
     return sc.PROVIDER_ANTHROPIC
 
 
