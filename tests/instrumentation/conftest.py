@@ -323,7 +323,7 @@ def anthropic_api(asynchronous: bool) -> Callable[..., Api]:
             {"region": "us-east5", "project_id": "acme-prod", "access_token": "ya29.test"},
         ),
     }
-    if hasattr(anthropic, "AnthropicFoundry"):  # Claude on Microsoft Foundry (anthropic >= 0.7x)
+    if hasattr(anthropic, "AnthropicFoundry"):  # Claude on Microsoft Foundry, in recent releases
         platforms["foundry"] = (
             anthropic.AnthropicFoundry,
             anthropic.AsyncAnthropicFoundry,
