@@ -333,6 +333,24 @@ def test_default_export_steps_aside_for_the_users_own(data_dir, env, first):
     assert lines[1] == "skipped: a tracer provider is already set"  # calling it again changes nothing
 
 
+def _one_span_with_the_default_export(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A program that sets up the default export, then makes one span ("chat gpt-4o")."""
+    script = DEFAULT_EXPORT + textwrap.dedent(
+        """
+        with trace.get_tracer("app").start_as_current_span("chat gpt-4o"):
+            pass
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_clean_env(data_dir, **env),
+        timeout=120,
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "hint"),
     [
@@ -343,20 +361,7 @@ def test_default_export_steps_aside_for_the_users_own(data_dir, env, first):
     ids=["bad-port", "native-protocol", "relative-chdb-path"],
 )
 def test_an_unusable_store_url_gets_one_clear_warning_and_the_spans_are_spooled(data_dir, url, hint):
-    script = DEFAULT_EXPORT + textwrap.dedent(
-        """
-        with trace.get_tracer("app").start_as_current_span("chat gpt-4o"):
-            pass
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=_clean_env(data_dir, **{sc.ENV_CLICKHOUSE_URL: url}),
-        timeout=120,
-    )
+    result = _one_span_with_the_default_export(data_dir, **{sc.ENV_CLICKHOUSE_URL: url})
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"installed: SpoolSpanExporter -> {data_dir / 'spool'}"
@@ -369,20 +374,7 @@ def test_an_unusable_store_url_gets_one_clear_warning_and_the_spans_are_spooled(
 def test_the_store_is_an_opentelemetry_exporter_by_name(data_dir):
     # OTEL_TRACES_EXPORTER=otel_llmcost: how spans reach the store where opentelemetry-distro, whose
     # default is OTLP, applies the settings (here the SDK's configurator applies them, as it would).
-    script = DEFAULT_EXPORT + textwrap.dedent(
-        """
-        with trace.get_tracer("app").start_as_current_span("chat gpt-4o"):
-            pass
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=_clean_env(data_dir, **{sc.ENV_OTEL_TRACES_EXPORTER: "otel_llmcost"}),
-        timeout=120,
-    )
+    result = _one_span_with_the_default_export(data_dir, **{sc.ENV_OTEL_TRACES_EXPORTER: "otel_llmcost"})
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "configured: OpenTelemetry's SDK export from OTEL_TRACES_EXPORTER"
