@@ -40,7 +40,9 @@ logger = logging.getLogger("otel_llmcost.store")
 DEFAULT_TIMEOUT = 10.0  # seconds one export may spend retrying before it spools the batch
 EXIT_TIMEOUT = 2.0  # seconds an export may spend on the server while the program exits
 DOWN_PAUSE = 30.0  # seconds batches go straight to the spool after the server failed one
-CHILD_EXIT_FLUSH = 5.0  # seconds a multiprocessing child's exit may wait for its last spans
+# The flush timeout of a multiprocessing child's exit (the SDK 1.45 BatchSpanProcessor does not honour it;
+# what bounds the exit is that its export then tries a server once, for EXIT_TIMEOUT)
+CHILD_EXIT_FLUSH = 5.0
 FIRST_BACKOFF = 0.25
 MAX_BACKOFF = 4.0
 PAUSE_STEP = 0.1  # how often a backoff pause looks whether the program is exiting
