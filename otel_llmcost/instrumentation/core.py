@@ -742,6 +742,13 @@ def read_body(http_response: Any) -> Any:
         return None
 
 
+def json_body(result: Any) -> Mapping[str, Any] | None:
+    """The JSON object of a result the user asked for as plain JSON (``client.post(..., cast_to=object)``
+    gives a dict, ``cast_to=httpx.Response`` the HTTP response, whose body is read only if it was), or None."""
+    body = result if isinstance(result, Mapping) else read_body(result)
+    return body if isinstance(body, Mapping) else None
+
+
 def read_whole_at(raw_response: Any) -> tuple[int, float] | None:
     """Now, as an end time for ``LLMCall.end``, if the SDK returned ``raw_response`` with its body read
     whole (``.with_raw_response``): the call is over, however long the user takes to ``.parse()`` it.

@@ -116,7 +116,7 @@ class _Tracker(core.LLMCall):
             # client.post(..., cast_to=httpx.Response): the user got the HTTP response, its body read
             # by the SDK unless streamed (never read here: the user may still read it)
             try:
-                body = core.read_body(result)
+                body = core.json_body(result)
                 if body is not None:
                     self.response = self._read_body(body)
             except Exception:

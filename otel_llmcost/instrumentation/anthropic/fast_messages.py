@@ -175,9 +175,8 @@ def finish(telemetry: core.Telemetry, call: Call, message: Any, error: BaseExcep
 
 
 def _plain_message(result: Any) -> Any:
-    """The message in a result the user asked for as plain JSON (``client.post(..., cast_to=object)``
-    gives a dict, ``cast_to=httpx.Response`` the HTTP response with its body read), or None."""
-    body = result if isinstance(result, Mapping) else core.read_body(result)
-    if not (isinstance(body, Mapping) and body.get("type") == "message"):
+    """The message in a result the user asked for as plain JSON (``core.json_body``), or None."""
+    body = core.json_body(result)
+    if body is None or body.get("type") != "message":
         return None
     return construct_type(type_=anthropic.types.Message, value=body)

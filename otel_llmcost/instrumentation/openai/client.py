@@ -157,8 +157,8 @@ class _Tracker(core.LLMCall):
             # client.post(..., cast_to=httpx.Response): the user got the HTTP response, its body read
             # by the SDK unless streamed (never read here: the user may still read it)
             try:
-                body = core.read_body(result)
-                if isinstance(body, Mapping):
+                body = core.json_body(result)
+                if body is not None:
                     self.response = self.endpoint.read(self._as_model(body))
             except Exception:
                 core.log_failure(_FINISHED_KEY)

@@ -16,7 +16,6 @@ function entered costs microseconds; this one is measured in BENCHMARKS.md (Inst
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from openai._constants import RAW_RESPONSE_HEADER
@@ -143,10 +142,9 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
 
 
 def _plain_completion(result: Any) -> ChatCompletion | None:
-    """The completion in a result the user asked for as plain JSON (``client.post(..., cast_to=object)``
-    gives a dict, ``cast_to=httpx.Response`` the HTTP response with its body read), or None."""
-    body = result if isinstance(result, Mapping) else core.read_body(result)
-    return construct_type(type_=ChatCompletion, value=body) if isinstance(body, Mapping) else None
+    """The completion in a result the user asked for as plain JSON (``core.json_body``), or None."""
+    body = core.json_body(result)
+    return None if body is None else construct_type(type_=ChatCompletion, value=body)
 
 
 def _listed(messages: Any) -> list[Any]:
