@@ -100,29 +100,31 @@ def _response_of(state: StreamState) -> core.Response | None:
     return state.response()
 
 
-def _add(state: StreamState, chunk: Any) -> bool:
+def _add_failed(state: StreamState, chunk: Any) -> bool:
+    """``state.add(chunk)`` raised (called in its ``except``): log it once, and show the chunk as the
+    user would have had it. Our failure never hides a chunk the user would have had, nor shows one
+    only we asked for."""
+    core.log_once(f"stream.{type(state).__qualname__}", "otel-llmcost: reading a stream chunk failed", exc_info=True)
+    shown = getattr(state, "shown", None)
     try:
-        return state.add(chunk)
+        return True if shown is None else shown(chunk)
     except Exception:
-        core.log_once(
-            f"stream.{type(state).__qualname__}", "otel-llmcost: reading a stream chunk failed", exc_info=True
-        )
-        # Our failure never hides a chunk the user would have had, nor shows one only we asked for
-        shown = getattr(state, "shown", None)
-        try:
-            return True if shown is None else shown(chunk)
-        except Exception:
-            return True
+        return True
 
 
 def _iterate(chunks: Iterator[Any], call: core.LLMCall, state: StreamState) -> Iterator[Any]:
+    add = state.add
     first = True
     try:
         for chunk in chunks:
             if first:
                 first = False
                 call.first_chunk()
-            if _add(state, chunk):
+            try:
+                shown = add(chunk)
+            except Exception:
+                shown = _add_failed(state, chunk)
+            if shown:
                 yield chunk
     except GeneratorExit:
         raise
@@ -134,13 +136,18 @@ def _iterate(chunks: Iterator[Any], call: core.LLMCall, state: StreamState) -> I
 
 
 async def _aiterate(chunks: AsyncIterator[Any], call: core.LLMCall, state: StreamState) -> AsyncIterator[Any]:
+    add = state.add
     first = True
     try:
         async for chunk in chunks:
             if first:
                 first = False
                 call.first_chunk()
-            if _add(state, chunk):
+            try:
+                shown = add(chunk)
+            except Exception:
+                shown = _add_failed(state, chunk)
+            if shown:
                 yield chunk
     except GeneratorExit:
         raise

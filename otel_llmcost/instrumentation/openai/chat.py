@@ -288,6 +288,10 @@ def tool_input(call: Any) -> str:
     return getattr(getattr(call, "custom", None), "input", None) or ""
 
 
+# A delta of text only: the fields set on most streamed chunks' deltas (the first also has a role)
+_TEXT_DELTA_FIELDS = frozenset(("content", "role"))
+
+
 class ChatStream:
     """What a chat completion stream said so far; ``add`` sees every chunk before the user does.
 
@@ -354,19 +358,21 @@ class ChatStream:
                         if thinking:
                             self.reasoning.append(thinking)
                     self.texts.setdefault(choice.index, []).append(content)
-                extra = getattr(delta, "__pydantic_extra__", None)  # {} on most deltas: one look, not two
-                if extra or extra is None:  # a compatible server's own fields (pydantic 1 keeps no such dict)
-                    thinking = reasoning_text(delta)
-                    if thinking:
-                        self.reasoning.append(thinking)
-                if delta.tool_calls:
-                    self._add_tool_calls(choice.index, delta.tool_calls)
-                refusal = getattr(delta, "refusal", None)  # declared since openai 1.40's structured outputs
-                if refusal:
-                    self.refusals.setdefault(choice.index, []).append(refusal)
-                function_call = getattr(delta, "function_call", None)
-                if function_call is not None and function_call.arguments:
-                    self.function_arguments.append(function_call.arguments)
+                extra = getattr(delta, "__pydantic_extra__", None)  # {} on most deltas (pydantic 1: None)
+                # Most deltas hold text and nothing else (pydantic 2 lists the fields the server sent)
+                if extra is None or extra or not delta.__pydantic_fields_set__ <= _TEXT_DELTA_FIELDS:
+                    if extra or extra is None:  # a compatible server's own fields
+                        thinking = reasoning_text(delta)
+                        if thinking:
+                            self.reasoning.append(thinking)
+                    if delta.tool_calls:
+                        self._add_tool_calls(choice.index, delta.tool_calls)
+                    refusal = getattr(delta, "refusal", None)  # declared since openai 1.40's structured outputs
+                    if refusal:
+                        self.refusals.setdefault(choice.index, []).append(refusal)
+                    function_call = getattr(delta, "function_call", None)
+                    if function_call is not None and function_call.arguments:
+                        self.function_arguments.append(function_call.arguments)
             if choice.finish_reason:
                 self.finish[choice.index] = choice.finish_reason
                 if self.usage is None:
