@@ -429,7 +429,8 @@ class LLMCall:
             usage = response.usage
         # A stream that failed before its first chunk (its first event an error: the provider was
         # overloaded) generated nothing and was not billed, as a request that fails is not: no estimate.
-        # One the program left with an error of its own before reading it was accepted, and billed.
+        # One the program left with an error of its own before reading it (its own exception, a
+        # time-to-first-token timeout, Ctrl-C) was accepted, and billed.
         failed_before_streaming = error is not None and request.stream and self._first_chunk is None and not by_user
         not_billed_here = response is not None and (response.deferred or response.refused)
         if (

@@ -88,7 +88,8 @@ def raw_stream_of(owner: Any, stream_types: tuple[type, ...]) -> Any:
 
 
 def finish(call: core.LLMCall, state: StreamState, error: BaseException | None = None, by_user: bool = False) -> None:
-    """End a stream's call; ``by_user``: ``error`` is the program's own, raised in its ``with`` block."""
+    """End a stream's call; ``by_user``: ``error`` is the program's own (raised in its ``with`` block, or
+    a cancellation or interrupt while it waited for a chunk), not the provider's or the connection's."""
     if call.ended:
         return
     ended = (time.time_ns(), time.perf_counter())  # before reading the state: it may count tokens
@@ -129,7 +130,8 @@ def _iterate(chunks: Iterator[Any], call: core.LLMCall, state: StreamState) -> I
     except GeneratorExit:
         raise
     except BaseException as error:
-        finish(call, state, error)
+        # A cancellation or an interrupt (not an Exception) is the program's doing, not the provider's
+        finish(call, state, error, by_user=not isinstance(error, Exception))
         raise
     finally:
         finish(call, state)
@@ -152,7 +154,8 @@ async def _aiterate(chunks: AsyncIterator[Any], call: core.LLMCall, state: Strea
     except GeneratorExit:
         raise
     except BaseException as error:
-        finish(call, state, error)
+        # A cancellation or an interrupt (not an Exception) is the program's doing, not the provider's
+        finish(call, state, error, by_user=not isinstance(error, Exception))
         raise
     finally:
         finish(call, state)

@@ -4,6 +4,7 @@ end, closed early, abandoned, broken by the user's code, by an error event, or c
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 from decimal import Decimal as D
@@ -22,6 +23,7 @@ from wire import (
     http_client,
     http_module,
     json_reply,
+    no_first_chunk,
     sse,
     text_block,
     tool_use_block,
@@ -324,6 +326,42 @@ def test_an_exception_in_the_users_with_block_before_reading_still_bills_the_acc
     assert attributes[sc.ERROR_TYPE] == "Stop"
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0 and attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_stream_the_program_cuts_before_its_first_event_still_bills_the_accepted_call(
+    anthropic_instrumented, asynchronous
+):
+    # A time-to-first-token timeout (the task cancelled) or Ctrl-C while the first event is awaited:
+    # the request was accepted (HTTP 200) and billed, so the estimate of a stream closed unread.
+    http = http_module("anthropic")
+    replies = [Reply(200, headers={"content-type": "text/event-stream"}, stream=no_first_chunk(http))]
+    replies.append(claude_stream(claude_events(MESSAGE)))  # the same call, closed unread
+    wire = Wire(http, *replies)
+    if asynchronous:
+        client = anthropic.AsyncAnthropic(api_key="sk-ant-test", max_retries=0, http_client=http_client(http, wire, True))
+
+        async def read() -> None:
+            async for _ in await client.messages.create(**CALL, stream=True):
+                pass
+
+        async def close_unread() -> None:
+            await (await client.messages.create(**CALL, stream=True)).close()
+
+        with pytest.raises(asyncio.TimeoutError):
+            asyncio.run(asyncio.wait_for(read(), 0.05))
+        asyncio.run(close_unread())
+    else:
+        client = anthropic.Anthropic(api_key="sk-ant-test", max_retries=0, http_client=http_client(http, wire, False))
+        with pytest.raises(KeyboardInterrupt):
+            for _ in client.messages.create(**CALL, stream=True):
+                pass
+        client.messages.create(**CALL, stream=True).close()
+    cut, closed = (span.attributes for span in anthropic_instrumented.spans())
+    assert cut[sc.ERROR_TYPE] == ("CancelledError" if asynchronous else "KeyboardInterrupt")
+    assert cut[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert cut[sc.GEN_AI_USAGE_INPUT_TOKENS] == closed[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0
+    assert cut[sc.GEN_AI_USAGE_COST_AMOUNT] == closed[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
 
 
 def test_an_overloaded_error_event_mid_stream_ends_the_span_with_it(instrument_anthropic, telemetry, anthropic_api):

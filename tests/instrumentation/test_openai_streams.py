@@ -4,6 +4,7 @@ exactly once however the stream ends."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 from decimal import Decimal as D
@@ -13,12 +14,16 @@ import pytest
 from opentelemetry.trace import StatusCode
 from wire import (
     Reply,
+    Wire,
     chat_chunks,
     chat_stream,
     chat_usage,
     completion,
     function_call_item,
+    http_client,
+    http_module,
     message_item,
+    no_first_chunk,
     reasoning_item,
     response_events,
     response_object,
@@ -437,6 +442,38 @@ def test_an_exception_in_the_users_with_block_ends_the_span_with_it(openai_instr
     assert span.status.description == "Stop: user code failed"
     assert span.attributes[sc.ERROR_TYPE] == "Stop"
     assert span.attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_stream_the_program_cuts_before_its_first_chunk_still_bills_the_accepted_call(
+    openai_instrumented, asynchronous
+):
+    # A time-to-first-token timeout (the task cancelled) or Ctrl-C while the first chunk is awaited: the
+    # request was accepted (HTTP 200) and billed, so an estimate, as for a stream closed unread; not the
+    # nothing of a provider's error as the first event.
+    http = http_module("openai")
+    wire = Wire(http, Reply(200, headers={"content-type": "text/event-stream"}, stream=no_first_chunk(http)))
+    call = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}
+    if asynchronous:
+        client = openai.AsyncOpenAI(api_key="sk-test", max_retries=0, http_client=http_client(http, wire, True))
+
+        async def read() -> None:
+            async for _ in await client.chat.completions.create(**call):
+                pass
+
+        with pytest.raises(asyncio.TimeoutError):
+            asyncio.run(asyncio.wait_for(read(), 0.05))
+    else:
+        client = openai.OpenAI(api_key="sk-test", max_retries=0, http_client=http_client(http, wire, False))
+        with pytest.raises(KeyboardInterrupt):
+            for _ in client.chat.completions.create(**call):
+                pass
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.ERROR_TYPE] == ("CancelledError" if asynchronous else "KeyboardInterrupt")
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == count_messages(MESSAGES, "gpt-4o-mini")
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 0
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
 
 
 def test_an_error_event_mid_stream_ends_the_span_with_the_sdk_error(openai_instrumented, openai_api):

@@ -81,6 +81,23 @@ class Wire:
         return self.http.Response(reply.status, headers=reply.headers, content=reply.body)
 
 
+def no_first_chunk(http: Any) -> Any:
+    """A streamed body whose first chunk never comes, as on a slow provider: async reading waits
+    until the program cancels it (a time-to-first-token timeout); sync reading is interrupted, as
+    Ctrl-C interrupts a blocked read."""
+
+    class Body(http.SyncByteStream, http.AsyncByteStream):
+        def __iter__(self) -> Any:
+            raise KeyboardInterrupt
+            yield b""  # a generator
+
+        async def __aiter__(self) -> Any:
+            await asyncio.Event().wait()
+            yield b""
+
+    return Body()
+
+
 def http_module(sdk: str) -> Any:
     """The httpx flavour an SDK's base client imports (``httpx2`` or ``httpx``)."""
     base = importlib.import_module(f"{sdk}._base_client")
