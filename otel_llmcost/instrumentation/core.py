@@ -817,7 +817,17 @@ def _error_type(error: BaseException) -> str:
             provider_type = detail.get("type") if isinstance(detail, Mapping) else None
         if isinstance(provider_type, str) and provider_type:
             return provider_type
+    elif status is None and type(error).__module__.partition(".")[0] in _SDK_PACKAGES:
+        # An error inside a stream that the SDK raises as a plain APIError, with no status (OpenAI's
+        # {"error": {...}} chunk or a Responses "error" event): the provider's code, else its type.
+        for name in ("code", "type"):
+            reported = getattr(error, name, None)
+            if isinstance(reported, str) and reported:
+                return reported
     return type(error).__qualname__
+
+
+_SDK_PACKAGES = frozenset(("openai", "anthropic"))
 
 
 def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> Any:

@@ -476,7 +476,7 @@ def test_a_stream_the_program_cuts_before_its_first_chunk_still_bills_the_accept
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
 
 
-def test_an_error_event_mid_stream_ends_the_span_with_the_sdk_error(openai_instrumented, openai_api):
+def test_an_error_event_mid_stream_ends_the_span_with_the_providers_error_type(openai_instrumented, openai_api):
     chunks = chat_chunks("gpt-4o-mini-2024-07-18", PIECES)[:2]
     body = b"".join(f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks)
     body += b'data: {"error": {"message": "The server had an error while processing your request.", "type": "server_error"}}\n\n'
@@ -486,7 +486,7 @@ def test_an_error_event_mid_stream_ends_the_span_with_the_sdk_error(openai_instr
         api.run(stream_chat())
     span = openai_instrumented.span()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == "APIError"
+    assert span.attributes[sc.ERROR_TYPE] == "server_error"  # the SDK raises an APIError: its type, as the semconv asks
 
 
 def test_a_stream_whose_first_event_is_an_error_is_not_billed(openai_instrumented, openai_api):
@@ -497,7 +497,7 @@ def test_a_stream_whose_first_event_is_an_error_is_not_billed(openai_instrumente
         api.run(stream_chat())
     span = openai_instrumented.span()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes[sc.ERROR_TYPE] == "APIError"
+    assert span.attributes[sc.ERROR_TYPE] == "server_error"
     assert sc.GEN_AI_USAGE_INPUT_TOKENS not in span.attributes
     assert sc.GEN_AI_USAGE_COST_AMOUNT not in span.attributes
 
@@ -776,6 +776,21 @@ def test_a_responses_stream_refused_with_an_error_event_first_is_not_billed(open
     for key in (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_COST_AMOUNT, sc.LLMCOST_TOKENS_ESTIMATED):
         assert key not in span.attributes, key
     assert openai_instrumented.metric_points(sc.METRIC_COST) == []
+
+
+def test_a_responses_stream_refused_with_a_nested_error_event_names_the_providers_code(openai_instrumented, openai_api):
+    # The same refusal with the error nested under "error": the SDK raises it as an APIError, which
+    # has no status; error.type is still the provider's code, and nothing is billed.
+    error = {"type": "rate_limit_exceeded", "code": "rate_limit_exceeded", "message": "Rate limit reached"}
+    api = openai_api(sse_reply([{"type": "error", "error": error, "sequence_number": 0}], named=True, done=False))
+
+    with pytest.raises(openai.APIError, match="Rate limit reached"):
+        stream_response(api)
+    span = openai_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "rate_limit_exceeded"
+    for key in (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_COST_AMOUNT, sc.LLMCOST_TOKENS_ESTIMATED):
+        assert key not in span.attributes, key
 
 
 def test_a_responses_stream_that_ends_in_an_error_event_ends_the_span_as_failed(openai_instrumented, openai_api):
