@@ -42,7 +42,17 @@ def parse_price(value: Any, what: str) -> Decimal:
         raise ValueError(f"{what} must be a number or a numeric string, got {value!r}") from None
     if not price.is_finite() or price < 0:
         raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
+    # Past these, a price is a typo (1e999999), and exact integer rates of it would take unbounded memory
+    if price > _HIGHEST_PRICE or (price and price.adjusted() < _LOWEST_EXPONENT):
+        raise ValueError(
+            f"{what} is out of range: use 0 or a number from 1e{_LOWEST_EXPONENT} to {_HIGHEST_PRICE:,},"
+            f" got {value!r}"
+        )
     return price
+
+
+_HIGHEST_PRICE = 1_000_000  # USD per 1M tokens (the catalog's highest is under 10,000)
+_LOWEST_EXPONENT = -15
 
 
 def format_price(price: Decimal) -> str:

@@ -168,7 +168,12 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     # A tier is offered only where its input price is listed, and long context applies only where a
     # long-context input price is; the other prices of either are derived when absent, never used alone.
     for prefix in (*(f"{tier}_" for tier in TIERS if tier != STANDARD), "long_"):
-        given = [name for name in PRICE_FIELDS if name.startswith(prefix) and name in item]
+        given = [
+            name
+            for name in PRICE_FIELDS
+            # a tier's long-context prices (flex_long_input) also apply only where long_input is listed
+            if name in item and (name.startswith(prefix) or (prefix == "long_" and "_long_" in name))
+        ]
         if given and f"{prefix}input" not in item:
             raise OverrideError(
                 f"{where} ({item['model']}) gives {', '.join(given)} but not {prefix}input: those prices apply "

@@ -192,6 +192,17 @@ def test_set_price_takes_any_provider_name_spans_may_carry_but_not_a_misspelt_kn
             {"input": 1, "output": 2, "long_context_threshold": 200_000, "long_output": 4},
             "gives long_output but not long_input",
         ),
+        # a tier's long-context prices without long_input were accepted, shown, and never applied
+        (
+            {
+                **{"input": 2, "output": 8, "flex_input": 1, "flex_output": 4, "flex_long_input": 2},
+                "long_context_threshold": 100_000,
+            },
+            "gives flex_long_input but not long_input",
+        ),
+        # a typo's price: priced nothing (decimal.Overflow in the cost math), or hung building its exact rates
+        ({"input": "1e999999", "output": 1}, "input is out of range: use 0 or a number from 1e-15 to 1,000,000"),
+        ({"input": "1e-99999999", "output": 1}, "input is out of range"),
     ],
 )
 def test_set_price_rejects_bad_input_with_a_clear_message(kwargs, message):
