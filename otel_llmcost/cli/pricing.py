@@ -42,9 +42,10 @@ def _usd(amount: Decimal) -> str:
 def _unknown_model(model: str, provider: str | None = None) -> click.ClickException:
     name = bare_id(model)[0]
     served_by = sorted({entry.provider for entry in all_entries() if bare_id(entry.key)[0] == name})
-    if served_by and provider is None:  # priced for one provider only (a user's price, say)
+    if served_by:  # priced for other providers only (a user's price, say)
+        asked = "" if provider is None else f", not {provider}"
         return click.ClickException(
-            f"{model!r} is priced only for the provider {' and '.join(served_by)}: "
+            f"{model!r} is priced only for the provider {' and '.join(served_by)}{asked}: "
             f"pass --provider {served_by[0]}."
         )
     names = sorted({bare_id(entry.key)[0] for entry in all_entries()})

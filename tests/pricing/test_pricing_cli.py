@@ -132,6 +132,10 @@ def test_show_a_model_priced_for_one_provider_only_names_it(monkeypatch, tmp_pat
     assert result.exit_code == 1
     assert "'my-finetuned-llama' is priced only for the provider openai: pass --provider openai." in result.output
     assert run("show", "my-finetuned-llama", "--provider", "openai").exit_code == 0
+    # another provider: the same hint (it said "no price ... nearest known models: my-finetuned-llama")
+    result = run("show", "my-finetuned-llama", "--provider", "azure")
+    assert result.exit_code == 1
+    assert "priced only for the provider openai, not azure: pass --provider openai." in result.output
 
 
 @pytest.mark.parametrize(
