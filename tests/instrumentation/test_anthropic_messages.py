@@ -414,7 +414,7 @@ def test_compaction_iterations_are_billed_on_top_of_the_top_level_usage(anthropi
 
 def test_the_fingerprint_follows_the_template_not_the_users_text(anthropic_instrumented, anthropic_api):
     reply = json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(10, 5)))
-    api = anthropic_api(*[reply] * 5)
+    api = anthropic_api(*[reply] * 6)
     blocks = [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
     other_order = SYSTEM.replace("12345", "67890")
     other_tool = {**TRACK, "input_schema": {"type": "object", "properties": {"order": {"type": "integer"}}}}
@@ -438,11 +438,14 @@ def test_the_fingerprint_follows_the_template_not_the_users_text(anthropic_instr
         )
     )
 
+    api.run(create(system=SYSTEM, tools=[{**TRACK, "description": "Where a parcel is. Call it first."}]))
+
     prints = [span.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] for span in anthropic_instrumented.spans()]
     # system as a string or as blocks, another user text, another order number: one template
     assert prints[0] == prints[1] == prints[2]
     assert prints[3] != prints[0]  # another tool schema
     assert prints[4] != prints[0]  # another message shape (text + image)
+    assert prints[5] != prints[0]  # another tool description
 
 
 def test_count_tokens_gets_no_span_of_ours(anthropic_instrumented, anthropic_api):

@@ -285,7 +285,7 @@ def test_flex_tier_from_the_response(openai_instrumented, openai_api):
 
 def test_instructions_and_tools_make_the_fingerprint(openai_instrumented, openai_api):
     replies = [
-        json_reply(response_object("gpt-5-mini", [message_item("ok")], responses_usage(10, 2))) for _ in range(4)
+        json_reply(response_object("gpt-5-mini", [message_item("ok")], responses_usage(10, 2))) for _ in range(5)
     ]
     api = openai_api(*replies)
     api.run(create_response(instructions="You are agent 7.", input="first question", tools=TOOLS))
@@ -296,12 +296,15 @@ def test_instructions_and_tools_make_the_fingerprint(openai_instrumented, openai
     )
     api.run(create_response(instructions="You are agent 7.", input="first question"))
     api.run(create_response(instructions="You translate.", input="first question", tools=TOOLS))
+    # a tool's description is prompt text too: another wording is another version of the template
+    reworded = [{**TOOLS[0], "description": "Look an order up. ALWAYS call this before answering."}]
+    api.run(create_response(instructions="You are agent 7.", input="first question", tools=reworded))
 
-    first, second, no_tools, other = (
+    first, second, no_tools, other, other_description = (
         span.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] for span in openai_instrumented.spans()
     )
     assert first == second
-    assert len({first, no_tools, other}) == 3
+    assert len({first, no_tools, other, other_description}) == 4
 
 
 def test_stored_prompts_and_mcp_servers_tell_templates_apart(openai_instrumented, openai_api):

@@ -66,9 +66,12 @@ def system_text(system: Any) -> str:
 
 
 def tool_signature(tool: Any) -> str:
-    """A tool definition as the fingerprint hashes it: its name and input schema (server tools,
-    such as web search, have a type and a name but no schema)."""
+    """A tool definition as the fingerprint hashes it: its name, description and input schema
+    (server tools, such as web search, have a type and a name but no schema)."""
     name = field(tool, "name") or field(tool, "type")
+    description = field(tool, "description")
+    if isinstance(description, str) and description:  # prompt text too, tuned like the system prompt
+        name = f"{name} ({description})"
     schema = field(tool, "input_schema")
     if schema is None:
         return str(name)

@@ -53,7 +53,7 @@ def part_types(content: Any) -> str:
 
 
 def tool_signature(tool: Any) -> str:
-    """A tool definition as the fingerprint hashes it: its name and parameter schema.
+    """A tool definition as the fingerprint hashes it: its name, description and parameter schema.
 
     Chat Completions nests a function under ``function``; the Responses API keeps it flat;
     built-in tools (web search, file search) have only a type.
@@ -66,6 +66,9 @@ def tool_signature(tool: Any) -> str:
     name = definition.get("name") or tool.get("type")
     if name == "mcp":  # a remote MCP server's tools: the server tells them apart
         name = f"mcp:{tool.get('server_label') or tool.get('server_url') or ''}"
+    description = definition.get("description")
+    if isinstance(description, str) and description:  # prompt text too, tuned like the system prompt
+        name = f"{name} ({description})"
     parameters = definition.get("parameters")
     if parameters is None:
         return str(name)
