@@ -392,6 +392,32 @@ def test_a_reasoning_summary_and_a_refusal_are_captured(instrument_openai, telem
     ]
 
 
+def test_a_server_side_tool_call_is_captured_as_a_server_tool_call_part(instrument_openai, telemetry, openai_api):
+    # A web search OpenAI ran: billed as a search, and in the output messages as the semconv's
+    # ServerToolCallPart (it was left out, so the captured answer showed no search before it).
+    instrument_openai(capture_content=True)
+    output = [web_search_item(), message_item("Rome.")]
+    reply = response_object("gpt-5-mini-2025-08-07", output, responses_usage(50, 30))
+    api = openai_api(json_reply(reply))
+    api.run(create_response(model="gpt-5-mini", input="Capital of Italy?", tools=[{"type": "web_search"}]))
+
+    assert json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES]) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {
+                    "type": "server_tool_call",
+                    "id": "ws_68af4d1f",
+                    "name": "web_search",
+                    "server_tool_call": {"type": "web_search"},
+                },
+                {"type": "text", "content": "Rome."},
+            ],
+            "finish_reason": "stop",
+        }
+    ]
+
+
 @pytest.fixture(autouse=True)
 def fresh_background_registry(monkeypatch):
     # Which background responses this process created and billed: each test starts with none.

@@ -56,6 +56,14 @@ _APP_TOOL_CALLS = {
     "shell_call": "shell",
     "apply_patch_call": "apply_patch",
 }
+# Calls of the built-in tools OpenAI runs itself: item type -> tool name (semconv ServerToolCallPart)
+_SERVER_TOOL_CALLS = {
+    "web_search_call": "web_search",
+    "file_search_call": "file_search",
+    "code_interpreter_call": "code_interpreter",
+    "image_generation_call": "image_generation",
+    "mcp_call": "mcp",
+}
 FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 # A tool call's input as it streams, before its output_item.done event carries it whole
 _TOOL_INPUT_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
@@ -515,6 +523,10 @@ def _output_part(item: Any) -> dict[str, Any] | None:
     """A tool call item's part, or a reasoning item's summary (its own content is encrypted or withheld)."""
     if item.type in _TOOL_CALLS:
         return tool_call_part(item.call_id, item.name, _tool_input(item))
+    server_tool = _SERVER_TOOL_CALLS.get(item.type)
+    if server_tool is not None:  # what the tool found or made is not copied, as for Anthropic's server tools
+        call = {"type": "server_tool_call", "id": getattr(item, "id", None), "name": server_tool}
+        return {**call, "server_tool_call": {"type": server_tool}}
     if item.type in _APP_TOOL_CALLS:
         action = getattr(item, "action", None) or getattr(item, "operation", None)
         arguments = action.to_dict() if hasattr(action, "to_dict") else action
