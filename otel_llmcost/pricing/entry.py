@@ -42,8 +42,10 @@ def parse_price(value: Any, what: str) -> Decimal:
         raise ValueError(f"{what} must be a number or a numeric string, got {value!r}") from None
     if not price.is_finite() or price < 0:
         raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
+    if not price:
+        return Decimal(0)  # not 0E-99999999, whose exact integer rate would take unbounded memory
     # Past these, a price is a typo (1e999999), and exact integer rates of it would take unbounded memory
-    if price > _HIGHEST_PRICE or (price and price.adjusted() < _LOWEST_EXPONENT):
+    if price > _HIGHEST_PRICE or price.adjusted() < _LOWEST_EXPONENT:
         raise ValueError(
             f"{what} is out of range: use 0 or a number from 1e{_LOWEST_EXPONENT} to {_HIGHEST_PRICE:,},"
             f" got {value!r}"

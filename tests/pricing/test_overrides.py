@@ -210,6 +210,15 @@ def test_set_price_rejects_bad_input_with_a_clear_message(kwargs, message):
         set_price("acme-llm", **kwargs)
 
 
+@pytest.mark.parametrize("zero", ["0e-99999999", "0E+99999999", "-0"])
+def test_a_zero_price_written_with_any_exponent_is_zero(zero):
+    # 0e-99999999 passed the range check, and building its exact integer rate hung the first call
+    set_price("acme-llm", input=zero, output=1)
+    cost = price_call("acme-llm", Usage(input_tokens=1_000_000, output_tokens=1_000_000))
+    assert (cost.input, cost.total) == (D(0), D(1))
+    assert str(cost.input) == "0"
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
