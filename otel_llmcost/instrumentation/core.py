@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -819,15 +820,18 @@ def _error_type(error: BaseException) -> str:
             return provider_type
     elif status is None and type(error).__module__.partition(".")[0] in _SDK_PACKAGES:
         # An error inside a stream that the SDK raises as a plain APIError, with no status (OpenAI's
-        # {"error": {...}} chunk or a Responses "error" event): the provider's code, else its type.
+        # {"error": {...}} chunk or a Responses "error" event): the provider's code, else its type. Only
+        # a name: a compatible server's numeric code ("400", which openai 3.x keeps as text) would pass
+        # for an HTTP status, and anything else could be long or unbounded.
         for name in ("code", "type"):
             reported = getattr(error, name, None)
-            if isinstance(reported, str) and reported:
+            if isinstance(reported, str) and _ERROR_NAME.fullmatch(reported):
                 return reported
     return type(error).__qualname__
 
 
 _SDK_PACKAGES = frozenset(("openai", "anthropic"))
+_ERROR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> Any:

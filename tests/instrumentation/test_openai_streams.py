@@ -489,6 +489,25 @@ def test_an_error_event_mid_stream_ends_the_span_with_the_providers_error_type(o
     assert span.attributes[sc.ERROR_TYPE] == "server_error"  # the SDK raises an APIError: its type, as the semconv asks
 
 
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        # vLLM's: a numeric code (openai 3.x keeps it as the text "400") would pass for an HTTP status
+        ({"message": "max_tokens too large", "type": "BadRequestError", "code": 400}, "BadRequestError"),
+        ({"message": "boom", "type": "server error", "code": {"detail": 1}}, "APIError"),  # no name at all
+    ],
+)
+def test_an_error_chunk_is_named_by_a_code_or_type_that_is_a_name_only(
+    openai_instrumented, openai_api, error, expected
+):
+    body = f"data: {json.dumps({'error': error})}\n\n".encode()
+    api = openai_api(Reply(200, body, {"content-type": "text/event-stream"}))
+
+    with pytest.raises(openai.APIError):
+        api.run(stream_chat())
+    assert openai_instrumented.span().attributes[sc.ERROR_TYPE] == expected
+
+
 def test_a_stream_whose_first_event_is_an_error_is_not_billed(openai_instrumented, openai_api):
     body = b'data: {"error": {"message": "The server is overloaded.", "type": "server_error"}}\n\n'
     api = openai_api(Reply(200, body, {"content-type": "text/event-stream"}))
