@@ -28,7 +28,7 @@ import os
 import tempfile
 import threading
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ def _text_of(value: Any) -> str:
         return value
     if isinstance(value, list):
         return "".join(_text_of_part(part) for part in value)
-    return json.dumps(_without_media(value), default=str, ensure_ascii=False)
+    return _json_text(value)
 
 
 def _text_of_part(part: Any) -> str:
@@ -186,24 +186,70 @@ def _text_of_part(part: Any) -> str:
     if isinstance(part, Mapping):
         if isinstance(part.get("text"), str):
             return part["text"]
-        if part.get("type") in _NOT_TEXT_PARTS:
+        if _is_media(part):
             return ""
-    return json.dumps(_without_media(part), default=str, ensure_ascii=False)
+    return _json_text(part)
+
+
+def _json_text(value: Any) -> str:
+    """A structured value's JSON as it is counted (``_without_media``). One nested past what the JSON
+    encoder recurses into (a tool's input echoed back, hundreds of levels deep) counts as its keys and
+    texts alone: a little under its JSON's count, where it used to lose the whole call's estimate."""
+    cleaned = _without_media(value)
+    try:
+        return json.dumps(cleaned, default=str, ensure_ascii=False)
+    except RecursionError:
+        return " ".join(_leaves(cleaned))
 
 
 def _without_media(value: Any) -> Any:
     """A structured value (a tool result, a computer call's output) as its JSON is counted: without the
     images, audio and files nested in it, which are not text tokens (a screenshot's base64 would count
-    as hundreds of thousands)."""
-    if isinstance(value, Mapping):
-        if value.get("type") in _NOT_TEXT_PARTS:
-            return None
-        return {key: _without_media(item) for key, item in value.items() if key not in _OPAQUE_KEYS}
-    if isinstance(value, list):
-        return [_without_media(item) for item in value]
-    if isinstance(value, str) and value.startswith("data:"):
-        return ""
-    return value
+    as hundreds of thousands). Walked without recursion: a prompt may nest deeper than Python recurses."""
+    top: list[Any] = [None]
+    pending: list[tuple[Any, Any, Any]] = [(value, top, 0)]  # (value, where its copy goes, under which key)
+    while pending:
+        item, into, key = pending.pop()
+        if isinstance(item, Mapping):
+            if _is_media(item):
+                into[key] = None
+                continue
+            copied: dict[Any, Any] = {}
+            into[key] = copied
+            for name, inner in item.items():
+                if name not in _OPAQUE_KEYS:
+                    copied[name] = None  # the keys keep their order
+                    pending.append((inner, copied, name))
+        elif isinstance(item, list):
+            into[key] = listed = [None] * len(item)
+            pending.extend((inner, listed, index) for index, inner in enumerate(item))
+        elif isinstance(item, str) and item.startswith("data:"):
+            into[key] = ""
+        else:
+            into[key] = item
+    return top[0]
+
+
+def _is_media(part: Mapping[Any, Any]) -> bool:
+    """An image, audio or file part. A JSON schema's ``"type": ["string", "null"]`` (in a tool's
+    result, say) is no part type: it raised TypeError, and the call lost its estimate."""
+    kind = part.get("type")
+    return type(kind) is str and kind in _NOT_TEXT_PARTS
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    """The keys and scalar values of a JSON-like value, depth first, without recursion."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for name, inner in reversed(item.items()):
+                pending.append(inner)
+                pending.append(name)
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+        elif item is not None:
+            yield str(item)
 
 
 _loaded: dict[tuple[str, str], tiktoken.Encoding | None] = {}

@@ -1,3 +1,4 @@
+import json
 import logging
 import os
 import urllib.request
@@ -146,6 +147,27 @@ def test_images_nested_in_tool_results_are_not_counted_as_text(local_dir, no_net
     output = {"type": "computer_call_output", "call_id": "call_1", "output": {"type": "computer_screenshot"}}
     shot = {**output, "output": {"type": "computer_screenshot", "image_url": screenshot}}
     assert count_messages([shot], "gpt-4o") == count_messages([output], "gpt-4o") < 40
+
+
+def test_a_schema_type_list_in_a_tool_result_is_counted_as_text(local_dir, no_network):
+    # "type": ["string", "null"] is no part type: looking it up among them raised TypeError, and the
+    # call this prompt belonged to lost its whole estimate
+    schema = {"type": ["string", "null"], "description": "the parcel's id"}
+    counted = count_messages([{"role": "tool", "tool_call_id": "call_1", "content": schema}], "gpt-4o")
+    text = count_messages([{"role": "tool", "tool_call_id": "call_1", "content": json.dumps(schema)}], "gpt-4o")
+    assert counted == text > 10
+
+
+@pytest.mark.parametrize("depth", [600, 5_000])
+def test_a_value_nested_deeper_than_python_recurses_is_counted(local_dir, no_network, depth):
+    # A tool's input echoed back hundreds of levels deep: counting it raised RecursionError, losing the
+    # call's estimate (and `pricing estimate --messages` printed a traceback). Past what the JSON encoder
+    # recurses into, its keys and texts are counted.
+    nested: dict = {"text": "the parcel left the depot"}
+    for _ in range(depth):
+        nested = {"step": nested}
+    message = {"role": "tool", "tool_call_id": "call_1", "content": nested}
+    assert count_messages([message], "gpt-4o") >= depth + count_text("the parcel left the depot", "gpt-4o")
 
 
 def test_count_messages_without_encodings_uses_the_heuristic(tmp_path, monkeypatch, no_network):

@@ -138,6 +138,17 @@ def test_show_a_model_priced_for_one_provider_only_names_it(monkeypatch, tmp_pat
     assert "priced only for the provider openai, not azure: pass --provider openai." in result.output
 
 
+def test_estimate_of_messages_nested_deeper_than_python_recurses(tmp_path):
+    # 500 levels passed the JSON reader's depth check and then crashed the count with a traceback
+    nested: dict = {"text": "the parcel left the depot"}
+    for _ in range(600):
+        nested = {"step": nested}
+    messages = json.dumps([{"role": "tool", "tool_call_id": "call_1", "content": nested}])
+    result = run("estimate", "--model", "gpt-4.1", "--messages", input=messages)
+    assert result.exit_code == 0, result.output
+    assert "total" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "problem"),
     [
