@@ -7,6 +7,9 @@ library is installed; ``otel_llmcost.instrument()`` does the same from code.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import threading
 from collections.abc import Collection
 from typing import Any
@@ -30,6 +33,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     _instruments: tuple[str, ...] = ()
+    _sdk: str | None = None  # the SDK's import name, for the check on other instrumentations of it
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -52,6 +56,8 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             redact=kwargs.get("redact"),
         )
         self._patch(telemetry)
+        if self._sdk is not None:
+            _warn_of_other_instrumentations(self._sdk)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._unpatch()
@@ -69,3 +75,42 @@ def _configure_default_export() -> None:
     from otel_llmcost.store.exporter import configure_default_export
 
     configure_default_export()
+
+
+logger = logging.getLogger(__name__)
+
+# Other instrumentations of the same SDKs, each recording a span with the call's token usage (entry
+# point module -> SDK): beside ours, every call would be counted twice in the store's spend and in the
+# token metrics. OpenTelemetry's openai-v2, and OpenLLMetry's (traceloop) for each SDK.
+_OTHER_INSTRUMENTATIONS = {
+    "opentelemetry.instrumentation.openai_v2": "openai",
+    "opentelemetry.instrumentation.openai": "openai",
+    "opentelemetry.instrumentation.anthropic": "anthropic",
+}
+_AUTO_INSTRUMENTATION = "opentelemetry.instrumentation.auto_instrumentation"
+_warned: set[str] = set()
+
+
+@guarded()
+def _warn_of_other_instrumentations(sdk: str) -> None:
+    """Warn once per instrumentation of ``sdk`` that ``opentelemetry-instrument`` will also enable
+    (installed, and not in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS), naming how to turn it off."""
+    if _AUTO_INSTRUMENTATION not in sys.modules:  # instrument() from code: the program chose what runs
+        return
+    from importlib.metadata import entry_points
+
+    disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    for point in entry_points(group="opentelemetry_instrumentor"):
+        module = point.value.partition(":")[0].strip()
+        if _OTHER_INSTRUMENTATIONS.get(module) != sdk or point.name in disabled or module in _warned:
+            continue
+        _warned.add(module)
+        distribution = getattr(getattr(point, "dist", None), "name", None) or module
+        logger.warning(
+            "otel-llmcost: %s is enabled too: it records its own span with the token usage of every %s call, "
+            "so spend and token metrics would count each call twice. Turn it off with "
+            "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=%s (otel-llmcost's own entry points end in _llmcost).",
+            distribution,
+            sdk,
+            ",".join(sorted(disabled - {""} | {point.name})),
+        )

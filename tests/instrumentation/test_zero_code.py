@@ -136,6 +136,49 @@ def test_a_configured_console_exporter_prints_the_cost(fake_openai, tmp_path):
     assert f'"{sc.GEN_AI_USAGE_COST_AMOUNT}": {COST}' in result.stdout
 
 
+def _another_openai_instrumentation(root: Path) -> Path:
+    """An installed distribution with an ``openai`` instrumentor where openai-v2 has its own (a stand-in
+    that patches nothing): opentelemetry-instrument enables both it and ours."""
+    package = root / "opentelemetry" / "instrumentation" / "openai_v2"  # both namespace packages
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from opentelemetry.instrumentation.instrumentor import BaseInstrumentor\n\n\n"
+        "class OpenAIInstrumentor(BaseInstrumentor):\n"
+        "    def instrumentation_dependencies(self):\n        return ()\n\n"
+        "    def _instrument(self, **kwargs):\n        pass\n\n"
+        "    def _uninstrument(self, **kwargs):\n        pass\n"
+    )
+    info = root / "opentelemetry_instrumentation_openai_v2-2.4b0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: opentelemetry-instrumentation-openai-v2\nVersion: 2.4b0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[opentelemetry_instrumentor]\nopenai = opentelemetry.instrumentation.openai_v2:OpenAIInstrumentor\n"
+    )
+    return root
+
+
+def test_another_instrumentation_of_the_same_sdk_is_named_with_how_to_turn_it_off(fake_openai, tmp_path):
+    # OpenTelemetry's openai-v2 records its own span with each call's token usage: beside ours, the store
+    # and the token metrics counted every call twice, and nothing said so.
+    _requires_the_installed_package()
+    other = str(_another_openai_instrumentation(tmp_path / "site"))
+    result = _run_instrumented(fake_openai, tmp_path / "both", PYTHONPATH=other)
+
+    assert result.returncode == 0, result.stderr
+    warning = _our_warning(result)
+    assert "opentelemetry-instrumentation-openai-v2 is enabled too" in warning
+    assert "each call twice" in warning and "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=openai " in warning
+    assert _spooled_call(tmp_path / "both")["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+
+    turned_off = _run_instrumented(
+        fake_openai, tmp_path / "ours", PYTHONPATH=other, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai"
+    )
+    assert turned_off.returncode == 0, turned_off.stderr
+    assert "otel-llmcost" not in turned_off.stderr
+
+
 def test_a_malformed_store_url_costs_a_warning_not_the_runs_spans(fake_openai, tmp_path):
     _requires_the_installed_package()
     result = _run_instrumented(fake_openai, tmp_path, OTEL_LLMCOST_CLICKHOUSE_URL="http://u:s3cret@127.0.0.1:notaport/otel")

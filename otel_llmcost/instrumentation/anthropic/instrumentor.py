@@ -36,6 +36,7 @@ class AnthropicInstrumentor(LLMInstrumentor):
     and gets no span of ours."""
 
     _instruments = ("anthropic >= 0.60",)  # the oldest release its tests were run against
+    _sdk = "anthropic"
 
     def _patch(self, telemetry: Telemetry) -> None:
         # Imported here: the SDK is loaded only when instrumentation is asked for.

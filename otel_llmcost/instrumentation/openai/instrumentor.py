@@ -27,6 +27,7 @@ class OpenAIInstrumentor(LLMInstrumentor):
     openai SDK (1.x to 3.x, sync and async, OpenAI, Azure and OpenAI-compatible servers)."""
 
     _instruments = ("openai >= 1.40",)
+    _sdk = "openai"
 
     def _patch(self, telemetry: Telemetry) -> None:
         # Imported here: the SDK is loaded only when instrumentation is asked for.
