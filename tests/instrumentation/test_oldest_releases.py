@@ -150,6 +150,42 @@ def test_responses_cached_input_is_read_whether_or_not_the_sdk_declares_it(opena
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((200 * D("0.4") + 800 * D("0.1") + 100 * D("1.6")) / M)
 
 
+@pytest.mark.parametrize("finish", ["length", "content_filter", "stop"])
+def test_a_beta_parse_that_raises_after_its_request_ends_the_span_with_the_error(
+    openai_instrumented, openai_api, finish
+):
+    # openai 1.40 to 1.49 parse after the request returned (later releases parse inside it): the span
+    # ended as a success, without the LengthFinishReasonError / ContentFilterFinishReasonError the
+    # program got. The answer was billed all the same.
+    from pydantic import BaseModel
+
+    class Parcel(BaseModel):
+        status: str
+
+    content = '{"status": "in transit"}' if finish == "stop" else '{"status": "in tr'
+    reply = chat_completion("gpt-4o-mini-2024-07-18", content, chat_usage(150, 20), finish_reason=finish)
+    api = openai_api(json_reply(reply))
+
+    async def scenario(api):
+        return await api(
+            api.client.beta.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Parcel)
+        )
+
+    if finish == "stop":  # parsed: the span ends after parse(), as a success
+        assert api.run(scenario).choices[0].message.parsed == Parcel(status="in transit")
+        span = openai_instrumented.span()
+        assert span.status.status_code is StatusCode.UNSET and sc.ERROR_TYPE not in span.attributes
+    else:
+        expected = "LengthFinishReasonError" if finish == "length" else "ContentFilterFinishReasonError"
+        with pytest.raises(Exception) as raised:
+            api.run(scenario)
+        assert type(raised.value).__name__ == expected
+        span = openai_instrumented.span()
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.attributes[sc.ERROR_TYPE] == expected
+    assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((150 * INPUT + 20 * OUTPUT) / M)
+
+
 def test_an_error_event_mid_stream_names_the_providers_error_type(instrument_anthropic, telemetry, anthropic_api):
     text = [text_block("It left the depot today.")]
     message = claude_message("claude-sonnet-4-5-20250929", text, claude_usage(100, 50))

@@ -14,6 +14,7 @@ import functools
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import openai
@@ -284,13 +285,18 @@ def _fields_set_per_instance() -> bool:
     return not pydantic.VERSION.startswith("1.")
 
 
-def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
-    """The wrapt wrapper of ``SyncAPIClient.request``."""
+def wrap_request(telemetry: core.Telemetry, parse_after_request: bool = False) -> Callable[..., Any]:
+    """The wrapt wrapper of ``SyncAPIClient.request``; ``parse_after_request``: the SDK's
+    ``beta.chat.completions.parse()`` parses after its request returned (``parse_after_request``)."""
 
     def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
-            call = fast_chat.start(
-                telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+            call = (
+                None  # parse() ends the call: the general path's
+                if parse_after_request and _parse_waiting.get() is not None
+                else fast_chat.start(
+                    telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+                )
             )
         except Exception:  # the general path records the call
             core.log_failure(_FAST_START_KEY)
@@ -334,7 +340,10 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             context.detach(token)
             tracker.restore_options(result)
         if tracker.response is not None and not tracker.streaming:
-            tracker.end(tracker.response)  # the common case of finished(), inline; never raises
+            if parse_after_request and (waiting := _parse_waiting.get()) is not None:
+                waiting.append(tracker)  # parse() ends it, with its error if it raises
+            else:
+                tracker.end(tracker.response)  # the common case of finished(), inline; never raises
         else:
             tracker.finished(result)
         return result
@@ -342,13 +351,17 @@ def wrap_request(telemetry: core.Telemetry) -> Callable[..., Any]:
     return request
 
 
-def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
-    """The wrapt wrapper of ``AsyncAPIClient.request``."""
+def wrap_async_request(telemetry: core.Telemetry, parse_after_request: bool = False) -> Callable[..., Any]:
+    """The wrapt wrapper of ``AsyncAPIClient.request`` (``wrap_request``'s twin)."""
 
     async def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
-            call = fast_chat.start(
-                telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+            call = (
+                None  # parse() ends the call: the general path's
+                if parse_after_request and _parse_waiting.get() is not None
+                else fast_chat.start(
+                    telemetry, client, args[1] if len(args) > 1 else kwargs["options"], kwargs.get("stream")
+                )
             )
         except Exception:  # the general path records the call
             core.log_failure(_FAST_START_KEY)
@@ -392,12 +405,61 @@ def wrap_async_request(telemetry: core.Telemetry) -> Callable[..., Any]:
             context.detach(token)
             tracker.restore_options(result)
         if tracker.response is not None and not tracker.streaming:
-            tracker.end(tracker.response)  # the common case of finished(), inline; never raises
+            if parse_after_request and (waiting := _parse_waiting.get()) is not None:
+                waiting.append(tracker)  # parse() ends it, with its error if it raises
+            else:
+                tracker.end(tracker.response)  # the common case of finished(), inline; never raises
         else:
             tracker.finished(result)
         return result
 
     return request
+
+
+# openai 1.40 to 1.49: beta.chat.completions.parse() parses the completion after its request returned
+# (later releases hand the request their parser, whose error ends the call). There parse() is wrapped,
+# and the call of its request, done, waits here for parse() to end it: with parse()'s error (a length
+# or content filter finish, the output failing validation) if it raised, as on later releases.
+_parse_waiting: ContextVar[list[_Tracker] | None] = ContextVar("otel_llmcost_parse_waiting", default=None)
+
+
+def parse_after_request(wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``beta.chat.completions.parse`` of openai 1.40 to 1.49 (``_parse_waiting``)."""
+    waiting: list[_Tracker] = []
+    token = _parse_waiting.set(waiting)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as error:
+        _end_waiting(waiting, error)
+        raise
+    finally:
+        _parse_waiting.reset(token)
+    _end_waiting(waiting, None)
+    return result
+
+
+async def async_parse_after_request(
+    wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    waiting: list[_Tracker] = []
+    token = _parse_waiting.set(waiting)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as error:
+        _end_waiting(waiting, error)
+        raise
+    finally:
+        _parse_waiting.reset(token)
+    _end_waiting(waiting, None)
+    return result
+
+
+def _end_waiting(waiting: list[_Tracker], error: BaseException | None) -> None:
+    for tracker in waiting:  # each never raises
+        if error is None:
+            tracker.end(tracker.response)
+        else:
+            tracker.failed(error)
 
 
 def stream_exit(wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

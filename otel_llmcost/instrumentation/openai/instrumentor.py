@@ -12,6 +12,7 @@ from otel_llmcost.instrumentation.core import Telemetry
 from otel_llmcost.instrumentation.instrumentor import LLMInstrumentor
 
 _BASE_CLIENT = "openai._base_client"
+_BETA_CHAT = "openai.resources.beta.chat.completions"
 _STREAMING = "openai._streaming"
 # The managers of a ``with`` block around a stream: (module, sync manager, async manager). The stream
 # helpers' (the Responses ones came in openai 1.66), and .with_streaming_response's.
@@ -33,8 +34,12 @@ class OpenAIInstrumentor(LLMInstrumentor):
         # Imported here: the SDK is loaded only when instrumentation is asked for.
         from otel_llmcost.instrumentation.openai import client
 
-        wrap_function_wrapper(_BASE_CLIENT, "SyncAPIClient.request", client.wrap_request(telemetry))
-        wrap_function_wrapper(_BASE_CLIENT, "AsyncAPIClient.request", client.wrap_async_request(telemetry))
+        parse_after = _parses_after_request()
+        wrap_function_wrapper(_BASE_CLIENT, "SyncAPIClient.request", client.wrap_request(telemetry, parse_after))
+        wrap_function_wrapper(_BASE_CLIENT, "AsyncAPIClient.request", client.wrap_async_request(telemetry, parse_after))
+        if parse_after:
+            wrap_function_wrapper(_BETA_CHAT, "Completions.parse", client.parse_after_request)
+            wrap_function_wrapper(_BETA_CHAT, "AsyncCompletions.parse", client.async_parse_after_request)
         wrap_function_wrapper(_STREAMING, "Stream.__exit__", client.stream_exit)
         wrap_function_wrapper(_STREAMING, "AsyncStream.__aexit__", client.async_stream_exit)
         for module, sync_manager, async_manager in _helper_modules():
@@ -49,6 +54,10 @@ class OpenAIInstrumentor(LLMInstrumentor):
 
         unwrap(openai._base_client.SyncAPIClient, "request")
         unwrap(openai._base_client.AsyncAPIClient, "request")
+        if _parses_after_request():
+            beta_chat = importlib.import_module(_BETA_CHAT)
+            unwrap(beta_chat.Completions, "parse")
+            unwrap(beta_chat.AsyncCompletions, "parse")
         unwrap(openai._streaming.Stream, "__exit__")
         unwrap(openai._streaming.AsyncStream, "__aexit__")
         for module, sync_manager, async_manager in _helper_modules():
@@ -142,3 +151,15 @@ def _helper_modules() -> list[tuple[Any, str, str]]:
         if hasattr(module, sync_manager) and hasattr(module, async_manager):
             found.append((module, sync_manager, async_manager))
     return found
+
+
+def _parses_after_request() -> bool:
+    """openai 1.40 to 1.49, whose ``beta.chat.completions.parse()`` parses after its request returned
+    (``client.parse_after_request``)."""
+    import openai
+
+    try:
+        major, minor = (int(part) for part in openai.__version__.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < (1, 50)
