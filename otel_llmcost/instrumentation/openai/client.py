@@ -286,8 +286,8 @@ def _fields_set_per_instance() -> bool:
 
 
 def wrap_request(telemetry: core.Telemetry, parse_after_request: bool = False) -> Callable[..., Any]:
-    """The wrapt wrapper of ``SyncAPIClient.request``; ``parse_after_request``: the SDK's
-    ``beta.chat.completions.parse()`` parses after its request returned (``parse_after_request``)."""
+    """The wrapt wrapper of ``SyncAPIClient.request``; ``parse_after_request``: this openai release's
+    ``beta.chat.completions.parse()`` parses its result after the request returned (``_parse_waiting``)."""
 
     def request(wrapped: Callable[..., Any], client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
