@@ -655,6 +655,43 @@ def correct_openai_cache_write(draft: Draft, corrections: list[dict[str, str]]) 
     )
 
 
+# A Bedrock Claude geographic inference profile (not global, not GovCloud's): us.anthropic.claude-...
+GEO_CLAUDE = re.compile(r"^(?:us|eu|apac|au|jp|ca)\.(anthropic\.claude-.+)$")
+
+
+def complete_regional_premiums(drafts: dict[str, Draft], corrections: list[dict[str, str]]) -> None:
+    """A Bedrock geographic profile listed at its model's global prices, where the model's other
+    geographic profiles carry AWS's 10% premium over global (LiteLLM lists eu. Claude Opus 4.5 at
+    global prices, us. Opus 4.5 and eu. Sonnet 4.5 at 1.1x): the premium, on every price."""
+    profiles: dict[str, list[Draft]] = {}
+    for key, draft in drafts.items():
+        match = GEO_CLAUDE.match(key)
+        if match is not None:
+            profiles.setdefault(match.group(1), []).append(draft)
+    for model, geographic in sorted(profiles.items()):
+        base = drafts.get(f"global.{model}")
+        if base is None or "input" not in base.prices:
+            continue
+        premium = {name: (price * REGIONAL_PREMIUM).normalize() for name, price in base.prices.items()}
+        if not any(draft.prices.get("input") == premium["input"] for draft in geographic):
+            continue  # no profile of this model shows the premium
+        for draft in geographic:
+            if draft.prices != base.prices:
+                continue
+            names = sorted(draft.prices, key=PRICE_FIELDS.index)
+            draft.prices = {name: premium[name] for name in draft.prices}
+            corrections.append(
+                {
+                    "key": draft.key,
+                    "field": ", ".join(names),
+                    "from": ", ".join(format_price(base.prices[name]) for name in names),
+                    "to": ", ".join(format_price(premium[name]) for name in names),
+                    "reason": "AWS Bedrock: a geographic inference profile costs 10% more than the global one, "
+                    "as this model's other geographic profiles are listed",
+                }
+            )
+
+
 def add_batch_prices(
     draft: Draft, corrections: list[dict[str, str]], api: str, listed: tuple[Decimal | None, ...] = (None, None)
 ) -> None:
@@ -726,6 +763,7 @@ def build(
         drop_foreign_tiers(draft, corrections)
         exact_tier_cache_reads(draft, corrections)
         correct_chat_listed_as_embedding(draft, corrections)
+    complete_regional_premiums(drafts, corrections)
 
     entries = [draft.finish().to_json() for draft in sorted(drafts.values(), key=lambda d: (d.provider, d.key))]
     digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:10]

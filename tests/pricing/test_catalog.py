@@ -29,6 +29,21 @@ def test_catalog_header_names_versions_and_sources():
     ]
 
 
+def test_a_bedrock_geographic_profile_listed_at_global_prices_gets_the_regional_premium():
+    # LiteLLM listed eu. Claude Opus 4.5 at the global profile's prices, while us. Opus 4.5 (and every
+    # other geographic profile from the 4.5 models on) costs AWS's 10% more: EU calls were 9% low.
+    from otel_llmcost.pricing import Usage, price_call
+
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    costs = {
+        geo: price_call(f"{geo}.anthropic.claude-opus-4-5-20251101-v1:0", usage, provider="aws.bedrock").total
+        for geo in ("global", "us", "eu")
+    }
+    assert costs == {"global": D(30), "us": D("33"), "eu": D("33")}
+    correction = {c["key"]: c for c in catalog_metadata()["corrections"]}["eu.anthropic.claude-opus-4-5-20251101-v1:0"]
+    assert (correction["from"], correction["to"]) == ("5, 0.5, 6.25, 10, 25", "5.5, 0.55, 6.875, 11, 27.5")
+
+
 def test_catalog_records_the_documented_corrections():
     corrections = {(c["key"], c["field"]): c for c in catalog_metadata()["corrections"]}
     opus_1h = corrections["claude-3-opus-20240229", "cache_write_1h"]
