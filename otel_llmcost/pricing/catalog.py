@@ -51,10 +51,13 @@ class EntryIndex:
     For the catalog (``latest_first=False``) an id spelled without a gateway prefix wins over
     the same id with one (``us.anthropic.x`` over ``bedrock/us.anthropic.x``), else the first
     listed. The user's prices come ``latest_first``: the newest ``set_price`` or file item for
-    an id wins, whatever its spelling.
+    an id wins, whatever its spelling. ``any_provider``: an entry of any provider is found for a
+    provider that has none (the user's: a price given without a provider holds for every call);
+    the catalog's are found only for the provider named, its upstream or the model's maker.
     """
 
-    def __init__(self, entries: Iterable[PriceEntry], latest_first: bool = False) -> None:
+    def __init__(self, entries: Iterable[PriceEntry], latest_first: bool = False, any_provider: bool = True) -> None:
+        self.any_provider = any_provider
         self.by_id: dict[str, dict[str, PriceEntry]] = {}
         families: dict[str, dict[str, list[tuple[int, PriceEntry]]]] = {}
         for position, entry in enumerate(entries):
@@ -90,7 +93,11 @@ class EntryIndex:
             for maker in (upstream, *MAKERS) if upstream else MAKERS:
                 if maker in hit:
                     return hit[maker]
-        return _preferred(hits[0], provider) if hits else None
+        # No maker's price either: another reseller's would be a guess (gpt-oss-120b at Azure's price on a
+        # self-hosted vLLM, or on OpenRouter, which charges its own). With no provider named, the likeliest.
+        if not hits or (provider is not None and not self.any_provider):
+            return None
+        return _preferred(hits[0], provider)
 
 
 def _family_rank(
@@ -194,7 +201,7 @@ def _load_catalog() -> _Catalog:
     data = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
     entries = tuple(PriceEntry.from_json(item) for item in data["entries"])
     metadata = {key: value for key, value in data.items() if key != "entries"}
-    return _Catalog(metadata, entries, EntryIndex(entries))
+    return _Catalog(metadata, entries, EntryIndex(entries, any_provider=False))
 
 
 def _read_override_file() -> Overrides:

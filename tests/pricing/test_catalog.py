@@ -196,6 +196,24 @@ def test_model_ids_match_the_catalog(model, provider, key):
     assert find_price(model, provider).key == key
 
 
+@pytest.mark.parametrize(
+    ("model", "provider"),
+    [
+        ("openai/gpt-oss-120b", "openai"),  # a self-hosted vLLM: no per-token price at all
+        ("openai/gpt-oss-120b", "openrouter"),  # OpenRouter charges its own ($0.18 / $0.80), not Azure's
+        ("gpt-oss-120b", "groq"),
+        ("mistral-nemo", "openai"),  # Ollama's name for Mistral NeMo
+        ("phi-4", "openai"),
+    ],
+)
+def test_a_model_only_a_cloud_resells_is_unpriced_on_another_provider(model, provider):
+    # The catalog lists these under a cloud only (Azure's gpt-oss-120b at $0.15 / $0.60): a call another
+    # provider served got that cloud's price, with no unpriced flag, where neither it nor the maker lists one.
+    assert find_price(model, provider) is None
+    assert find_price(model, "azure.ai.openai").provider == "azure"  # the cloud's own calls keep its price
+    assert find_price(model.rpartition("/")[2]) is not None  # no provider named (nor a prefix): the likeliest
+
+
 @pytest.mark.parametrize("model", ["gpt-6-mini", "claude-fable-5-2", "", "totally-unknown"])
 def test_unknown_ids_have_no_price(model):
     assert find_price(model) is None
