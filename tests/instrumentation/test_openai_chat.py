@@ -648,7 +648,8 @@ def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_inst
     [
         ("https://api.openai.com/v1", "openai", 443),
         ("https://my-resource.openai.azure.com/openai/v1", "azure.ai.openai", 443),
-        ("https://DeepSeek-R1-acme.eastus2.models.ai.azure.com/v1", "azure.ai.openai", 443),
+        # a serverless model: the Azure AI model inference service, not Azure OpenAI (priced as Azure either way)
+        ("https://DeepSeek-R1-acme.eastus2.models.ai.azure.com/v1", "azure.ai.inference", 443),
         ("https://my-resource.openai.azure.us/openai/v1", "azure.ai.openai", 443),
         ("https://codestral.mistral.ai/v1", "mistral_ai", 443),
         ("https://api.deepseek.com", "deepseek", 443),

@@ -19,7 +19,7 @@ _HOSTS = (
     (".openai.azure.com", sc.PROVIDER_AZURE_OPENAI),
     (".cognitiveservices.azure.com", sc.PROVIDER_AZURE_OPENAI),
     (".services.ai.azure.com", sc.PROVIDER_AZURE_OPENAI),
-    (".models.ai.azure.com", sc.PROVIDER_AZURE_OPENAI),  # a serverless deployment (DeepSeek-R1, Mistral) on Azure
+    (".models.ai.azure.com", sc.PROVIDER_AZURE_AI_INFERENCE),  # a serverless model (DeepSeek-R1, Mistral) on Azure
     (".openai.azure.us", sc.PROVIDER_AZURE_OPENAI),  # Azure Government
     (".openai.azure.cn", sc.PROVIDER_AZURE_OPENAI),  # Azure in China
     ("api.deepseek.com", sc.PROVIDER_DEEPSEEK),
