@@ -10,6 +10,7 @@ SDK hands every parsed result to it, whether it parses at once or when the user 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import weakref
@@ -425,33 +426,29 @@ _parse_waiting: ContextVar[list[_Tracker] | None] = ContextVar("otel_llmcost_par
 
 def parse_after_request(wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``beta.chat.completions.parse`` of openai 1.40 to 1.49 (``_parse_waiting``)."""
-    waiting: list[_Tracker] = []
-    token = _parse_waiting.set(waiting)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as error:
-        _end_waiting(waiting, error)
-        raise
-    finally:
-        _parse_waiting.reset(token)
-    _end_waiting(waiting, None)
-    return result
+    with _parse_ends_its_call():
+        return wrapped(*args, **kwargs)
 
 
 async def async_parse_after_request(
     wrapped: Callable[..., Any], owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
+    with _parse_ends_its_call():
+        return await wrapped(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _parse_ends_its_call() -> Iterator[None]:
     waiting: list[_Tracker] = []
     token = _parse_waiting.set(waiting)
     try:
-        result = await wrapped(*args, **kwargs)
+        yield
     except BaseException as error:
         _end_waiting(waiting, error)
         raise
     finally:
         _parse_waiting.reset(token)
     _end_waiting(waiting, None)
-    return result
 
 
 def _end_waiting(waiting: list[_Tracker], error: BaseException | None) -> None:
