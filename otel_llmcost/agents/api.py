@@ -26,7 +26,7 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.agents.run import AgentRun, ToolCall
 from otel_llmcost.agents.scopes import Scope, capture_content, open_scopes
 from otel_llmcost.agents.spans import record_result, start_run, start_tool
-from otel_llmcost.instrumentation.core import log_failure, log_once
+from otel_llmcost.instrumentation.core import error_description, log_failure, log_once
 from otel_llmcost.stepwise import async_generator_in, generator_in
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -285,7 +285,7 @@ def _finish(scope: Scope, error: BaseException | None, result: Any = None) -> No
     would stay current, and every later span of the run would hang from a span never exported."""
     try:
         if error is not None:
-            scope.fail(type(error).__qualname__, _describe(error), error)
+            scope.fail(type(error).__qualname__, error_description(error), error)
         elif isinstance(scope, ToolCall) and result is not None:
             record_result(scope, result)
     except Exception:
@@ -295,10 +295,3 @@ def _finish(scope: Scope, error: BaseException | None, result: Any = None) -> No
             scope.exit()
         except Exception:
             log_failure(_FINISH_KEY)
-
-
-def _describe(error: BaseException) -> str:
-    try:
-        return f"{type(error).__name__}: {error}"
-    except Exception:  # an exception whose __str__ fails
-        return type(error).__name__

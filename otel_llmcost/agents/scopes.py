@@ -10,6 +10,7 @@ everything beneath it.
 from __future__ import annotations
 
 import threading
+import traceback
 from contextvars import ContextVar, Token
 from decimal import Decimal
 from typing import Any
@@ -112,10 +113,12 @@ class Scope:
         self._tokens = (stack_token, context.attach(trace.set_span_in_context(self.span)))
 
     def fail(self, error_type: str, message: str, exception: BaseException | None = None) -> None:
-        """Mark the operation failed; the user's exception itself is never touched, only described."""
+        """Mark the operation failed; the user's exception itself is never touched, only described.
+        ``message`` (``core.error_description``'s) also stands for the exception's own text on the
+        exception event where it left out text the exception quotes (a model's output, a prompt)."""
         self._error = (error_type, message)
         if exception is not None:
-            self.span.record_exception(exception)
+            self.span.record_exception(exception, attributes=_described_without_quotes(exception, message))
 
     def exit(self) -> None:
         """Record the span's final attributes, end it, and leave the scope (in the context that entered it)."""
@@ -169,3 +172,20 @@ def innermost(scopes: tuple[Scope, ...], kind: type[Scope]) -> Any:
         if isinstance(scope, kind):
             return scope
     return None
+
+
+def _described_without_quotes(exception: BaseException, description: str) -> dict[str, str] | None:
+    """The exception event's message and stacktrace from ``description`` where it differs from the
+    exception's own text (which the stacktrace's last line would repeat); None: OpenTelemetry's own."""
+    try:
+        own = str(exception)
+    except Exception:
+        return None
+    described = description.partition(": ")[2]
+    if described == own:
+        return None
+    frames = "".join(traceback.format_tb(exception.__traceback__))
+    return {
+        "exception.message": described,
+        "exception.stacktrace": f"Traceback (most recent call last):\n{frames}{description}",
+    }

@@ -564,22 +564,44 @@ def add_usage_and_cost(
 
 def add_error(span: trace.Span, attributes: dict[str, Any], error: BaseException) -> str:
     """A failed call: ``error.type`` and the span's error status; returns the error type."""
-    return add_failure(span, attributes, _error_type(error), _error_description(error))
+    return add_failure(span, attributes, _error_type(error), error_description(error))
 
 
-def _error_description(error: BaseException) -> str:
-    """The status description: the exception's type and message. A validation error of the model's
-    output (pydantic's, from ``.parse()``) quotes that output in its message, so it is described by
-    where and why validation failed only: output text reaches a span through content capture and its
-    redaction hook, never through a status."""
-    if type(error).__module__.startswith("pydantic"):
-        try:
+def error_description(error: BaseException) -> str:
+    """A status description: the exception's type and message. Prompt and output text reach a span
+    through content capture and its redaction hook only, never through a status, so two kinds of
+    exception are described without the text they quote:
+    - a validation error of the model's output (pydantic's, from ``.parse()``): where and why
+      validation failed;
+    - an SDK's error from the API, whose text holds the whole response body (openai 1.x / 2.x,
+      anthropic), which may quote the prompt or hold the output (Groq's ``failed_generation``): the
+      provider's own message only."""
+    name = type(error).__name__
+    module = type(error).__module__
+    try:
+        if module.startswith("pydantic"):
             reasons = error.errors(include_input=False, include_url=False)  # type: ignore[attr-defined]
             where = "; ".join(f"{'.'.join(map(str, reason['loc'])) or '(root)'}: {reason['msg']}" for reason in reasons)
-            return f"{type(error).__name__}: {len(reasons)} validation error(s) for {error.title}: {where}"  # type: ignore[attr-defined]
-        except Exception:
-            return type(error).__name__
-    return f"{type(error).__name__}: {error}"
+            title = error.title  # type: ignore[attr-defined]
+            return f"{name}: {len(reasons)} validation error(s) for {title}: {where}"
+        if module.partition(".")[0] in _SDK_PACKAGES and getattr(error, "body", None) is not None:
+            message = _provider_message(error.body)  # type: ignore[attr-defined]
+            status = getattr(error, "status_code", None)
+            code = f"Error code: {status} - " if isinstance(status, int) else ""
+            return f"{name}: {code}{message}" if message else f"{name}: {code}(the response body is not recorded)"
+        return f"{name}: {error}"
+    except Exception:  # an exception whose text cannot be read
+        return name
+
+
+def _provider_message(body: Any) -> str | None:
+    """The message in an API error's body: ``{"error": {"message": ...}}`` or ``{"message": ...}``."""
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        message = (inner if isinstance(inner, Mapping) else body).get("message")
+        if isinstance(message, str) and message:
+            return message
+    return None
 
 
 def add_failure(span: trace.Span, attributes: dict[str, Any], error_type: str, description: str) -> str:

@@ -201,6 +201,31 @@ class OrderNotFound(LookupError):
     pass
 
 
+def test_a_validation_error_leaving_an_agent_run_keeps_the_output_it_quotes_off_its_span(tracer_provider, spans):
+    # A .parse() whose output fails validation raises pydantic's error, whose text quotes that output. The
+    # call's span said only where and why; the agent span around it had the whole text, in its status and
+    # its exception event, with content capture off.
+    from pydantic import BaseModel, ValidationError
+
+    class Answer(BaseModel):
+        score: int
+
+    Telemetry(tracer_provider=tracer_provider)
+    output = json.dumps({"score": "the customer lives at 12 Rue X"})  # the model's, as .parse() reads it
+    with pytest.raises(ValidationError, match="12 Rue X"), otel_llmcost.agent("support-bot"):
+        Answer.model_validate_json(output)
+
+    run = spans.one("invoke_agent support-bot")
+    assert run.status.description == (
+        "ValidationError: 1 validation error(s) for Answer: score: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    )
+    [event] = run.events
+    assert event.attributes["exception.type"].endswith("ValidationError")
+    assert "score: Input should be a valid integer" in event.attributes["exception.stacktrace"]
+    assert not [value for value in event.attributes.values() if "Rue X" in str(value)]
+
+
 def test_a_tool_error_propagates_unchanged_and_marks_the_spans(tracer_provider, spans):
     Telemetry(tracer_provider=tracer_provider)
     raised = OrderNotFound("no order 999")

@@ -93,6 +93,17 @@ def test_http_errors_are_recorded_and_reraised_unchanged(
     assert [point.attributes[sc.ERROR_TYPE] for point in points] == [str(status)]
 
 
+def test_an_error_is_described_by_the_providers_message_not_the_whole_body(anthropic_instrumented, anthropic_api):
+    # anthropic's exception text is the whole response body; the status keeps the provider's message only
+    reply = claude_error(400, "invalid_request_error", "max_tokens: 100000 > 64000, the maximum for this model")
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        anthropic_api(reply).run(create)
+    assert "request_id" in str(raised.value)  # the body, as the SDK words it
+    assert anthropic_instrumented.span().status.description == (
+        "BadRequestError: Error code: 400 - max_tokens: 100000 > 64000, the maximum for this model"
+    )
+
+
 def test_a_connection_error_is_recorded_and_reraised(anthropic_instrumented, anthropic_api):
     def refuse(request):
         raise api.wire.http.ConnectError("connection refused", request=request)

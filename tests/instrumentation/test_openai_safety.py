@@ -75,6 +75,29 @@ def test_http_errors_are_recorded_and_reraised_unchanged(
     assert sc.GEN_AI_RESPONSE_MODEL not in duration.attributes  # no response: no model answered
 
 
+def test_an_error_bodys_model_output_stays_out_of_the_span_status(openai_instrumented, openai_api):
+    # Groq's json_validate_failed 400 holds the model's output; openai 1.x / 2.x quote the whole body in the
+    # exception's text, which became the status: output on the span with content capture off.
+    body = {
+        "error": {
+            "message": "Failed to generate JSON. See 'failed_generation' for more details.",
+            "type": "invalid_request_error",
+            "code": "json_validate_failed",
+            "failed_generation": '{"answer": "the customer\'s address is 12 Rue X"}',
+        }
+    }
+    api = openai_api(json_reply(body, 400))
+    with pytest.raises(openai.BadRequestError) as raised:
+        api.run(create_chat)
+    assert raised.value.body["failed_generation"]  # the user's exception keeps it all
+    span = openai_instrumented.span()
+    assert span.status.description == (
+        "BadRequestError: Error code: 400 - Failed to generate JSON. See 'failed_generation' for more details."
+    )
+    assert not [value for value in span.attributes.values() if "Rue X" in str(value)]
+    assert span.attributes[sc.ERROR_TYPE] == "400"
+
+
 def test_a_connection_error_is_recorded_and_reraised(openai_instrumented, openai_api):
     def refuse(request):
         raise api.wire.http.ConnectError("connection refused", request=request)
