@@ -865,14 +865,41 @@ def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> An
         return returned
     returned = redact(for_redaction([{"role": "system", "parts": messages}]))
     _check_redacted(returned)
-    return [part for message in returned for part in message["parts"]] if returned else returned
+    return [part for message in returned for part in message.get("parts") or ()] if returned else returned
 
 
 def _check_redacted(returned: Any) -> None:
-    # A dict, "REDACTED" or ["a"] is no message list (messages are objects with a role and parts)
-    messages = isinstance(returned, list) and all(isinstance(item, Mapping) for item in returned)
+    # A dict, "REDACTED" or ["a"] is no message list (messages are objects with a role and parts), and
+    # a message whose parts are "[redacted]" none either: recorded, it broke the semconv's schema (and the
+    # system instructions came out as one part per character)
+    messages = isinstance(returned, list) and all(
+        isinstance(item, Mapping) and _are_parts(item.get("parts", ())) for item in returned
+    )
     if returned is not None and not messages:
-        raise TypeError(f"the redaction hook must return the message list (or None), got {type(returned).__name__}")
+        raise TypeError(
+            f"the redaction hook must return the message list (or None), each message's parts a list of objects,"
+            f" got {_shape(returned)}"
+        )
+
+
+def _are_parts(parts: Any) -> bool:
+    return isinstance(parts, (list, tuple)) and all(isinstance(part, Mapping) for part in parts)
+
+
+def _shape(returned: Any) -> str:
+    """What was wrong with what the hook returned, for its warning."""
+    if not isinstance(returned, list):
+        return type(returned).__name__
+    for item in returned:
+        if not isinstance(item, Mapping):
+            return f"a list holding a {type(item).__name__}"
+        parts = item.get("parts", ())
+        if not isinstance(parts, (list, tuple)):
+            return f"a message whose parts are a {type(parts).__name__}"
+        for part in parts:
+            if not isinstance(part, Mapping):
+                return f"a message whose parts hold a {type(part).__name__}"
+    return "a list"
 
 
 def _content_attributes(telemetry: Telemetry, request: Request, response: Response | None) -> dict[str, str]:

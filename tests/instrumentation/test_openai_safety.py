@@ -479,6 +479,10 @@ def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry
         pytest.param(lambda messages: "REDACTED", id="returns a string"),
         pytest.param(lambda messages: ["a"], id="returns a list of no messages"),
         pytest.param(lambda messages: [{"role": "user", "parts": [], "score": float("nan")}], id="returns a NaN"),
+        # recorded as they came (the system instructions one part per character): no parts the semconv describes
+        pytest.param(lambda messages: [{"role": "user", "parts": "[redacted]"}], id="returns parts as a string"),
+        pytest.param(lambda messages: [{"role": "user", "parts": {"type": "text"}}], id="returns parts as a dict"),
+        pytest.param(lambda messages: [{"role": "user", "parts": ["[redacted]"]}], id="returns parts of text"),
     ],
 )
 def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_openai, telemetry, openai_api, redact):
@@ -486,7 +490,8 @@ def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_o
     openai_api(REPLY).run(create_chat)
 
     attributes = telemetry.span().attributes
-    assert not {sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES} & set(attributes)  # no content, redacted or not
+    content = {sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES}
+    assert not content & set(attributes)  # no content, redacted or not
     assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100  # the rest of the call's telemetry stays
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
     [cost] = telemetry.metric_points(sc.METRIC_COST)
