@@ -394,6 +394,21 @@ def test_a_refusal_is_captured_as_the_answer(instrument_openai, telemetry, opena
     ]
 
 
+def test_an_empty_text_part_is_captured_with_its_empty_content(instrument_openai, telemetry, openai_api):
+    # {"type": "text", "text": ""} was recorded as {"type": "text"}: a TextPart without its required content
+    instrument_openai(capture_content=True)
+    reply = chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(30, 10))
+    parts = [{"type": "text", "text": ""}, {"type": "text", "text": "Where is my parcel?"}]
+    openai_api(json_reply(reply)).run(create_chat(model="gpt-4o-mini", messages=[{"role": "user", "content": parts}]))
+
+    assert json.loads(telemetry.span().attributes[sc.GEN_AI_INPUT_MESSAGES]) == [
+        {
+            "role": "user",
+            "parts": [{"type": "text", "content": ""}, {"type": "text", "content": "Where is my parcel?"}],
+        }
+    ]
+
+
 def test_tool_definitions_count_as_input_when_the_usage_is_missing(openai_instrumented, openai_api):
     from otel_llmcost.tokens import count_messages
 

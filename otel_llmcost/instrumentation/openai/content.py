@@ -101,8 +101,12 @@ def parts_of(content: Any) -> list[dict[str, Any]]:
 
 def _part(part: Mapping[str, Any]) -> dict[str, Any]:
     kind = part.get("type")
-    if kind in _TEXT_PARTS and isinstance(part.get("text") or part.get("refusal"), str):
-        return text_part(part.get("text") or part.get("refusal"))
+    if kind in _TEXT_PARTS:
+        text = part.get("text")
+        if not isinstance(text, str):
+            text = part.get("refusal")
+        if isinstance(text, str):  # "" too: a text part without its content breaks the semconv's TextPart
+            return text_part(text)
     modality = _MEDIA.get(str(kind))
     if modality is None:
         return {"type": str(kind)}
