@@ -112,7 +112,10 @@ def _content(value: Any, part: dict[str, Any], field: str) -> str | None:
         return _as_json(value)
     role = "assistant" if part["type"] == "tool_call" else "tool"
     try:
-        returned = redact(for_redaction([{"role": role, "parts": [part]}]))[0]["parts"][0]
+        messages = redact(for_redaction([{"role": role, "parts": [part]}]))
+        if messages is None or messages == []:
+            return None  # the hook's way to record nothing, as for the call's messages: no warning
+        returned = messages[0]["parts"][0]
         kept = returned.get(field, returned) if isinstance(returned, dict) else returned
         return kept if isinstance(kept, str) else redacted_json(kept)
     except Exception:

@@ -619,6 +619,25 @@ def test_a_failing_redaction_hook_records_no_tool_content(tracer_provider, spans
     assert sc.GEN_AI_TOOL_CALL_RESULT not in attributes
 
 
+@pytest.mark.parametrize("nothing", [None, []])
+def test_a_redaction_hook_returning_nothing_records_no_tool_content_and_no_warning(
+    tracer_provider, spans, caplog, nothing
+):
+    # None (or no message) is the hook's way to record nothing, as for a call's messages: it was logged as a
+    # failing hook on tool spans
+    @otel_llmcost.tool
+    def lookup(order_id):
+        return {"email": "jane@example.com"}
+
+    Telemetry(tracer_provider=tracer_provider, capture_content=True, redact=lambda messages: nothing)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        assert lookup("12345") == {"email": "jane@example.com"}
+    attributes = spans.one("execute_tool lookup").attributes
+    assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in attributes
+    assert sc.GEN_AI_TOOL_CALL_RESULT not in attributes
+    assert "redaction hook" not in caplog.text
+
+
 def test_our_failure_in_a_step_never_reaches_the_program(openai_client, spans, monkeypatch, caplog):
     def broken(body):
         raise RuntimeError("bug in otel-llmcost")
