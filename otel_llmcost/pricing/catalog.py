@@ -150,15 +150,24 @@ class _Prices:
             and (
                 self.user.lookup(names, wanted, exact=True) is entry
                 or (_names_a_family(entry.key) and not self._priced_apart(names, wanted, entry.key))
-                or self.catalog.index.lookup(names, wanted) is None
+                or self._catalog_entry(names, wanted) is None
             )
         ):
             return entry
-        entry = self.catalog.index.lookup(names, wanted)
+        entry = self._catalog_entry(names, wanted)
         if entry is None:
             return None
         discount = self.discount_for(names, wanted or entry.provider)
         return entry if discount is None else entry.discounted(discount.percent, discount.origin)
+
+    def _catalog_entry(self, names: ModelNames, wanted: str | None) -> PriceEntry | None:
+        """The catalog's entry for the provider that served the call, else for the one the id names
+        (a Bedrock or Azure id through an OpenAI-compatible gateway, whose calls are named openai)."""
+        entry = self.catalog.index.lookup(names, wanted)
+        hint = names.provider_hint
+        if entry is None and hint and hint != wanted:
+            entry = self.catalog.index.lookup(names, hint)
+        return entry
 
     def _priced_apart(self, names: ModelNames, wanted: str | None, family: str) -> bool:
         """Whether the catalog has a price of its own for this very id that differs from ``family``'s."""

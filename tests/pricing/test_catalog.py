@@ -190,6 +190,11 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("Llama-3.3-70B-Instruct", "azure.ai.openai", "azure_ai/Llama-3.3-70B-Instruct"),
         ("gpt-5.5", "azure.ai.openai", "azure/gpt-5.5"),  # Azure OpenAI's entry where both list one
         ("claude-sonnet-4-5", "azure.ai.openai", "claude-sonnet-4-5"),  # Anthropic's list price, tiers and fees
+        # an OpenAI-compatible gateway in front of Bedrock or Azure (its calls are named openai): the cloud
+        # the id names prices it
+        ("us.amazon.nova-pro-v1:0", "openai", "us.amazon.nova-pro-v1:0"),
+        ("bedrock/amazon.nova-pro-v1:0", "openai", "amazon.nova-pro-v1:0"),
+        ("azure/gpt-35-turbo", "openai", "azure/gpt-35-turbo"),
     ],
 )
 def test_model_ids_match_the_catalog(model, provider, key):
