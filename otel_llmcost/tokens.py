@@ -195,7 +195,10 @@ def _json_text(value: Any) -> str:
     """A structured value's JSON as it is counted (``_without_media``). One nested past what the JSON
     encoder recurses into (a tool's input echoed back, hundreds of levels deep) counts as its keys and
     texts alone: a little under its JSON's count, where it used to lose the whole call's estimate."""
-    cleaned = _without_media(value)
+    try:
+        cleaned = _without_media(value)
+    except ValueError:  # too large, or cyclic (which JSON could not hold either): counted as nothing
+        return ""
     try:
         return json.dumps(cleaned, default=str, ensure_ascii=False)
     except RecursionError:
@@ -208,8 +211,12 @@ def _without_media(value: Any) -> Any:
     as hundreds of thousands). Walked without recursion: a prompt may nest deeper than Python recurses."""
     top: list[Any] = [None]
     pending: list[tuple[Any, Any, Any]] = [(value, top, 0)]  # (value, where its copy goes, under which key)
+    walked = 0
     while pending:
         item, into, key = pending.pop()
+        walked += 1
+        if walked > _MOST_VALUES:  # a value that holds itself would be walked for ever
+            raise ValueError(f"a value of more than {_MOST_VALUES:,} parts, or one that holds itself")
         if isinstance(item, Mapping):
             if _is_media(item):
                 into[key] = None
@@ -234,7 +241,10 @@ def _is_media(part: Mapping[Any, Any]) -> bool:
     """An image, audio or file part. A JSON schema's ``"type": ["string", "null"]`` (in a tool's
     result, say) is no part type: it raised TypeError, and the call lost its estimate."""
     kind = part.get("type")
-    return type(kind) is str and kind in _NOT_TEXT_PARTS
+    return isinstance(kind, str) and kind in _NOT_TEXT_PARTS  # a str enum's member too
+
+
+_MOST_VALUES = 1_000_000
 
 
 def _leaves(value: Any) -> Iterator[str]:

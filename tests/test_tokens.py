@@ -170,6 +170,27 @@ def test_a_value_nested_deeper_than_python_recurses_is_counted(local_dir, no_net
     assert count_messages([message], "gpt-4o") >= depth + count_text("the parcel left the depot", "gpt-4o")
 
 
+def test_a_media_part_typed_by_a_str_enum_is_not_counted_as_text(local_dir, no_network):
+    import enum
+
+    class Part(str, enum.Enum):
+        TEXT = "text"
+        INPUT_AUDIO = "input_audio"
+
+    audio = {"type": Part.INPUT_AUDIO, "input_audio": {"data": "UklGR" * 8_000, "format": "wav"}}
+    text = {"type": Part.TEXT, "text": "hello world"}
+    with_audio = count_messages([{"role": "user", "content": [text, audio]}], "gpt-4o")
+    assert with_audio == count_messages([{"role": "user", "content": [text]}], "gpt-4o")
+
+
+def test_a_value_that_holds_itself_counts_as_nothing_rather_than_hanging(local_dir, no_network):
+    result: dict = {"status": "ok"}
+    result["self"] = result
+    message = {"role": "tool", "tool_call_id": "call_1", "content": result}
+    # its JSON could not be written either: it counts as an empty content
+    assert count_messages([message], "gpt-4o") == count_messages([{**message, "content": ""}], "gpt-4o")
+
+
 def test_count_messages_without_encodings_uses_the_heuristic(tmp_path, monkeypatch, no_network):
     monkeypatch.setenv(sc.ENV_TIKTOKEN_DIR, str(tmp_path / "empty"))
     # ceil(4/4) for "user" + ceil(11/4) for "hello world", plus the fixed chat overhead.
