@@ -100,6 +100,8 @@ def _warn_of_other_instrumentations(sdk: str) -> None:
     from importlib.metadata import entry_points
 
     disabled = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    if "*" in disabled:  # every instrumentation off (the program instruments in code)
+        return
     for point in entry_points(group="opentelemetry_instrumentor"):
         module = point.value.partition(":")[0].strip()
         if _OTHER_INSTRUMENTATIONS.get(module) != sdk or point.name in disabled or module in _warned:

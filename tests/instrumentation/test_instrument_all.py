@@ -199,3 +199,38 @@ def test_instrumenting_from_two_threads_at_once_patches_once(telemetry, openai_a
     finally:
         OpenAIInstrumentor().uninstrument()
     assert not hasattr(vars(openai._base_client.SyncAPIClient)["request"], "__wrapped__")
+
+
+@pytest.mark.parametrize(
+    ("disabled", "warned"),
+    [("", True), ("openai", False), (" openai , requests", False), ("*", False), ("anthropic", True)],
+)
+def test_another_instrumentation_is_named_unless_it_is_turned_off(monkeypatch, caplog, disabled, warned):
+    # Under opentelemetry-instrument (its loader module imported), an enabled openai-v2 beside ours; "*"
+    # turns every instrumentation off (the program instruments in code), which the warning misread.
+    import importlib.metadata
+    import types
+
+    from otel_llmcost.instrumentation import instrumentor
+
+    other = importlib.metadata.EntryPoint(
+        "openai", "opentelemetry.instrumentation.openai_v2:OpenAIInstrumentor", "opentelemetry_instrumentor"
+    )
+    ours = importlib.metadata.EntryPoint(
+        "openai_llmcost", "otel_llmcost.instrumentation.openai:OpenAIInstrumentor", "opentelemetry_instrumentor"
+    )
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [ours, other])
+    monkeypatch.setitem(sys.modules, instrumentor._AUTO_INSTRUMENTATION, types.ModuleType("auto"))
+    monkeypatch.setattr(instrumentor, "_warned", set())
+    monkeypatch.setenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", disabled)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        instrumentor._warn_of_other_instrumentations("openai")
+        instrumentor._warn_of_other_instrumentations("anthropic")  # not its SDK: nothing to say
+
+    warnings = [record.getMessage() for record in caplog.records if record.name.startswith("otel_llmcost")]
+    if warned:
+        [warning] = warnings
+        assert "opentelemetry.instrumentation.openai_v2 is enabled too" in warning
+        assert "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=" in warning and "openai" in warning.rsplit("=", 1)[1]
+    else:
+        assert warnings == []
