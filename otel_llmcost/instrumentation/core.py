@@ -571,36 +571,49 @@ def error_description(error: BaseException) -> str:
     """A status description: the exception's type and message. Prompt and output text reach a span
     through content capture and its redaction hook only, never through a status, so two kinds of
     exception are described without the text they quote:
-    - a validation error of the model's output (pydantic's, from ``.parse()``): where and why
+    - pydantic's validation error (of the model's output, from ``.parse()``): where and why
       validation failed;
-    - an SDK's error from the API, whose text holds the whole response body (openai 1.x / 2.x,
-      anthropic), which may quote the prompt or hold the output (Groq's ``failed_generation``): the
-      provider's own message only."""
+    - an SDK's error for an API response (``APIStatusError``), whose text holds the whole response
+      body (openai 1.x / 2.x, anthropic), which may quote the prompt or hold the output (Groq's
+      ``failed_generation``): its status and the provider's own message."""
     name = type(error).__name__
-    module = type(error).__module__
     try:
-        if module.startswith("pydantic"):
-            reasons = error.errors(include_input=False, include_url=False)  # type: ignore[attr-defined]
+        if name == "ValidationError" and type(error).__module__.startswith("pydantic"):
+            try:
+                reasons = error.errors(include_input=False, include_url=False)  # type: ignore[attr-defined]
+            except TypeError:  # pydantic 1's, whose text quotes no input
+                return f"{name}: {error}"
             where = "; ".join(f"{'.'.join(map(str, reason['loc'])) or '(root)'}: {reason['msg']}" for reason in reasons)
             title = error.title  # type: ignore[attr-defined]
             return f"{name}: {len(reasons)} validation error(s) for {title}: {where}"
-        if module.partition(".")[0] in _SDK_PACKAGES and getattr(error, "body", None) is not None:
-            message = _provider_message(error.body)  # type: ignore[attr-defined]
+        if _is_api_status_error(error):
+            message = _provider_message(getattr(error, "body", None))
             status = getattr(error, "status_code", None)
-            code = f"Error code: {status} - " if isinstance(status, int) else ""
-            return f"{name}: {code}{message}" if message else f"{name}: {code}(the response body is not recorded)"
+            if not (isinstance(status, int) and status >= 400):  # an error event in a stream that opened with 200
+                return f"{name}: {message}" if message else f"{name}: {error}"
+            return f"{name}: Error code: {status} - {message or '(the response body is not recorded)'}"
         return f"{name}: {error}"
     except Exception:  # an exception whose text cannot be read
         return name
 
 
+def _is_api_status_error(error: BaseException) -> bool:
+    """An openai or anthropic ``APIStatusError`` (any major): the SDK's error for an API response."""
+    return type(error).__module__.partition(".")[0] in _SDK_PACKAGES and any(
+        cls.__name__ == "APIStatusError" for cls in type(error).__mro__
+    )
+
+
 def _provider_message(body: Any) -> str | None:
-    """The message in an API error's body: ``{"error": {"message": ...}}`` or ``{"message": ...}``."""
+    """The message in an API error's body: ``{"error": {"message": ...}}``, ``{"message": ...}``, an
+    OAuth error's ``{"error_description": ...}``, ``{"detail": ...}`` or ``{"error": "..."}``."""
     if isinstance(body, Mapping):
         inner = body.get("error")
-        message = (inner if isinstance(inner, Mapping) else body).get("message")
-        if isinstance(message, str) and message:
-            return message
+        holder = inner if isinstance(inner, Mapping) else body
+        for key in ("message", "error_description", "detail", "error"):  # the last two: compatible servers'
+            message = holder.get(key)
+            if isinstance(message, str) and message:
+                return message
     return None
 
 

@@ -226,6 +226,28 @@ def test_a_validation_error_leaving_an_agent_run_keeps_the_output_it_quotes_off_
     assert not [value for value in event.attributes.values() if "Rue X" in str(value)]
 
 
+def test_a_pydantic_error_that_is_no_validation_error_keeps_its_message(tracer_provider, spans):
+    # Only a validation error quotes the value it checked: a serialization error's message stays whole
+    # (it was described by its class name alone, and its exception event lost its message)
+    from pydantic import BaseModel, ConfigDict
+
+    class Reply(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        handle: object
+
+    @otel_llmcost.tool
+    def render():
+        return Reply(handle=object()).model_dump_json()
+
+    Telemetry(tracer_provider=tracer_provider)
+    with pytest.raises(Exception, match="Unable to serialize unknown type"):
+        render()
+    tool = spans.one("execute_tool render")
+    assert tool.status.description.startswith("PydanticSerializationError: Unable to serialize unknown type")
+    [event] = tool.events
+    assert event.attributes["exception.message"].startswith("Unable to serialize unknown type")
+
+
 def test_a_tool_error_propagates_unchanged_and_marks_the_spans(tracer_provider, spans):
     Telemetry(tracer_provider=tracer_provider)
     raised = OrderNotFound("no order 999")

@@ -381,6 +381,7 @@ def test_an_overloaded_error_event_mid_stream_ends_the_span_with_it(instrument_a
     assert traced.value.body == bare.value.body
     span = telemetry.span()
     assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "APIStatusError: Overloaded"  # the stream opened with 200: no error code
     assert span.attributes[sc.ERROR_TYPE] == "overloaded_error"
     assert span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 25500
     assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("Your parcel left the depot this ", SONNET)
