@@ -878,29 +878,22 @@ def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> An
         return returned
     returned = redact(for_redaction([{"role": "system", "parts": messages}]))
     _check_redacted(returned)
-    return [part for message in returned for part in message.get("parts") or ()] if returned else returned
+    return [part for message in returned for part in message.get("parts", ())] if returned else returned
 
 
 def _check_redacted(returned: Any) -> None:
-    # A dict, "REDACTED" or ["a"] is no message list (messages are objects with a role and parts), and
-    # a message whose parts are "[redacted]" none either: recorded, it broke the semconv's schema (and the
-    # system instructions came out as one part per character)
-    messages = isinstance(returned, list) and all(
-        isinstance(item, Mapping) and _are_parts(item.get("parts", ())) for item in returned
-    )
-    if returned is not None and not messages:
+    problem = None if returned is None else _not_messages(returned)
+    if problem is not None:
         raise TypeError(
-            f"the redaction hook must return the message list (or None), each message's parts a list of objects,"
-            f" got {_shape(returned)}"
+            "the redaction hook must return the message list (or None), each message's parts a list of objects,"
+            f" got {problem}"
         )
 
 
-def _are_parts(parts: Any) -> bool:
-    return isinstance(parts, (list, tuple)) and all(isinstance(part, Mapping) for part in parts)
-
-
-def _shape(returned: Any) -> str:
-    """What was wrong with what the hook returned, for its warning."""
+def _not_messages(returned: Any) -> str | None:
+    """What makes ``returned`` no message list, or None. A dict, "REDACTED" or ["a"] is none (messages
+    are objects with a role and parts), and neither is a message whose parts are "[redacted]": recorded,
+    it broke the semconv's schema (and the system instructions came out as one part per character)."""
     if not isinstance(returned, list):
         return type(returned).__name__
     for item in returned:
@@ -912,7 +905,7 @@ def _shape(returned: Any) -> str:
         for part in parts:
             if not isinstance(part, Mapping):
                 return f"a message whose parts hold a {type(part).__name__}"
-    return "a list"
+    return None
 
 
 def _content_attributes(telemetry: Telemetry, request: Request, response: Response | None) -> dict[str, str]:
