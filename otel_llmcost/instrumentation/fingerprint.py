@@ -50,6 +50,14 @@ _CACHE_SIZE = 4096
 _cache: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
+def tool_text(name: object, description: object, schema: object) -> str:
+    """A tool definition as the fingerprint hashes it, whichever SDK's shape it came in: its name, its
+    description (prompt text too, tuned like the system prompt) and its parameter schema."""
+    if isinstance(description, str) and description:
+        name = f"{name} ({description})"
+    return str(name) if schema is None else f"{name}:{schema_text(schema)}"
+
+
 def schema_text(schema: object) -> str:
     """A tool's schema as its fingerprint hashes it: JSON with sorted keys, the same text for equal
     schemas. Keys JSON cannot sort (an int beside a str, which the SDKs send as they are) keep their

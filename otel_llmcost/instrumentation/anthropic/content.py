@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from otel_llmcost.instrumentation.content import reasoning_part, text_part, tool_call_part, tool_response_part
-from otel_llmcost.instrumentation.fingerprint import schema_text
+from otel_llmcost.instrumentation.fingerprint import tool_text
 
 # stop_reason -> the semconv FinishReason of an output message
 _FINISH = {
@@ -69,13 +69,7 @@ def tool_signature(tool: Any) -> str:
     """A tool definition as the fingerprint hashes it: its name, description and input schema
     (server tools, such as web search, have a type and a name but no schema)."""
     name = field(tool, "name") or field(tool, "type")
-    description = field(tool, "description")
-    if isinstance(description, str) and description:  # prompt text too, tuned like the system prompt
-        name = f"{name} ({description})"
-    schema = field(tool, "input_schema")
-    if schema is None:
-        return str(name)
-    return f"{name}:{schema_text(schema)}"
+    return tool_text(name, field(tool, "description"), field(tool, "input_schema"))
 
 
 def head(messages: Sequence[Any]) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_llmcost.instrumentation.content import text_part
-from otel_llmcost.instrumentation.fingerprint import schema_text
+from otel_llmcost.instrumentation.fingerprint import tool_text
 
 # OpenAI content part type -> semconv modality, for parts that carry media rather than text
 _MEDIA = {
@@ -66,13 +66,7 @@ def tool_signature(tool: Any) -> str:
     name = definition.get("name") or tool.get("type")
     if name == "mcp":  # a remote MCP server's tools: the server tells them apart
         name = f"mcp:{tool.get('server_label') or tool.get('server_url') or ''}"
-    description = definition.get("description")
-    if isinstance(description, str) and description:  # prompt text too, tuned like the system prompt
-        name = f"{name} ({description})"
-    parameters = definition.get("parameters")
-    if parameters is None:
-        return str(name)
-    return f"{name}:{schema_text(parameters)}"
+    return tool_text(name, definition.get("description"), definition.get("parameters"))
 
 
 def count_tools(tools: Any, model: str) -> int:
