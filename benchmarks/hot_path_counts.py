@@ -109,6 +109,35 @@ def main() -> None:
     finally:
         instrumentor.uninstrument()
     _anthropic(tracer_provider)
+    _per_chunk(tracer_provider)
+
+
+def _per_chunk(tracer_provider: TracerProvider) -> None:
+    """What one streamed chat chunk executes beyond the bare SDK's: the difference between reading a
+    520-chunk and a 20-chunk stream, per chunk (the stream's start and end cancel out)."""
+    from instrumentation_bench import LONG, SHORT, STREAM_CALL, chat_chunks, sse_reply
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    counted = {}
+    try:
+        for who in ("bare", "ours"):
+            for chunks in (SHORT, LONG):
+                usage = chat_usage(1200, chunks)
+                reply = sse_reply(chat_chunks("gpt-4o-mini-2024-07-18", ["token "] * chunks, usage=usage))
+                client = _client(reply, bare=who == "bare")
+                counted[who, chunks] = count(lambda client=client: list(client.chat.completions.create(**STREAM_CALL)))
+    finally:
+        instrumentor.uninstrument()
+    (bare_ops, bare_calls), (ours_ops, ours_calls) = (
+        ((counted[who, LONG][0] - counted[who, SHORT][0]) / (LONG - SHORT),
+         (counted[who, LONG][1] - counted[who, SHORT][1]) / (LONG - SHORT))
+        for who in ("bare", "ours")
+    )
+    print("per streamed chat chunk (the slope from 20 to 520 chunks):")
+    print(f"  {'bare SDK chunk':36} {bare_ops:6,.0f} bytecodes  {bare_calls:4.0f} Python calls")
+    beyond = f"{ours_ops - bare_ops:6,.0f} bytecodes  {ours_calls - bare_calls:4.0f} Python calls"
+    print(f"  {'otel-llmcost, beyond it':36} {beyond}")
 
 
 def _print(what: str, bare: Callable[[], object], variants: list[tuple[str, Callable[[], object]]]) -> None:

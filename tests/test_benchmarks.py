@@ -48,6 +48,18 @@ def test_hot_path_counts_counts_both_sdks() -> None:
     assert all(mine > floor > 0 for mine, floor in zip(ours, floors, strict=True)), out
 
 
+def test_hot_path_counts_counts_a_streamed_chunk() -> None:
+    out = _run("hot_path_counts.py")
+    beyond = re.search(rf"otel-llmcost, beyond it\s+({NUMBER}) bytecodes", out)
+    assert beyond and int(beyond.group(1).replace(",", "")) > 0, out  # 0 or less: the chunk path did not run
+
+
+def test_chunk_control_prints_both_variants() -> None:
+    out = _run("chunk_control.py", "--streams", "10")
+    for label in ("otel-llmcost", "control (chunk state reads nothing)"):
+        assert re.search(rf"{re.escape(label)}\s+{NUMBER} us", out), (label, out)
+
+
 def test_fingerprint_bench_prints_every_size() -> None:
     out = _run("fingerprint_bench.py", "--calls", "2")
     assert len(re.findall(rf"characters\s+{NUMBER} ms", out)) == 4, out
