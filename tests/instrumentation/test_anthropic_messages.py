@@ -293,6 +293,25 @@ def test_claude_on_microsoft_foundry_is_azures_call_at_anthropics_price(anthropi
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((100_000 * D(3) + 1000 * D(15)) * D("0.9") / M)
 
 
+def test_clients_sharing_a_url_object_keep_their_own_provider(anthropic_instrumented, anthropic_api):
+    # The client's class names the provider: one given a Foundry client's URL object (the base_url setter
+    # keeps the object) is still Anthropic's.
+    import anthropic
+
+    if not hasattr(anthropic, "AnthropicFoundry"):
+        pytest.skip("this anthropic release has no AnthropicFoundry")
+    reply = json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(1000, 100)))
+    foundry = anthropic_api(reply, reply, platform="foundry")
+    direct = anthropic_api(reply)
+    direct.client.base_url = foundry.client.base_url
+    assert direct.client._base_url is foundry.client._base_url
+    for api in (foundry, direct, foundry):
+        api.run(create(model=SONNET))
+
+    providers = [span.attributes[sc.GEN_AI_PROVIDER_NAME] for span in anthropic_instrumented.spans()]
+    assert providers == ["azure.ai.inference", "anthropic", "azure.ai.inference"]
+
+
 def test_an_unknown_model_is_flagged_unpriced_with_one_warning(
     anthropic_instrumented, anthropic_api, monkeypatch, caplog
 ):

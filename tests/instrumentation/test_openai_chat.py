@@ -665,6 +665,9 @@ def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_inst
         ("https://my-resource.openai.azure.com/openai/v1", "azure.ai.openai", 443),
         # a serverless model: the Azure AI model inference service, not Azure OpenAI (priced as Azure either way)
         ("https://DeepSeek-R1-acme.eastus2.models.ai.azure.com/v1", "azure.ai.inference", 443),
+        # a Foundry resource: its model inference endpoint serves its whole catalog, its /openai/ paths Azure OpenAI
+        ("https://acme.services.ai.azure.com/models", "azure.ai.inference", 443),
+        ("https://acme.services.ai.azure.com/openai/v1", "azure.ai.openai", 443),
         ("https://my-resource.openai.azure.us/openai/v1", "azure.ai.openai", 443),
         ("https://codestral.mistral.ai/v1", "mistral_ai", 443),
         ("https://api.deepseek.com", "deepseek", 443),
@@ -695,6 +698,25 @@ def test_the_provider_follows_the_base_url(openai_instrumented, openai_api, base
     attributes = dict(openai_instrumented.span().attributes)
     assert attributes[sc.GEN_AI_PROVIDER_NAME] == provider
     assert attributes[sc.SERVER_PORT] == port
+
+
+def test_clients_sharing_a_url_object_keep_their_own_provider(openai_instrumented, openai_api):
+    # The SDK keeps the base URL object it is given: an AzureOpenAI made with a plain client's URL (or
+    # the reverse) holds the same object, and the class, not the URL, says it is Azure.
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(1000, 100)))
+    plain = openai_api(reply, reply, base_url="https://gateway.example.com/openai/")
+    azure = openai_api(reply, azure=True, base_url=plain.client.base_url)
+    assert azure.client._base_url is plain.client._base_url
+    for api in (plain, azure, plain):
+        api.run(create_chat(model="gpt-4o-mini"))
+
+    spans = openai_instrumented.spans()
+    assert [span.attributes[sc.GEN_AI_PROVIDER_NAME] for span in spans] == ["openai", "azure.ai.openai", "openai"]
+    assert [span.attributes[sc.LLMCOST_PRICING_ENTRY] for span in spans] == [
+        "gpt-4o-mini-2024-07-18",
+        "azure/gpt-4o-mini-2024-07-18",
+        "gpt-4o-mini-2024-07-18",
+    ]
 
 
 def test_a_serverless_model_on_azure_is_priced_at_azures_price(openai_instrumented, openai_api):

@@ -36,21 +36,22 @@ class Server(NamedTuple):
     port: int | None
 
 
-_cache: dict[int, tuple[Any, Server]] = {}
+_cache: dict[int, tuple[Any, type, Server]] = {}
 
 
 def server_of(client: Any) -> Server:
-    """Provider, host and port of a client, cached per base URL object (reading an httpx URL's
-    parts costs more than the rest of the request description)."""
+    """Provider, host and port of a client, cached per base URL object and client class (reading an
+    httpx URL's parts costs more than the rest of the request description). The class names the
+    provider, and one client may be given another's URL object."""
     # base_url is a property over _base_url in every SDK version (openai 3.x's imports a module on each read)
     url = client.__dict__.get("_base_url") or client.base_url
     hit = _cache.get(id(url))
-    if hit is not None and hit[0] is url:
-        return hit[1]
+    if hit is not None and hit[0] is url and hit[1] is type(client):
+        return hit[2]
     server = Server(provider_of(type(client)), url.host or None, url.port or _DEFAULT_PORTS.get(url.scheme))
     if len(_cache) >= _MAX_CACHED:
         _cache.clear()
-    _cache[id(url)] = (url, server)  # the URL is kept so its id cannot be reused while cached
+    _cache[id(url)] = (url, type(client), server)  # the URL is kept so its id cannot be reused while cached
     return server
 
 

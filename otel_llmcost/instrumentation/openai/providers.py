@@ -47,21 +47,22 @@ class Server(NamedTuple):
     port: int | None
 
 
-_cache: dict[int, tuple[Any, Server]] = {}
+_cache: dict[int, tuple[Any, type, Server]] = {}
 
 
 def server_of(client: Any) -> Server:
-    """Provider, host and port of a client; cached per base URL object (reading an
-    httpx URL's parts costs more than the rest of the request description)."""
+    """Provider, host and port of a client; cached per base URL object and client class (reading an
+    httpx URL's parts costs more than the rest of the request description). The class counts: an
+    ``AzureOpenAI`` is Azure whatever its URL, and one may be given another client's URL object."""
     # base_url is a property over _base_url in every SDK version (openai 3.x's imports a module on each read)
     url = client.__dict__.get("_base_url") or client.base_url
     hit = _cache.get(id(url))
-    if hit is not None and hit[0] is url:
-        return hit[1]
+    if hit is not None and hit[0] is url and hit[1] is type(client):
+        return hit[2]
     server = _server(url, azure=_is_azure_client(client))
     if len(_cache) >= _MAX_CACHED:
         _cache.clear()
-    _cache[id(url)] = (url, server)  # the URL is kept so its id cannot be reused while cached
+    _cache[id(url)] = (url, type(client), server)  # the URL is kept so its id cannot be reused while cached
     return server
 
 
@@ -88,7 +89,16 @@ def _server(url: Any, azure: bool) -> Server:
     host = url.host or None
     port = url.port or _DEFAULT_PORTS.get(url.scheme)
     provider = sc.PROVIDER_AZURE_OPENAI if azure else provider_for_host(host or "")
+    if provider == sc.PROVIDER_AZURE_OPENAI and not azure and _is_foundry_model_inference(host or "", url.path):
+        provider = sc.PROVIDER_AZURE_AI_INFERENCE
     return Server(provider, host, port)
+
+
+def _is_foundry_model_inference(host: str, path: str) -> bool:
+    """A Foundry resource's model inference endpoint (``https://acme.services.ai.azure.com/models``), which
+    serves every model of its catalog (DeepSeek, Llama, Mistral); the resource's ``/openai/`` paths are
+    Azure OpenAI."""
+    return host.lower().rstrip(".").endswith(".services.ai.azure.com") and (path + "/").startswith("/models/")
 
 
 def _is_azure_client(client: Any) -> bool:
