@@ -369,6 +369,8 @@ class LLMCall:
         if request.fingerprint:
             attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = request.fingerprint
         attributes.update(request.attributes)
+        if request.provider not in sc.OPENAI_PROVIDERS and sc.OPENAI_API_TYPE in attributes:
+            drop_openai_attributes(attributes)  # a compatible server's call through the openai SDK
         if attribution:
             attributes.update(attribution)
         self.span = telemetry.tracer.start_span(
@@ -427,6 +429,8 @@ class LLMCall:
             add_response(attributes, response.model, response.id, response.finish_reasons, response.tool_calls)
             if response.attributes:
                 attributes.update(response.attributes)
+                if request.provider not in sc.OPENAI_PROVIDERS and sc.OPENAI_API_TYPE in request.attributes:
+                    drop_openai_attributes(attributes)
             usage = response.usage
         # A stream that failed before its first chunk (its first event an error: the provider was
         # overloaded) generated nothing and was not billed, as a request that fails is not: no estimate.
@@ -495,6 +499,13 @@ class LLMCall:
 
 # The steps of a call's end that every way of recording one shares: LLMCall._record, and the
 # adapters' paths specialized for their most common call (openai.fast_chat).
+
+
+def drop_openai_attributes(attributes: dict[str, Any]) -> None:
+    """Take the ``openai.*`` attributes out of a call to another provider than OpenAI's (the openai SDK
+    reaching Groq, Bedrock or Gemini): the semconv keeps provider-specific attributes to their provider."""
+    for key in sc.OPENAI_ATTRIBUTES:
+        attributes.pop(key, None)
 
 
 def add_response(

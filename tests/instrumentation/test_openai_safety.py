@@ -548,6 +548,48 @@ def test_duration_and_token_points_carry_the_tier_and_fingerprint_that_served_th
     assert sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT not in cost.attributes
 
 
+@pytest.mark.parametrize("call", ["chat", "chat-general-path", "stream", "responses"])
+@pytest.mark.parametrize(
+    ("base_url", "openai_attributes"),
+    [
+        ("https://api.openai.com/v1", True),
+        ("https://my-resource.openai.azure.com/openai/v1", True),
+        ("https://api.groq.com/openai/v1", False),
+        ("https://bedrock-runtime.us-west-2.amazonaws.com/openai/v1", False),
+    ],
+)
+def test_openai_attributes_only_on_openais_calls(
+    openai_instrumented, openai_api, request, call, base_url, openai_attributes
+):
+    # "gen_ai.provider.name ... SHOULD be set consistently with provider-specific attributes": a
+    # compatible server's call through the openai SDK carries no openai.* attribute, span or metric point
+    if call == "chat-general-path":
+        request.getfixturevalue("general_path")
+    if call == "responses":
+        reply = json_reply(response_object("gpt-4o-mini-2024-07-18", [message_item("Hi")], responses_usage(100, 10)))
+        run = lambda api: api(api.client.responses.create(model="gpt-4o-mini", input="Hi"))  # noqa: E731
+    elif call == "stream":
+        reply = chat_stream("gpt-4o-mini-2024-07-18", ["It left", " the depot."], chat_usage(100, 10))
+
+        async def run(api):
+            return await api.items(await create_chat(api, stream=True, stream_options={"include_usage": True}))
+    else:
+        reply, run = REPLY, create_chat
+    openai_api(reply, base_url=base_url).run(run)
+
+    span = openai_instrumented.span()
+    names = (sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE)
+    points = [point for name in names for point in openai_instrumented.metric_points(name)]
+    assert len(points) == 3
+    recorded = [dict(span.attributes), *(dict(point.attributes) for point in points)]
+    if openai_attributes:
+        assert span.attributes[sc.OPENAI_API_TYPE] == ("responses" if call == "responses" else "chat_completions")
+        assert all(attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] == "default" for attributes in recorded)
+    else:
+        assert [key for attributes in recorded for key in attributes if key.startswith("openai.")] == []
+        assert span.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0 or sc.LLMCOST_COST_UNPRICED in span.attributes
+
+
 @pytest.mark.parametrize("call", ["chat", "chat-general-path", "stream", "models.list"])
 def test_the_attribution_is_not_in_the_context_of_the_providers_request(
     openai_instrumented, openai_api, request, call

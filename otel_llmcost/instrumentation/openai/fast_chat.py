@@ -75,6 +75,8 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
         attributes[sc.SERVER_PORT] = server.port
     attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = chat.fingerprint_of(messages, body.get("tools"))
     tier = chat.parameters(body, attributes)
+    if server.provider not in sc.OPENAI_PROVIDERS:
+        core.drop_openai_attributes(attributes)  # a compatible server's (Groq's, Bedrock's)
     if server.provider == sc.PROVIDER_AWS_BEDROCK and headers and (guardrail := core.bedrock_guardrail_of(headers)):
         attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
     if attribution:
@@ -108,6 +110,8 @@ def finish(telemetry: core.Telemetry, call: Call, completion: Any, error: BaseEx
             billed_tier = completion.service_tier
             if billed_tier:
                 attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier = billed_tier
+            if provider not in sc.OPENAI_PROVIDERS:
+                core.drop_openai_attributes(attributes)
             reported = completion.usage
             usage = chat.usage_of(reported) if reported is not None else None
             if usage is None:  # none reported, or none counted
