@@ -701,11 +701,12 @@ def test_the_provider_follows_the_base_url(openai_instrumented, openai_api, base
 
 
 def test_clients_sharing_a_url_object_keep_their_own_provider(openai_instrumented, openai_api):
-    # The SDK keeps the base URL object it is given: an AzureOpenAI made with a plain client's URL (or
-    # the reverse) holds the same object, and the class, not the URL, says it is Azure.
+    # The base_url setter (and openai 3.x's constructor) keeps the URL object it is given: an AzureOpenAI
+    # given a plain client's URL (or the reverse) holds the same object; the class, not the URL, says Azure.
     reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(1000, 100)))
     plain = openai_api(reply, reply, base_url="https://gateway.example.com/openai/")
-    azure = openai_api(reply, azure=True, base_url=plain.client.base_url)
+    azure = openai_api(reply, azure=True, base_url="https://gateway.example.com/openai/")
+    azure.client.base_url = plain.client.base_url
     assert azure.client._base_url is plain.client._base_url
     for api in (plain, azure, plain):
         api.run(create_chat(model="gpt-4o-mini"))
