@@ -268,7 +268,7 @@ def test_a_broken_stream_state_never_hides_or_breaks_chunks(
     instrument_openai, telemetry, openai_api, monkeypatch, caplog, fresh_log_once
 ):
     class BrokenState:
-        def __init__(self, injected_usage):
+        def __init__(self, injected_usage, body):
             pass
 
         def add(self, chunk):

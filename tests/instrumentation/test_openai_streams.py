@@ -871,6 +871,42 @@ def test_streamed_content_is_captured_when_asked(instrument_openai, telemetry, o
     assert telemetry.span().attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
 
 
+def test_the_choices_of_a_stream_asked_for_several_stay_apart(instrument_openai, telemetry, openai_api):
+    # n=2: each chunk holds one choice's delta, the two interleaved; each choice keeps its own text
+    instrument_openai(capture_content=True)
+    first, second = ["Your parcel ", "left."], ["It is ", "on its way."]
+    chunks = chat_chunks("gpt-4o-mini-2024-07-18", [])  # the role chunk, then the finish chunk
+
+    def delta(index, content, finish=None):
+        return {**chunks[0], "choices": [{"index": index, "delta": {"content": content}, "finish_reason": finish}]}
+
+    body = [chunks[0], delta(1, "")]
+    body += [delta(index, piece) for pair in zip(first, second) for index, piece in enumerate(pair)]
+    body += [delta(1, "", "stop"), delta(0, "", "length")]
+    api = openai_api(sse_reply(body), azure=True, azure_endpoint="https://contoso.openai.azure.com")  # no usage
+    api.run(stream_chat(n=2))
+
+    attributes = telemetry.span().attributes
+    output = json.loads(attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert [(message["parts"], message["finish_reason"]) for message in output] == [
+        ([{"type": "text", "content": "".join(first)}], "length"),
+        ([{"type": "text", "content": "".join(second)}], "stop"),
+    ]
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("length", "stop")
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(first + second), "gpt-4o-mini")
+
+
+def test_the_model_named_by_a_later_chunk_is_the_response_model(openai_instrumented, openai_api):
+    # A compatible server that names no model in its first chunks: the first chunk naming one does
+    chunks = chat_chunks("llama-3.3-70b", PIECES)
+    for chunk in chunks[:2]:
+        chunk["model"] = ""
+    api = openai_api(sse_reply(chunks), base_url="http://localhost:8000/v1")
+    api.run(stream_chat(model="llama"))
+
+    assert openai_instrumented.span().attributes[sc.GEN_AI_RESPONSE_MODEL] == "llama-3.3-70b"
+
+
 def test_a_streamed_refusal_is_captured(instrument_openai, telemetry, openai_api):
     instrument_openai(capture_content=True)
     refusal = "I'm sorry, I can't help with that."

@@ -106,9 +106,8 @@ class _Tracker(core.LLMCall):
                 stream_state = self.endpoint.stream_state
                 if stream_state is not None:
                     self.streaming = True
-                    streams.instrument(
-                        result, self, stream_state(self.injected_usage), isinstance(result, openai.AsyncStream)
-                    )
+                    state = stream_state(self.injected_usage, self._request.body)
+                    streams.instrument(result, self, state, isinstance(result, openai.AsyncStream))
         except Exception:
             core.log_failure(_PARSED_KEY)
             if self.injected_usage and isinstance(result, _STREAMS) and not streams.instrumented(result):

@@ -18,7 +18,8 @@ class Endpoint:
     operation: str
     describe: Callable[[Mapping[str, Any], core.Request], None]  # fills the request's attributes from the body
     read: Callable[[Any], core.Response]  # the parsed response object
-    stream_state: Callable[[bool], StreamState] | None = None  # called with "usage was injected"
+    # called with "usage was injected" and the request's body
+    stream_state: Callable[[bool, Mapping[str, Any] | None], StreamState] | None = None
     # The endpoint accepts stream_options.include_usage, so a stream's usage can be asked for.
     usage_option: bool = False
     # Where the SDK's model of the response is ("module:Name"): a body the user asked for as plain JSON
@@ -42,7 +43,7 @@ ENDPOINTS = {
         sc.OP_CHAT,
         responses.describe,
         responses.read,
-        responses.ResponseStream,
+        lambda injected_usage, body: responses.ResponseStream(injected_usage),
         model="openai.types.responses:Response",
     ),
     "/responses/compact": Endpoint(
@@ -55,7 +56,7 @@ ENDPOINTS = {
         sc.OP_TEXT_COMPLETION,
         completions.describe,
         completions.read,
-        completions.CompletionStream,
+        lambda injected_usage, body: completions.CompletionStream(injected_usage),
         True,
         "openai.types:Completion",
     ),
