@@ -56,8 +56,10 @@ def test_hot_path_counts_counts_a_streamed_chunk() -> None:
 
 def test_chunk_control_prints_both_variants() -> None:
     out = _run("chunk_control.py", "--streams", "10")
-    for label in ("otel-llmcost", "control (chunk state reads nothing)"):
+    for label in ("otel-llmcost", "control (chunk state reads nothing)", "otel-llmcost, minus the timer's cost"):
         assert re.search(rf"{re.escape(label)}\s+{NUMBER} us", out), (label, out)
+    in_place = re.search(rf"minus the timer's cost\s+({NUMBER}) us", out)
+    assert float(in_place.group(1)) > 0, out  # 0 or less: the timed add did not read the chunks
 
 
 def test_fingerprint_bench_prints_every_size() -> None:
