@@ -764,16 +764,20 @@ def end_unparsed(
     error: BaseException | None,
     ended: tuple[int, float] | None,
     key: str,
+    read_kept: Callable[[], Response | None] | None = None,
 ) -> None:
     """End the call of a raw response closed (its ``with`` block left) or dropped without ``.parse()``.
     It was billed: its usage is ``read`` from the JSON body if that was read (``.json()``, ``.read()``,
-    or by the SDK), else estimated. ``error``: the program's own, raised in the block it left.
+    or by the SDK), else by ``read_kept`` from what the user read of it themselves (``raw_bodies``),
+    else estimated. ``error``: the program's own, raised in the block it left.
     Never raises; a failure is logged once under ``key``."""
     response = None
     try:
         body = read_body(http_response)
         if body is not None:
             response = read(body)
+        elif read_kept is not None:
+            response = read_kept()
     except Exception:
         log_failure(key)
     call.end(response or new_response(), error=error, ended=ended, by_user=True)

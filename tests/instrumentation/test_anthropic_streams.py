@@ -22,6 +22,7 @@ from wire import (
     claude_usage,
     http_client,
     http_module,
+    in_pieces,
     json_reply,
     no_first_chunk,
     sse,
@@ -623,3 +624,26 @@ def test_a_stream_cut_after_a_web_search_bills_the_search_that_ran(
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     assert attributes.get(sc.LLMCOST_USAGE_WEB_SEARCH_REQUESTS, 0) == billed
     assert attributes[sc.LLMCOST_COST_REQUEST_FEES] == billed * 0.01  # $10 per 1,000 searches
+
+
+@pytest.mark.parametrize(("stream", "reading"), [(True, "iter_lines"), (True, "iter_bytes"), (False, "iter_bytes")])
+def test_a_body_the_program_reads_itself_is_read_for_its_usage(anthropic_instrumented, anthropic_api, stream, reading):
+    # .with_streaming_response read as bytes (a proxy passing it on): the SDK never parses it, httpx keeps no copy
+    reply = claude_stream(claude_events(MESSAGE)) if stream else json_reply(MESSAGE)
+    api = anthropic_api(in_pieces(http_module("anthropic"), reply))
+
+    async def scenario(api):
+        manager = api.client.messages.with_streaming_response.create(**{**CALL, "stream": stream})
+        if api.asynchronous:
+            async with manager as response:
+                return await api.items(getattr(response, reading)())
+        with manager as response:
+            return await api.items(getattr(response, reading)())
+
+    pieces = api.run(scenario)
+    assert (b"" if reading == "iter_bytes" else "\n").join(pieces)  # the program got the body
+    attributes = dict(anthropic_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == SONNET

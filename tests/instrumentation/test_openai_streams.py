@@ -16,12 +16,15 @@ from wire import (
     Reply,
     Wire,
     chat_chunks,
+    chat_completion,
     chat_stream,
     chat_usage,
     completion,
     function_call_item,
     http_client,
     http_module,
+    in_pieces,
+    json_reply,
     message_item,
     no_first_chunk,
     reasoning_item,
@@ -978,3 +981,117 @@ def test_a_stream_that_will_bring_no_usage_loads_the_tokenizer_beside_it(
     openai_api(server_streams, base_url="http://localhost:8000/v1").run(stream_chat(model="gpt-4o-mini"))
     assert loaded_while_streaming == [True]
     assert openai_instrumented.span().attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+
+
+# --- A raw response the program reads as bytes itself (a proxy passing it on) ------------------------
+
+
+def read_streaming_response(reading, limit=None, **kwargs):
+    """``.with_streaming_response.create(**kwargs)`` whose body the program reads itself with ``reading``
+    (``iter_bytes``, ``iter_lines``, ``iter_text``), all of it or its first ``limit`` pieces."""
+
+    async def scenario(api):
+        manager = api.client.chat.completions.with_streaming_response.create(**{"messages": MESSAGES, **kwargs})
+        if api.asynchronous:
+            async with manager as response:
+                return await api.items(getattr(response, reading)(), limit)
+        with manager as response:
+            return await api.items(getattr(response, reading)(), limit)
+
+    return scenario
+
+
+def joined(pieces):
+    return b"".join(pieces).decode() if pieces and isinstance(pieces[0], bytes) else "".join(pieces)
+
+
+@pytest.mark.parametrize("reading", ["iter_bytes", "iter_lines", "iter_text"])
+def test_a_body_the_program_reads_itself_is_read_for_its_usage(openai_instrumented, openai_api, reading):
+    # The SDK never parses it and httpx keeps no copy: the usage was lost, and the call estimated
+    body = chat_completion("gpt-4o-mini-2024-07-18", "It left the depot.", USAGE)
+    api = openai_api(in_pieces(http_module("openai"), json_reply(body)))
+    pieces = api.run(read_streaming_response(reading, model="gpt-4o-mini"))
+
+    assert json.loads(joined(pieces)) == body  # the program's bytes, unchanged
+    attributes = dict(openai_instrumented.span().attributes)
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (1200, 300)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
+    assert attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-CKv3Nx2ABC"
+
+
+@pytest.mark.parametrize("with_usage", [True, False])
+def test_a_stream_the_program_reads_as_lines_is_read_chunk_by_chunk(openai_instrumented, openai_api, with_usage):
+    chunks = chat_chunks("gpt-4o-mini-2024-07-18", PIECES, usage=USAGE if with_usage else None)
+    api = openai_api(in_pieces(http_module("openai"), sse_reply(chunks)))
+    options = {"stream_options": {"include_usage": True}} if with_usage else {}
+    lines = api.run(read_streaming_response("iter_lines", model="gpt-4o-mini", stream=True, **options))
+
+    assert [json.loads(line[6:]) for line in lines if line.startswith("data: {")] == chunks
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
+    assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    if with_usage:
+        assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
+        assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    else:  # the answer's text counted, not 0 output tokens
+        assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+        assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES), "gpt-4o-mini-2024-07-18")
+
+
+def test_a_stream_the_program_stops_reading_counts_what_it_read(openai_instrumented, openai_api):
+    chunks = chat_chunks("gpt-4o-mini-2024-07-18", PIECES, usage=USAGE)
+    api = openai_api(in_pieces(http_module("openai"), sse_reply(chunks), size=16))
+    options = {"stream_options": {"include_usage": True}}
+    api.run(read_streaming_response("iter_lines", limit=5, model="gpt-4o-mini", stream=True, **options))
+
+    # five lines: the role chunk's, a blank line, the first piece's, a blank line, the second piece's
+    attributes = dict(openai_instrumented.span().attributes)
+    assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("".join(PIECES[:2]), "gpt-4o-mini-2024-07-18")
+
+
+def test_a_responses_stream_the_program_reads_as_bytes_is_read_event_by_event(openai_instrumented, openai_api):
+    final = response_object("gpt-5-mini-2025-08-07", [message_item("Your parcel left.")], responses_usage(1000, 200))
+    events = response_events(final, ["Your parcel ", "left."])
+    api = openai_api(in_pieces(http_module("openai"), sse_reply(events, named=True, done=False)))
+
+    async def scenario(api):
+        manager = api.client.responses.with_streaming_response.create(
+            model="gpt-5-mini", input="Where is it?", stream=True
+        )
+        if api.asynchronous:
+            async with manager as response:
+                return await api.items(response.iter_bytes())
+        with manager as response:
+            return await api.items(response.iter_bytes())
+
+    api.run(scenario)
+    attributes = dict(openai_instrumented.span().attributes)
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (1000, 200)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-5-mini-2025-08-07"
+
+
+def test_a_streaming_response_parsed_keeps_no_copy_of_its_body(openai_instrumented, openai_api):
+    chunks = chat_chunks("gpt-4o-mini-2024-07-18", PIECES, usage=USAGE)
+    api = openai_api(in_pieces(http_module("openai"), sse_reply(chunks)))
+
+    async def scenario(api):
+        manager = api.client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+        if api.asynchronous:
+            async with manager as response:
+                stream = await response.parse()
+                readers = set(vars(response.http_response))
+                return readers, await api.items(stream)
+        with manager as response:
+            stream = response.parse()
+            readers = set(vars(response.http_response))
+            return readers, await api.items(stream)
+
+    readers, chunks = api.run(scenario)
+    assert not readers & {"iter_bytes", "aiter_bytes"}  # the SDK reads the stream: nothing of ours in its way
+    assert len(chunks) == len(PIECES) + 3  # the role chunk, the pieces, the finish chunk, the usage chunk
+    assert openai_instrumented.span().attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST

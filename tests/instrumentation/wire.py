@@ -81,6 +81,23 @@ class Wire:
         return self.http.Response(reply.status, headers=reply.headers, content=reply.body)
 
 
+def in_pieces(http: Any, reply: Reply, size: int = 64) -> Reply:
+    """``reply`` with its body sent in pieces of ``size`` bytes, as a network delivers it: httpx keeps
+    no copy of a body read piece by piece (``iter_bytes()``), as it does of one given whole."""
+    body = reply.body
+
+    class Body(http.SyncByteStream, http.AsyncByteStream):
+        def __iter__(self) -> Any:
+            for start in range(0, len(body), size):
+                yield body[start : start + size]
+
+        async def __aiter__(self) -> Any:
+            for start in range(0, len(body), size):
+                yield body[start : start + size]
+
+    return Reply(reply.status, b"", reply.headers, Body())
+
+
 def no_first_chunk(http: Any) -> Any:
     """A streamed body whose first chunk never comes, as on a slow provider: async reading waits
     until the program cancels it (a time-to-first-token timeout); sync reading is interrupted, as

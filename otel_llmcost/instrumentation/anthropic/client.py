@@ -13,7 +13,7 @@ response later, so the body is never read twice. The most common call, a plain n
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import anthropic
@@ -23,7 +23,7 @@ from opentelemetry import context
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attach_for_provider, for_provider
-from otel_llmcost.instrumentation import core, streams
+from otel_llmcost.instrumentation import core, raw_bodies, streams
 from otel_llmcost.instrumentation.anthropic import fast_messages, messages, sdk_tracing
 from otel_llmcost.instrumentation.anthropic.providers import bill_by_request_model, server_of
 
@@ -52,7 +52,17 @@ class _Tracker(core.LLMCall):
     """One request's call, from the request to the parsed result (or the stream's end): the
     ``LLMCall`` plus what the SDK's request needs (one object per call, not two)."""
 
-    __slots__ = ("request", "response", "streaming", "returned", "returned_at", "options", "saved", "post_parser")
+    __slots__ = (
+        "request",
+        "response",
+        "streaming",
+        "returned",
+        "returned_at",
+        "kept",
+        "options",
+        "saved",
+        "post_parser",
+    )
 
     def __init__(self, telemetry: core.Telemetry, request: core.Request, options: Any) -> None:
         core.LLMCall.__init__(self, telemetry, request)
@@ -61,6 +71,7 @@ class _Tracker(core.LLMCall):
         self.streaming = False
         self.returned = False
         self.returned_at: tuple[int, float] | None = None  # a raw response's body read: the call's end
+        self.kept: raw_bodies.Kept | None = None  # a raw response's body as the user reads it themselves
         self.options = options
         self.saved = post_parser = options.post_parser
         self.post_parser: Callable[[Any], Any] | None = post_parser if callable(post_parser) else None
@@ -76,6 +87,9 @@ class _Tracker(core.LLMCall):
         post_parser that raises (``messages.parse()`` of an answer that fails validation)
         cannot hide the usage."""
         try:
+            if self.kept is not None:  # a raw response parsed: the SDK read its body
+                raw_bodies.drop(self.kept)
+                self.kept = None
             if isinstance(result, Mapping):  # asked for as plain JSON (client.post(..., cast_to=object))
                 if not self._ended and (response := self._read_body(result)) is not None:
                     self.response = response
@@ -109,6 +123,8 @@ class _Tracker(core.LLMCall):
                 _raw_calls[result] = self
                 # the HTTP response outlives the raw one for the callback: its body, if read, has the usage
                 weakref.finalize(result, self.abandoned, getattr(result, "http_response", None))
+                if self.returned_at is None:  # its body unread: the user may read it themselves
+                    self.kept = raw_bodies.tee(getattr(result, "http_response", None))
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
@@ -126,13 +142,34 @@ class _Tracker(core.LLMCall):
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
         """A raw response was closed or dropped without ``.parse()`` (``core.end_unparsed``)."""
         if not self.streaming and not self._ended:
-            core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY)
+            read_kept = None if self.kept is None else self._read_kept
+            core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY, read_kept)
+        raw_bodies.drop(self.kept)
+        self.kept = None
 
     def _read_body(self, body: Any) -> core.Response | None:
         if not (isinstance(body, Mapping) and body.get("type") == "message"):
             return None
         message = construct_type(type_=anthropic.types.Message, value=body)
         return bill_by_request_model(messages.read(message), self.request)
+
+    def _read_kept(self) -> core.Response | None:
+        from anthropic._streaming import SSEDecoder
+
+        return raw_bodies.read_kept(self.kept, self._read_body, self._read_events, SSEDecoder)
+
+    def _read_events(self, events: Iterator[dict[str, Any]]) -> core.Response | None:
+        """A stream the user read as bytes, read event by event as the SDK's stream would have been."""
+        event_type = getattr(anthropic.types, "RawMessageStreamEvent", None)
+        if event_type is None:
+            return None
+        state = _StreamState(self.request)
+        for data in events:
+            try:
+                state.add(construct_type(type_=event_type, value=data))
+            except Exception:  # one the state cannot read (an error event): passed over
+                continue
+        return state.response()
 
 
 class _StreamState(messages.MessageStream):

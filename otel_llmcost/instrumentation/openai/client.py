@@ -27,7 +27,7 @@ from opentelemetry import context, trace
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attach_for_provider, for_provider
-from otel_llmcost.instrumentation import core, streams
+from otel_llmcost.instrumentation import core, raw_bodies, streams
 from otel_llmcost.instrumentation.openai import chat, fast_chat, responses
 from otel_llmcost.instrumentation.openai.endpoints import ENDPOINTS, Endpoint
 from otel_llmcost.instrumentation.openai.providers import Server, is_openai_api, server_of
@@ -60,6 +60,7 @@ class _Tracker(core.LLMCall):
         "saved",
         "post_parser",
         "cast_to",
+        "kept",
     )
 
     def __init__(
@@ -81,6 +82,7 @@ class _Tracker(core.LLMCall):
         # When the request returned a raw response whose body the SDK had read: the call's end, however
         # long the user takes to parse it (None: a streamed body, read when parsed)
         self.returned_at: tuple[int, float] | None = None
+        self.kept: raw_bodies.Kept | None = None  # a raw response's body as the user reads it themselves
         self.options = options
         post_parser = options.post_parser
         self.saved: dict[str, Any] = {"post_parser": post_parser}
@@ -95,6 +97,9 @@ class _Tracker(core.LLMCall):
         """The post_parser the SDK hands every parsed result to. We look first, so a
         post_parser that raises (``.parse()`` of a truncated answer) cannot hide the usage."""
         try:
+            if self.kept is not None:  # a raw response parsed: the SDK read its body
+                raw_bodies.drop(self.kept)
+                self.kept = None
             if isinstance(result, (openai.BaseModel, Mapping)):
                 if not self._ended:
                     # A raw response parsed with .parse(to=dict) gives the body as a dict: read as the model
@@ -151,6 +156,8 @@ class _Tracker(core.LLMCall):
                 _raw_calls[result] = self
                 # the HTTP response outlives the raw one for the callback: its body, if read, has the usage
                 weakref.finalize(result, self.abandoned, getattr(result, "http_response", None))
+                if self.returned_at is None:  # its body unread: the user may read it themselves
+                    self.kept = raw_bodies.tee(getattr(result, "http_response", None))
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
@@ -168,10 +175,31 @@ class _Tracker(core.LLMCall):
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
         """A raw response was closed or dropped without ``.parse()`` (``core.end_unparsed``)."""
         if not self.streaming and not self._ended:
-            core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY)
+            read_kept = None if self.kept is None else self._read_kept
+            core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY, read_kept)
+        raw_bodies.drop(self.kept)
+        self.kept = None
 
     def _read_body(self, body: Any) -> core.Response:
         return self.endpoint.read(self._as_model(body))
+
+    def _read_kept(self) -> core.Response | None:
+        from openai._streaming import SSEDecoder
+
+        return raw_bodies.read_kept(self.kept, self._read_body, self._read_events, SSEDecoder)
+
+    def _read_events(self, events: Iterator[dict[str, Any]]) -> core.Response | None:
+        """A stream the user read as bytes, read chunk by chunk as the SDK's stream would have been."""
+        stream_state, chunk_type = self.endpoint.stream_state, self.endpoint.chunk_type()
+        if stream_state is None or chunk_type is None:
+            return None
+        state = stream_state(False, self._request.body)
+        for data in events:
+            try:
+                state.add(construct_type(type_=chunk_type, value=data))
+            except Exception:  # one the state cannot read (an error event): passed over
+                continue
+        return state.response()
 
 
 def _hide_injected_usage(stream: Any, asynchronous: bool) -> None:

@@ -25,19 +25,37 @@ class Endpoint:
     # Where the SDK's model of the response is ("module:Name"): a body the user asked for as plain JSON
     # (``client.post(..., cast_to=object)``, ``cast_to=httpx.Response``) is read as that model.
     model: str = ""
+    # The SDK's model of a streamed chunk or event: a stream the user read as bytes is read as those.
+    chunk_model: str = ""
 
     def response_model(self) -> type | None:
         """The SDK's response model, or None where this SDK release has none."""
-        module, _, name = self.model.partition(":")
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            return None
+        return _sdk_type(self.model)
+
+    def chunk_type(self) -> Any:
+        """The SDK's type of a streamed chunk or event (a union of events), or None."""
+        return _sdk_type(self.chunk_model)
+
+
+def _sdk_type(where: str) -> Any:
+    module, _, name = where.partition(":")
+    if not name:
+        return None
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
 
 
 ENDPOINTS = {
     "/chat/completions": Endpoint(
-        sc.OP_CHAT, chat.describe, chat.read, chat.ChatStream, True, "openai.types.chat:ChatCompletion"
+        sc.OP_CHAT,
+        chat.describe,
+        chat.read,
+        chat.ChatStream,
+        True,
+        "openai.types.chat:ChatCompletion",
+        "openai.types.chat:ChatCompletionChunk",
     ),
     "/responses": Endpoint(
         sc.OP_CHAT,
@@ -45,6 +63,7 @@ ENDPOINTS = {
         responses.read,
         lambda injected_usage, body: responses.ResponseStream(injected_usage),
         model="openai.types.responses:Response",
+        chunk_model="openai.types.responses:ResponseStreamEvent",
     ),
     "/responses/compact": Endpoint(
         sc.OP_CHAT, responses.describe, responses.read_compaction, model="openai.types.responses:CompactedResponse"
@@ -58,6 +77,7 @@ ENDPOINTS = {
         completions.read,
         lambda injected_usage, body: completions.CompletionStream(injected_usage),
         True,
+        "openai.types:Completion",
         "openai.types:Completion",
     ),
 }
