@@ -120,6 +120,19 @@ def read_kept(
     return read_json(value)
 
 
+def replay(state: Any, events: Iterator[dict[str, Any]], chunk_type: Any, construct: Callable[..., Any]) -> Any:
+    """The response of a stream the user read as bytes: its events made the SDK's chunks
+    (``construct(type_=chunk_type, value=...)``, the SDK's ``construct_type``) and read by its stream
+    ``state`` one by one, as the SDK's stream would have been; one the state cannot read (an error
+    event) is passed over."""
+    for data in events:
+        try:
+            state.add(construct(type_=chunk_type, value=data))
+        except Exception:
+            continue
+    return state.response()
+
+
 def _event_data(events: Iterator[Any]) -> Iterator[dict[str, Any]]:
     """The JSON objects of a stream's server-sent events, up to OpenAI's ``[DONE]``; events that are no
     JSON object are passed over."""

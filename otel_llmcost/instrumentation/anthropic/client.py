@@ -163,13 +163,7 @@ class _Tracker(core.LLMCall):
         event_type = getattr(anthropic.types, "RawMessageStreamEvent", None)
         if event_type is None:
             return None
-        state = _StreamState(self.request)
-        for data in events:
-            try:
-                state.add(construct_type(type_=event_type, value=data))
-            except Exception:  # one the state cannot read (an error event): passed over
-                continue
-        return state.response()
+        return raw_bodies.replay(_StreamState(self.request), events, event_type, construct_type)
 
 
 class _StreamState(messages.MessageStream):

@@ -193,13 +193,7 @@ class _Tracker(core.LLMCall):
         stream_state, chunk_type = self.endpoint.stream_state, self.endpoint.chunk_type()
         if stream_state is None or chunk_type is None:
             return None
-        state = stream_state(False, self._request.body)
-        for data in events:
-            try:
-                state.add(construct_type(type_=chunk_type, value=data))
-            except Exception:  # one the state cannot read (an error event): passed over
-                continue
-        return state.response()
+        return raw_bodies.replay(stream_state(False, self._request.body), events, chunk_type, construct_type)
 
 
 def _hide_injected_usage(stream: Any, asynchronous: bool) -> None:
