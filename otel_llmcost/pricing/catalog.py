@@ -220,14 +220,19 @@ def _read_override_file() -> Overrides:
     try:
         return load_file(Path(path).expanduser())
     except OverrideError as exc:
-        # A typo in a price file must not take the application down: say what is wrong, once, and go on.
-        logger.error(
-            "Ignoring the price file %s (named by %s): %s. Costs use the built-in catalog until it is fixed.",
-            path,
-            sc.ENV_PRICING_FILE,
-            exc,
-        )
-        return Overrides()
+        problem: object = exc
+    except RuntimeError as exc:  # ~user/... of no known user
+        problem = f"its ~ names no home directory here ({exc}); write the full path"
+    except Exception as exc:  # never a failure of every call's pricing: the catalog prices them
+        problem = f"reading it failed ({type(exc).__name__}: {exc})"
+    # A typo in a price file must not take the application down: say what is wrong, once, and go on.
+    logger.error(
+        "Ignoring the price file %s (named by %s): %s. Costs use the built-in catalog until it is fixed.",
+        path,
+        sc.ENV_PRICING_FILE,
+        problem,
+    )
+    return Overrides()
 
 
 def _current() -> _Prices:

@@ -34,10 +34,11 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import PRICE_FIELDS, STANDARD, TIERS, PriceEntry, parse_price
-from otel_llmcost.pricing.names import CATALOG_PROVIDERS, catalog_provider
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, catalog_provider
 
 META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
 ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
+MAX_THRESHOLD = 1_000_000_000_000  # input tokens: the store keeps thresholds as UInt64
 CUSTOM_PROVIDER = "custom"  # a user price without a provider: applies whoever serves the model
 
 
@@ -71,7 +72,9 @@ def load_file(path: Path) -> Overrides:
             f"it is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
         ) from None
     except json.JSONDecodeError as exc:
-        raise OverrideError(f"it is not valid JSON: {exc}") from None
+        raise OverrideError(f"it is not valid JSON (a price file is JSON, not YAML): {exc}") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300)
+        raise OverrideError(f"a number in it cannot be read ({exc}); write prices in USD per 1M tokens") from None
     except RecursionError:
         raise OverrideError('its JSON is nested too deeply to be a price file {"prices": [ ... ]}') from None
     if not isinstance(data, dict) or not isinstance(data.get("prices"), list):
@@ -147,7 +150,21 @@ def parse_discount(item: Mapping[str, Any], where: str, origin: str) -> Discount
     percent = parse_price(item["discount"], f"{where}.discount")
     if percent > 100:
         raise OverrideError(f"{where}.discount is a percentage from 0 to 100, got {item['discount']!r}")
-    return Discount(item.get("model"), catalog_provider(item.get("provider")), percent, origin)
+    return Discount(item.get("model"), _provider_of(item, where), percent, origin)
+
+
+def _provider_of(item: Mapping[str, Any], where: str) -> str | None:
+    """The catalog provider a price or discount applies to: its ``provider``, or the one its model id
+    names by a prefix (``azure/gpt-4o``: Azure's calls only, as ``pricing show`` names that entry)."""
+    provider = catalog_provider(item.get("provider"))
+    model = item.get("model")
+    named = bare_id(model)[1] if isinstance(model, str) else None
+    if provider and named and provider != named:
+        raise OverrideError(
+            f"{where} names the model {model!r}, whose prefix is provider {named}, and provider "
+            f"{item.get('provider')!r}: give the model without its prefix, or drop the provider"
+        )
+    return provider or named
 
 
 def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: str) -> PriceEntry:
@@ -157,8 +174,13 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     if missing:
         raise OverrideError(f"{where} ({item['model']}) needs {' and '.join(missing)} (USD per 1M tokens)")
     threshold = item.get("long_context_threshold")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold <= 0):
-        raise OverrideError(f"{where}.long_context_threshold must be a positive whole number of tokens")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 < threshold <= MAX_THRESHOLD
+    ):
+        raise OverrideError(
+            f"{where}.long_context_threshold must be a whole number of input tokens from 1 to "
+            f"{MAX_THRESHOLD:,} (e.g. 200000), got {threshold!r}"
+        )
     long_prices = [name for name in PRICE_FIELDS if name in item and "long_" in name]
     if long_prices and threshold is None:
         raise OverrideError(
@@ -190,7 +212,7 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     web_search = item.get("web_search_per_1k")
     return PriceEntry(
         key=item["model"],
-        provider=catalog_provider(item.get("provider")) or CUSTOM_PROVIDER,
+        provider=_provider_of(item, where) or CUSTOM_PROVIDER,
         mode=mode,
         prices={name: parse_price(item[name], f"{where}.{name}") for name in PRICE_FIELDS if name in item},
         long_context_threshold=threshold,

@@ -238,6 +238,18 @@ def test_a_zero_price_written_with_any_exponent_is_zero(zero):
         # broke every price lookup with a RecursionError, catalog models' too
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
         (b'{"prices": [{"model": "caf\xe9", "input": 1, "output": 2}]}', "not UTF-8 text (byte 0xe9 at offset 26)"),
+        # json's ValueError for an integer of more than 4300 digits: every call's pricing failed, its usage lost
+        ('{"prices": [{"model": "acme-llm", "input": ' + "1" * 5000 + ', "output": 1}]}', "a number in it cannot be read"),
+        # the store keeps a threshold as UInt64: every command that opened it failed
+        (
+            {"prices": [{"model": "acme-llm", "input": 1, "output": 2, "long_input": 2, "long_context_threshold": 2**64}]},
+            "long_context_threshold must be a whole number of input tokens from 1 to 1,000,000,000,000",
+        ),
+        # azure/gpt-4o (as pricing show names Azure's entry) with another provider: which one was meant?
+        (
+            {"prices": [{"model": "azure/acme-llm", "provider": "openai", "input": 1, "output": 2}]},
+            "whose prefix is provider azure, and provider 'openai'",
+        ),
     ],
     ids=lambda value: value[:40] if isinstance(value, (str, bytes)) else None,
 )
@@ -252,6 +264,29 @@ def test_bad_override_file_logs_one_clear_error_and_keeps_the_catalog(monkeypatc
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert str(path) in errors[0] and sc.ENV_PRICING_FILE in errors[0] and problem in errors[0]
+
+
+def test_a_price_file_path_of_an_unknown_users_home_is_reported(monkeypatch, caplog):
+    # Path.expanduser() raised RuntimeError outside the error handling: every call lost its usage and cost
+    monkeypatch.setenv(sc.ENV_PRICING_FILE, "~no-such-user-here/prices.json")
+    clear_overrides()
+    with caplog.at_level(logging.ERROR, logger="otel_llmcost.pricing"):
+        assert price_call("gpt-4o-mini", Usage(input_tokens=1_000_000)).total == D("0.15")
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "~no-such-user-here/prices.json" in error and "write the full path" in error
+
+
+def test_a_price_keyed_by_a_provider_prefixed_id_applies_to_that_provider_only(monkeypatch, tmp_path):
+    # pricing show names Azure's gpt-4o entry azure/gpt-4o: a price or discount written with that key
+    # applied to OpenAI's calls too
+    prices = [{"model": "azure/gpt-4o", "input": 2, "output": 8}, {"model": "azure/gpt-4o-mini", "discount": 50}]
+    use_price_file(monkeypatch, tmp_path / "prices.json", {"prices": prices})
+
+    assert prices_of(find_price("gpt-4o", "azure")) == (D(2), D(8))
+    assert prices_of(find_price("gpt-4o", "openai")) == (D("2.5"), D(10))
+    azure_mini = price_call("gpt-4o-mini", Usage(input_tokens=1_000_000), provider="azure.ai.openai")
+    assert azure_mini.total == D("0.165") / 2  # Azure's $0.165, less 50%
+    assert price_call("gpt-4o-mini", Usage(input_tokens=1_000_000), provider="openai").total == D("0.15")
 
 
 def test_an_override_file_with_a_byte_order_mark_is_read(monkeypatch, tmp_path):
