@@ -77,22 +77,37 @@ def drop(kept: Kept | None) -> None:
 
 def _keeping(read: Callable[..., Iterator[bytes]], kept: Kept) -> Callable[..., Iterator[bytes]]:
     def iter_bytes(chunk_size: int | None = None) -> Iterator[bytes]:
-        for piece in read(kept.response(), chunk_size):
-            kept.keep(piece)
-            yield piece
-        kept.complete = True
+        # The response is taken now, as its own iter_bytes() holds it: the program may keep only the iterator
+        return _kept_pieces(read(kept.response(), chunk_size), kept)
 
     return iter_bytes
 
 
-def _akeeping(read: Callable[..., AsyncIterator[bytes]], kept: Kept) -> Callable[..., AsyncIterator[bytes]]:
-    async def aiter_bytes(chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        async for piece in read(kept.response(), chunk_size):
+def _kept_pieces(pieces: Iterator[bytes], kept: Kept) -> Iterator[bytes]:
+    try:
+        for piece in pieces:
             kept.keep(piece)
             yield piece
         kept.complete = True
+    finally:
+        pieces.close()  # (a generator) an early close reaches httpx's at once, which closes the response
+
+
+def _akeeping(read: Callable[..., AsyncIterator[bytes]], kept: Kept) -> Callable[..., AsyncIterator[bytes]]:
+    def aiter_bytes(chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        return _akept_pieces(read(kept.response(), chunk_size), kept)
 
     return aiter_bytes
+
+
+async def _akept_pieces(pieces: Any, kept: Kept) -> AsyncIterator[bytes]:
+    try:
+        async for piece in pieces:
+            kept.keep(piece)
+            yield piece
+        kept.complete = True
+    finally:
+        await pieces.aclose()  # an early aclose() reaches httpx's at once, which closes the response
 
 
 def read_kept(

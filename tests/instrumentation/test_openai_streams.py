@@ -31,6 +31,7 @@ from wire import (
     response_events,
     response_object,
     responses_usage,
+    sse,
     sse_reply,
     tool_call,
     web_search_item,
@@ -1095,3 +1096,72 @@ def test_a_streaming_response_parsed_keeps_no_copy_of_its_body(openai_instrument
     assert not readers & {"iter_bytes", "aiter_bytes"}  # the SDK reads the stream: nothing of ours in its way
     assert len(chunks) == len(PIECES) + 3  # the role chunk, the pieces, the finish chunk, the usage chunk
     assert openai_instrumented.span().attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
+
+
+def test_the_byte_iterator_of_a_dropped_raw_response_still_reads_its_body(openai_instrumented, openai_api):
+    # A proxy returns raw.http_response.iter_bytes() and drops raw: httpx's own iterator holds its response;
+    # ours took it at the first next(), by then gone with raw (AttributeError reached the program)
+    body = sse(chat_chunks("gpt-4o-mini-2024-07-18", PIECES))
+    api = openai_api(in_pieces(http_module("openai"), Reply(200, body, {"content-type": "text/event-stream"})))
+
+    async def scenario(api):
+        async def upstream():
+            create = api.client.chat.completions.with_raw_response.create
+            raw = await api(create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+            return raw.http_response.aiter_bytes() if api.asynchronous else raw.http_response.iter_bytes()
+
+        pieces = await upstream()
+        gc.collect()
+        return b"".join(await api.items(pieces))
+
+    assert api.run(scenario) == body
+    assert openai_instrumented.span().attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] > 0  # ended when raw was dropped
+
+
+def test_an_early_close_of_a_read_body_closes_the_response_as_httpx_does(openai_instrumented, openai_api):
+    # httpx2's iterator closes the response when it is closed early; ours did not close it, so it stayed
+    # open until the garbage collector (async: the event loop) finalized it
+    http = http_module("openai")
+    reply = in_pieces(http, sse_reply(chat_chunks("gpt-4o-mini-2024-07-18", PIECES)))
+    api = openai_api(reply)
+
+    async def closed_after_one_piece(response):
+        if api.asynchronous:
+            pieces = response.aiter_bytes()
+            await pieces.__anext__()
+            await pieces.aclose()
+        else:
+            pieces = response.iter_bytes()
+            next(pieces)
+            pieces.close()
+        return response.is_closed
+
+    async def scenario(api):
+        httpx_alone = await closed_after_one_piece(http.Response(200, headers=reply.headers, stream=reply.stream))
+        manager = api.client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True
+        )
+        if api.asynchronous:
+            async with manager as response:
+                return httpx_alone, await closed_after_one_piece(response.http_response)
+        with manager as response:
+            return httpx_alone, await closed_after_one_piece(response.http_response)
+
+    httpx_alone, teed = api.run(scenario)
+    assert teed is httpx_alone
+
+
+def test_the_one_choice_a_server_numbers_other_than_0_is_one_message(instrument_openai, telemetry, openai_api):
+    # n not asked for: a compatible server's only choice at index 1 kept its text under 0 and its finish
+    # reason under 1, two messages
+    instrument_openai(capture_content=True)
+    chunks = chat_chunks("llama-3.3-70b", PIECES)
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            choice["index"] = 1
+    api = openai_api(sse_reply(chunks), base_url="http://localhost:8000/v1")
+    api.run(stream_chat(model="llama"))
+
+    output = json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    text = {"type": "text", "content": "".join(PIECES)}
+    assert output == [{"role": "assistant", "parts": [text], "finish_reason": "stop"}]

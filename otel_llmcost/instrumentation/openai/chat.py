@@ -327,8 +327,9 @@ class ChatStream:
         self.service_tier: str | None = None
         self.fingerprint: str | None = None
         self.usage: Any = None
-        # One choice asked for (no ``n``, or 1): every delta is choice 0's, and its index is not read
-        # (on the real SDK each attribute read of a chunk costs ~0.15 us: its caches are cold)
+        # One choice asked for (no ``n``, or 1): every delta is the one choice's, 0 whatever index a
+        # server gives it, and its index is not read (on the real SDK each attribute read of a chunk
+        # costs ~0.15 us: its caches are cold)
         self.single = body is None or body.get("n") in (None, 1)
         self.text: list[str] = []  # the single choice's text
         self.texts: dict[int, list[str]] = {}  # choice -> text, when more were asked for
@@ -375,15 +376,15 @@ class ChatStream:
                         if thinking:
                             self.reasoning.append(thinking)
                     if delta.tool_calls:
-                        self._add_tool_calls(choice.index, delta.tool_calls)
+                        self._add_tool_calls(0 if self.single else choice.index, delta.tool_calls)
                     refusal = getattr(delta, "refusal", None)  # declared since openai 1.40's structured outputs
                     if refusal:
-                        self.refusals.setdefault(choice.index, []).append(refusal)
+                        self.refusals.setdefault(0 if self.single else choice.index, []).append(refusal)
                     function_call = getattr(delta, "function_call", None)
                     if function_call is not None and function_call.arguments:
                         self.function_arguments.append(function_call.arguments)
             if choice.finish_reason:
-                self.finish[choice.index] = choice.finish_reason
+                self.finish[0 if self.single else choice.index] = choice.finish_reason
                 if self.usage is None:
                     self.usage = usage_beside(chunk)
         return True
