@@ -31,24 +31,37 @@ def price_field(tier: str, component: str, long_context: bool = False) -> str:
 PRICE_FIELDS = tuple(price_field(t, c, long) for long in (False, True) for t in TIERS for c in COMPONENTS)
 
 
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, short: an integer past the digits Python writes out (4300) raises."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {round(value.bit_length() * 0.30103):,} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def parse_price(value: Any, what: str) -> Decimal:
     """A price from JSON (number or numeric string) as an exact Decimal, or a ValueError saying why not."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise ValueError(f"{what} must be a number or a numeric string, got {value!r}")
+        raise ValueError(f"{what} must be a number or a numeric string, got {shown(value)}")
+    if isinstance(value, int) and not -_HIGHEST_PRICE <= value <= _HIGHEST_PRICE:
+        raise ValueError(
+            f"{what} is out of range: use 0 or a number from 1e{_LOWEST_EXPONENT} to {_HIGHEST_PRICE:,},"
+            f" got {shown(value)}"
+        )
     try:
         # str() of a float is its shortest repr, so 0.15 stays 0.15 instead of 0.1499999...
         price = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f"{what} must be a number or a numeric string, got {value!r}") from None
+        raise ValueError(f"{what} must be a number or a numeric string, got {shown(value)}") from None
     if not price.is_finite() or price < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
+        raise ValueError(f"{what} must be a finite number >= 0, got {shown(value)}")
     if not price:
         return Decimal(0)  # not 0E-99999999, whose exact integer rate would take unbounded memory
     # Past these, a price is a typo (1e999999), and exact integer rates of it would take unbounded memory
     if price > _HIGHEST_PRICE or price.adjusted() < _LOWEST_EXPONENT:
         raise ValueError(
             f"{what} is out of range: use 0 or a number from 1e{_LOWEST_EXPONENT} to {_HIGHEST_PRICE:,},"
-            f" got {value!r}"
+            f" got {shown(value)}"
         )
     return price
 

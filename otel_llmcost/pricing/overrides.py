@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.pricing.entry import PRICE_FIELDS, STANDARD, TIERS, PriceEntry, parse_price
-from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, catalog_provider
+from otel_llmcost.pricing.entry import PRICE_FIELDS, STANDARD, TIERS, PriceEntry, parse_price, shown
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, catalog_provider
 
 META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
 ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
@@ -150,21 +150,8 @@ def parse_discount(item: Mapping[str, Any], where: str, origin: str) -> Discount
     percent = parse_price(item["discount"], f"{where}.discount")
     if percent > 100:
         raise OverrideError(f"{where}.discount is a percentage from 0 to 100, got {item['discount']!r}")
-    return Discount(item.get("model"), _provider_of(item, where), percent, origin)
+    return Discount(item.get("model"), catalog_provider(item.get("provider")), percent, origin)
 
-
-def _provider_of(item: Mapping[str, Any], where: str) -> str | None:
-    """The catalog provider a price or discount applies to: its ``provider``, or the one its model id
-    names by a prefix (``azure/gpt-4o``: Azure's calls only, as ``pricing show`` names that entry)."""
-    provider = catalog_provider(item.get("provider"))
-    model = item.get("model")
-    named = bare_id(model)[1] if isinstance(model, str) else None
-    if provider and named and provider != named:
-        raise OverrideError(
-            f"{where} names the model {model!r}, whose prefix is provider {named}, and provider "
-            f"{item.get('provider')!r}: give the model without its prefix, or drop the provider"
-        )
-    return provider or named
 
 
 def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: str) -> PriceEntry:
@@ -179,7 +166,7 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     ):
         raise OverrideError(
             f"{where}.long_context_threshold must be a whole number of input tokens from 1 to "
-            f"{MAX_THRESHOLD:,} (e.g. 200000), got {threshold!r}"
+            f"{MAX_THRESHOLD:,} (e.g. 200000), got {shown(threshold)}"
         )
     long_prices = [name for name in PRICE_FIELDS if name in item and "long_" in name]
     if long_prices and threshold is None:
@@ -212,7 +199,7 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     web_search = item.get("web_search_per_1k")
     return PriceEntry(
         key=item["model"],
-        provider=_provider_of(item, where) or CUSTOM_PROVIDER,
+        provider=catalog_provider(item.get("provider")) or CUSTOM_PROVIDER,
         mode=mode,
         prices={name: parse_price(item[name], f"{where}.{name}") for name in PRICE_FIELDS if name in item},
         long_context_threshold=threshold,
