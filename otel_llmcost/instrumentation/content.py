@@ -7,6 +7,7 @@ shaped messages; each adapter turns its provider's content into these parts.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -24,6 +25,27 @@ def tool_call_part(call_id: str | None, name: str | None, arguments: Any) -> dic
 
 def tool_response_part(call_id: str | None, response: Any) -> dict[str, Any]:
     return {"type": "tool_call_response", "id": call_id, "response": response}
+
+
+def tool_definitions(tools: Any) -> list[dict[str, Any]]:
+    """``gen-ai-tool-definitions.json``'s list for a request's ``tools``, in any SDK's shape: each tool's
+    type and name only (the semconv advises against its description and parameters by default).
+    Chat Completions nests a function's name (``{"type": "function", "function": {"name": ...}}``), the
+    Responses API does not, Anthropic gives no type to its own tools; a built-in tool without a name
+    (Responses ``web_search``) is named by its type, an MCP server by its label."""
+    definitions = []
+    for tool in tools if isinstance(tools, (list, tuple)) else ():
+        if not isinstance(tool, Mapping):
+            continue
+        kind = tool.get("type")
+        nested = tool.get(kind) if isinstance(kind, str) and kind in ("function", "custom") else None
+        name = nested.get("name") if isinstance(nested, Mapping) else tool.get("name")
+        if kind is None or (kind == "custom" and "input_schema" in tool):  # an Anthropic tool of the user's
+            kind = "function"
+        name = name or tool.get("server_label") or kind
+        if isinstance(kind, str) and isinstance(name, str):
+            definitions.append({"type": kind, "name": name})
+    return definitions
 
 
 def json_or_text(value: Any) -> Any:

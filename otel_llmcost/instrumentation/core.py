@@ -32,7 +32,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import current_attributes
-from otel_llmcost.instrumentation.content import for_redaction, redacted_json
+from otel_llmcost.instrumentation.content import for_redaction, redacted_json, tool_definitions
 from otel_llmcost.pricing.cost import price_call, price_floats
 from otel_llmcost.pricing.types import Cost, Usage, new_usage
 
@@ -931,6 +931,15 @@ def _content_attributes(telemetry: Telemetry, request: Request, response: Respon
         (sc.GEN_AI_INPUT_MESSAGES, request.input_messages),
         (sc.GEN_AI_OUTPUT_MESSAGES, response.output_messages if response else None),
     )
+    # The tools offered, by type and name only: no text of the prompt's, so not the redaction hook's to see
+    tools = request.body.get("tools") if request.body is not None else None
+    if tools:
+        try:
+            definitions = tool_definitions(tools)
+            if definitions:
+                attributes[sc.GEN_AI_TOOL_DEFINITIONS] = json.dumps(definitions, ensure_ascii=False)
+        except Exception:
+            log_failure(f"{__name__}.content.{sc.GEN_AI_TOOL_DEFINITIONS}")
     # Each source alone: content that cannot be read or written is dropped, never the call's other telemetry.
     for key, source in sources:
         if source is None:

@@ -517,6 +517,19 @@ def test_a_one_shot_iterable_of_messages_is_left_for_the_sdk(anthropic_instrumen
     assert anthropic_instrumented.span().attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
 
 
+def test_the_tools_offered_are_recorded_by_type_and_name(instrument_anthropic, telemetry, anthropic_api):
+    # The user's tools have no type (a function, to the semconv); Anthropic's own are typed and named
+    instrument_anthropic(capture_content=True)
+    web_search = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+    api = anthropic_api(json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(10, 5))))
+    api.run(create(tools=[TRACK, web_search]))
+
+    assert json.loads(telemetry.span().attributes[sc.GEN_AI_TOOL_DEFINITIONS]) == [
+        {"type": "function", "name": TRACK["name"]},
+        {"type": "web_search_20250305", "name": "web_search"},
+    ]
+
+
 def test_content_blocks_sent_back_as_sdk_objects_read_like_dicts(instrument_anthropic, telemetry, anthropic_api):
     instrument_anthropic(capture_content=True)
     answer = claude_message(

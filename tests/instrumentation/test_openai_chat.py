@@ -394,6 +394,32 @@ def test_a_refusal_is_captured_as_the_answer(instrument_openai, telemetry, opena
     ]
 
 
+def test_the_tools_offered_are_recorded_by_type_and_name_when_content_is_captured(
+    instrument_openai, telemetry, openai_api
+):
+    # gen_ai.tool.definitions (opt-in, gen-ai-tool-definitions.json): type and name only, by default
+    tools = [
+        {"type": "function", "function": {"name": "get_order", "description": "An order.", "parameters": {}}},
+        {"type": "custom", "custom": {"name": "run_sql", "description": "SQL, as text."}},
+    ]
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(30, 10)))
+    instrument_openai(capture_content=True)
+    openai_api(reply).run(create_chat(model="gpt-4o-mini", tools=tools))
+
+    assert json.loads(telemetry.span().attributes[sc.GEN_AI_TOOL_DEFINITIONS]) == [
+        {"type": "function", "name": "get_order"},
+        {"type": "custom", "name": "run_sql"},
+    ]
+
+
+def test_the_tools_offered_are_not_recorded_without_content_capture(openai_instrumented, openai_api):
+    reply = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Hi", chat_usage(30, 10)))
+    tools = [{"type": "function", "function": {"name": "get_order", "parameters": {}}}]
+    openai_api(reply).run(create_chat(model="gpt-4o-mini", tools=tools))
+
+    assert sc.GEN_AI_TOOL_DEFINITIONS not in openai_instrumented.span().attributes
+
+
 def test_an_empty_text_part_is_captured_with_its_empty_content(instrument_openai, telemetry, openai_api):
     # {"type": "text", "text": ""} was recorded as {"type": "text"}: a TextPart without its required content
     instrument_openai(capture_content=True)

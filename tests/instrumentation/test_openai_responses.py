@@ -371,6 +371,24 @@ def test_responses_parse_returns_the_same_parsed_object(instrument_openai, telem
     )
 
 
+def test_the_tools_offered_to_a_response_are_recorded_by_type_and_name(instrument_openai, telemetry, openai_api):
+    # The Responses API's own tools have no name: their type names them; an MCP server, its label
+    instrument_openai(capture_content=True)
+    tools = [
+        {"type": "function", "name": "get_order", "parameters": {"type": "object", "properties": {}}},
+        {"type": "web_search"},
+        {"type": "mcp", "server_label": "deepwiki", "server_url": "https://mcp.deepwiki.com/mcp"},
+    ]
+    reply = response_object("gpt-4.1-2025-04-14", [message_item("Hi")], responses_usage(30, 10))
+    openai_api(json_reply(reply)).run(create_response(model="gpt-4.1", tools=tools))
+
+    assert json.loads(telemetry.span().attributes[sc.GEN_AI_TOOL_DEFINITIONS]) == [
+        {"type": "function", "name": "get_order"},
+        {"type": "web_search", "name": "web_search"},
+        {"type": "mcp", "name": "deepwiki"},
+    ]
+
+
 def test_a_reasoning_summary_and_a_refusal_are_captured(instrument_openai, telemetry, openai_api):
     # A refused answer is not empty: its message holds a refusal part; reasoning items carry a summary.
     instrument_openai(capture_content=True)
