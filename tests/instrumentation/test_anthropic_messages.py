@@ -530,6 +530,25 @@ def test_the_tools_offered_are_recorded_by_type_and_name(instrument_anthropic, t
     ]
 
 
+def test_media_sent_by_file_id_is_captured_as_a_file_part(instrument_anthropic, telemetry, anthropic_api):
+    # The Files API: a block's source names a file_id, which the semconv's FilePart records (it was a part
+    # of the block's type without the id)
+    instrument_anthropic(capture_content=True)
+    content = [
+        {"type": "image", "source": {"type": "file", "file_id": "file_011CNha8iCJcU1wXNR6q4V8w"}},
+        {"type": "document", "source": {"type": "file", "file_id": "file_011CPMxVD3fHLUhvTqtsQA5w"}},
+        {"type": "text", "text": "Which parcel is this?"},
+    ]
+    api = anthropic_api(json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(10, 5))))
+    api.run(create(messages=[{"role": "user", "content": content}]))
+
+    [message] = json.loads(telemetry.span().attributes[sc.GEN_AI_INPUT_MESSAGES])
+    assert message["parts"][:2] == [
+        {"type": "file", "modality": "image", "file_id": "file_011CNha8iCJcU1wXNR6q4V8w"},
+        {"type": "file", "modality": "file", "file_id": "file_011CPMxVD3fHLUhvTqtsQA5w"},
+    ]
+
+
 def test_content_blocks_sent_back_as_sdk_objects_read_like_dicts(instrument_anthropic, telemetry, anthropic_api):
     instrument_anthropic(capture_content=True)
     answer = claude_message(

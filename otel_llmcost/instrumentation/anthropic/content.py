@@ -165,5 +165,8 @@ def _media_part(kind: str, modality: str, source: Any) -> dict[str, Any]:
     url = field(source, "url")
     if field(source, "type") == "url" and isinstance(url, str):
         return {"type": "uri", "modality": modality, "uri": url}
+    file_id = field(source, "file_id")
+    if field(source, "type") == "file" and isinstance(file_id, str) and file_id:  # the Files API (beta)
+        return {"type": "file", "modality": modality, "file_id": file_id}
     # Inline media (base64) is not copied onto spans: it is large and rarely useful there.
     return {"type": kind, "modality": modality}
