@@ -128,7 +128,12 @@ OPENAI_API_TYPE = "openai.api.type"  # chat_completions | responses | embeddings
 OPENAI_REQUEST_SERVICE_TIER = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER = "openai.response.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
-OPENAI_ATTRIBUTES = (OPENAI_API_TYPE, OPENAI_REQUEST_SERVICE_TIER, OPENAI_RESPONSE_SERVICE_TIER, OPENAI_RESPONSE_SYSTEM_FINGERPRINT)
+OPENAI_ATTRIBUTES = (
+    OPENAI_API_TYPE,
+    OPENAI_REQUEST_SERVICE_TIER,
+    OPENAI_RESPONSE_SERVICE_TIER,
+    OPENAI_RESPONSE_SYSTEM_FINGERPRINT,
+)
 # The providers whose telemetry carries them: "gen_ai.provider.name ... SHOULD be set consistently with
 # provider-specific attributes" (a compatible server reached through the openai SDK, Groq's or Bedrock's, gets none)
 OPENAI_PROVIDERS = frozenset((PROVIDER_OPENAI, PROVIDER_AZURE_OPENAI))

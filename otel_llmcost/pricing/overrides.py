@@ -153,7 +153,6 @@ def parse_discount(item: Mapping[str, Any], where: str, origin: str) -> Discount
     return Discount(item.get("model"), catalog_provider(item.get("provider")), percent, origin)
 
 
-
 def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: str) -> PriceEntry:
     if item.get("model") is None:
         raise OverrideError(f"{where} gives prices but no model")

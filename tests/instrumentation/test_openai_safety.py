@@ -567,7 +567,9 @@ def test_openai_attributes_only_on_openais_calls(
         request.getfixturevalue("general_path")
     if call == "responses":
         reply = json_reply(response_object("gpt-4o-mini-2024-07-18", [message_item("Hi")], responses_usage(100, 10)))
-        run = lambda api: api(api.client.responses.create(model="gpt-4o-mini", input="Hi"))  # noqa: E731
+
+        async def run(api):
+            return await api(api.client.responses.create(model="gpt-4o-mini", input="Hi"))
     elif call == "stream":
         reply = chat_stream("gpt-4o-mini-2024-07-18", ["It left", " the depot."], chat_usage(100, 10))
 

@@ -210,8 +210,10 @@ def test_set_price_takes_any_provider_name_spans_may_carry_but_not_a_misspelt_kn
         ),
         (
             {"input": 1, "output": 2, "long_input": 2, "long_context_threshold": 10**5000},
-            "long_context_threshold must be a whole number of input tokens from 1 to 1,000,000,000,000 "
-            "(e.g. 200000), got an integer of about 5,000 digits",
+            (
+                "long_context_threshold must be a whole number of input tokens from 1 to 1,000,000,000,000 "
+                "(e.g. 200000), got an integer of about 5,000 digits"
+            ),
         ),
     ],
 )

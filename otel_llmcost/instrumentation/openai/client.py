@@ -175,8 +175,9 @@ class _Tracker(core.LLMCall):
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
         """A raw response was closed or dropped without ``.parse()`` (``core.end_unparsed``)."""
         if not self.streaming and not self._ended:
-            read_kept = None if self.kept is None else self._read_kept
-            core.end_unparsed(self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY, read_kept)
+            core.end_unparsed(
+                self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY, self._read_kept
+            )
         raw_bodies.drop(self.kept)
         self.kept = None
 
