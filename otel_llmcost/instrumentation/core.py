@@ -468,7 +468,7 @@ class LLMCall:
         else:
             error_type = None
         if telemetry.capture_content:
-            attributes.update(_content_attributes(telemetry, request, response))
+            attributes.update(_content_attributes(telemetry, request, response, error_type is not None))
         span.set_attributes(attributes)
         proxy = telemetry._proxy  # records_metrics, inline
         if telemetry._metrics_on if proxy is None else _records(proxy):
@@ -923,13 +923,28 @@ def _not_messages(returned: Any) -> str | None:
     return None
 
 
-def _content_attributes(telemetry: Telemetry, request: Request, response: Response | None) -> dict[str, str]:
-    """Prompt and completion text, only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true."""
+def _finished_with_error(output_messages: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    messages = output_messages()
+    for message in messages:
+        if isinstance(message, dict) and not message.get("finish_reason"):
+            message["finish_reason"] = "error"
+    return messages
+
+
+def _content_attributes(
+    telemetry: Telemetry, request: Request, response: Response | None, failed: bool = False
+) -> dict[str, str]:
+    """Prompt and completion text, only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true.
+    ``failed``: the call ended with an error, so an output message the provider gave no finish reason
+    (a stream cut by an error event) finished with the semconv's ``error``."""
     attributes: dict[str, str] = {}
+    output = None if response is None or response.deferred else response.output_messages  # deferred: none yet
+    if output is not None and failed:
+        output = functools.partial(_finished_with_error, output)
     sources = (
         (sc.GEN_AI_SYSTEM_INSTRUCTIONS, request.system_instructions),
         (sc.GEN_AI_INPUT_MESSAGES, request.input_messages),
-        (sc.GEN_AI_OUTPUT_MESSAGES, response.output_messages if response else None),
+        (sc.GEN_AI_OUTPUT_MESSAGES, output),
     )
     # The tools offered, by type and name only: no text of the prompt's, so not the redaction hook's to see
     tools = request.body.get("tools") if request.body is not None else None

@@ -388,6 +388,25 @@ def test_an_overloaded_error_event_mid_stream_ends_the_span_with_it(instrument_a
     assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_text("Your parcel left the depot this ", SONNET)
 
 
+def test_the_output_of_a_stream_cut_by_an_error_event_finished_with_error(
+    instrument_anthropic, telemetry, anthropic_api
+):
+    # No stop reason came: the captured output message's finish_reason was "", not the semconv's "error"
+    instrument_anthropic(capture_content=True)
+    events = claude_events(MESSAGE)[:5]  # message_start, ping, block start, two text deltas
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    body = sse(events, named=True, done=False) + f"event: error\ndata: {json.dumps(error)}\n\n".encode()
+    with pytest.raises(anthropic.APIStatusError):
+        anthropic_api(Reply(200, body, {"content-type": "text/event-stream; charset=utf-8"})).run(create_stream())
+
+    [message] = json.loads(telemetry.span().attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    assert message == {
+        "role": "assistant",
+        "parts": [{"type": "text", "content": "Your parcel left the depot this "}],
+        "finish_reason": "error",
+    }
+
+
 def test_a_stream_whose_first_event_is_an_error_is_not_billed(anthropic_instrumented, telemetry, anthropic_api):
     # Overloaded before message_start: nothing was generated or billed, as with the same error as an HTTP 529.
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}

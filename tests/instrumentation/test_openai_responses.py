@@ -495,6 +495,19 @@ def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(
     assert {point.attributes[sc.GEN_AI_REQUEST_MODEL] for point in tokens} == {"gpt-4.1"}
 
 
+def test_a_queued_background_response_captures_no_output_yet(instrument_openai, telemetry, openai_api):
+    # Nothing was generated when create(background=True) returned: no empty assistant message with finish_reason ""
+    instrument_openai(capture_content=True)
+    api = openai_api(json_reply(_background("queued")))
+    api.run(lambda api: api(api.client.responses.create(model="gpt-4.1", input="Rome in 3 words", background=True)))
+
+    attributes = telemetry.span().attributes
+    assert attributes[sc.LLMCOST_COST_DEFERRED] is True
+    [asked] = json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES])
+    assert asked["parts"] == [{"type": "text", "content": "Rome in 3 words"}]
+    assert sc.GEN_AI_OUTPUT_MESSAGES not in attributes
+
+
 @pytest.mark.parametrize("followed", ["resumed stream", "polled"])
 def test_a_background_stream_cut_short_is_billed_once_when_it_finishes(openai_instrumented, openai_api, followed):
     # create(background=True, stream=True), the stream cut after a few events: the response runs on, so
