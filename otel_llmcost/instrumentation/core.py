@@ -932,7 +932,7 @@ def _finished_with_error(output_messages: Callable[[], list[dict[str, Any]]]) ->
 
 
 def _content_attributes(
-    telemetry: Telemetry, request: Request, response: Response | None, failed: bool = False
+    telemetry: Telemetry, request: Request, response: Response | None, failed: bool
 ) -> dict[str, str]:
     """Prompt and completion text, only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true.
     ``failed``: the call ended with an error, so an output message the provider gave no finish reason

@@ -328,8 +328,8 @@ class ChatStream:
         self.fingerprint: str | None = None
         self.usage: Any = None
         # One choice asked for (no ``n``, or 1): every delta is the one choice's, 0 whatever index a
-        # server gives it, and its index is not read (on the real SDK each attribute read of a chunk
-        # costs ~0.15 us: its caches are cold)
+        # server gives it, and its index is not read (on the real SDK an attribute read of a chunk is
+        # costly: pydantic's __getattr__ keeps it unspecialized, and the SDK's work leaves the caches cold)
         self.single = body is None or body.get("n") in (None, 1)
         self.text: list[str] = []  # the single choice's text
         self.texts: dict[int, list[str]] = {}  # choice -> text, when more were asked for
