@@ -17,7 +17,7 @@ from otel_llmcost.pricing import PriceEntry, Usage, catalog_metadata, find_price
 from otel_llmcost.pricing.catalog import all_entries
 from otel_llmcost.pricing.cost import billed_rate
 from otel_llmcost.pricing.entry import COMPONENTS, STANDARD, TIERS, format_price
-from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, catalog_provider
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, PART_OF, bare_id, catalog_provider
 from otel_llmcost.tokens import count_messages, count_text, counting_method
 
 COLUMN_TITLES = {
@@ -139,7 +139,10 @@ def _rate_cell(entry: PriceEntry, tier: str, component: str, long_context: bool)
 @pricing.command("list")
 @click.option(
     "--provider",
-    help="Only this provider's models (openai, azure, anthropic, bedrock or aws.bedrock, vertex_ai, gemini...).",
+    help=(
+        "Only this provider's models (openai; azure: Azure OpenAI's and Foundry's; azure_ai or azure.ai.inference: "
+        "Foundry's; anthropic; bedrock or aws.bedrock; vertex_ai; gemini...)."
+    ),
     callback=_provider,
 )
 @click.option("--search", help="Only models whose id contains this text.")
@@ -148,7 +151,7 @@ def list_(provider: str | None, search: str | None) -> None:
     entries = [
         entry
         for entry in all_entries()
-        if (provider is None or entry.provider == catalog_provider(provider))
+        if (provider is None or catalog_provider(provider) in (entry.provider, PART_OF.get(entry.provider)))
         and (search is None or search.lower() in entry.key.lower())
     ]
     if not entries:

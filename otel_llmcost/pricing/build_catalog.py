@@ -91,7 +91,7 @@ LITELLM_PROVIDERS = {
     "text-completion-openai": "openai",
     "azure": "azure",
     "azure_text": "azure",
-    "azure_ai": "azure",  # Microsoft Foundry's models sold by Azure (DeepSeek, Llama, Mistral, Phi, Grok, ...)
+    "azure_ai": "azure_ai",  # Microsoft Foundry's models sold by Azure (DeepSeek, Llama, Mistral, Phi, Grok, ...)
     "anthropic": "anthropic",
     "bedrock": "bedrock",
     "bedrock_converse": "bedrock",

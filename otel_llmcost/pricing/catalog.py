@@ -28,6 +28,8 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import COMPONENTS, PRICE_FIELDS, PriceEntry
 from otel_llmcost.pricing.names import (
     MAKERS,
+    OTHER_LIST,
+    PART_OF,
     PREFERENCE,
     UPSTREAM,
     ModelNames,
@@ -83,9 +85,12 @@ class EntryIndex:
             if not (is_family and exact) and (hit := (self.by_family if is_family else self.by_id).get(name))
         ]
         if provider is not None:
+            other = OTHER_LIST.get(provider)
             for hit in hits:
                 if provider in hit:
                     return hit[provider]
+                if other in hit:  # Azure's other price list
+                    return hit[other]
         # No entry of the provider that served it (a gateway, a reseller, or none named): the model
         # maker's own price, even by family, over a cloud's for the exact id
         upstream = UPSTREAM.get(provider or "")
@@ -146,7 +151,7 @@ class _Prices:
         # a price for one dated id (gpt-4o-2024-05-13) prices only that id, or a model the catalog lacks.
         if (
             entry is not None
-            and entry.provider in (CUSTOM_PROVIDER, wanted)
+            and (entry.provider in (CUSTOM_PROVIDER, wanted) or entry.provider == PART_OF.get(wanted or ""))
             and (
                 self.user.lookup(names, wanted, exact=True) is entry
                 or (_names_a_family(entry.key) and not self._priced_apart(names, wanted, entry.key))
@@ -184,13 +189,17 @@ class _Prices:
         """The discount on a model served by ``served_by`` (a catalog provider name). It is the provider
         that serves the call, not the one whose list price the call falls back to: an Azure discount
         holds for Claude on Foundry, priced at Anthropic's rate, and an Anthropic one does not."""
+        served = (served_by, PART_OF[served_by]) if served_by in PART_OF else (served_by,)  # Foundry's: Azure's too
         for name, is_family in names.candidates:
-            discount = self.model_discounts.get((name, is_family, served_by)) or self.model_discounts.get(
-                (name, is_family, None)
-            )
+            for provider in (*served, None):
+                discount = self.model_discounts.get((name, is_family, provider))
+                if discount is not None:
+                    return discount
+        for provider in served:
+            discount = self.provider_discounts.get(provider)
             if discount is not None:
                 return discount
-        return self.provider_discounts.get(served_by)
+        return None
 
 
 

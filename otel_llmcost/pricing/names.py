@@ -16,8 +16,9 @@ from dataclasses import dataclass
 CATALOG_PROVIDERS = {
     "openai": "openai",
     "azure.ai.openai": "azure",
-    "azure.ai.inference": "azure",  # Microsoft Foundry's models, which the catalog lists under azure
+    "azure.ai.inference": "azure_ai",  # Microsoft Foundry's models (serverless, model inference endpoint)
     "azure": "azure",
+    "azure_ai": "azure_ai",
     "anthropic": "anthropic",
     "aws.bedrock": "bedrock",
     "bedrock": "bedrock",
@@ -32,10 +33,16 @@ CATALOG_PROVIDERS = {
     "xai": "xai",
 }
 # When a model has no entry for the provider that served it, the model maker's list price is the best guess.
-UPSTREAM = {"azure": "openai", "bedrock": "anthropic", "vertex_ai": "anthropic"}
+UPSTREAM = {"azure": "openai", "azure_ai": "openai", "bedrock": "anthropic", "vertex_ai": "anthropic"}
+# Azure sells models in two price lists, LiteLLM's azure/ and azure_ai/ ids: Azure OpenAI's, and Microsoft
+# Foundry's serverless models (Mistral Large at $8/$24 in the first, $2/$6 in the second). A call is priced
+# from its own list, else from the other one's entry for the same name, before any other provider's.
+OTHER_LIST = {"azure": "azure_ai", "azure_ai": "azure"}
+# A user's price or discount for Azure holds for Foundry's calls too (one Azure bill); not the reverse.
+PART_OF = {"azure_ai": "azure"}
 # For a call whose provider is unknown: the model makers' own prices, then the clouds that resell models.
 MAKERS = ("openai", "anthropic", "gemini", "mistral", "deepseek", "xai")
-PREFERENCE = (*MAKERS, "vertex_ai", "azure", "bedrock")
+PREFERENCE = (*MAKERS, "vertex_ai", "azure", "azure_ai", "bedrock")
 
 # Gateway and cloud prefixes: LiteLLM's, Vertex's OpenAI endpoint's (google/gemini-2.5-flash, xai/grok-4),
 # OpenRouter's vendor names (x-ai/grok-4, mistralai/mistral-large), the Gemini API's resource names (models/...)
@@ -46,7 +53,6 @@ _PREFIX = re.compile(
 _PREFIX_PROVIDER = {
     "models": "",  # the Gemini API's resource names (models/gemini-2.5-flash): no provider of their own
     "text-completion-openai": "openai",
-    "azure_ai": "azure",
     "bedrock_mantle": "bedrock",
     "google": "gemini",
     "mistralai": "mistral",

@@ -17,7 +17,8 @@ the catalog optional: ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``
 ``mode``, ``effective_date``), or a negotiated ``discount`` in percent off the catalog price,
 for one ``model`` (all its dated versions too) or for every model of a ``provider``.
 A price or discount that names a ``provider`` applies only to calls served by that provider
-(``openai``, ``azure``, ``anthropic``, ``bedrock``, ``vertex_ai``, or the ``gen_ai.provider.name``).
+(``openai``, ``azure``, ``anthropic``, ``bedrock``, ``vertex_ai``, or the ``gen_ai.provider.name``);
+one for ``azure`` also holds for Microsoft Foundry's calls (``azure_ai``, ``azure.ai.inference``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from otel_llmcost.pricing import PRICE_FIELDS, PriceEntry, catalog_entries, find_price
 from otel_llmcost.pricing.cost import rates_for
 from otel_llmcost.pricing.entry import PER_MILLION, TIERS
-from otel_llmcost.pricing.names import CATALOG_PROVIDERS, bare_id, base_name
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, OTHER_LIST, bare_id, base_name
 from otel_llmcost.pricing.types import EXACT
 from otel_llmcost.store.ddl import Target
 
@@ -118,6 +118,8 @@ def catalog_rows() -> list[PriceRow]:
     providers_of: dict[str, list[str]] = {}
     for provider, catalog_name in CATALOG_PROVIDERS.items():
         providers_of.setdefault(catalog_name, []).append(provider)
+        if catalog_name in OTHER_LIST:  # Azure's other list prices the names its own lacks
+            providers_of.setdefault(OTHER_LIST[catalog_name], []).append(provider)
     for item in catalog_entries():
         entry = _entry(item)
         rows += [PriceRow(alias, "", entry, CATALOG) for alias in item["aliases"]]

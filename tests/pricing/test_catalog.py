@@ -189,6 +189,13 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("DeepSeek-R1", "azure.ai.openai", "azure_ai/deepseek-r1"),
         ("Llama-3.3-70B-Instruct", "azure.ai.openai", "azure_ai/Llama-3.3-70B-Instruct"),
         ("gpt-5.5", "azure.ai.openai", "azure/gpt-5.5"),  # Azure OpenAI's entry where both list one
+        # ... and Foundry's own calls at Foundry's list: Mistral Large at $2 / $6 (Azure OpenAI's list has $8 /
+        # $24), gpt-5.4-mini with the priority and long-context tiers Azure OpenAI's entry lacks
+        ("mistral-large-latest", "azure.ai.inference", "azure_ai/mistral-large-latest"),
+        ("gpt-5.4-mini", "azure.ai.inference", "azure_ai/gpt-5.4-mini"),
+        ("gpt-5.4-mini", "azure.ai.openai", "azure/gpt-5.4-mini"),
+        ("gpt-4o", "azure.ai.inference", "azure/gpt-4o"),  # a name only Azure OpenAI's list has
+        ("azure_ai/mistral-large-latest", None, "azure_ai/mistral-large-latest"),
         ("claude-sonnet-4-5", "azure.ai.openai", "claude-sonnet-4-5"),  # Anthropic's list price, tiers and fees
         # an OpenAI-compatible gateway in front of Bedrock or Azure (its calls are named openai): the cloud
         # the id names prices it
@@ -215,7 +222,9 @@ def test_a_model_only_a_cloud_resells_is_unpriced_on_another_provider(model, pro
     # The catalog lists these under a cloud only (Azure's gpt-oss-120b at $0.15 / $0.60): a call another
     # provider served got that cloud's price, with no unpriced flag, where neither it nor the maker lists one.
     assert find_price(model, provider) is None
-    assert find_price(model, "azure.ai.openai").provider == "azure"  # the cloud's own calls keep its price
+    # the cloud's own calls keep its price (Foundry's list, these being Foundry models), on either endpoint
+    assert find_price(model, "azure.ai.inference").provider == "azure_ai"
+    assert find_price(model, "azure.ai.openai").provider == "azure_ai"
     assert find_price(model.rpartition("/")[2]) is not None  # no provider named (nor a prefix): the likeliest
 
 

@@ -92,6 +92,24 @@ def test_a_price_restricted_to_a_provider_leaves_calls_of_unknown_provider_at_th
     assert "gpt-4o" not in rows["gpt-4o", "azure"]["aliases"]
 
 
+def test_an_azure_price_holds_for_foundry_calls_and_a_foundry_price_for_those_only():
+    # Foundry (azure.ai.inference) is priced from its own list, yet it is Azure that bills it: a user's Azure price
+    # holds for its calls; a Foundry price does not hold for Azure OpenAI's (azure.ai.openai) calls.
+    set_price("mistral-large-latest", provider="azure", input=1, output=3)
+    assert prices_of(find_price("mistral-large-latest", "azure.ai.inference")) == (D(1), D(3))
+    assert prices_of(find_price("mistral-large-latest", "azure.ai.openai")) == (D(1), D(3))
+    clear_overrides()
+    set_price("mistral-large-latest", provider="azure.ai.inference", input=1, output=3)
+    assert prices_of(find_price("mistral-large-latest", "azure.ai.inference")) == (D(1), D(3))
+    assert prices_of(find_price("mistral-large-latest", "azure.ai.openai")) == (D(8), D(24))  # the catalog's
+    clear_overrides()
+    set_price(None, provider="azure.ai.inference", discount=50)
+    assert prices_of(find_price("mistral-large-latest", "azure.ai.inference")) == (D(1), D(3))  # $2 / $6 halved
+    assert prices_of(find_price("mistral-large-latest", "azure.ai.openai")) == (D(8), D(24))
+    set_price("mistral-large-latest", provider="azure", discount=25)  # a model's discount before a provider's
+    assert prices_of(find_price("mistral-large-latest", "azure.ai.inference")) == (D("1.5"), D("4.5"))
+
+
 def test_a_price_for_one_dated_id_prices_that_id_not_its_listed_siblings():
     # gpt-4o-2024-05-13 is $5 / $15 in the catalog; a negotiated $4 / $12 for it leaves the other
     # snapshots, which the catalog lists at $2.50 / $10, alone. A discount on it likewise.

@@ -115,7 +115,7 @@ def test_provider_is_read_as_everywhere_else_and_an_unknown_one_is_refused():
     # a misspelt provider used to price gpt-4o at OpenAI's rates without a word
     result = run("show", "gpt-4o", "--provider", "azur")
     assert result.exit_code == 2
-    assert "no priced model is served by provider 'azur'. Did you mean azure?" in result.output
+    assert "no priced model is served by provider 'azur'. Did you mean azure or azure_ai?" in result.output
     assert "azure.ai.openai" in result.output
 
 

@@ -143,6 +143,8 @@ def test_an_interrupted_reprice_is_finished_by_the_next_not_repeated(store):
         ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "aws.bedrock"),  # a Bedrock inference profile
         ("claude-sonnet-4-5@20250929", "gcp.vertex_ai"),  # a Vertex version suffix
         ("GPT-4o-Mini", "azure.ai.openai"),  # Azure's own price, whatever the case
+        ("mistral-large-latest", "azure.ai.inference"),  # Microsoft Foundry's list price
+        ("gpt-4o-mini", "azure.ai.inference"),  # Foundry's call of a name only Azure OpenAI's list has ($0.165)
     ],
 )
 def test_model_ids_as_sdks_and_gateways_spell_them_are_priced_like_the_catalog_does(data_dir, model, provider):
