@@ -495,6 +495,47 @@ def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(
     assert {point.attributes[sc.GEN_AI_REQUEST_MODEL] for point in tokens} == {"gpt-4.1"}
 
 
+@pytest.mark.parametrize("way", ["with_raw_response", "with_streaming_response", "with_streaming_response, streamed"])
+def test_a_background_response_polled_through_a_raw_response_is_billed_when_parsed(
+    openai_instrumented, openai_api, way
+):
+    # The poll's raw response hands the SDK's post_parser its body only at .parse(): it used to be left unread,
+    # so the response was never billed.
+    usage = responses_usage(1200, 300)
+    events = response_events(_background("completed", usage), ["Rome ", "rose."])
+    for event in events:
+        if "response" in event:
+            event["response"] = {**event["response"], "background": True}
+    streamed = way.endswith("streamed")
+    polled = sse_reply(events, named=True, done=False) if streamed else json_reply(_background("completed", usage))
+    api = openai_api(json_reply(_background("queued")), polled)
+
+    async def scenario(api):
+        client = api.client
+        created = await api(client.responses.create(model="gpt-4.1", input="Rome in 3 words", background=True))
+        if way == "with_raw_response":
+            raw = await api(client.responses.with_raw_response.retrieve(created.id))
+            assert not openai_instrumented.spans()[1:]  # not parsed yet
+            return (await api(raw.parse())).status
+        manager = client.responses.with_streaming_response.retrieve(created.id, stream=streamed)
+        if api.asynchronous:
+            async with manager as response:
+                parsed = await response.parse()
+                return [event.type for event in await api.items(parsed)] if streamed else parsed.status
+        with manager as response:
+            parsed = response.parse()
+            return [event.type for event in parsed] if streamed else parsed.status
+
+    got = api.run(scenario)
+    assert got == ([event["type"] for event in events] if streamed else "completed")
+    create, billed = openai_instrumented.spans()
+    assert create.attributes[sc.LLMCOST_COST_DEFERRED] is True
+    assert billed.parent.span_id == create.context.span_id
+    assert billed.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200
+    assert billed.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 300
+    assert billed.attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1200) * 2 / M + D(300) * 8 / M)
+
+
 def test_a_queued_background_response_captures_no_output_yet(instrument_openai, telemetry, openai_api):
     # Nothing was generated when create(background=True) returned: no empty assistant message with finish_reason ""
     instrument_openai(capture_content=True)

@@ -42,7 +42,7 @@ _DESCRIBE_KEY = f"{__name__}._describe"
 _PARSED_KEY = f"{__name__}._Tracker.parse"
 _FINISHED_KEY = f"{__name__}._Tracker.finished"
 _RESTORE_KEY = f"{__name__}._Tracker.restore_options"
-_RETRIEVAL_KEY = f"{__name__}._is_retrieval"
+_RETRIEVAL_KEY = f"{__name__}._watch_retrieval"
 
 
 class _Tracker(core.LLMCall):
@@ -275,13 +275,39 @@ def _record_retrieval(telemetry: core.Telemetry, client: Any, result: Any, start
         responses.record_retrieved(telemetry, client, result, started)
 
 
-def _is_retrieval(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    """Whether the request reads back a stored response (a background one is billed when it finishes)."""
+def _watch_retrieval(
+    telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, Any] | None:
+    """For a request that reads back a stored response (a background one is billed when it finishes):
+    our post_parser chained into its options, so the response is read where the SDK parses it, at once
+    or at a raw response's ``.parse()``. Returns (options, the caller's post_parser), or None."""
     try:
-        return responses.is_retrieval(args[1] if len(args) > 1 else kwargs["options"])
+        options = args[1] if len(args) > 1 else kwargs["options"]
+        if not responses.is_retrieval(options):
+            return None
+        started = (time.time_ns(), time.perf_counter())
+        post_parser = options.post_parser
+
+        def parsed(result: Any) -> Any:
+            _record_retrieval(telemetry, client, result, started)  # never raises
+            return post_parser(result) if callable(post_parser) else result
+
+        options.__dict__["post_parser"] = parsed
+        return options, post_parser
     except Exception:
         core.log_failure(_RETRIEVAL_KEY)
-        return False
+        return None
+
+
+def _restore_retrieval(retrieval: tuple[Any, Any], result: Any) -> None:
+    """The caller's post_parser back once the SDK sent the request (it sent a copy); not on a raw response
+    of the older openai 1.x releases that send the caller's object and parse with it later. Never raises."""
+    try:
+        if not isinstance(result, _RAW_RESPONSES):
+            options, post_parser = retrieval
+            options.__dict__["post_parser"] = post_parser
+    except Exception:
+        core.log_failure(_RETRIEVAL_KEY)
 
 
 def _asks_for_usage(body: Mapping[str, Any]) -> bool:
@@ -341,16 +367,16 @@ def wrap_request(telemetry: core.Telemetry, parse_after_request: bool = False) -
             core.log_failure(_START_KEY)
             tracker = None
         if tracker is None:
-            retrieval = _is_retrieval(args, kwargs)
-            started = (time.time_ns(), time.perf_counter())
+            retrieval = _watch_retrieval(telemetry, client, args, kwargs)
             token = attach_for_provider()
+            result = None
             try:
                 result = wrapped(*args, **kwargs)
             finally:
                 if token is not None:
                     context.detach(token)
-            if retrieval:
-                _record_retrieval(telemetry, client, result, started)  # never raises
+                if retrieval is not None:
+                    _restore_retrieval(retrieval, result)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None
@@ -406,16 +432,16 @@ def wrap_async_request(telemetry: core.Telemetry, parse_after_request: bool = Fa
             core.log_failure(_START_KEY)
             tracker = None
         if tracker is None:
-            retrieval = _is_retrieval(args, kwargs)
-            started = (time.time_ns(), time.perf_counter())
+            retrieval = _watch_retrieval(telemetry, client, args, kwargs)
             token = attach_for_provider()
+            result = None
             try:
                 result = await wrapped(*args, **kwargs)
             finally:
                 if token is not None:
                     context.detach(token)
-            if retrieval:
-                _record_retrieval(telemetry, client, result, started)  # never raises
+                if retrieval is not None:
+                    _restore_retrieval(retrieval, result)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None
