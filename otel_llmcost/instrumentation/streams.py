@@ -7,7 +7,8 @@ a ``StreamState`` that reads its provider's chunks.
 The user keeps the exact object the SDK made (same type, same chunks); we swap its
 internal iterator for one that shows every chunk to a stream state first, and hook its
 HTTP response's close. The call ends exactly once, on whichever comes first:
-- the last chunk was read (the SDK closes the response after ``[DONE]``),
+- the last chunk was read (the SDK closes the response after ``[DONE]``), or the provider's final
+  event (a Responses stream's ``response.completed``, a Messages stream's ``message_stop``),
 - the user closed the stream (``close()``, a ``with`` block, the ``.stream()`` helpers),
 - the SDK raised mid-stream, or the user's ``with`` block exited on an exception (error),
 - the stream was garbage collected unfinished or never read (abandoned).
@@ -16,6 +17,7 @@ An early end records what was seen; output tokens are then estimated from the te
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +33,12 @@ class StreamState(Protocol):
     def response(self) -> core.Response: ...
 
 
+# A state with an ``end_call`` slot (None) gets the call's end there, to call at its provider's final
+# event: a program that breaks out of its loop on that event, and keeps the stream unclosed, would
+# otherwise end the call only when the garbage collector frees the stream (the SDK's stream and its
+# iterator refer to each other).
+
+
 # stream -> (call, state), so the ``with`` block's exit can find the call to record its exception.
 _open: weakref.WeakKeyDictionary[Any, tuple[core.LLMCall, StreamState]] = weakref.WeakKeyDictionary()
 
@@ -44,6 +52,8 @@ def instrument(stream: Any, call: core.LLMCall, state: StreamState, asynchronous
         stream.response.close = _CloseHook(stream.response, "close", call, state, chunks)
     weakref.finalize(stream, finish, call, state)
     _open[stream] = (call, state)
+    if hasattr(state, "end_call"):
+        state.end_call = functools.partial(finish, call, state)  # type: ignore[attr-defined]
 
 
 def instrumented(stream: Any) -> bool:

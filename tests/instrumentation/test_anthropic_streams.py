@@ -176,6 +176,32 @@ def test_breaking_out_then_closing_keeps_the_input_and_estimates_the_output(anth
     assert span.status.status_code is StatusCode.UNSET
 
 
+def test_a_stream_left_open_after_its_last_event_ends_its_call_at_that_event(anthropic_instrumented, anthropic_api):
+    # The program breaks out on message_stop and keeps the stream, unclosed: the call ended at that event,
+    # not when the garbage collector frees the stream (anthropic 0.x's stream and its iterator refer to
+    # each other), with an open span until then.
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        if api.asynchronous:
+            async for event in stream:
+                if event.type == "message_stop":
+                    break
+        else:
+            for event in stream:
+                if event.type == "message_stop":
+                    break
+        return stream  # still referenced, never closed
+
+    kept = api.run(scenario)
+    attributes = anthropic_instrumented.span().attributes
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 800
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    del kept
+
+
 def test_an_abandoned_stream_ends_its_span_when_collected(anthropic_instrumented, anthropic_api):
     api = anthropic_api(claude_stream(claude_events(MESSAGE)))
 

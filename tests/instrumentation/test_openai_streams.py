@@ -629,6 +629,32 @@ def test_responses_stream(openai_instrumented, openai_api):
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "resp_68af4d1c"
 
 
+def test_a_responses_stream_left_open_after_its_final_event_ends_its_call_at_that_event(
+    openai_instrumented, openai_api
+):
+    # The program breaks out on response.completed and keeps the stream, unclosed: the call ended at that event,
+    # not when the garbage collector frees the stream (the SDK's stream and its iterator refer to each other).
+    api = openai_api(sse_reply(response_events(RESPONSE, PIECES), named=True, done=False))
+
+    async def scenario(api):
+        stream = await api(api.client.responses.create(model="gpt-5-mini", input="Where is my parcel?", stream=True))
+        if api.asynchronous:
+            async for event in stream:
+                if event.type == "response.completed":
+                    break
+        else:
+            for event in stream:
+                if event.type == "response.completed":
+                    break
+        return stream  # still referenced, never closed
+
+    kept = api.run(scenario)
+    attributes = openai_instrumented.span().attributes
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == RESPONSE_COST
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    del kept
+
+
 def test_the_responses_stream_helper_with_a_function_call(instrument_openai, telemetry, openai_api):
     final = response_object(
         "gpt-5-mini-2025-08-07",

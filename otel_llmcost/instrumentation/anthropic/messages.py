@@ -9,7 +9,7 @@ total without the split is a 5-minute write, the only kind there was before the 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from otel_llmcost import semconv as sc
@@ -238,7 +238,7 @@ class MessageStream:
     closed early, abandoned) keeps the reported input and estimates the output from the text seen.
     """
 
-    __slots__ = ("start", "delta_usage", "stop_reason", "blocks", "served_by")
+    __slots__ = ("start", "delta_usage", "stop_reason", "blocks", "served_by", "end_call")
 
     def __init__(self) -> None:
         self.start: Any = None  # message_start's message
@@ -248,6 +248,7 @@ class MessageStream:
         # A server-side fallback (beta): the model that served the turn, named by the last fallback block
         # (message_start names the requested one; the SDK's final message, as a non-streamed one, the server)
         self.served_by: str | None = None
+        self.end_call: Callable[[], None] | None = None  # set by streams.instrument
 
     def add(self, event: Any) -> bool:
         kind = event.type
@@ -266,6 +267,8 @@ class MessageStream:
             self.stop_reason = event.delta.stop_reason or self.stop_reason
         elif kind == "message_start":
             self.start = event.message
+        elif kind == "message_stop" and self.end_call is not None:
+            self.end_call()  # the last event: the call ends, whatever the program does next
         return True
 
     def response(self) -> core.Response:

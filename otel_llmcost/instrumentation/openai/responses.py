@@ -318,6 +318,7 @@ class ResponseStream:
         "searches",
         "background",
         "created_in",
+        "end_call",
     )
 
     def __init__(self, injected_usage: bool = False) -> None:
@@ -335,6 +336,7 @@ class ResponseStream:
         self.background = False  # a background response: it runs on when the stream ends early
         # The create call's context (made inside the SDK's request: our span current), for a later billing span
         self.created_in = context.get_current()
+        self.end_call: Callable[[], None] | None = None  # set by streams.instrument
 
     def add(self, event: Any) -> bool:
         kind = event.type
@@ -361,6 +363,8 @@ class ResponseStream:
                 self.searches += 1
         elif kind in FINAL_EVENTS:
             self.final = event.response
+            if self.end_call is not None:
+                self.end_call()  # the whole response is in: the call ends, whatever the program does next
         elif kind in _START_EVENTS:
             self.model = event.response.model
             self.id = event.response.id
