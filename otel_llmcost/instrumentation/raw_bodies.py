@@ -24,17 +24,22 @@ _READERS = ("iter_bytes", "aiter_bytes")
 class Kept:
     """What the user has read of a body so far; ``complete``: read to its end."""
 
-    __slots__ = ("response", "content_type", "pieces", "size", "complete", "keeping")
+    __slots__ = ("response", "content_type", "pieces", "size", "complete", "keeping", "first_chunk")
 
-    def __init__(self, http_response: Any) -> None:
+    def __init__(self, http_response: Any, first_chunk: Callable[[], None] | None) -> None:
         self.response = weakref.ref(http_response)  # the response holds this; a strong reference would be a cycle
         self.content_type = str(http_response.headers.get("content-type", ""))
         self.pieces: list[bytes] = []
         self.size = 0
         self.complete = False
         self.keeping = True
+        # an event stream's first piece read is its first chunk's arrival, as the SDK's stream reports it
+        self.first_chunk = first_chunk if "text/event-stream" in self.content_type else None
 
     def keep(self, piece: bytes) -> None:
+        if self.first_chunk is not None and piece:
+            first_chunk, self.first_chunk = self.first_chunk, None
+            first_chunk()
         if self.keeping:
             self.size += len(piece)
             if self.size > MAX_KEPT:
@@ -43,13 +48,14 @@ class Kept:
                 self.pieces.append(piece)
 
 
-def tee(http_response: Any) -> Kept | None:
+def tee(http_response: Any, first_chunk: Callable[[], None] | None = None) -> Kept | None:
     """Keep what is read of ``http_response``'s body from now on; None when it was read already (httpx
-    keeps a body read whole) or cannot be teed. Never raises."""
+    keeps a body read whole) or cannot be teed. ``first_chunk``: called at an event stream's first piece
+    read. Never raises."""
     try:
         if http_response is None or "_content" in vars(http_response):
             return None
-        kept = Kept(http_response)
+        kept = Kept(http_response, first_chunk)
         cls = type(http_response)
         # Instance attributes: iter_lines(), iter_text() and read() call self.iter_bytes() too
         vars(http_response)["iter_bytes"] = _keeping(cls.iter_bytes, kept)

@@ -692,3 +692,6 @@ def test_a_body_the_program_reads_itself_is_read_for_its_usage(anthropic_instrum
     assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(FULL_COST)
     assert attributes[sc.GEN_AI_RESPONSE_MODEL] == SONNET
+    # a stream's first piece the program read was its first chunk's arrival; a JSON answer has none
+    assert (sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in attributes) is stream
+    assert len(anthropic_instrumented.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)) == int(stream)

@@ -1045,6 +1045,7 @@ def test_a_body_the_program_reads_itself_is_read_for_its_usage(openai_instrument
     assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
     assert attributes[sc.GEN_AI_RESPONSE_ID] == "chatcmpl-CKv3Nx2ABC"
+    assert sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK not in attributes  # a JSON answer is no stream
 
 
 @pytest.mark.parametrize("with_usage", [True, False])
@@ -1058,6 +1059,10 @@ def test_a_stream_the_program_reads_as_lines_is_read_chunk_by_chunk(openai_instr
     attributes = dict(openai_instrumented.span().attributes)
     assert attributes[sc.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini-2024-07-18"
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    # the first piece the program read was the first chunk's arrival
+    span = openai_instrumented.span()
+    assert 0 < attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] < (span.end_time - span.start_time) / 1e9
+    assert len(openai_instrumented.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)) == 1
     if with_usage:
         assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == USAGE_COST
         assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes

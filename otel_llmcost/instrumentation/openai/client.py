@@ -157,7 +157,7 @@ class _Tracker(core.LLMCall):
                 # the HTTP response outlives the raw one for the callback: its body, if read, has the usage
                 weakref.finalize(result, self.abandoned, getattr(result, "http_response", None))
                 if self.returned_at is None:  # its body unread: the user may read it themselves
-                    self.kept = raw_bodies.tee(getattr(result, "http_response", None))
+                    self.kept = raw_bodies.tee(getattr(result, "http_response", None), self.first_chunk)
             except Exception:
                 core.log_failure(_FINISHED_KEY)
             return
