@@ -115,12 +115,12 @@ def count_text(text: str, model: str) -> int:
 def count_tool(tool: Any, model: str) -> int:
     """Input tokens of one tool definition: its name, description and parameter schema (with the
     schema's own descriptions and enums), which the model reads, as OpenAI's token-counting guide
-    counts a function (``name:description`` then the parameters). Chat's ``{"function": {...}}``,
-    the Responses API's and Anthropic's flat definitions, custom tools' ``format`` and built-in tools
-    (only a type and options) are all read."""
+    counts a function (``name:description`` then the parameters). Chat's ``{"function": {...}}`` and
+    ``{"custom": {...}}``, the Responses API's and Anthropic's flat definitions, custom tools' ``format``
+    and built-in tools (only a type and options) are all read."""
     if not isinstance(tool, Mapping):
         return count_text(str(tool), model)
-    definition = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+    definition = next((tool[key] for key in ("function", "custom") if isinstance(tool.get(key), Mapping)), tool)
     name = definition.get("name") or tool.get("type") or ""
     description = definition.get("description") or ""
     schema = next(

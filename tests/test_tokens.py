@@ -10,7 +10,7 @@ import tiktoken.load
 import tiktoken_ext.openai_public
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.tokens import count_messages, count_text, encoding_name_for
+from otel_llmcost.tokens import count_messages, count_text, count_tool, encoding_name_for
 
 SHARED_TIKTOKEN = Path(os.environ[sc.ENV_TIKTOKEN_CACHE_DIR])
 TEXT = "The quick brown fox jumps over the lazy dog. Prices: $0.15 per 1M input tokens, 50% off in batch!"
@@ -156,6 +156,19 @@ def test_a_schema_type_list_in_a_tool_result_is_counted_as_text(local_dir, no_ne
     counted = count_messages([{"role": "tool", "tool_call_id": "call_1", "content": schema}], "gpt-4o")
     text = count_messages([{"role": "tool", "tool_call_id": "call_1", "content": json.dumps(schema)}], "gpt-4o")
     assert counted == text > 10
+
+
+def test_a_chat_custom_tool_counts_as_its_responses_twin(local_dir, no_network):
+    # Chat Completions nests a custom tool under "custom" (the Responses API keeps it flat): its name,
+    # description and grammar counted as 2 tokens (the type alone)
+    custom = {
+        "name": "sql",
+        "description": "Run one read-only SQL query against the orders database.",
+        "format": {"type": "grammar", "syntax": "lark", "definition": "start: SELECT_STMT\nSELECT_STMT: /SELECT .+/"},
+    }
+    chat = count_tool({"type": "custom", "custom": custom}, "gpt-5")
+    assert chat == count_tool({"type": "custom", **custom}, "gpt-5")
+    assert chat > count_text(custom["description"], "gpt-5")
 
 
 @pytest.mark.parametrize("depth", [600, 5_000])
