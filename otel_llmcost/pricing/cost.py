@@ -306,6 +306,8 @@ def price_floats(
 # Other names of our tiers: OpenAI renamed priority processing "fast" (2026-07-30; either name is taken
 # in requests, https://openai.com/api-fast-mode/)
 _TIER_NAMES = {"fast": "priority"}
+# Service tiers billed at the standard rates (a choice among tiers, the standard one, prepaid capacity)
+_STANDARD_NAMES = frozenset(("", "auto", "default", "standard", "standard_only", "scale", "on_demand", "none"))
 
 
 def billing_tier(entry: PriceEntry, service_tier: str | None, model: str) -> str:
@@ -313,7 +315,16 @@ def billing_tier(entry: PriceEntry, service_tier: str | None, model: str) -> str
     tier = (service_tier or "").strip().lower()
     tier = _TIER_NAMES.get(tier, tier)
     if tier not in TIERS:
-        return STANDARD  # default, auto, scale, on_demand, none: standard prices
+        if tier not in _STANDARD_NAMES:  # a tier newer than the catalog (OpenAI's ultrafast): say so
+            _warn_once(
+                ("unknown tier", entry.key, tier),
+                "Service tier %r has no prices in otel-llmcost (it prices standard, batch, flex and priority): "
+                "%s calls (model %r) on it are priced at the standard rate, which may understate them.",
+                service_tier,
+                entry.key,
+                model,
+            )
+        return STANDARD
     if entry.offers(tier):
         return tier
     _warn_once(

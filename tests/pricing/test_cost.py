@@ -115,6 +115,20 @@ def test_tier_without_a_price_falls_back_to_standard_with_one_warning(caplog):
     assert len(warnings) == 1
 
 
+def test_a_tier_newer_than_the_catalog_is_priced_standard_with_one_warning_and_known_ones_without(caplog):
+    # OpenAI's "ultrafast" (openai 3.x) was priced at the standard rate without a word: an understated cost
+    model = f"acme-{uuid.uuid4().hex[:8]}"
+    set_price(model, input=1, output=2)
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.pricing"):
+        costs = [price_call(model, usage, service_tier="ultrafast") for _ in range(3)]
+        for tier in ("default", "auto", "scale", "standard", "standard_only", "on_demand", None):
+            assert price_call(model, usage, service_tier=tier).tier == "standard"
+    assert all((cost.total, cost.tier) == (D(3), "standard") for cost in costs)
+    [warning] = [r.getMessage() for r in caplog.records if model in r.getMessage()]
+    assert "'ultrafast'" in warning and "may understate" in warning
+
+
 def test_anthropic_long_context_prices_the_whole_request_at_the_higher_rates():
     # claude-sonnet-4-5 past 200k input tokens (cache included): $6 input, $0.60 cache read,
     # $7.50 5m cache write, $22.50 output per 1M, for every token of the request.
