@@ -27,6 +27,7 @@ from typing import Any
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import COMPONENTS, PRICE_FIELDS, PriceEntry
 from otel_llmcost.pricing.names import (
+    CLOUDS,
     MAKERS,
     OTHER_LIST,
     PART_OF,
@@ -144,6 +145,7 @@ class _Prices:
     def find(self, model: str, provider: str | None) -> PriceEntry | None:
         names = model_names(model)
         wanted = catalog_provider(provider) or names.provider_hint
+        named_cloud = names.provider_hint if names.provider_hint in CLOUDS else None
         entry = self.user.lookup(names, wanted)
         # A user price names a provider only to restrict itself to that provider's calls (not a call whose
         # provider is unknown). A price for a family's name (gpt-4o) prices its dated versions too, but for
@@ -151,7 +153,9 @@ class _Prices:
         # a price for one dated id (gpt-4o-2024-05-13) prices only that id, or a model the catalog lacks.
         if (
             entry is not None
-            and (entry.provider in (CUSTOM_PROVIDER, wanted) or entry.provider == PART_OF.get(wanted or ""))
+            # the provider that served the call, the one it is part of, or the cloud its id names (azure/gpt-4o
+            # through a LiteLLM proxy; not a gateway's spelling such as Groq's openai/gpt-oss-120b)
+            and entry.provider in (CUSTOM_PROVIDER, wanted, PART_OF.get(wanted or ""), named_cloud)
             and (
                 self.user.lookup(names, wanted, exact=True) is entry
                 or (_names_a_family(entry.key) and not self._priced_apart(names, wanted, entry.key))
@@ -162,7 +166,7 @@ class _Prices:
         entry = self._catalog_entry(names, wanted)
         if entry is None:
             return None
-        discount = self.discount_for(names, wanted or entry.provider)
+        discount = self.discount_for(names, wanted or entry.provider, named_cloud)
         return entry if discount is None else entry.discounted(discount.percent, discount.origin)
 
     def _catalog_entry(self, names: ModelNames, wanted: str | None) -> PriceEntry | None:
@@ -185,11 +189,13 @@ class _Prices:
         # the standard prices: a snapshot listing a tier its family's entry lacks is not priced apart
         return any(listed.prices.get(name) != own.prices.get(name) for name in COMPONENTS)
 
-    def discount_for(self, names: ModelNames, served_by: str) -> Discount | None:
+    def discount_for(self, names: ModelNames, served_by: str, named: str | None = None) -> Discount | None:
         """The discount on a model served by ``served_by`` (a catalog provider name). It is the provider
         that serves the call, not the one whose list price the call falls back to: an Azure discount
-        holds for Claude on Foundry, priced at Anthropic's rate, and an Anthropic one does not."""
-        served = (served_by, PART_OF[served_by]) if served_by in PART_OF else (served_by,)  # Foundry's: Azure's too
+        holds for Claude on Foundry, priced at Anthropic's rate, and an Anthropic one does not. ``named``:
+        the cloud the model id names (``azure/gpt-4o`` through a gateway), whose discounts hold too."""
+        # Foundry's calls are Azure's too
+        served = tuple(dict.fromkeys(p for p in (served_by, PART_OF.get(served_by), named) if p))
         for name, is_family in names.candidates:
             for provider in (*served, None):
                 discount = self.model_discounts.get((name, is_family, provider))

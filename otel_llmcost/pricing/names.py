@@ -40,6 +40,9 @@ UPSTREAM = {"azure": "openai", "azure_ai": "openai", "bedrock": "anthropic", "ve
 OTHER_LIST = {"azure": "azure_ai", "azure_ai": "azure"}
 # A user's price or discount for Azure holds for Foundry's calls too (one Azure bill); not the reverse.
 PART_OF = {"azure_ai": "azure"}
+# The clouds whose prefix on a model id (azure/gpt-4o, bedrock/..., vertex_ai/...) names who serves it, not
+# only how a gateway spells the model (openai/gpt-oss-120b at Groq, google/gemini-2.5-flash, anthropic/...)
+CLOUDS = frozenset(("azure", "azure_ai", "bedrock", "vertex_ai"))
 # For a call whose provider is unknown: the model makers' own prices, then the clouds that resell models.
 MAKERS = ("openai", "anthropic", "gemini", "mistral", "deepseek", "xai")
 PREFERENCE = (*MAKERS, "vertex_ai", "azure", "azure_ai", "bedrock")
@@ -95,6 +98,13 @@ def catalog_provider(provider: str | None) -> str | None:
     if not provider:
         return None
     return CATALOG_PROVIDERS.get(provider.lower(), provider.lower())
+
+
+def cloud_of(model: str) -> str | None:
+    """The cloud (catalog provider) a model id names by its prefix or shape (``azure/gpt-4o``, a Bedrock
+    ARN), or None: a user's price or discount for that id holds for that cloud's calls only."""
+    hint = bare_id(model)[1]
+    return hint if hint in CLOUDS else None
 
 
 def bare_id(model: str) -> tuple[str, str | None]:

@@ -19,6 +19,8 @@ for one ``model`` (all its dated versions too) or for every model of a ``provide
 A price or discount that names a ``provider`` applies only to calls served by that provider
 (``openai``, ``azure``, ``anthropic``, ``bedrock``, ``vertex_ai``, or the ``gen_ai.provider.name``);
 one for ``azure`` also holds for Microsoft Foundry's calls (``azure_ai``, ``azure.ai.inference``).
+A model id with a cloud's prefix (``azure/gpt-4o``, ``bedrock/...``, ``vertex_ai/...``) names its
+provider: without one, the price holds for that cloud's calls (and for calls whose id says so).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import PRICE_FIELDS, STANDARD, TIERS, PriceEntry, parse_price, shown
-from otel_llmcost.pricing.names import CATALOG_PROVIDERS, catalog_provider
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, catalog_provider, cloud_of
 
 META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
 ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
@@ -142,6 +144,12 @@ def _check_provider(provider: str, where: str) -> None:
         )
 
 
+def _cloud_named(model: Any) -> str | None:
+    """A model id given without a provider that names a cloud (``azure/gpt-4o``, as ``pricing list`` shows
+    Azure's entries): the price is that cloud's, not OpenAI's gpt-4o too."""
+    return cloud_of(model) if isinstance(model, str) else None
+
+
 def parse_discount(item: Mapping[str, Any], where: str, origin: str) -> Discount:
     priced = sorted(set(item) & set(PRICE_FIELDS))
     if priced:
@@ -151,7 +159,8 @@ def parse_discount(item: Mapping[str, Any], where: str, origin: str) -> Discount
     percent = parse_price(item["discount"], f"{where}.discount")
     if percent > 100:
         raise OverrideError(f"{where}.discount is a percentage from 0 to 100, got {item['discount']!r}")
-    return Discount(item.get("model"), catalog_provider(item.get("provider")), percent, origin)
+    model = item.get("model")
+    return Discount(model, catalog_provider(item.get("provider")) or _cloud_named(model), percent, origin)
 
 
 def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: str) -> PriceEntry:
@@ -199,7 +208,7 @@ def parse_entry(item: Mapping[str, Any], where: str, origin: str, default_date: 
     web_search = item.get("web_search_per_1k")
     return PriceEntry(
         key=item["model"],
-        provider=catalog_provider(item.get("provider")) or CUSTOM_PROVIDER,
+        provider=catalog_provider(item.get("provider")) or _cloud_named(item["model"]) or CUSTOM_PROVIDER,
         mode=mode,
         prices={name: parse_price(item[name], f"{where}.{name}") for name in PRICE_FIELDS if name in item},
         long_context_threshold=threshold,

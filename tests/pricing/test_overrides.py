@@ -110,6 +110,31 @@ def test_an_azure_price_holds_for_foundry_calls_and_a_foundry_price_for_those_on
     assert prices_of(find_price("mistral-large-latest", "azure.ai.inference")) == (D("1.5"), D("4.5"))
 
 
+def test_a_price_for_a_clouds_model_id_holds_for_that_clouds_calls_only(monkeypatch, tmp_path):
+    # `pricing list --provider azure` names Azure's entries azure/gpt-4o: a price file copying that id without a
+    # provider priced OpenAI's own gpt-4o calls too. A gateway's spelling (Groq's openai/gpt-oss-120b) names no cloud.
+    use_price_file(
+        monkeypatch,
+        tmp_path / "prices.json",
+        {
+            "prices": [
+                {"model": "azure/gpt-4o", "input": 1, "output": 4},
+                {"model": "bedrock/amazon.nova-pro-v1:0", "discount": 50},
+                {"model": "openai/gpt-oss-120b", "input": "0.1", "output": "0.5"},
+            ]
+        },
+    )
+    assert prices_of(find_price("gpt-4o", "azure.ai.openai")) == (D(1), D(4))
+    assert prices_of(find_price("gpt-4o", "azure.ai.inference")) == (D(1), D(4))  # Foundry's calls are Azure's
+    assert prices_of(find_price("azure/gpt-4o", "openai")) == (D(1), D(4))  # a LiteLLM proxy's spelling
+    assert prices_of(find_price("gpt-4o", "openai")) == (D("2.5"), D(10))  # OpenAI's list price
+    assert prices_of(find_price("gpt-4o", None)) == (D("2.5"), D(10))
+    assert prices_of(find_price("amazon.nova-pro-v1:0", "aws.bedrock")) == (D("0.4"), D("1.6"))  # $0.80 / $3.20 halved
+    assert prices_of(find_price("bedrock/amazon.nova-pro-v1:0", "openai")) == (D("0.4"), D("1.6"))
+    assert prices_of(find_price("gpt-oss-120b", "groq")) == (D("0.1"), D("0.5"))
+    assert prices_of(find_price("openai/gpt-oss-120b", "groq")) == (D("0.1"), D("0.5"))
+
+
 def test_a_price_for_one_dated_id_prices_that_id_not_its_listed_siblings():
     # gpt-4o-2024-05-13 is $5 / $15 in the catalog; a negotiated $4 / $12 for it leaves the other
     # snapshots, which the catalog lists at $2.50 / $10, alone. A discount on it likewise.
