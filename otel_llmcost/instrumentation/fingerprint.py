@@ -42,8 +42,13 @@ _VOLATILE = re.compile(
     re.IGNORECASE,
 )
 # Masking costs ~0.2 ms per 1,000 characters, on the caller's thread whenever a system prompt is new: past
-# this many characters (retrieved documents, which make every prompt new anyway) the text is hashed as it is.
+# this many characters of the masked text (retrieved documents, which make every prompt new anyway) the
+# text is hashed as it is. Counted in the masked text, the cut falls at the same place of the template
+# whatever the length of the values masked before it (7 or 4567 open tickets).
 _MASKED_CHARS = 4096
+# How far a long prompt is searched for volatile parts: the masked head is at most _MASKED_CHARS, and
+# the values masked in it are rarely as long again.
+_SCANNED_CHARS = 2 * _MASKED_CHARS
 # head_fingerprint's answers, keyed without the system text: (its hash and length, tools, head). A
 # system prompt may hold whole retrieved documents; the cache must not keep them (memory, privacy).
 _CACHE_SIZE = 4096
@@ -80,8 +85,8 @@ def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable
     """
     digest = hashlib.blake2b(digest_size=8)
     if system:
-        digest.update(_VOLATILE.sub("#", system[:_MASKED_CHARS]).encode("utf-8", "surrogatepass"))
-        digest.update(system[_MASKED_CHARS:].encode("utf-8", "surrogatepass"))
+        for text in _masked_head(system):
+            digest.update(text.encode("utf-8", "surrogatepass"))
     digest.update(b"\x00")
     for tool in tools:
         digest.update(tool.encode("utf-8", "surrogatepass"))
@@ -93,6 +98,26 @@ def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable
         if token.startswith("user"):
             break
     return digest.hexdigest()
+
+
+def _masked_head(system: str) -> tuple[str, str]:
+    """The system prompt's first ``_MASKED_CHARS`` characters with its volatile parts masked, and the
+    rest as it is. The cut is counted in the masked text and falls between two masked values, never
+    inside one."""
+    if len(system) <= _MASKED_CHARS:
+        return _VOLATILE.sub("#", system), ""
+    parts = []
+    size = position = 0  # the masked text's length so far; where the original text is read from
+    for match in _VOLATILE.finditer(system, 0, _SCANNED_CHARS):
+        start = match.start()
+        if size + start - position >= _MASKED_CHARS:
+            break
+        parts += (system[position:start], "#")
+        size += start - position + 1
+        position = match.end()
+    cut = position + _MASKED_CHARS - size
+    parts.append(system[position:cut])
+    return "".join(parts), system[cut:]
 
 
 def head_fingerprint(system: str, tools: tuple[str, ...], head: tuple[str, ...]) -> str:

@@ -79,17 +79,32 @@ def test_a_long_system_prompt_is_masked_over_its_head_only(monkeypatch):
     # it is: its template's volatile parts there no longer mask, and retrieved documents make it new anyway.
     from otel_llmcost.instrumentation import fingerprint as module
 
-    head = "You answer from the documents below. Today is July 24, 2026. " + "x" * (module._MASKED_CHARS - 61)
+    head = "You answer from the documents below. Today is July 24, 2026. " + "x" * module._MASKED_CHARS
     assert fingerprint(head + " order 12345") != fingerprint(head + " order 67890")  # past the head
     assert fingerprint(head.replace("July 24", "July 25") + " tail") == fingerprint(head + " tail")
 
-    masked = []
+    scanned = []
 
     class Spy:
-        def sub(self, replacement, text):
-            masked.append(len(text))
-            return text
+        def finditer(self, text, start, end):
+            scanned.append(min(end, len(text)) - start)
+            return iter(())
 
     monkeypatch.setattr(module, "_VOLATILE", Spy())
     fingerprint("y" * 50_000)
-    assert masked == [module._MASKED_CHARS]
+    assert scanned == [2 * module._MASKED_CHARS]
+
+
+def test_a_long_system_prompt_cut_after_values_of_varying_length_keeps_one_fingerprint():
+    # The head was cut at the 4,096th character of the prompt: a value masked before it (7 or 4567 open tickets)
+    # moved the cut, which then fell inside a fixed number of the template ("1167" hashed as "#" and "167").
+    from otel_llmcost.instrumentation import fingerprint as module
+
+    price_list = "".join(f"SKU {1000 + index} costs {index * 7 + 13} USD; " for index in range(200))
+    template = "You are a support agent. The customer has {} open tickets.\nPrice list:\n"
+    fingerprints = {fingerprint(template.format(tickets) + price_list) for tickets in (7, 42, 123, 4567, 89012)}
+    assert len(price_list) > module._MASKED_CHARS
+    assert len(fingerprints) == 1
+    # past the masked head the text still counts as it is
+    tail = price_list.replace("SKU 1199 costs", "SKU 1199 (discontinued) costs")
+    assert fingerprint(template.format(7) + tail) not in fingerprints
