@@ -128,7 +128,9 @@ def catalog_rows() -> list[PriceRow]:
             for provider in providers_of.get(entry.provider, ()):
                 found = find_price(candidate, provider)
                 if found is not None and (found.key, found.provider) == (entry.key, entry.provider):
-                    rows.append(PriceRow(candidate, provider, entry, CATALOG))
+                    # found: with the discount of the provider serving the call (a Foundry discount on
+                    # an Azure OpenAI price), as the span's cost has it
+                    rows.append(PriceRow(candidate, provider, found, CATALOG))
     return rows
 
 

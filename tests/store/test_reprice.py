@@ -238,3 +238,23 @@ def test_the_price_table_is_exact_whatever_the_applications_decimal_context():
         cost.cache_read
         == D("0.03333333333333333333") * D("0.1111111111111111111111") / D("0.3333333333333333333333333333") * 3
     )
+
+
+def test_the_store_prices_a_call_as_its_span_does_where_azure_and_foundry_discounts_differ():
+    # A Foundry call priced from Azure OpenAI's list (and the reverse) gets the discount of the provider that
+    # served it; the store's row had the other list's discount (gpt-4o on Foundry: $2.25 there, $1.25 on the span).
+    from otel_llmcost.store.prices import catalog_rows
+
+    set_price(None, provider="azure", discount=10)
+    set_price(None, provider="azure.ai.inference", discount=50)
+    try:
+        rows = {(row.name, row.provider): row.entry for row in catalog_rows()}
+        for name, provider, input_price in (
+            ("gpt-4o", "azure.ai.inference", D("1.25")),
+            ("gpt-4o", "azure.ai.openai", D("2.25")),
+            ("phi-4", "azure.ai.inference", D("0.0625")),
+            ("phi-4", "azure.ai.openai", D("0.1125")),
+        ):
+            assert rows[name, provider].prices["input"] == find_price(name, provider).prices["input"] == input_price
+    finally:
+        clear_overrides()
