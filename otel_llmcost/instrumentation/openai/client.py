@@ -277,10 +277,10 @@ def _record_retrieval(telemetry: core.Telemetry, client: Any, result: Any, start
 
 def _watch_retrieval(
     telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[Any, Any] | None:
+) -> tuple[Any, Any, Callable[[Any], None]] | None:
     """For a request that reads back a stored response (a background one is billed when it finishes):
     our post_parser chained into its options, so the response is read where the SDK parses it, at once
-    or at a raw response's ``.parse()``. Returns (options, the caller's post_parser), or None."""
+    or at a raw response's ``.parse()``. Returns (options, the caller's post_parser, the reader), or None."""
     try:
         options = args[1] if len(args) > 1 else kwargs["options"]
         if not responses.is_retrieval(options):
@@ -288,24 +288,37 @@ def _watch_retrieval(
         started = (time.time_ns(), time.perf_counter())
         post_parser = options.post_parser
 
-        def parsed(result: Any) -> Any:
+        def record(result: Any) -> None:
+            if isinstance(result, Mapping):  # a raw response parsed with .parse(to=dict), or read whole
+                result = construct_type(type_=openai.types.responses.Response, value=result)
             _record_retrieval(telemetry, client, result, started)  # never raises
+
+        def parsed(result: Any) -> Any:
+            try:
+                record(result)
+            except Exception:
+                core.log_failure(_RETRIEVAL_KEY)
             return post_parser(result) if callable(post_parser) else result
 
         options.__dict__["post_parser"] = parsed
-        return options, post_parser
+        return options, post_parser, record
     except Exception:
         core.log_failure(_RETRIEVAL_KEY)
         return None
 
 
-def _restore_retrieval(retrieval: tuple[Any, Any], result: Any) -> None:
+def _after_retrieval(retrieval: tuple[Any, Any, Callable[[Any], None]], result: Any) -> None:
     """The caller's post_parser back once the SDK sent the request (it sent a copy); not on a raw response
-    of the older openai 1.x releases that send the caller's object and parse with it later. Never raises."""
+    of the older openai 1.x releases that send the caller's object and parse with it later. A raw response
+    read whole (``.with_raw_response``) is read now, whether or not the program parses it. Never raises."""
     try:
+        options, post_parser, record = retrieval
         if not isinstance(result, _RAW_RESPONSES):
-            options, post_parser = retrieval
             options.__dict__["post_parser"] = post_parser
+        elif core.read_whole_at(result) is not None:
+            body = core.read_body(result.http_response)
+            if isinstance(body, Mapping) and body.get("object") == "response":
+                record(body)
     except Exception:
         core.log_failure(_RETRIEVAL_KEY)
 
@@ -376,7 +389,7 @@ def wrap_request(telemetry: core.Telemetry, parse_after_request: bool = False) -
                 if token is not None:
                     context.detach(token)
                 if retrieval is not None:
-                    _restore_retrieval(retrieval, result)  # never raises
+                    _after_retrieval(retrieval, result)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None
@@ -441,7 +454,7 @@ def wrap_async_request(telemetry: core.Telemetry, parse_after_request: bool = Fa
                 if token is not None:
                     context.detach(token)
                 if retrieval is not None:
-                    _restore_retrieval(retrieval, result)  # never raises
+                    _after_retrieval(retrieval, result)  # never raises
             return result
         token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
         result = None
