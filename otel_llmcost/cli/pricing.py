@@ -140,18 +140,21 @@ def _rate_cell(entry: PriceEntry, tier: str, component: str, long_context: bool)
 @click.option(
     "--provider",
     help=(
-        "Only this provider's models (openai; azure: Azure OpenAI's and Foundry's; azure_ai or azure.ai.inference: "
-        "Foundry's; anthropic; bedrock or aws.bedrock; vertex_ai; gemini...)."
+        "Only this provider's models (openai; azure: Azure OpenAI's and Foundry's; azure.ai.openai: Azure OpenAI's; "
+        "azure_ai or azure.ai.inference: Foundry's; anthropic; bedrock or aws.bedrock; vertex_ai; gemini...)."
     ),
     callback=_provider,
 )
 @click.option("--search", help="Only models whose id contains this text.")
 def list_(provider: str | None, search: str | None) -> None:
     """List the priced models (standard tier, USD per 1M tokens)."""
+    wanted = catalog_provider(provider)
+    # azure: both of Azure's lists; azure.ai.openai (the calls' provider name): Azure OpenAI's only
+    covers = wanted is not None and provider.strip().lower() == wanted
     entries = [
         entry
         for entry in all_entries()
-        if (provider is None or catalog_provider(provider) in (entry.provider, PART_OF.get(entry.provider)))
+        if (wanted is None or wanted == entry.provider or (covers and wanted == PART_OF.get(entry.provider)))
         and (search is None or search.lower() in entry.key.lower())
     ]
     if not entries:

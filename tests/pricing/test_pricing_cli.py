@@ -198,3 +198,15 @@ def test_estimate_takes_openais_fast_tier_as_priority():
     assert fast.exit_code == 0, fast.output
     assert "priority tier" in fast.output and "$20" in fast.output
     assert fast.output == priority.output
+
+
+def test_list_by_azure_shows_both_its_lists_and_by_a_call_provider_name_only_that_ones():
+    listed = {}
+    keys = ("azure/mistral-large-latest", "azure_ai/mistral-large-latest")
+    for provider in ("azure", "azure.ai.openai", "azure.ai.inference", "azure_ai"):
+        result = run("list", "--provider", provider, "--search", "mistral-large-latest")
+        assert result.exit_code == 0, result.output
+        listed[provider] = {key for key in keys if key in result.output}
+    assert listed["azure"] == {"azure/mistral-large-latest", "azure_ai/mistral-large-latest"}
+    assert listed["azure.ai.openai"] == {"azure/mistral-large-latest"}
+    assert listed["azure.ai.inference"] == listed["azure_ai"] == {"azure_ai/mistral-large-latest"}
