@@ -889,37 +889,45 @@ def _redacted(redact: Callable[[Any], Any], key: str, messages: list[Any]) -> An
     parts in the semconv) go to it as one ``system`` message, and their parts come back from it."""
     if key != sc.GEN_AI_SYSTEM_INSTRUCTIONS:
         returned = redact(for_redaction(messages))
-        _check_redacted(returned)
+        _check_redacted(returned, key == sc.GEN_AI_OUTPUT_MESSAGES)
         return returned
     returned = redact(for_redaction([{"role": "system", "parts": messages}]))
-    _check_redacted(returned)
-    return [part for message in returned for part in message.get("parts", ())] if returned else returned
+    _check_redacted(returned, False)
+    return [part for message in returned for part in message["parts"]] if returned else returned
 
 
-def _check_redacted(returned: Any) -> None:
-    problem = None if returned is None else _not_messages(returned)
+def _check_redacted(returned: Any, output: bool) -> None:
+    problem = None if returned is None else _not_messages(returned, output)
     if problem is not None:
         raise TypeError(
-            "the redaction hook must return the message list (or None), each message's parts a list of objects,"
-            f" got {problem}"
+            "the redaction hook must return the message list (or None): each message an object with a role and "
+            f"its parts (a list of objects with a type){', and a finish_reason' if output else ''}; got {problem}"
         )
 
 
-def _not_messages(returned: Any) -> str | None:
-    """What makes ``returned`` no message list, or None. A dict, "REDACTED" or ["a"] is none (messages
-    are objects with a role and parts), and neither is a message whose parts are "[redacted]": recorded,
-    it broke the semconv's schema (and the system instructions came out as one part per character)."""
+def _not_messages(returned: Any, output: bool = False) -> str | None:
+    """What makes ``returned`` no message list of the semconv's schema, or None. A dict, "REDACTED" or ["a"]
+    is none (messages are objects with a role and parts), and neither is a message whose parts are
+    "[redacted]" or missing, or a part without its type: recorded, they broke the schema (and the system
+    instructions came out as one part per character). ``output``: output messages, which need their
+    finish_reason too."""
     if not isinstance(returned, list):
         return type(returned).__name__
     for item in returned:
         if not isinstance(item, Mapping):
             return f"a list holding a {type(item).__name__}"
-        parts = item.get("parts", ())
+        if not isinstance(item.get("role"), str) or not item["role"]:
+            return "a message without a role"
+        if output and not isinstance(item.get("finish_reason"), str):
+            return "an output message without a finish_reason"
+        parts = item.get("parts")
         if not isinstance(parts, (list, tuple)):
             return f"a message whose parts are a {type(parts).__name__}"
         for part in parts:
             if not isinstance(part, Mapping):
                 return f"a message whose parts hold a {type(part).__name__}"
+            if not isinstance(part.get("type"), str) or not part["type"]:
+                return "a part without a type"
     return None
 
 

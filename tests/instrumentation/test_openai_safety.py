@@ -483,6 +483,10 @@ def test_the_redaction_hook_sees_every_message_list(instrument_openai, telemetry
         pytest.param(lambda messages: [{"role": "user", "parts": "[redacted]"}], id="returns parts as a string"),
         pytest.param(lambda messages: [{"role": "user", "parts": {"type": "text"}}], id="returns parts as a dict"),
         pytest.param(lambda messages: [{"role": "user", "parts": ["[redacted]"]}], id="returns parts of text"),
+        # recorded as they came: the semconv's messages need a role and parts, and parts a type
+        pytest.param(lambda messages: [{"role": "user"}], id="returns messages without parts"),
+        pytest.param(lambda messages: [{"role": None, "parts": []}], id="returns a message without a role"),
+        pytest.param(lambda messages: [{"role": "user", "parts": [{"content": "x"}]}], id="returns untyped parts"),
     ],
 )
 def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_openai, telemetry, openai_api, redact):
@@ -496,6 +500,21 @@ def test_a_broken_redaction_hook_drops_the_content_and_nothing_else(instrument_o
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
     [cost] = telemetry.metric_points(sc.METRIC_COST)
     assert cost.value == attributes[sc.GEN_AI_USAGE_COST_AMOUNT]
+
+
+def test_output_messages_a_redaction_hook_strips_of_their_finish_reason_are_dropped(
+    instrument_openai, telemetry, openai_api
+):
+    # finish_reason is required of an output message: the input messages are recorded, the output ones not
+    def strip(messages):
+        return [{key: value for key, value in message.items() if key != "finish_reason"} for message in messages]
+
+    instrument_openai(capture_content=True, redact=strip)
+    openai_api(REPLY).run(create_chat)
+
+    attributes = telemetry.span().attributes
+    assert json.loads(attributes[sc.GEN_AI_INPUT_MESSAGES])[-1]["role"] == "user"
+    assert sc.GEN_AI_OUTPUT_MESSAGES not in attributes
 
 
 def test_captured_tool_arguments_that_are_not_json_stay_text_and_the_content_stays_json(
