@@ -47,6 +47,7 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
 
     def __init__(
         self,
+        /,
         *,
         team: str | None = None,
         feature: str | None = None,

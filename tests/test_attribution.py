@@ -22,6 +22,14 @@ def test_blocks_nest_and_restore():
     assert team() is None
 
 
+def test_any_keyword_is_an_extra_attribute_self_too():
+    # attributes(self=...) raised TypeError (got multiple values for argument 'self')
+    with attributes(self="on-call", region="eu"):
+        found = current_attributes()
+    assert found[sc.LLMCOST_EXTRA_PREFIX + "self"] == "on-call"
+    assert found[sc.LLMCOST_EXTRA_PREFIX + "region"] == "eu"
+
+
 def test_a_decorated_function_runs_inside_the_block():
     @attributes(team="support")
     def answer() -> str | None:
