@@ -192,6 +192,7 @@ def test_a_stream_left_open_after_its_last_event_ends_its_call_at_that_event(ant
             for event in stream:
                 if event.type == "message_stop":
                     break
+        assert len(anthropic_instrumented.spans()) == 1  # ended at that event, the loop still running
         return stream  # still referenced, never closed
 
     kept = api.run(scenario)

@@ -646,6 +646,7 @@ def test_a_responses_stream_left_open_after_its_final_event_ends_its_call_at_tha
             for event in stream:
                 if event.type == "response.completed":
                     break
+        assert len(openai_instrumented.spans()) == 1  # ended at that event, the loop still running
         return stream  # still referenced, never closed
 
     kept = api.run(scenario)
