@@ -146,23 +146,27 @@ class _Prices:
         names = model_names(model)
         wanted = catalog_provider(provider) or names.provider_hint
         named_cloud = names.provider_hint if names.provider_hint in CLOUDS else None
-        entry = self.user.lookup(names, wanted)
         # A user price names a provider only to restrict itself to that provider's calls (not a call whose
-        # provider is unknown). A price for a family's name (gpt-4o) prices its dated versions too, but for
+        # provider is unknown): the provider that served the call, the one it is part of, or the cloud its id
+        # names (azure/gpt-4o through a LiteLLM proxy; not a gateway's spelling such as Groq's openai/gpt-oss-120b).
+        # Where the user's price for this call's provider is another provider's, their price for every
+        # provider is looked up. A price for a family's name (gpt-4o) prices its dated versions too, but for
         # those the catalog prices apart from the family (gpt-4o-2024-05-13 at $5, where gpt-4o is $2.50);
         # a price for one dated id (gpt-4o-2024-05-13) prices only that id, or a model the catalog lacks.
-        if (
-            entry is not None
-            # the provider that served the call, the one it is part of, or the cloud its id names (azure/gpt-4o
-            # through a LiteLLM proxy; not a gateway's spelling such as Groq's openai/gpt-oss-120b)
-            and entry.provider in (CUSTOM_PROVIDER, wanted, PART_OF.get(wanted or ""), named_cloud)
-            and (
-                self.user.lookup(names, wanted, exact=True) is entry
+        allowed = (CUSTOM_PROVIDER, wanted, PART_OF.get(wanted or ""), named_cloud)
+        for looked_up in (wanted, CUSTOM_PROVIDER):
+            entry = self.user.lookup(names, looked_up)
+            if entry is None:
+                break
+            if entry.provider not in allowed:
+                continue
+            if (
+                self.user.lookup(names, looked_up, exact=True) is entry
                 or (_names_a_family(entry.key) and not self._priced_apart(names, wanted, entry.key))
                 or self._catalog_entry(names, wanted) is None
-            )
-        ):
-            return entry
+            ):
+                return entry
+            break
         entry = self._catalog_entry(names, wanted)
         if entry is None:
             return None

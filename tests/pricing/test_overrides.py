@@ -135,6 +135,18 @@ def test_a_price_for_a_clouds_model_id_holds_for_that_clouds_calls_only(monkeypa
     assert prices_of(find_price("openai/gpt-oss-120b", "groq")) == (D("0.1"), D("0.5"))
 
 
+def test_a_price_for_one_provider_leaves_the_price_for_every_provider_to_the_others():
+    # The Anthropic price was found for an OpenAI or Groq call (a model maker's first), then refused: the call
+    # went unpriced, though the user priced the model for every provider too.
+    set_price("acme-chat", input=1, output=2)
+    set_price("acme-chat", provider="anthropic", input=5, output=6)
+    set_price("acme-chat", provider="azure.ai.inference", input=3, output=4)
+    for provider in ("openai", "groq", "azure.ai.openai", None):
+        assert prices_of(find_price("acme-chat", provider)) == (D(1), D(2)), provider
+    assert prices_of(find_price("acme-chat", "anthropic")) == (D(5), D(6))
+    assert prices_of(find_price("acme-chat", "azure.ai.inference")) == (D(3), D(4))
+
+
 def test_a_price_for_one_dated_id_prices_that_id_not_its_listed_siblings():
     # gpt-4o-2024-05-13 is $5 / $15 in the catalog; a negotiated $4 / $12 for it leaves the other
     # snapshots, which the catalog lists at $2.50 / $10, alone. A discount on it likewise.
