@@ -56,6 +56,10 @@ Documented corrections applied on top (recorded in ``corrections``):
   $0.30 per 1M output tokens, $0.60 past 128k).
 - A model at $0 whose output is not text (LiteLLM's gemini/lyria-3-pro-preview makes music, billed per
   clip) is billed per item, like those with a per-item price, and is dropped.
+
+Where LiteLLM lists one model at one provider twice, in two spellings (``deepseek-chat`` and
+``deepseek/deepseek-chat``), a call finds one of them; the catalog's ``shadowed`` list names the other,
+the entry that prices its calls instead, and whether their prices differ.
 """
 
 from __future__ import annotations
@@ -766,6 +770,7 @@ def build(
     complete_regional_premiums(drafts, corrections)
 
     entries = [draft.finish().to_json() for draft in sorted(drafts.values(), key=lambda d: (d.provider, d.key))]
+    shadowed = shadowed_entries(entries)
     digest = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:10]
     catalog = {
         "schema_version": SCHEMA_VERSION,
@@ -779,9 +784,43 @@ def build(
         ],
         "corrections": corrections,
         "cross_check": check.records,
+        "shadowed": shadowed,
         "entries": entries,
     }
     return catalog, check
+
+
+def shadowed_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries no call is priced by: LiteLLM lists the same model id at the same provider twice, in two
+    spellings (deepseek-chat and deepseek/deepseek-chat), and a call finds one of them (the id without a
+    gateway prefix). Recorded with the entry that prices those calls, and whether their prices differ, so
+    the choice is visible where the sources conflict (kimi-k2.5 on Bedrock at $3 or $3.03 output)."""
+    from otel_llmcost.pricing.catalog import EntryIndex
+    from otel_llmcost.pricing.names import model_names
+
+    priced = [PriceEntry.from_json(item) for item in entries]
+    index = EntryIndex(priced)
+    records = []
+    for entry in priced:
+        found = index.lookup(model_names(entry.key), entry.provider, exact=True)
+        if found is None or found is entry:
+            continue
+        same = (found.prices, found.long_context_threshold, found.web_search_per_1k) == (
+            entry.prices,
+            entry.long_context_threshold,
+            entry.web_search_per_1k,
+        )
+        records.append(
+            {
+                "key": entry.key,
+                "provider": entry.provider,
+                "priced_by": found.key,
+                "prices": "the same" if same else "differ",
+                "reason": "the same model at the same provider, spelled another way (with a gateway prefix, "
+                "Claude's older word order): calls find the entry priced_by names",
+            }
+        )
+    return records
 
 
 def snapshot_date(path: Path) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from otel_llmcost.pricing import PRICE_FIELDS, catalog_entries, catalog_metadata, find_price
 from otel_llmcost.pricing.build_catalog import CATALOG_PATH, build, per_million
-from otel_llmcost.pricing.entry import format_price
+from otel_llmcost.pricing.entry import PriceEntry, format_price
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "pricing"
 LITELLM = REFERENCE / "litellm_model_prices_2026-07-24.json"
@@ -238,3 +238,20 @@ def test_a_model_generation_is_not_a_version_of_another(model):
     # Only cloud ids carry versions to strip (Bedrock's -v1:0, amazon.titan-text-express-v1, Vertex's
     # claude-3-5-sonnet-v2@20241022): deepseek-v4 is not deepseek-v3 (0.27 / 1.1), it is unknown.
     assert find_price(model) is None
+
+
+def test_the_entries_no_call_finds_are_listed_with_the_entry_that_prices_their_calls():
+    # LiteLLM lists some models twice at one provider (kimi-k2.5 on Bedrock at $3 and $3.03 output): which one
+    # prices the calls is recorded, not left to whoever reads the lookup code
+    catalog = json.loads(CATALOG_PATH.read_text())
+    shadowed = {(record["key"], record["provider"]): record for record in catalog["shadowed"]}
+    for item in catalog["entries"]:
+        found = find_price(item["key"], item["provider"])
+        record = shadowed.get((item["key"], item["provider"]))
+        if (found.key, found.provider) == (item["key"], item["provider"]):
+            assert record is None, record
+        else:
+            assert record is not None and record["priced_by"] == found.key, item["key"]
+            assert (record["prices"] == "the same") is (found.prices == PriceEntry.from_json(item).prices)
+    kimi = shadowed["bedrock/moonshotai.kimi-k2.5", "bedrock"]
+    assert (kimi["priced_by"], kimi["prices"]) == ("moonshotai.kimi-k2.5", "differ")  # AWS's $3, not $3.03
