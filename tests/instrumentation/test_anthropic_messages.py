@@ -293,15 +293,40 @@ def test_claude_on_microsoft_foundry_is_azures_call_at_anthropics_price(anthropi
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((100_000 * D(3) + 1000 * D(15)) * D("0.9") / M)
 
 
+@pytest.mark.parametrize(
+    ("base_url", "provider"),
+    [
+        ("https://api.deepseek.com/anthropic", "deepseek"),  # DeepSeek's Anthropic-compatible API
+        ("https://llm-proxy.internal", "anthropic"),  # a proxy in front of Anthropic's API
+        ("https://acme.services.ai.azure.com/anthropic", "azure.ai.inference"),  # Claude on Foundry
+    ],
+)
+def test_the_plain_client_on_another_host_is_named_by_it(anthropic_instrumented, anthropic_api, base_url, provider):
+    # It was anthropic whatever the host: a DeepSeek call got Anthropic's discounts and not DeepSeek's
+    from otel_llmcost.pricing import clear_overrides, set_price
+
+    set_price(None, provider=provider, discount=50)
+    try:
+        reply = claude_message("deepseek-chat", [text_block("Hi")], claude_usage(1_000_000, 0))
+        anthropic_api(json_reply(reply), base_url=base_url).run(create(model="deepseek-chat"))
+    finally:
+        clear_overrides()
+
+    attributes = attributes_of(anthropic_instrumented)
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == provider
+    if provider == "deepseek":  # DeepSeek's $0.28 per 1M input, halved
+        assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == 0.14
+
+
 def test_clients_sharing_a_url_object_keep_their_own_provider(anthropic_instrumented, anthropic_api):
     # The client's class names the provider: one given a Foundry client's URL object (the base_url setter
-    # keeps the object) is still Anthropic's.
+    # keeps the object; here a gateway's, whose host names no provider) is still Anthropic's.
     import anthropic
 
     if not hasattr(anthropic, "AnthropicFoundry"):
         pytest.skip("this anthropic release has no AnthropicFoundry")
     reply = json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(1000, 100)))
-    foundry = anthropic_api(reply, reply, platform="foundry")
+    foundry = anthropic_api(reply, reply, platform="foundry", base_url="https://llm-gateway.example.com/anthropic")
     direct = anthropic_api(reply)
     direct.client.base_url = foundry.client.base_url
     assert direct.client._base_url is foundry.client._base_url

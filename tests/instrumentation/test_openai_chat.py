@@ -707,6 +707,9 @@ def test_azure_names_the_provider_and_prices_the_model_that_answered(openai_inst
         ("https://aiplatform.googleapis.com/v1/projects/p/locations/global", "gcp.vertex_ai", 443),
         ("https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1", "gcp.vertex_ai", 443),
         ("https://generativelanguage.googleapis.com/v1beta/openai/", "gcp.gemini", 443),
+        # Vertex's multi-region hosts (AnthropicVertex's region="us" / "eu"), and Anthropic's own OpenAI endpoint
+        ("https://aiplatform.us.rep.googleapis.com/v1/projects/p/locations/us/endpoints/openapi", "gcp.vertex_ai", 443),
+        ("https://api.anthropic.com/v1/", "anthropic", 443),
         # Bedrock's OpenAI-compatible services, in AWS's commercial and China partitions
         ("https://bedrock-mantle.us-east-1.api.aws/openai/v1", "aws.bedrock", 443),
         ("https://bedrock-runtime.cn-north-1.amazonaws.com.cn/openai/v1", "aws.bedrock", 443),

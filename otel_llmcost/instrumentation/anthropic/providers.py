@@ -3,7 +3,8 @@
 One SDK reaches Claude on Anthropic's API, on AWS Bedrock (``AnthropicBedrock``) and on Google
 Vertex AI (``AnthropicVertex``); the provider picks the price list. anthropic 2.x names it on
 the client class (``_gen_ai_provider_name``, for its own spans); older SDKs are told apart by
-their clients' base classes.
+their clients' base classes. The plain client pointed at another vendor's Anthropic-compatible API
+(``base_url="https://api.deepseek.com/anthropic"``) is named by its host.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import functools
 from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.instrumentation import core
+from otel_llmcost.instrumentation import core, hosts
 from otel_llmcost.pricing.names import is_model_arn
 
 # Base classes of the cloud clients in every SDK major -> gen_ai.provider.name
@@ -48,7 +49,15 @@ def server_of(client: Any) -> Server:
     hit = _cache.get(id(url))
     if hit is not None and hit[0] is url and hit[1] is type(client):
         return hit[2]
-    server = Server(provider_of(type(client)), url.host or None, url.port or _DEFAULT_PORTS.get(url.scheme))
+    host = url.host or None
+    provider = provider_of(type(client))
+    if provider == sc.PROVIDER_ANTHROPIC and host:
+        # Anthropic's client on another vendor's Anthropic-compatible API (DeepSeek's /anthropic); a host we
+        # do not know (a proxy) is Anthropic's. Claude on Azure is Foundry's, whatever the host says.
+        provider = hosts.provider_for_host(host, sc.PROVIDER_ANTHROPIC)
+        if provider == sc.PROVIDER_AZURE_OPENAI:
+            provider = sc.PROVIDER_AZURE_AI_INFERENCE
+    server = Server(provider, host, url.port or _DEFAULT_PORTS.get(url.scheme))
     if len(_cache) >= _MAX_CACHED:
         _cache.clear()
     _cache[id(url)] = (url, type(client), server)  # the URL is kept so its id cannot be reused while cached

@@ -11,32 +11,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation import hosts
 
-# host -> gen_ai.provider.name (semconv well-known values). A name matches itself and its subdomains;
-# one starting with "." or "-" matches as a suffix (Vertex's regional hosts: us-central1-aiplatform...).
-_HOSTS = (
-    ("api.openai.com", sc.PROVIDER_OPENAI),
-    (".openai.azure.com", sc.PROVIDER_AZURE_OPENAI),
-    (".cognitiveservices.azure.com", sc.PROVIDER_AZURE_OPENAI),
-    (".services.ai.azure.com", sc.PROVIDER_AZURE_OPENAI),
-    (".models.ai.azure.com", sc.PROVIDER_AZURE_AI_INFERENCE),  # a serverless model (DeepSeek-R1, Mistral) on Azure
-    (".openai.azure.us", sc.PROVIDER_AZURE_OPENAI),  # Azure Government
-    (".openai.azure.cn", sc.PROVIDER_AZURE_OPENAI),  # Azure in China
-    ("api.deepseek.com", sc.PROVIDER_DEEPSEEK),
-    ("api.groq.com", sc.PROVIDER_GROQ),
-    ("api.x.ai", sc.PROVIDER_X_AI),
-    ("api.mistral.ai", sc.PROVIDER_MISTRAL_AI),
-    ("codestral.mistral.ai", sc.PROVIDER_MISTRAL_AI),
-    ("api.perplexity.ai", sc.PROVIDER_PERPLEXITY),
-    ("aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
-    ("-aiplatform.googleapis.com", sc.PROVIDER_GCP_VERTEX),
-    ("generativelanguage.googleapis.com", sc.PROVIDER_GCP_GEMINI),
-)
-# Bedrock's OpenAI-compatible services, named by a label of the host in every AWS partition
-# (bedrock-mantle.us-east-1.api.aws, bedrock-runtime.cn-north-1.amazonaws.com.cn, a VPC endpoint's
-# vpce-0a1b.bedrock-runtime.us-east-1.vpce.amazonaws.com). Other AWS hosts (an EC2 or load balancer
-# name in front of a vLLM) are not Bedrock.
-_BEDROCK_SERVICES = frozenset(("bedrock-runtime", "bedrock-runtime-fips", "bedrock-mantle"))
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _MAX_CACHED = 256
 
@@ -73,16 +49,8 @@ def is_openai_api(server: Server) -> bool:
 
 
 def provider_for_host(host: str) -> str:
-    host = host.lower().rstrip(".")
-    if not _BEDROCK_SERVICES.isdisjoint(host.split(".")):
-        return sc.PROVIDER_AWS_BEDROCK
-    for name, provider in _HOSTS:
-        if name[0] in ".-":
-            if host.endswith(name):
-                return provider
-        elif host == name or host.endswith("." + name):
-            return provider
-    return sc.PROVIDER_OPENAI
+    """The provider an OpenAI-compatible client's host names; ``openai`` for a host we do not know."""
+    return hosts.provider_for_host(host, sc.PROVIDER_OPENAI)
 
 
 def _server(url: Any, azure: bool) -> Server:
