@@ -163,19 +163,27 @@ class _Prices:
             if (
                 self.user.lookup(names, looked_up, exact=True) is entry
                 or (_names_a_family(entry.key) and not self._priced_apart(names, wanted, entry.key))
-                or self._catalog_entry(names, wanted) is None
+                or self._catalog_entry(names, wanted, named_cloud) is None
             ):
                 return entry
             break
-        entry = self._catalog_entry(names, wanted)
+        entry = self._catalog_entry(names, wanted, named_cloud)
         if entry is None:
             return None
         discount = self.discount_for(names, wanted or entry.provider, named_cloud)
         return entry if discount is None else entry.discounted(discount.percent, discount.origin)
 
-    def _catalog_entry(self, names: ModelNames, wanted: str | None) -> PriceEntry | None:
-        """The catalog's entry for the provider that served the call, else for the one the id names
-        (a Bedrock or Azure id through an OpenAI-compatible gateway, whose calls are named openai)."""
+    def _catalog_entry(
+        self, names: ModelNames, wanted: str | None, named_cloud: str | None = None
+    ) -> PriceEntry | None:
+        """The catalog's entry for the cloud the id names (a Bedrock, Vertex or Azure id through an
+        OpenAI-compatible gateway, whose calls are named openai: the cloud bills it, at its own rates, not
+        the model maker's list price), else for the provider that served the call, else for the one the
+        id names (a gateway's spelling, openai/gpt-oss-120b)."""
+        if named_cloud is not None and named_cloud != wanted and named_cloud != PART_OF.get(wanted or ""):
+            entry = self.catalog.index.lookup(names, named_cloud)
+            if entry is not None:
+                return entry
         entry = self.catalog.index.lookup(names, wanted)
         hint = names.provider_hint
         if entry is None and hint and hint != wanted:
@@ -198,8 +206,8 @@ class _Prices:
         that serves the call, not the one whose list price the call falls back to: an Azure discount
         holds for Claude on Foundry, priced at Anthropic's rate, and an Anthropic one does not. ``named``:
         the cloud the model id names (``azure/gpt-4o`` through a gateway), whose discounts hold too."""
-        # Foundry's calls are Azure's too
-        served = tuple(dict.fromkeys(p for p in (served_by, PART_OF.get(served_by), named) if p))
+        # the cloud the id names first (its bill, through a gateway); Foundry's calls are Azure's too
+        served = tuple(dict.fromkeys(p for p in (named, served_by, PART_OF.get(served_by)) if p))
         for name, is_family in names.candidates:
             for provider in (*served, None):
                 discount = self.model_discounts.get((name, is_family, provider))

@@ -202,6 +202,16 @@ def test_catalog_entries_are_flat_rows_with_aliases():
         ("us.amazon.nova-pro-v1:0", "openai", "us.amazon.nova-pro-v1:0"),
         ("bedrock/amazon.nova-pro-v1:0", "openai", "amazon.nova-pro-v1:0"),
         ("azure/gpt-35-turbo", "openai", "azure/gpt-35-turbo"),
+        # ... even where the model's maker lists it too: the cloud bills the call, at its own rates (Bedrock's
+        # regional premium, Azure's $2.75 for gpt-4o-2024-11-20, Vertex's $0.15 for Gemini 2.0 Flash)
+        (
+            "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "openai",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ),
+        ("azure/gpt-4o-2024-11-20", "openai", "azure/gpt-4o-2024-11-20"),
+        ("vertex_ai/gemini-2.0-flash-001", "openai", "gemini-2.0-flash-001"),
+        ("azure_ai/mistral-large-2407", "openai", "azure_ai/mistral-large-2407"),
     ],
 )
 def test_model_ids_match_the_catalog(model, provider, key):
