@@ -46,9 +46,9 @@ _VOLATILE = re.compile(
 # text is hashed as it is. Counted in the masked text, the cut falls at the same place of the template
 # whatever the length of the values masked before it (7 or 4567 open tickets).
 _MASKED_CHARS = 4096
-# How far a long prompt is searched for volatile parts: the masked head is at most _MASKED_CHARS, and
-# the values masked in it are rarely as long again.
-_SCANNED_CHARS = 2 * _MASKED_CHARS
+# How far past where the cut would fall a volatile value is looked for: one starting there (a date, a number)
+# moves the cut past itself; a longer one (a token) that the window cuts is read whole.
+_LOOKAHEAD_CHARS = 256
 # head_fingerprint's answers, keyed without the system text: (its hash and length, tools, head). A
 # system prompt may hold whole retrieved documents; the cache must not keep them (memory, privacy).
 _CACHE_SIZE = 4096
@@ -103,15 +103,21 @@ def prompt_fingerprint(system: str | None, tools: Iterable[str], shape: Iterable
 def _masked_head(system: str) -> tuple[str, str]:
     """The system prompt's first ``_MASKED_CHARS`` characters with its volatile parts masked, and the
     rest as it is. The cut is counted in the masked text and falls between two masked values, never
-    inside one."""
+    inside one. The text is searched only as far as the cut (and ``_LOOKAHEAD_CHARS`` past it)."""
     if len(system) <= _MASKED_CHARS:
         return _VOLATILE.sub("#", system), ""
     parts = []
     size = position = 0  # the masked text's length so far; where the original text is read from
-    for match in _VOLATILE.finditer(system, 0, _SCANNED_CHARS):
-        start = match.start()
-        if size + start - position >= _MASKED_CHARS:
+    search = _VOLATILE.search
+    while True:
+        left = _MASKED_CHARS - size  # characters to the cut, if no value starts before it
+        window = position + left + _LOOKAHEAD_CHARS
+        match = search(system, position, window)
+        if match is not None and match.end() >= window:  # cut by the window: read it whole
+            match = search(system, match.start())
+        if match is None or match.start() - position >= left:
             break
+        start = match.start()
         parts += (system[position:start], "#")
         size += start - position + 1
         position = match.end()

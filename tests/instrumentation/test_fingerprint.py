@@ -86,13 +86,13 @@ def test_a_long_system_prompt_is_masked_over_its_head_only(monkeypatch):
     scanned = []
 
     class Spy:
-        def finditer(self, text, start, end):
+        def search(self, text, start, end):
             scanned.append(min(end, len(text)) - start)
-            return iter(())
+            return None
 
     monkeypatch.setattr(module, "_VOLATILE", Spy())
     fingerprint("y" * 50_000)
-    assert scanned == [2 * module._MASKED_CHARS]
+    assert scanned == [module._MASKED_CHARS + module._LOOKAHEAD_CHARS]  # up to the cut, and a little past it
 
 
 def test_a_long_system_prompt_cut_after_values_of_varying_length_keeps_one_fingerprint():
@@ -108,3 +108,7 @@ def test_a_long_system_prompt_cut_after_values_of_varying_length_keeps_one_finge
     # past the masked head the text still counts as it is
     tail = price_list.replace("SKU 1199 costs", "SKU 1199 (discontinued) costs")
     assert fingerprint(template.format(7) + tail) not in fingerprints
+    # a head dense with values: its masked 4,096 characters span more than twice as many of the prompt's
+    zip_codes = "Served ZIP codes: " + ", ".join(str(10000 + index * 7) for index in range(2000)) + "\n"
+    template = "You are a delivery agent. The customer has {} open orders.\n"
+    assert len({fingerprint(template.format(orders) + zip_codes) for orders in (7, 42, 123, 4567, 89012)}) == 1
