@@ -7,7 +7,9 @@ is rebuilt only when overrides change.
 Matching order for one model id, first hit wins: the user's prices, then the catalog;
 within each, the exact id (gateway prefix stripped, lowercase), the id without a Bedrock
 geography, then the model family (no date, version or ``@`` suffix). Within a hit, the entry
-of the provider that served the call wins, else the model maker's own list price.
+of the cloud the id names wins (``bedrock/...``, ``azure/...``, a Bedrock or Vertex id's shape: that
+cloud bills the call, even through a gateway), else the provider that served the call's, else the
+model maker's own list price.
 """
 
 from __future__ import annotations
@@ -154,11 +156,10 @@ class _Prices:
         # those the catalog prices apart from the family (gpt-4o-2024-05-13 at $5, where gpt-4o is $2.50);
         # a price for one dated id (gpt-4o-2024-05-13) prices only that id, or a model the catalog lacks.
         allowed = (CUSTOM_PROVIDER, wanted, PART_OF.get(wanted or ""), named_cloud)
-        for looked_up in (wanted, CUSTOM_PROVIDER):
+        # the cloud an id names first, then the provider that served the call, then no provider
+        for looked_up in dict.fromkeys(p for p in (named_cloud, wanted, CUSTOM_PROVIDER) if p):
             entry = self.user.lookup(names, looked_up)
-            if entry is None:
-                break
-            if entry.provider not in allowed:
+            if entry is None or entry.provider not in allowed:
                 continue
             if (
                 self.user.lookup(names, looked_up, exact=True) is entry
@@ -166,7 +167,6 @@ class _Prices:
                 or self._catalog_entry(names, wanted, named_cloud) is None
             ):
                 return entry
-            break
         entry = self._catalog_entry(names, wanted, named_cloud)
         if entry is None:
             return None
@@ -206,8 +206,10 @@ class _Prices:
         that serves the call, not the one whose list price the call falls back to: an Azure discount
         holds for Claude on Foundry, priced at Anthropic's rate, and an Anthropic one does not. ``named``:
         the cloud the model id names (``azure/gpt-4o`` through a gateway), whose discounts hold too."""
-        # the cloud the id names first (its bill, through a gateway); Foundry's calls are Azure's too
-        served = tuple(dict.fromkeys(p for p in (named, served_by, PART_OF.get(served_by)) if p))
+        # the cloud the id names (it bills the call, through a gateway), else the provider that served it;
+        # Foundry's calls are Azure's too
+        served_by = named or served_by
+        served = (served_by, PART_OF[served_by]) if served_by in PART_OF else (served_by,)
         for name, is_family in names.candidates:
             for provider in (*served, None):
                 discount = self.model_discounts.get((name, is_family, provider))

@@ -147,6 +147,32 @@ def test_a_price_for_one_provider_leaves_the_price_for_every_provider_to_the_oth
     assert prices_of(find_price("acme-chat", "azure.ai.inference")) == (D(3), D(4))
 
 
+def test_a_price_for_the_cloud_an_id_names_wins_over_the_users_other_prices_of_the_model():
+    # Through a LiteLLM proxy (provider openai) the user's Bedrock or Azure price of the id was skipped as soon as
+    # they priced the model elsewhere too (Anthropic's API, OpenAI's)
+    bedrock = "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    set_price(bedrock, input="2.4", output=12)
+    set_price("claude-sonnet-4-5", provider="anthropic", input="2.7", output="13.5")
+    set_price("gpt-4o", provider="openai", input=1, output=4)
+    set_price("azure/gpt-4o", input=9, output=9)
+    assert prices_of(find_price(bedrock, "openai")) == (D("2.4"), D(12))
+    assert prices_of(find_price("azure/gpt-4o", "openai")) == (D(9), D(9))
+    assert prices_of(find_price("gpt-4o", "openai")) == (D(1), D(4))
+    clear_overrides()
+    # a discount of the gateway's provider name is not the cloud's: Azure's list price, no OpenAI discount
+    set_price(None, provider="openai", discount=50)
+    assert prices_of(find_price("azure/gpt-4o-2024-11-20", "openai")) == (D("2.75"), D(11))
+
+
+def test_a_price_for_one_dated_id_without_a_provider_holds_beside_a_family_price_for_one_provider():
+    # The user's OpenAI price for gpt-4o does not price gpt-4o-2024-05-13 (the catalog prices it apart); their
+    # provider-less price for that id does, on OpenAI's calls too (it was left for the catalog's $5)
+    set_price("gpt-4o", provider="openai", input=2, output=8)
+    set_price("gpt-4o-2024-05-13", input=4, output=12)
+    for provider in ("openai", "groq"):
+        assert prices_of(find_price("gpt-4o-2024-05-13", provider)) == (D(4), D(12)), provider
+
+
 def test_a_price_for_one_dated_id_prices_that_id_not_its_listed_siblings():
     # gpt-4o-2024-05-13 is $5 / $15 in the catalog; a negotiated $4 / $12 for it leaves the other
     # snapshots, which the catalog lists at $2.50 / $10, alone. A discount on it likewise.
