@@ -205,7 +205,7 @@ class _Prices:
         """The discount on a model served by ``served_by`` (a catalog provider name). It is the provider
         that serves the call, not the one whose list price the call falls back to: an Azure discount
         holds for Claude on Foundry, priced at Anthropic's rate, and an Anthropic one does not. ``named``:
-        the cloud the model id names (``azure/gpt-4o`` through a gateway), whose discounts hold too."""
+        the cloud the model id names (``azure/gpt-4o`` through a gateway), whose discounts hold instead."""
         # the cloud the id names (it bills the call, through a gateway), else the provider that served it;
         # Foundry's calls are Azure's too
         served_by = named or served_by
