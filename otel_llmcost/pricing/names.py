@@ -67,6 +67,9 @@ _BEDROCK_ROUTE = re.compile(r"^(converse|invoke)/")
 _BEDROCK_MODEL_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?:inference-profile|foundation-model)/")
 # Bedrock cross-region inference profiles put a geography before the vendor: us.anthropic.claude-...
 _BEDROCK_GEO = re.compile(r"^(us|eu|apac|au|jp|ca|global|us-gov)\.")
+# Claude's geographic profiles, priced alike (AWS's premium over global, on the models that have one); not
+# global (the base price) nor us-gov (GovCloud's own prices). Other vendors' prices differ by region (Nova).
+_PREMIUM_GEOGRAPHIES = ("us", "eu", "apac", "jp", "au", "ca")
 _BEDROCK_VENDOR = re.compile(
     r"^(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|google|minimax|moonshot|moonshotai|nvidia|zai|twelvelabs)\."
 )
@@ -159,7 +162,13 @@ def model_names(model: str) -> ModelNames:
     elif hint is None and _VERTEX_VERSION.search(name) and name.startswith("claude"):
         hint = "vertex_ai"
     without_geo = _BEDROCK_GEO.sub("", name)
-    candidates = [(name, False), (without_geo, False)]
+    candidates = [(name, False)]
+    geography = _BEDROCK_GEO.match(name)
+    if geography is not None and geography.group(1) in _PREMIUM_GEOGRAPHIES and without_geo.startswith("anthropic."):
+        # A Claude geographic profile the catalog does not list (apac. Sonnet 4.5): priced as its model's
+        # listed ones, which carry AWS's 10% premium over the global profile where the model has one
+        candidates += [(f"{other}.{without_geo}", False) for other in _PREMIUM_GEOGRAPHIES]
+    candidates.append((without_geo, False))
     if without_geo.startswith("ft:"):
         # ft:<base model>:<org>:<suffix>:<id>. OpenAI bills fine-tunes at their own rate when the
         # catalog has one (ft:gpt-4o-mini-2024-07-18); otherwise the base model's price is the floor.

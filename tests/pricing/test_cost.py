@@ -216,10 +216,17 @@ def test_bedrock_ids():
     assert (cost.entry, cost.total) == ("anthropic.claude-sonnet-4-20250514-v1:0", D("1.8"))
     # An application inference profile names only the account's own id: not priced by it.
     assert price_call("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3", usage) is None
-    # A geography the catalog lacks is priced as the in-region id: Claude Sonnet 4 at $3 / $15.
+    # A Claude geography the catalog lacks is priced as the model's listed geographies: Claude Sonnet 4 at the
+    # in-region $3 / $15 (no premium), Claude Sonnet 4.5 at the 10% premium (it was priced at the global $3 / $15)
     cost = price_call("ca.anthropic.claude-sonnet-4-20250514-v1:0", usage, provider="aws.bedrock")
-    assert cost.entry == "anthropic.claude-sonnet-4-20250514-v1:0"
+    assert cost.entry == "us.anthropic.claude-sonnet-4-20250514-v1:0"
     assert cost.total == 100_000 * D(3) / M + 100_000 * D(15) / M == D("1.8")
+    cost = price_call("apac.anthropic.claude-sonnet-4-5-20250929-v1:0", usage, provider="aws.bedrock")
+    assert (cost.entry, cost.total) == ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", D("1.98"))
+    # global and GovCloud profiles are not priced as the geographic ones
+    assert price_call("global.anthropic.claude-sonnet-4-20250514-v1:0", usage, provider="aws.bedrock").total == D("1.8")
+    cost = price_call("us-gov.anthropic.claude-haiku-4-5-20251001-v1:0", usage, provider="aws.bedrock")
+    assert cost.entry == "anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def test_vertex_and_fine_tuned_ids():
