@@ -81,11 +81,17 @@ class EntryIndex:
             for family, by_provider in families.items()
         }
 
-    def lookup(self, names: ModelNames, provider: str | None, exact: bool = False) -> PriceEntry | None:
-        """The entry for ``names`` (by id, then by family unless ``exact``), preferring ``provider``'s."""
+    def lookup(
+        self, names: ModelNames, provider: str | None, exact: bool = False, siblings: bool = False
+    ) -> PriceEntry | None:
+        """The entry for ``names`` (by id, then by family unless ``exact``), preferring ``provider``'s;
+        ``siblings``: a Bedrock profile's other geographies too, after its own (the catalog's prices)."""
+        candidates = names.candidates
+        if siblings and names.siblings:
+            candidates = (candidates[0], *((sibling, False) for sibling in names.siblings), *candidates[1:])
         hits = [
             hit
-            for name, is_family in names.candidates
+            for name, is_family in candidates
             if not (is_family and exact) and (hit := (self.by_family if is_family else self.by_id).get(name))
         ]
         if provider is not None:
@@ -181,14 +187,15 @@ class _Prices:
         OpenAI-compatible gateway, whose calls are named openai: the cloud bills it, at its own rates, not
         the model maker's list price), else for the provider that served the call, else for the one the
         id names (a gateway's spelling, openai/gpt-oss-120b)."""
+        lookup = functools.partial(self.catalog.index.lookup, names, siblings=True)
         if named_cloud is not None and named_cloud != wanted and named_cloud != PART_OF.get(wanted or ""):
-            entry = self.catalog.index.lookup(names, named_cloud)
+            entry = lookup(named_cloud)
             if entry is not None:
                 return entry
-        entry = self.catalog.index.lookup(names, wanted)
+        entry = lookup(wanted)
         hint = names.provider_hint
         if entry is None and hint and hint != wanted:
-            entry = self.catalog.index.lookup(names, hint)
+            entry = lookup(hint)
         return entry
 
     def _priced_apart(self, names: ModelNames, wanted: str | None, family: str) -> bool:

@@ -95,6 +95,9 @@ class ModelNames:
     # gateway prefix; a family name has no date, version or @suffix.
     candidates: tuple[tuple[str, bool], ...]
     provider_hint: str | None  # provider the id itself names (prefix, Bedrock or Vertex shape)
+    # A Claude Bedrock geographic profile's id in the other geographies, which the catalog prices alike:
+    # tried after the exact name, for the catalog's prices only (a user's price names its own geography)
+    siblings: tuple[str, ...] = ()
 
 
 def catalog_provider(provider: str | None) -> str | None:
@@ -162,13 +165,13 @@ def model_names(model: str) -> ModelNames:
     elif hint is None and _VERTEX_VERSION.search(name) and name.startswith("claude"):
         hint = "vertex_ai"
     without_geo = _BEDROCK_GEO.sub("", name)
-    candidates = [(name, False)]
+    candidates = [(name, False), (without_geo, False)]
+    siblings: tuple[str, ...] = ()
     geography = _BEDROCK_GEO.match(name)
     if geography is not None and geography.group(1) in _PREMIUM_GEOGRAPHIES and without_geo.startswith("anthropic."):
         # A Claude geographic profile the catalog does not list (apac. Sonnet 4.5): priced as its model's
         # listed ones, which carry AWS's 10% premium over the global profile where the model has one
-        candidates += [(f"{other}.{without_geo}", False) for other in _PREMIUM_GEOGRAPHIES]
-    candidates.append((without_geo, False))
+        siblings = tuple(f"{other}.{without_geo}" for other in _PREMIUM_GEOGRAPHIES if other != geography.group(1))
     if without_geo.startswith("ft:"):
         # ft:<base model>:<org>:<suffix>:<id>. OpenAI bills fine-tunes at their own rate when the
         # catalog has one (ft:gpt-4o-mini-2024-07-18); otherwise the base model's price is the floor.
@@ -176,4 +179,4 @@ def model_names(model: str) -> ModelNames:
         candidates += [(f"ft:{fine_tuned}", False), (f"ft:{base_name(fine_tuned)}", True), (fine_tuned, False)]
         without_geo = fine_tuned
     candidates.append((base_name(without_geo), True))
-    return ModelNames(candidates=tuple(dict.fromkeys(candidates)), provider_hint=hint)
+    return ModelNames(candidates=tuple(dict.fromkeys(candidates)), provider_hint=hint, siblings=siblings)

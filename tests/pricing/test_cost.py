@@ -7,7 +7,7 @@ from decimal import localcontext
 
 import pytest
 
-from otel_llmcost.pricing import Usage, price_call, set_price
+from otel_llmcost.pricing import Usage, clear_overrides, price_call, set_price
 from otel_llmcost.pricing.catalog import all_entries, find_price
 from otel_llmcost.pricing.cost import price_floats, price_parts
 
@@ -227,6 +227,31 @@ def test_bedrock_ids():
     assert price_call("global.anthropic.claude-sonnet-4-20250514-v1:0", usage, provider="aws.bedrock").total == D("1.8")
     cost = price_call("us-gov.anthropic.claude-haiku-4-5-20251001-v1:0", usage, provider="aws.bedrock")
     assert cost.entry == "anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def test_only_claudes_geographic_profiles_borrow_another_geographys_price():
+    from otel_llmcost.pricing.names import model_names
+
+    sonnet = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert f"us.{sonnet}" in model_names(f"apac.{sonnet}").siblings
+    assert f"apac.{sonnet}" not in model_names(f"apac.{sonnet}").siblings  # its own id comes first anyway
+    # global is the base price, GovCloud has its own; other vendors' prices differ by region (Nova's)
+    for model in (f"global.{sonnet}", f"us-gov.{sonnet}", "ca.amazon.nova-pro-v1:0", sonnet):
+        assert model_names(model).siblings == (), model
+
+
+def test_a_users_price_for_one_geography_is_not_the_others():
+    # The siblings stand in for the catalog's prices only: a price the user gives apac. is apac.'s
+    sonnet = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    set_price(f"apac.{sonnet}", input=1, output=2)
+    set_price(f"eu.{sonnet}", discount=50)
+    try:
+        assert find_price(f"apac.{sonnet}", "aws.bedrock").prices["input"] == 1
+        assert find_price(f"us.{sonnet}", "aws.bedrock").prices["input"] == D("3.3")
+        assert find_price(f"ca.{sonnet}", "aws.bedrock").prices["input"] == D("3.3")
+        assert find_price(f"eu.{sonnet}", "aws.bedrock").prices["input"] == D("1.65")
+    finally:
+        clear_overrides()
 
 
 def test_vertex_and_fine_tuned_ids():
