@@ -6,8 +6,8 @@ is rebuilt only when overrides change.
 
 Matching order for one model id, first hit wins: the user's prices, then the catalog;
 within each, the exact id (gateway prefix stripped, lowercase), a Claude Bedrock profile's listed
-sibling geographies, the id without a Bedrock geography, then the model family (no date, version
-or ``@`` suffix). Within a hit, the entry
+sibling geographies (the catalog's only), the id without a Bedrock geography, then the model family
+(no date, version or ``@`` suffix). Within a hit, the entry
 of the cloud the id names wins (``bedrock/...``, ``azure/...``, a Bedrock or Vertex id's shape: that
 cloud bills the call, even through a gateway), else the provider that served the call's, else the
 model maker's own list price.
