@@ -905,7 +905,7 @@ def _check_redacted(returned: Any, output: bool) -> None:
         )
 
 
-def _not_messages(returned: Any, output: bool = False) -> str | None:
+def _not_messages(returned: Any, output: bool) -> str | None:
     """What makes ``returned`` no message list of the semconv's schema, or None. A dict, "REDACTED" or ["a"]
     is none (messages are objects with a role and parts), and neither is a message whose parts are
     "[redacted]" or missing, or a part without its type: recorded, they broke the schema (and the system

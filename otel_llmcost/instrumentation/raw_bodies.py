@@ -48,7 +48,7 @@ class Kept:
                 self.pieces.append(piece)
 
 
-def tee(http_response: Any, first_chunk: Callable[[], None] | None = None) -> Kept | None:
+def tee(http_response: Any, first_chunk: Callable[[], None] | None) -> Kept | None:
     """Keep what is read of ``http_response``'s body from now on; None when it was read already (httpx
     keeps a body read whole) or cannot be teed. ``first_chunk``: called at an event stream's first piece
     read. Never raises."""

@@ -181,7 +181,7 @@ class _Prices:
         return entry if discount is None else entry.discounted(discount.percent, discount.origin)
 
     def _catalog_entry(
-        self, names: ModelNames, wanted: str | None, named_cloud: str | None = None
+        self, names: ModelNames, wanted: str | None, named_cloud: str | None
     ) -> PriceEntry | None:
         """The catalog's entry for the cloud the id names (a Bedrock, Vertex or Azure id through an
         OpenAI-compatible gateway, whose calls are named openai: the cloud bills it, at its own rates, not
