@@ -23,9 +23,13 @@ def _run(script: str, *arguments: str) -> str:
 
 
 def test_instrumentation_bench_prints_every_figure() -> None:
-    out = _run("instrumentation_bench.py", "--calls", "50")
+    out = _run("instrumentation_bench.py", "--calls", "200", "--streams", "20")
     ratios = re.findall(rf"= ({NUMBER})x the floor", out)
     assert len(ratios) == 4, out  # chat, chat with metrics, request level, Anthropic
+    # 200 calls are four blocks of 50: the per-call rows give their quarters, which bound the whole run's median
+    quartered = re.findall(rf"= ({NUMBER})x the floor \((?:target <= 1.5x; )?quarters ({NUMBER})-({NUMBER})\)", out)
+    assert len(quartered) == 3, out  # chat, chat with metrics, Anthropic
+    assert all(float(low) <= float(ratio) <= float(high) for ratio, low, high in quartered), out
     for label in (
         "per streamed chunk, beyond the floor",
         "first chunk, extra wall time",
