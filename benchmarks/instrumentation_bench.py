@@ -21,9 +21,9 @@ alike, and the instrumentation runs with the caches as cold as in a real program
 How many calls: a per-call figure is the median, over blocks of 50 calls, of what each block adds
 (its median call minus the bare call's). One block's figure moves by tens of us, so a ratio taken
 over few blocks moves too: each per-call ratio is printed with the medians of the run's four
-quarters beside it, and the quarters of a 600-call run (12 blocks) read about +-0.15x apart. The
-default of 2,000 calls per variant (40 blocks; 10 per quarter) narrows the whole run's figure to
-about half that.
+quarters beside it. A quarter (500 calls) is close to this file's old default of 600, and the
+quarters of one run read up to 0.3x apart; the whole runs of the default 2,000 calls per variant
+(40 blocks) agree to about +-0.05x (BENCHMARKS.md, Instrumentation).
 
     python benchmarks/instrumentation_bench.py [--calls 2000] [--streams 150]
 """
