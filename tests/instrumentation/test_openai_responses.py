@@ -102,9 +102,40 @@ def test_a_compaction_is_a_billed_call(openai_instrumented, openai_api):
     assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
 
 
+async def _created(api, way, **request):
+    """``responses.create(**request)`` made the given way, its result read through (a stream to its end)."""
+    client = api.client
+    if way == "with_raw_response":
+        parsed = await api((await api(client.responses.with_raw_response.create(**request))).parse())
+        if request.get("stream"):
+            await api.items(parsed)
+        return parsed
+    if way == "with_streaming_response":
+        manager = client.responses.with_streaming_response.create(**request)
+        if api.asynchronous:
+            async with manager as response:
+                parsed = await response.parse()
+                if request.get("stream"):
+                    await api.items(parsed)
+                return parsed
+        with manager as response:
+            parsed = response.parse()
+            if request.get("stream"):
+                list(parsed)
+            return parsed
+    created = await api(client.responses.create(**request))
+    if request.get("stream"):
+        await api.items(created)
+    return created
+
+
+@pytest.mark.parametrize("way", ["create", "with_raw_response", "with_streaming_response"])
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
-def test_a_call_continuing_a_response_keeps_its_prompt_fingerprint(openai_instrumented, openai_api, stream):
+def test_a_call_continuing_a_response_keeps_its_prompt_fingerprint(openai_instrumented, openai_api, stream, way):
     # With previous_response_id the next step sends only the tool's output: it is the same agent's prompt.
+    # A raw response is parsed after the request returned, in the caller's context: its fingerprint was
+    # looked for on the caller's span, and a continuation of it got a fingerprint of its own (openai-agents
+    # streams through with_streaming_response).
     first = response_object(
         "gpt-4.1-2025-04-14", [function_call_item("call_Z9", "get_order", {"order_id": "12345"})], responses_usage(300, 20)
     )
@@ -113,14 +144,14 @@ def test_a_call_continuing_a_response_keeps_its_prompt_fingerprint(openai_instru
     api = openai_api(reply, json_reply(second))
 
     async def scenario(api):
-        created = await api(api.client.responses.create(model="gpt-4.1", instructions="You track parcels.", tools=TOOLS, input="Where is order 12345?", stream=stream))
-        if stream:
-            await api.items(created)
+        await _created(api, way, model="gpt-4.1", instructions="You track parcels.", tools=TOOLS, input="Where is order 12345?", stream=stream)
         output = {"type": "function_call_output", "call_id": "call_Z9", "output": '{"status": "shipped"}'}
-        return await api(api.client.responses.create(model="gpt-4.1", instructions="You track parcels.", tools=TOOLS, previous_response_id="resp_68af4d1c", input=[output]))
+        # without the instructions, which the stored response keeps: only the first call's fingerprint can match
+        return await api(api.client.responses.create(model="gpt-4.1", tools=TOOLS, previous_response_id="resp_68af4d1c", input=[output]))
 
     api.run(scenario)
     one, two = openai_instrumented.spans()
+    assert two.attributes[sc.GEN_AI_RESPONSE_ID] == "resp_2"
     assert one.attributes[sc.LLMCOST_PROMPT_FINGERPRINT] == two.attributes[sc.LLMCOST_PROMPT_FINGERPRINT]
 
 
@@ -437,14 +468,16 @@ def test_a_server_side_tool_call_is_captured_as_a_server_tool_call_part(instrume
 
 
 @pytest.fixture(autouse=True)
-def fresh_background_registry(monkeypatch):
-    # Which background responses this process created and billed: each test starts with none.
+def fresh_response_registries(monkeypatch):
+    # Which responses this process created, billed and fingerprinted: each test starts with none (the
+    # tests reuse response ids).
     from collections import OrderedDict
 
     from otel_llmcost.instrumentation.openai import responses
 
     monkeypatch.setattr(responses, "_waiting", OrderedDict())
     monkeypatch.setattr(responses, "_billed", OrderedDict())
+    monkeypatch.setattr(responses, "_fingerprints", OrderedDict())
 
 
 def _background(status, usage=None, response_id="resp_bg_1"):
@@ -453,9 +486,11 @@ def _background(status, usage=None, response_id="resp_bg_1"):
     return {**response, "background": True}
 
 
-def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(openai_instrumented, openai_api):
+@pytest.mark.parametrize("way", ["create", "with_raw_response", "with_streaming_response"])
+def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(openai_instrumented, openai_api, way):
     # create(background=True) returns "queued": nothing is billed yet, so nothing is estimated. The
-    # retrieve that finds it completed records its usage and cost, once, under the create call's span.
+    # retrieve that finds it completed records its usage and cost, once, under the create call's span
+    # (also when the create call's raw response was parsed after its request returned).
     usage = responses_usage(1200, 300)
     api = openai_api(
         json_reply(_background("queued")),
@@ -465,7 +500,7 @@ def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(
     )
 
     async def scenario(api):
-        created = await api(api.client.responses.create(model="gpt-4.1", input="Rome in 3 words", background=True))
+        created = await _created(api, way, model="gpt-4.1", input="Rome in 3 words", background=True)
         for _ in range(3):  # polled until done, then once more
             await api(api.client.responses.retrieve(created.id))
 

@@ -61,6 +61,7 @@ class _Tracker(core.LLMCall):
         "post_parser",
         "cast_to",
         "kept",
+        "running",
     )
 
     def __init__(
@@ -83,6 +84,7 @@ class _Tracker(core.LLMCall):
         # long the user takes to parse it (None: a streamed body, read when parsed)
         self.returned_at: tuple[int, float] | None = None
         self.kept: raw_bodies.Kept | None = None  # a raw response's body as the user reads it themselves
+        self.running: context.Context | None = None  # the context the SDK's request runs in: our span current
         self.options = options
         post_parser = options.post_parser
         self.saved: dict[str, Any] = {"post_parser": post_parser}
@@ -95,7 +97,11 @@ class _Tracker(core.LLMCall):
 
     def parse(self, result: Any) -> Any:
         """The post_parser the SDK hands every parsed result to. We look first, so a
-        post_parser that raises (``.parse()`` of a truncated answer) cannot hide the usage."""
+        post_parser that raises (``.parse()`` of a truncated answer) cannot hide the usage. A raw response
+        parsed after the request returned is read in the request's context, as one parsed inside it is
+        (the Responses API remembers the call's span: its fingerprint, a background response's parent)."""
+        running = self.running if self.returned else None
+        token = None if running is None else context.attach(running)
         try:
             if self.kept is not None:  # a raw response parsed: the SDK read its body
                 raw_bodies.drop(self.kept)
@@ -117,6 +123,9 @@ class _Tracker(core.LLMCall):
             core.log_failure(_PARSED_KEY)
             if self.injected_usage and isinstance(result, _STREAMS) and not streams.instrumented(result):
                 _hide_injected_usage(result, isinstance(result, openai.AsyncStream))
+        finally:
+            if token is not None:
+                context.detach(token)
         post_parser = self.post_parser
         return result if post_parser is None else post_parser(result)
 
@@ -391,7 +400,8 @@ def wrap_request(telemetry: core.Telemetry, parse_after_request: bool = False) -
                 if retrieval is not None:
                     _after_retrieval(retrieval, result)  # never raises
             return result
-        token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
+        tracker.running = running = trace.set_span_in_context(tracker.span, for_provider())
+        token = context.attach(running)
         result = None
         try:
             result = wrapped(*args, **kwargs)
@@ -456,7 +466,8 @@ def wrap_async_request(telemetry: core.Telemetry, parse_after_request: bool = Fa
                 if retrieval is not None:
                     _after_retrieval(retrieval, result)  # never raises
             return result
-        token = context.attach(trace.set_span_in_context(tracker.span, for_provider()))
+        tracker.running = running = trace.set_span_in_context(tracker.span, for_provider())
+        token = context.attach(running)
         result = None
         try:
             result = await wrapped(*args, **kwargs)
