@@ -379,6 +379,31 @@ def test_audio_tokens_priced_as_text_are_said_to_be(openai_instrumented, openai_
     assert len(warnings) == 1 and "priced at the model's text rates" in warnings[0]
 
 
+def test_a_search_models_unpriced_search_fee_is_said_once_per_model(openai_instrumented, openai_api, monkeypatch, caplog):
+    # A Chat Completions search model searches the web on its calls; OpenAI bills that per call, beside the
+    # tokens, and the catalog cannot price it: the span's cost is the tokens', with one warning per model.
+    from otel_llmcost.instrumentation import core
+
+    monkeypatch.setattr(core, "_logged", set())
+    usage = chat_usage(1000, 500)
+    search = json_reply(chat_completion("gpt-4o-mini-search-preview-2025-03-11", "It rains in Rome.", usage))
+    plain = json_reply(chat_completion("gpt-4o-mini-2024-07-18", "Sure.", usage))
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        openai_api(plain).run(create_chat(model="gpt-4o-mini"))
+        assert not [r for r in caplog.records if "search" in r.getMessage()]
+        api = openai_api(search, search, search)
+        api.run(create_chat(model="gpt-4o-mini-search-preview"))
+        api.run(create_chat(model="gpt-4o-mini-search-preview", web_search_options={"search_context_size": "low"}))
+        api.run(create_chat(model="gpt-4o-search-preview"))
+
+    warnings = [r.getMessage() for r in caplog.records if "search fee" in r.getMessage()]
+    assert len(warnings) == 2, warnings
+    assert "gpt-4o-mini-search-preview search the web" in warnings[0] and "gpt-4o-search-preview " in warnings[1]
+    # the tokens are priced all the same: gpt-4o-mini-search-preview, 0.15 / 0.60 USD per 1M tokens
+    spans = openai_instrumented.spans()
+    assert spans[1].attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(D(1000) * D("0.15") / M + D(500) * D("0.6") / M)
+
+
 def test_a_refusal_is_captured_as_the_answer(instrument_openai, telemetry, openai_api):
     instrument_openai(capture_content=True)
     reply = chat_completion("gpt-4o-mini-2024-07-18", None, chat_usage(30, 10))

@@ -48,7 +48,23 @@ def parameters(body: Mapping[str, Any], attributes: dict[str, Any]) -> str | Non
     modalities = body.get("modalities")  # gpt-4o-audio's spoken answer (with its transcript)
     if isinstance(modalities, (list, tuple)) and "audio" in modalities:
         attributes[sc.GEN_AI_OUTPUT_TYPE] = "speech"
+    model = body.get("model")
+    if body.get("web_search_options") is not None or (type(model) is str and "-search-" in model):
+        _unpriced_search(model)
     return tier
+
+
+def _unpriced_search(model: Any) -> None:
+    """A search model's call (gpt-4o-search-preview, gpt-5-search-api): OpenAI bills its web search per
+    call, by ``search_context_size``, beside the tokens; the sources price it for a few model ids only and
+    the usage does not count searches, so the fee is not priced. Said once per model, not passed off as
+    the call's whole cost."""
+    core.log_once(
+        f"openai.unpriced_chat_search.{model}",
+        "otel-llmcost: Chat Completions calls to %s search the web; OpenAI's per-call search fee is not "
+        "priced: their spans' cost is the tokens' alone, understated by that fee",
+        model,
+    )
 
 
 def fingerprint_of(messages: list[Any], tools: Any) -> str:
