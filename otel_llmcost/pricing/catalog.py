@@ -15,6 +15,7 @@ model maker's own list price.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import logging
@@ -307,7 +308,34 @@ def _combine(catalog: _Catalog, file: Overrides, api: list[PriceEntry | Discount
         model_discounts[name, False, discount.provider] = discount
         if base_name(name) == name:  # gpt-4o: its dated versions too; a dated id's discount is its own
             model_discounts[name, True, discount.provider] = discount
+    listed = _Prices(catalog, EntryIndex((), latest_first=True), (), {}, {})  # the catalog alone, as discounts apply
+    for discount in dict.fromkeys(model_discounts.values()):
+        if listed.find(discount.model or "", discount.provider) is None:
+            _say_unmatched(discount, catalog)
     return _Prices(catalog, EntryIndex(entries, latest_first=True), tuple(entries), model_discounts, provider_discounts)
+
+
+_said_unmatched: set[tuple[str | None, str | None, str]] = set()
+
+
+def _say_unmatched(discount: Discount, catalog: _Catalog) -> None:
+    """A discount on a model the catalog does not price (a typo, ``claude-sonet-4-5``; a model of the user's
+    own, whose price is theirs to give) takes nothing off any call: said once, with the nearest catalog ids."""
+    key = (discount.model, discount.provider, discount.origin)
+    if key in _said_unmatched:
+        return
+    _said_unmatched.add(key)
+    ids = sorted({bare_id(entry.key)[0] for entry in catalog.entries})
+    nearest = difflib.get_close_matches(bare_id(discount.model or "")[0], ids, n=3, cutoff=0.75)
+    logger.warning(
+        "The discount of %s on model %r%s matches no catalog price, so no call gets it. A discount takes a "
+        "catalog id or family off its list price (see `otel-llmcost pricing list`); a model of your own gets "
+        "the price you give it%s",
+        discount.origin,
+        discount.model,
+        f" (provider {discount.provider})" if discount.provider else "",
+        f". Did you mean {' or '.join(nearest)}?" if nearest else "",
+    )
 
 
 def _changed() -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from typing import Any
 from otel_llmcost import semconv as sc
 from otel_llmcost.pricing.entry import PRICE_FIELDS, STANDARD, TIERS, PriceEntry, parse_price, shown
 from otel_llmcost.pricing.names import CATALOG_PROVIDERS, catalog_provider, cloud_of
+
+logger = logging.getLogger("otel_llmcost.pricing")
 
 META_FIELDS = {"model", "provider", "mode", "effective_date", "long_context_threshold", "web_search_per_1k"}
 ALLOWED_FIELDS = META_FIELDS | set(PRICE_FIELDS) | {"discount"}
@@ -118,7 +121,7 @@ def parse_item(item: Any, where: str, origin: str, default_date: str) -> PriceEn
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise OverrideError(f"{where}.{name} must be a non-empty string, got {value!r}")
     if provider is not None:
-        _check_provider(provider, where)
+        _check_provider(provider, where, origin)
     try:
         if "discount" in item:
             return parse_discount(item, where, origin)
@@ -130,11 +133,35 @@ def parse_item(item: Any, where: str, origin: str, default_date: str) -> PriceEn
 _PROVIDER_NAMES = frozenset((*CATALOG_PROVIDERS, *CATALOG_PROVIDERS.values(), *sc.WELL_KNOWN_PROVIDERS))
 
 
-def _check_provider(provider: str, where: str) -> None:
-    """A provider spelt like a known one but not quite (``openia``) would never match a call: say so. Other
-    names pass, since spans may carry a provider name of their own (a gateway's, another instrumentation's)."""
+# Names of the companies behind the providers, which no span carries as its provider: what the spans say
+_COMPANY_NAMES = {
+    "google": "gcp.gemini (the Gemini API) or gcp.vertex_ai (Vertex AI)",
+    "gcp": "gcp.gemini (the Gemini API) or gcp.vertex_ai (Vertex AI)",
+    "aws": "aws.bedrock",
+    "amazon": "aws.bedrock",
+    "microsoft": "azure (Azure OpenAI and Microsoft Foundry) or azure.ai.inference (Foundry only)",
+    "claude": "anthropic",
+    "grok": "x_ai",  # not groq, the company whose name it is closest to
+}
+
+
+def _check_provider(provider: str, where: str, origin: str) -> None:
+    """A provider spelt like a known one but not quite (``openia``) would never match a call: say so. A
+    company's name (``google``, ``aws``) is said too, as a warning: other names pass, since spans may carry
+    a provider name of their own (a gateway's, another instrumentation's)."""
     name = provider.strip().lower()
     if name in _PROVIDER_NAMES:
+        return
+    meant = _COMPANY_NAMES.get(name)
+    if meant is not None:
+        logger.warning(
+            "%s.provider %r is no provider name otel-llmcost's spans carry, so its calls do not get this item: "
+            "did you mean %s? It applies only to calls whose gen_ai.provider.name is %r",
+            where if where == origin else f"{origin}: {where}",
+            provider,
+            meant,
+            provider,
+        )
         return
     nearest = difflib.get_close_matches(name, sorted(_PROVIDER_NAMES), n=2, cutoff=0.75)
     if nearest:

@@ -252,6 +252,46 @@ def test_set_price_takes_any_provider_name_spans_may_carry_but_not_a_misspelt_kn
         set_price("acme-llm", provider="aws.bedrok", input=1, output=2)
 
 
+def test_a_company_named_as_the_provider_is_said_with_the_names_spans_carry(monkeypatch, tmp_path, caplog):
+    # No span is named "google" or "aws": the discount held for no call, and nothing said so. It still holds for
+    # a span that carries that name (another instrumentation's), so it is a warning, not an error.
+    items = [
+        {"provider": "google", "discount": 20},
+        {"provider": "aws", "discount": 10},
+        {"provider": "grok", "discount": 5},
+    ]
+    use_price_file(monkeypatch, tmp_path / "prices.json", {"prices": items})
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.pricing"):
+        assert price_call("gemini-2.5-pro", Usage(input_tokens=100_000), provider="gcp.gemini").total == D("0.125")
+        assert price_call("gemini-2.5-pro", Usage(input_tokens=100_000), provider="google").total == D("0.1")
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 3, said
+    assert "prices[0].provider 'google' is no provider name" in said[0]
+    assert "did you mean gcp.gemini (the Gemini API) or gcp.vertex_ai (Vertex AI)?" in said[0]
+    assert "did you mean aws.bedrock?" in said[1]
+    assert "did you mean x_ai?" in said[2]  # xAI's model, not Groq, the company its name is closest to
+
+
+def test_a_discount_on_a_model_the_catalog_does_not_price_is_said_once(caplog):
+    set_price("claude-sonet-4-5", discount=15)  # a typo: no call gets it
+    set_price("gpt-4o-mini", discount=20)  # a family: its list price and its dated versions'
+    set_price("acme-llm", input=1, output=2)
+    set_price("acme-llm", discount=50)  # a discount takes off list prices, not the user's own
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.pricing"):
+        # the list price ($3 / $15; 100k input: under long context)
+        usage = Usage(input_tokens=100_000, output_tokens=100_000)
+        assert price_call("claude-sonnet-4-5", usage, provider="anthropic").total == D("1.8")
+        assert price_call("gpt-4o-mini-2024-07-18", ONE_M_EACH).total == (D("0.15") + D("0.6")) * D("0.8")
+        assert price_call("acme-llm", ONE_M_EACH).total == D(3)
+        set_price("gpt-4o", discount=10)  # the prices combined again: neither is said twice
+        price_call("gpt-4o", ONE_M_EACH)
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 2, said
+    assert "The discount of set_price() on model 'claude-sonet-4-5' matches no catalog price" in said[0]
+    assert said[0].endswith("Did you mean claude-sonnet-4-5 or claude-sonnet-4-6 or claude-sonnet-5?")
+    assert "on model 'acme-llm' matches no catalog price" in said[1] and "the price you give it" in said[1]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
