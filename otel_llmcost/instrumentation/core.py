@@ -580,13 +580,15 @@ def add_error(span: trace.Span, attributes: dict[str, Any], error: BaseException
 
 def error_description(error: BaseException) -> str:
     """A status description: the exception's type and message. Prompt and output text reach a span
-    through content capture and its redaction hook only, never through a status, so two kinds of
+    through content capture and its redaction hook only, never through a status, so three kinds of
     exception are described without the text they quote:
     - pydantic's validation error (of the model's output, from ``.parse()``): where and why
       validation failed;
     - an SDK's error for an API response (``APIStatusError``), whose text holds the whole response
       body (openai 1.x / 2.x, anthropic), which may quote the prompt or hold the output (Groq's
-      ``failed_generation``): its status and the provider's own message."""
+      ``failed_generation``): its status and the provider's own message;
+    - an SDK stream helper's error that quotes the output it could not read (``_QUOTING_OUTPUT``):
+      its text up to the quote."""
     name = type(error).__name__
     try:
         if name == "ValidationError" and type(error).__module__.startswith("pydantic"):
@@ -603,9 +605,22 @@ def error_description(error: BaseException) -> str:
             if not (isinstance(status, int) and status >= 400):  # an error event in a stream that opened with 200
                 return f"{name}: {message}" if message else f"{name}: {error}"
             return f"{name}: Error code: {status} - {message or '(the response body is not recorded)'}"
-        return f"{name}: {error}"
+        text = str(error)
+        for start, quote in _QUOTING_OUTPUT:
+            if text.startswith(start) and quote in text:
+                return f"{name}: {text.partition(quote)[0]} (the output it quoted is not recorded)"
+        return f"{name}: {text}"
     except Exception:  # an exception whose text cannot be read
         return name
+
+
+# The SDKs' stream helpers' errors that quote the model's output, by how their text starts, and the words
+# after which the quote follows: the anthropic helper's tool input it cannot parse (a model's malformed
+# JSON), the openai helper's chunk delta it cannot merge.
+_QUOTING_OUTPUT = (
+    ("Unable to parse tool parameter JSON from model", ". JSON: "),
+    ("Expected list delta entry to have an `index` key", "; "),
+)
 
 
 def _is_api_status_error(error: BaseException) -> bool:

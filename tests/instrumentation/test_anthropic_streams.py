@@ -692,3 +692,40 @@ def test_a_body_the_program_reads_itself_is_read_for_its_usage(anthropic_instrum
     # a stream's first piece the program read was its first chunk's arrival; a JSON answer has none
     assert (sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in attributes) is stream
     assert len(anthropic_instrumented.metric_points(sc.METRIC_TIME_TO_FIRST_CHUNK)) == int(stream)
+
+
+@pytest.mark.parametrize("beta", [False, True], ids=["messages", "beta"])
+def test_the_helpers_error_quoting_the_models_tool_input_keeps_the_quote_off_the_span(
+    anthropic_instrumented, anthropic_api, beta
+):
+    # The helper cannot parse a tool input the model streamed malformed, and raises a ValueError quoting it:
+    # the user gets it whole; the span, with content capture off, records the error without the model's text.
+    message = claude_message(SONNET, [tool_use_block("toolu_01", "lookup", {"q": 1})], USAGE, stop_reason="tool_use")
+    events = claude_events(message)
+    for event in events:
+        if event["type"] == "content_block_delta" and event["delta"]["partial_json"]:
+            event["delta"]["partial_json"] = '{"note": "SSN 078-05-1120 of Jane Roe", "n": x'
+            break
+
+    async def scenario(api):
+        messages = api.client.beta.messages if beta else api.client.messages
+        try:
+            if api.asynchronous:
+                async with messages.stream(**CALL) as stream:
+                    await stream.get_final_message()
+            else:
+                with messages.stream(**CALL) as stream:
+                    stream.get_final_message()
+        except ValueError as error:
+            return str(error)
+        return None
+
+    raised = anthropic_api(claude_stream(events)).run(scenario)
+    assert raised.startswith("Unable to parse tool parameter JSON from model") and "Jane Roe" in raised
+    span = anthropic_instrumented.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "ValueError"
+    description = span.status.description
+    assert description.startswith("ValueError: Unable to parse tool parameter JSON from model. Please retry")
+    assert description.endswith("(the output it quoted is not recorded)")
+    assert "Jane Roe" not in description and '"note"' not in description

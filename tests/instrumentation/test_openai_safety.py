@@ -717,3 +717,15 @@ def test_a_tool_schema_json_cannot_sort_keeps_the_request_described(openai_instr
     assert attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] == 50
     assert len(attributes[sc.LLMCOST_PROMPT_FINGERPRINT]) == 16
     assert attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True and attributes[sc.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
+def test_the_stream_helpers_error_quoting_a_chunks_delta_is_described_without_it():
+    # openai's chat stream helper cannot merge a malformed delta and raises quoting it (the model's text in it)
+    from otel_llmcost.instrumentation import core
+
+    error = RuntimeError("Expected list delta entry to have an `index` key; {'content': 'SSN 078-05-1120'}")
+    assert core.error_description(error) == (
+        "RuntimeError: Expected list delta entry to have an `index` key (the output it quoted is not recorded)"
+    )
+    # another error's text stays whole
+    assert core.error_description(RuntimeError("index 3; out of range")) == "RuntimeError: index 3; out of range"
