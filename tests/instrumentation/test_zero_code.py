@@ -230,3 +230,44 @@ def test_otlp_metrics_settings_alone_send_the_metrics_over_otlp(fake_openai, tmp
     assert "otel-llmcost" not in result.stderr, result.stderr
     assert any(b"gen_ai.client.token.usage" in batch for batch in _FakeOpenAI.metrics)
     assert _spooled_call(tmp_path)["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+
+
+_INSTRUMENT_THEN_SET_UP = """
+import json, openai, otel_llmcost
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+otel_llmcost.instrument()  # first, at the top of main
+mine = InMemorySpanExporter()  # then the program's own tracing set-up
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(mine))
+trace.set_tracer_provider(provider)
+with trace.get_tracer("app").start_as_current_span("handle_request"):
+    openai.OpenAI().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+print(json.dumps({
+    "provider_is_mine": trace.get_tracer_provider() is provider,
+    "spans": {span.name: dict(span.attributes) for span in mine.get_finished_spans()},
+}))
+"""
+
+
+def test_instrument_before_the_programs_own_tracing_set_up_leaves_it_the_tracer_provider(fake_openai, tmp_path):
+    # instrument() set up the store's export at once, taking the global tracer provider: the program's own
+    # set_tracer_provider, a line later, was refused, and its spans went to the store. The default export
+    # now waits for the first LLM call; the program's provider, set before it, gets every span.
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "OPENAI_"))}
+    clean.update(OTEL_LLMCOST_DATA_DIR=str(tmp_path), OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake_openai)
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", _INSTRUMENT_THEN_SET_UP], env=clean, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Overriding of current TracerProvider is not allowed" not in result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["provider_is_mine"] is True
+    assert set(seen["spans"]) == {"handle_request", "chat gpt-4o-mini"}
+    assert seen["spans"]["chat gpt-4o-mini"][sc.GEN_AI_USAGE_COST_AMOUNT] == COST
+    assert not (tmp_path / "spool").exists() or not list((tmp_path / "spool").iterdir())
