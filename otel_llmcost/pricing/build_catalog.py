@@ -72,7 +72,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -441,10 +441,10 @@ def is_claude(draft: Draft) -> bool:
     return draft.provider == "anthropic" or "claude" in draft.key
 
 
-def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
+def correct_anthropic(draft: Draft, corrections: list[dict[str, str]], anthropic: dict[str, Draft]) -> None:
     if not is_claude(draft):
         return
-    add_cache_prices(draft, corrections)
+    add_cache_prices(draft, corrections, anthropic)
     for long_context in (False, True):
         base_input = draft.prices.get(price_field(STANDARD, "input", long_context))
         five_minute = price_field(STANDARD, "cache_write_5m", long_context)
@@ -480,9 +480,12 @@ def correct_anthropic(draft: Draft, corrections: list[dict[str, str]]) -> None:
         )
 
 
-def add_cache_prices(draft: Draft, corrections: list[dict[str, str]]) -> None:
+def add_cache_prices(draft: Draft, corrections: list[dict[str, str]], anthropic: dict[str, Draft]) -> None:
     """A Claude 3+ entry listed without cache prices (LiteLLM's Vertex Claude 3 entries): cached tokens would
-    be billed at the input rate, 10x a cache read. Prompt caching bills the same ratios on every platform."""
+    be billed at the input rate, 10x a cache read. Prompt caching bills the same ratios on every platform,
+    or where Anthropic lists the model's cache prices apart from the ratios (Claude 3 Haiku: $0.03 a read,
+    $0.30 a 5-minute write, on $0.25 input), those at the same input price. ``anthropic``: Anthropic's own
+    entries by id."""
     base_input = draft.prices.get("input")
     if (
         base_input is None
@@ -491,18 +494,37 @@ def add_cache_prices(draft: Draft, corrections: list[dict[str, str]]) -> None:
         or "cache_write_5m" in draft.prices
     ):
         return
-    for name, ratio in (("cache_read", ANTHROPIC_CACHE_READ), ("cache_write_5m", ANTHROPIC_5M_WRITE)):
-        draft.prices[name] = (base_input * ratio).normalize()
+    own = _anthropic_entry_of(draft.key, anthropic)
+    if own is not None and own.prices.get("input") == base_input and "cache_read" in own.prices:
+        for name in ("cache_read", "cache_write_5m"):
+            draft.prices[name] = own.prices[name]
+        reason = f"Anthropic prompt caching, as Anthropic lists this model ({own.key}) at the same input price"
+    else:
+        for name, ratio in (("cache_read", ANTHROPIC_CACHE_READ), ("cache_write_5m", ANTHROPIC_5M_WRITE)):
+            draft.prices[name] = (base_input * ratio).normalize()
+        reason = (
+            "Anthropic prompt caching (the same on Vertex AI and Bedrock): a cache read costs 0.1x "
+            "the base input price, a 5-minute cache write 1.25x"
+        )
     corrections.append(
         {
             "key": draft.key,
             "field": "cache_read, cache_write_5m",
             "from": "",
             "to": f"{format_price(draft.prices['cache_read'])}, {format_price(draft.prices['cache_write_5m'])}",
-            "reason": "Anthropic prompt caching (the same on Vertex AI and Bedrock): a cache read costs 0.1x "
-            "the base input price, a 5-minute cache write 1.25x",
+            "reason": reason,
         }
     )
+
+
+def _anthropic_entry_of(key: str, anthropic: dict[str, Draft]) -> Draft | None:
+    """Anthropic's own entry for a cloud's Claude id: ``vertex_ai/claude-3-haiku@20240307`` is
+    ``claude-3-haiku-20240307``; an undated ``vertex_ai/claude-3-haiku`` the one dated id of it, if one."""
+    name = key.rpartition("/")[2].replace("@", "-")
+    if name in anthropic:
+        return anthropic[name]
+    dated = [draft for own, draft in anthropic.items() if re.fullmatch(re.escape(name) + r"-\d{8}", own)]
+    return dated[0] if len(dated) == 1 else None
 
 
 def is_zero_placeholder(draft: Draft, spec: Any) -> bool:
@@ -527,6 +549,7 @@ TIER_INPUT_RATIOS = {
     "priority": (Decimal(1), Decimal("2.5")),
 }
 TIER_CACHE_READ_ROUNDING = Decimal("0.01")  # a display rounding is within 1% of the exact price
+CENT = Decimal("0.01")
 
 
 def drop_foreign_tiers(draft: Draft, corrections: list[dict[str, str]]) -> None:
@@ -555,7 +578,7 @@ def drop_foreign_tiers(draft: Draft, corrections: list[dict[str, str]]) -> None:
 
 def exact_tier_cache_reads(draft: Draft, corrections: list[dict[str, str]]) -> None:
     """A tier's cache read that is the tier's input ratio applied to the standard cache read, rounded for
-    display (within 1%), is that exact ratio, as the cross-check already decides where the sources disagree."""
+    display (within 1%, or to the cent at OpenAI), is that exact ratio, as the cross-check already decides where the sources disagree."""
     base_input, base_read = draft.prices.get("input"), draft.prices.get("cache_read")
     if not base_input or not base_read:
         return
@@ -566,7 +589,9 @@ def exact_tier_cache_reads(draft: Draft, corrections: list[dict[str, str]]) -> N
         if tier_input is None or listed is None:
             continue
         exact = (base_read * tier_input / base_input).normalize()
-        if listed == exact or abs(listed - exact) > exact * TIER_CACHE_READ_ROUNDING:
+        # OpenAI's flex and batch tiers bill one rate; gpt-5.4's flex cache read is listed 0.13 for 0.125
+        in_cents = draft.provider == "openai" and listed == exact.quantize(CENT, rounding=ROUND_HALF_UP)
+        if listed == exact or (abs(listed - exact) > exact * TIER_CACHE_READ_ROUNDING and not in_cents):
             continue
         draft.prices[name] = exact
         corrections.append(
@@ -760,8 +785,9 @@ def build(
                 "(image, clip) the catalog cannot price; left unpriced, so its calls are flagged, not $0",
             }
         )
+    anthropic = {key: draft for key, draft in drafts.items() if draft.provider == "anthropic"}
     for draft in drafts.values():
-        correct_anthropic(draft, corrections)
+        correct_anthropic(draft, corrections, anthropic)
         correct_openai_batch(draft, corrections)
         correct_openai_cache_write(draft, corrections)
         drop_foreign_tiers(draft, corrections)

@@ -431,6 +431,23 @@ def test_claude_3_on_vertex_bills_cache_reads_and_writes_at_the_cache_rates():
     assert cost.total == D("0.027") + 5_000 * D(3) / M + 5_000 * D("3.75") / M + 1_000 * D(15) / M
 
 
+def test_claude_3_haiku_on_vertex_bills_caching_at_anthropics_listed_prices_not_the_ratios():
+    # Anthropic lists Claude 3 Haiku's cache prices apart from the ratios: $0.03 a read, $0.30 a 5-minute write
+    # on $0.25 input (not 0.1x and 1.25x: $0.025 and $0.3125), as on Anthropic's own API
+    usage = Usage(input_tokens=1_100_000, cache_read_tokens=1_000_000, cache_write_5m_tokens=100_000)
+    for model, provider in (("claude-3-haiku@20240307", "gcp.vertex_ai"), ("claude-3-haiku-20240307", "anthropic")):
+        cost = price_call(model, usage, provider=provider)
+        assert (cost.cache_read, cost.cache_write, cost.total) == (D("0.03"), D("0.03"), D("0.06")), model
+
+
+def test_gpt_5_4_flex_cached_input_is_half_the_standard_as_batch():
+    # $0.25 cached input: flex, as batch, bills half of it, $0.125 (the sources list 0.13, rounded to the cent)
+    usage = Usage(input_tokens=100_000, cache_read_tokens=100_000)  # under the 272k long-context threshold
+    for tier in ("flex", "batch"):
+        cost = price_call("gpt-5.4", usage, provider="openai", service_tier=tier)
+        assert cost.cache_read == 100_000 * D("0.125") / M == D("0.0125"), tier
+
+
 def test_fine_tuned_gpt_4o_bills_cached_input_at_its_cached_rate_not_as_a_cache_write():
     # ft:gpt-4o-2024-11-20: $3.75 input, $1.875 cached input (the sources list the latter as a cache write)
     usage = Usage(input_tokens=1_000_000, cache_read_tokens=1_000_000, output_tokens=0)
