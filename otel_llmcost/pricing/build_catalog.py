@@ -578,7 +578,8 @@ def drop_foreign_tiers(draft: Draft, corrections: list[dict[str, str]]) -> None:
 
 def exact_tier_cache_reads(draft: Draft, corrections: list[dict[str, str]]) -> None:
     """A tier's cache read that is the tier's input ratio applied to the standard cache read, rounded for
-    display (within 1%, or to the cent at OpenAI), is that exact ratio, as the cross-check already decides where the sources disagree."""
+    display (within 1%, or to the cent at OpenAI), is that exact ratio, as the cross-check already decides
+    where the sources disagree."""
     base_input, base_read = draft.prices.get("input"), draft.prices.get("cache_read")
     if not base_input or not base_read:
         return
