@@ -267,6 +267,44 @@ def test_vertex(anthropic_instrumented, anthropic_api):
     assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float(expected)
 
 
+@pytest.mark.parametrize("raw", [False, True], ids=["fast path", "general path"])
+def test_a_regional_vertex_endpoints_premium_is_said_once_per_model(
+    anthropic_instrumented, anthropic_api, caplog, monkeypatch, raw
+):
+    # From Claude Sonnet 4.5 on, a regional Vertex endpoint bills 10% over the global one, which the sources do
+    # not list: priced at the global rates, said once per model. Older models, and the global endpoint, say nothing.
+    from otel_llmcost.instrumentation import core
+
+    monkeypatch.setattr(core, "_logged", set())
+    reply = json_reply(claude_message(SONNET, [text_block("Hi")], claude_usage(1000, 200)))
+
+    def call(model):
+        async def scenario(api):
+            request = {"model": model, "max_tokens": 1024, "messages": MESSAGES}
+            if raw:
+                return await api((await api(api.client.messages.with_raw_response.create(**request))).parse())
+            return await api(api.client.messages.create(**request))
+
+        return scenario
+
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
+        regional = anthropic_api(reply, reply, reply, platform="vertex")  # us-east5
+        regional.run(call("claude-sonnet-4-5@20250929"))
+        regional.run(call("claude-sonnet-4-5@20250929"))
+        regional.run(call("claude-sonnet-4@20250514"))
+        anthropic_api(reply, platform="vertex", region="global").run(call("claude-haiku-4-5@20251001"))
+
+    said = [record.getMessage() for record in caplog.records if "regional endpoint" in record.getMessage()]
+    assert said == [
+        "otel-llmcost: Claude calls to claude-sonnet-4-5@20250929 on Vertex AI's regional endpoint "
+        "(us-east5-aiplatform.googleapis.com) cost 10% more than on the global endpoint, a premium the catalog's "
+        "sources do not list: their spans are priced at the global rates, understated by it"
+    ]
+    spans = anthropic_instrumented.spans()
+    assert spans[-1].attributes[sc.SERVER_ADDRESS] == "aiplatform.googleapis.com"
+    assert spans[0].attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(1000) * 3 + D(200) * 15) / M)
+
+
 def test_claude_on_microsoft_foundry_is_azures_call_at_anthropics_price(anthropic_instrumented, anthropic_api):
     # Billed by Azure at Anthropic's list price: an Azure discount holds for it, an Anthropic one does not
     # (the SDK names its provider anthropic). The request's model may be a deployment's name.

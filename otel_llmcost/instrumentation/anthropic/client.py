@@ -25,7 +25,11 @@ from otel_llmcost import semconv as sc
 from otel_llmcost.attribution import attach_for_provider, for_provider
 from otel_llmcost.instrumentation import core, raw_bodies, streams
 from otel_llmcost.instrumentation.anthropic import fast_messages, messages, sdk_tracing
-from otel_llmcost.instrumentation.anthropic.providers import bill_by_request_model, server_of
+from otel_llmcost.instrumentation.anthropic.providers import (
+    bill_by_request_model,
+    regional_premium_not_priced,
+    server_of,
+)
 
 _STREAMS = (anthropic.Stream, anthropic.AsyncStream)
 _MESSAGES_PATH = "/v1/messages"  # count_tokens and batches have paths of their own: no usage to price
@@ -216,6 +220,7 @@ def _start(telemetry: core.Telemetry, client: Any, args: tuple[Any, ...], kwargs
         messages.describe(body, request)
         if server.provider == sc.PROVIDER_AWS_BEDROCK and (guardrail := core.bedrock_guardrail_of(options.headers)):
             request.attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
+        regional_premium_not_priced(server.provider, server.address, request.model)
     except Exception:  # the call is still recorded, with what the request description got to
         core.log_failure(_DESCRIBE_KEY)
     return _Tracker(telemetry, request, options)

@@ -36,6 +36,7 @@ from otel_llmcost.instrumentation.anthropic.providers import (
     CLOUDS,
     Server,
     bills_by_request_model,
+    regional_premium_not_priced,
     server_of,
 )
 
@@ -71,6 +72,8 @@ def start(telemetry: core.Telemetry, client: Any, options: Any, stream: Any) -> 
     server = server_of(client)
     provider = server.provider
     by_request_model = provider in CLOUDS and bills_by_request_model(provider, model)
+    if by_request_model:
+        regional_premium_not_priced(provider, server.address, model)
     parent = context.get_current()
     attribution = current_attributes(parent)
     # In LLMCall's order: what a sampler may use, the fingerprint, the request's own, the attribution.

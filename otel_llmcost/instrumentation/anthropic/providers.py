@@ -10,6 +10,7 @@ their clients' base classes. The plain client pointed at another vendor's Anthro
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, NamedTuple
 
 from otel_llmcost import semconv as sc
@@ -93,3 +94,28 @@ def bills_by_request_model(provider: str, request_model: str | None) -> bool:
     if provider not in CLOUDS or not request_model:
         return False
     return not request_model.startswith("arn:") or is_model_arn(request_model)
+
+
+# Vertex AI's regional endpoints ({region}-aiplatform.googleapis.com; the global one has no region) bill Claude
+# Sonnet 4.5 and every later model 10% over the global endpoint (Anthropic's "Claude on Vertex AI" page,
+# "Global vs regional endpoints"); older models keep one price. The catalog's sources list the global price.
+_REGIONAL_VERTEX_HOST = re.compile(r"^[a-z]+-[a-z]+\d+-aiplatform\.googleapis\.com$")
+_CLAUDE_VERSION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d)(?!\d))?")
+
+
+def regional_premium_not_priced(provider: str, address: str | None, model: str | None) -> None:
+    """Say once per model that a Claude call on a regional Vertex endpoint is priced at the global rates,
+    understated by the regional premium. Cheap for every other call: the caller checks the provider."""
+    if provider != sc.PROVIDER_GCP_VERTEX or not address or not model or not _REGIONAL_VERTEX_HOST.match(address):
+        return
+    version = _CLAUDE_VERSION.search(model)
+    if version is None or (int(version.group(1)), int(version.group(2) or 0)) < (4, 5):
+        return
+    core.log_once(
+        f"anthropic.vertex_regional.{model}",
+        "otel-llmcost: Claude calls to %s on Vertex AI's regional endpoint (%s) cost 10%% more than on the global "
+        "endpoint, a premium the catalog's sources do not list: their spans are priced at the global rates, "
+        "understated by it",
+        model,
+        address,
+    )
