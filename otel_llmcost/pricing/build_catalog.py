@@ -106,6 +106,7 @@ LITELLM_PROVIDERS = {
     "mistral": "mistral",
     "deepseek": "deepseek",
     "xai": "xai",
+    "groq": "groq",
 }
 MODES = {"chat", "completion", "embedding", "responses"}
 # Provisioned-throughput commitments and per-region Bedrock keys are not per-token prices of a model id.

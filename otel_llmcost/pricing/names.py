@@ -31,6 +31,7 @@ CATALOG_PROVIDERS = {
     "deepseek": "deepseek",
     "x_ai": "xai",
     "xai": "xai",
+    "groq": "groq",
 }
 # When a model has no entry for the provider that served it, the model maker's list price is the best guess.
 UPSTREAM = {"azure": "openai", "azure_ai": "openai", "bedrock": "anthropic", "vertex_ai": "anthropic"}
@@ -45,13 +46,13 @@ PART_OF = {"azure_ai": "azure"}
 CLOUDS = frozenset(("azure", "azure_ai", "bedrock", "vertex_ai"))
 # For a call whose provider is unknown: the model makers' own prices, then the clouds that resell models.
 MAKERS = ("openai", "anthropic", "gemini", "mistral", "deepseek", "xai")
-PREFERENCE = (*MAKERS, "vertex_ai", "azure", "azure_ai", "bedrock")
+PREFERENCE = (*MAKERS, "vertex_ai", "azure", "azure_ai", "bedrock", "groq")
 
 # Gateway and cloud prefixes: LiteLLM's, Vertex's OpenAI endpoint's (google/gemini-2.5-flash, xai/grok-4),
 # OpenRouter's vendor names (x-ai/grok-4, mistralai/mistral-large), the Gemini API's resource names (models/...)
 _PREFIX = re.compile(
     r"^(openai|azure|azure_ai|anthropic|bedrock|bedrock_mantle|vertex_ai|gemini|google|mistral|mistralai|deepseek|xai|x-ai"
-    r"|text-completion-openai|models)/"
+    r"|groq|text-completion-openai|models)/"
 )
 _PREFIX_PROVIDER = {
     "models": "",  # the Gemini API's resource names (models/gemini-2.5-flash): no provider of their own

@@ -987,6 +987,9 @@ def test_groq_reports_a_streams_usage_in_its_last_chunk_x_groq(openai_instrument
     assert attributes[sc.GEN_AI_PROVIDER_NAME] == "groq"
     assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (2300, 190)
     assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes
+    # from Groq's list (it was unpriced): llama-3.3-70b-versatile, 0.59 / 0.79 USD per 1M tokens
+    assert attributes[sc.LLMCOST_PRICING_ENTRY] == "groq/llama-3.3-70b-versatile"
+    assert attributes[sc.GEN_AI_USAGE_COST_AMOUNT] == float((D(2300) * D("0.59") + D(190) * D("0.79")) / M)
 
 
 def test_a_stream_that_will_bring_no_usage_loads_the_tokenizer_beside_it(

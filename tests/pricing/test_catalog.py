@@ -219,11 +219,29 @@ def test_model_ids_match_the_catalog(model, provider, key):
 
 
 @pytest.mark.parametrize(
+    ("model", "key", "prices"),
+    [
+        ("openai/gpt-oss-120b", "groq/openai/gpt-oss-120b", (D("0.15"), D("0.6"))),  # Groq's own spelling
+        ("gpt-oss-120b", "groq/openai/gpt-oss-120b", (D("0.15"), D("0.6"))),
+        ("llama-3.3-70b-versatile", "groq/llama-3.3-70b-versatile", (D("0.59"), D("0.79"))),
+        (
+            "meta-llama/llama-4-scout-17b-16e-instruct",
+            "groq/meta-llama/llama-4-scout-17b-16e-instruct",
+            (D("0.11"), D("0.34")),
+        ),
+    ],
+)
+def test_groqs_calls_are_priced_from_groqs_list(model, key, prices):
+    # The catalog had no Groq prices: every Groq call was unpriced (gpt-oss-120b on Groq is not Azure's, either)
+    entry = find_price(model, "groq")
+    assert (entry.key, entry.provider, entry.prices["input"], entry.prices["output"]) == (key, "groq", *prices)
+
+
+@pytest.mark.parametrize(
     ("model", "provider"),
     [
         ("openai/gpt-oss-120b", "openai"),  # a self-hosted vLLM: no per-token price at all
         ("openai/gpt-oss-120b", "openrouter"),  # OpenRouter charges its own ($0.18 / $0.80), not Azure's
-        ("gpt-oss-120b", "groq"),
         ("mistral-nemo", "openai"),  # Ollama's name for Mistral NeMo
         ("phi-4", "openai"),
     ],

@@ -464,9 +464,14 @@ def test_fine_tuned_completion_models_batch_at_half_their_own_price(model, rate)
     assert cost.total == (rate + rate) / 2
 
 
-def test_gpt_5_nano_has_no_priority_price_of_another_model(caplog):
+def test_gpt_5_nano_has_no_priority_price_of_another_model(caplog, monkeypatch):
     # LiteLLM lists gpt-5's $2.50 priority input for gpt-5-nano ($0.05): 50x, where priority is about 2x.
-    # OpenAI publishes no priority price for gpt-5-nano: the call is priced at standard, with a warning.
+    # OpenAI publishes no priority price for gpt-5-nano: the call is priced at standard, with a warning
+    # (once per process, as the entry's rate card is made: another test's card and warning are forgotten first).
+    from otel_llmcost.pricing import cost as cost_module
+
+    monkeypatch.setattr(cost_module, "_warned", set())
+    cost_module._card.cache_clear()
     usage = Usage(input_tokens=10_000, cache_read_tokens=2_000, output_tokens=5_000)
     with caplog.at_level("WARNING", logger="otel_llmcost"):
         cost = price_call("gpt-5-nano", usage, provider="openai", service_tier="priority")
