@@ -60,6 +60,16 @@ def instrumented(stream: Any) -> bool:
     return stream in _open
 
 
+def not_instrumented(call: Any) -> None:
+    """``instrument`` failed on the stream of ``call`` (an SDK adapter's tracker, which set its ``streaming``
+    before): the stream cannot end the call. The request's return ends it, or this, for a raw response's
+    stream parsed after the request returned. Never raises."""
+    if call.streaming:
+        call.streaming = False
+        if call.returned:
+            call.end(call.response, ended=call.returned_at)
+
+
 def exit_with_error(stream: Any, error: BaseException | None) -> None:
     """The user's ``with stream:`` block raised: the call ends with that error."""
     if error is None or stream is None:  # None: a manager whose body was never read as a stream

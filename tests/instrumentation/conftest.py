@@ -304,6 +304,18 @@ def anthropic_instrumented(instrument_anthropic: Callable[..., Any], telemetry: 
 
 
 @pytest.fixture
+def failing_stream_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our stream hook (``streams.instrument``) raises on every stream; its failure is logged anew."""
+    from otel_llmcost.instrumentation import core, streams
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("instrumenting failed")
+
+    monkeypatch.setattr(core, "_logged", set())
+    monkeypatch.setattr(streams, "instrument", broken)
+
+
+@pytest.fixture
 def anthropic_api(asynchronous: bool) -> Callable[..., Api]:
     """``anthropic_api(*replies, platform="anthropic" | "bedrock" | "vertex", **client_kwargs)``: a
     real Anthropic (or AnthropicBedrock / AnthropicVertex) client, sync or async, whose HTTP goes

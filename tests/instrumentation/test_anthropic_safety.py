@@ -433,28 +433,16 @@ def test_calls_we_do_not_record_keep_the_sdks_span(anthropic_instrumented, anthr
 
 @pytest.mark.parametrize("way", ["create", "with_streaming_response"])
 def test_a_stream_our_hook_fails_to_wrap_still_ends_its_span_once(
-    anthropic_instrumented, anthropic_api, monkeypatch, way
+    anthropic_instrumented, anthropic_api, failing_stream_hook, way
 ):
     # The failure is logged and the user's events are the SDK's; the call's span used to stay open for good.
-    from otel_llmcost.instrumentation import streams
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("instrumenting failed")
-
-    monkeypatch.setattr(core, "_logged", set())
-    monkeypatch.setattr(streams, "instrument", broken)
     events = claude_events(claude_message(SONNET, [text_block("It left.")], claude_usage(20, 2)))
     api = anthropic_api(claude_stream(events))
 
     async def scenario(api):
         if way == "create":
             return await api.items(await api(api.client.messages.create(**CALL, stream=True)))
-        manager = api.client.messages.with_streaming_response.create(**CALL, stream=True)
-        if api.asynchronous:
-            async with manager as response:
-                return await api.items(await response.parse())
-        with manager as response:
-            return await api.items(response.parse())
+        return await api.streamed(api.client.messages.with_streaming_response.create(**CALL, stream=True))
 
     seen = api.run(scenario)
     # the SDK's events (it yields no ping)

@@ -482,6 +482,14 @@ class Api:
     async def close(self, closable: Any) -> None:
         await self(closable.close())
 
+    async def streamed(self, manager: Any) -> list[Any]:
+        """The items of the stream a ``.with_streaming_response`` manager's response parses to, all read."""
+        if self.asynchronous:
+            async with manager as response:
+                return await self.items(await response.parse())
+        with manager as response:
+            return await self.items(response.parse())
+
     async def raise_while_reading(self, manager: Any, error: BaseException) -> None:
         """Raise ``error`` from the user's loop over the stream of a ``.with_streaming_response`` manager."""
         if self.asynchronous:

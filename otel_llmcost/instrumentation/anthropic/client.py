@@ -110,17 +110,9 @@ class _Tracker(core.LLMCall):
         except Exception:
             core.log_failure(_PARSED_KEY)
             if isinstance(result, _STREAMS) and not streams.instrumented(result):
-                self._not_streamed()
+                streams.not_instrumented(self)
         post_parser = self.post_parser
         return result if post_parser is None else post_parser(result)
-
-    def _not_streamed(self) -> None:
-        """The stream could not be instrumented: it cannot end the call. The request's return ends it, or
-        this, when the stream is a raw response's parsed after the request returned. Never raises."""
-        if self.streaming:
-            self.streaming = False
-            if self.returned:
-                self.end(self.response, ended=self.returned_at)
 
     def failed(self, error: BaseException) -> None:
         self.end(self.response, error=error)  # never raises

@@ -124,7 +124,7 @@ class _Tracker(core.LLMCall):
             if isinstance(result, _STREAMS) and not streams.instrumented(result):
                 if self.injected_usage:
                     _hide_injected_usage(result, isinstance(result, openai.AsyncStream))
-                self._not_streamed()
+                streams.not_instrumented(self)
         finally:
             if token is not None:
                 context.detach(token)
@@ -151,14 +151,6 @@ class _Tracker(core.LLMCall):
             self.options.__dict__.update(saved)
         except Exception:
             core.log_failure(_RESTORE_KEY)
-
-    def _not_streamed(self) -> None:
-        """The stream could not be instrumented: it cannot end the call. The request's return ends it, or
-        this, when the stream is a raw response's parsed after the request returned. Never raises."""
-        if self.streaming:
-            self.streaming = False
-            if self.returned:
-                self.end(self.response, ended=self.returned_at)
 
     def failed(self, error: BaseException) -> None:
         self.end(self.response, error=error)  # never raises
