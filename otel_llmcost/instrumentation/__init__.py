@@ -70,8 +70,7 @@ def instrument(
 
     Covers the openai and anthropic SDKs and the OpenAI Agents SDK (``openai-agents``). The
     settings go to each instrumentor: an OpenTelemetry ``tracer_provider`` and ``meter_provider``
-    (default: the global ones as they are at the first LLM call; with none set by then, the spans go
-    to the embedded store, or as the ``OTEL_*`` exporter settings say), ``capture_content`` (default: the
+    (default: the global ones), ``capture_content`` (default: the
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT variable) and ``redact`` (a function that
     gets the message list and returns what may be recorded). A setting of the wrong kind raises
     TypeError, naming it. Calling it again is harmless: an SDK already instrumented keeps the

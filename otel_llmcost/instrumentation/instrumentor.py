@@ -14,7 +14,6 @@ import threading
 from collections.abc import Collection
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_llmcost.instrumentation.core import Telemetry, guarded
@@ -48,14 +47,14 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return super().uninstrument(**kwargs)
 
     def _instrument(self, **kwargs: Any) -> None:
+        if kwargs.get("tracer_provider") is None:
+            _configure_default_export()
         telemetry = Telemetry(
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             capture_content=kwargs.get("capture_content"),
             redact=kwargs.get("redact"),
         )
-        if kwargs.get("tracer_provider") is None:
-            telemetry.tracer = _ExportOnFirstSpan(telemetry)
         self._patch(telemetry)
         if self._sdk is not None:
             _warn_of_other_instrumentations(self._sdk)
@@ -76,30 +75,6 @@ def _configure_default_export() -> None:
     from otel_llmcost.store.exporter import configure_default_export
 
     configure_default_export()
-
-
-class _ExportOnFirstSpan(trace.Tracer):
-    """The global tracer until our first span, which sets up the default export first (the store, or the
-    ``OTEL_*`` settings; nothing if a tracer provider is set by then), then stands aside. Set up at
-    ``instrument()``, the default took the global tracer provider: a program that called ``instrument()``
-    before its own tracing set-up had its ``set_tracer_provider`` refused, and its own spans went to the
-    store. Now its provider, set before its first LLM call, takes our spans too."""
-
-    def __init__(self, telemetry: Telemetry) -> None:
-        self._telemetry = telemetry
-        self._tracer = telemetry.tracer  # the API's proxy of the global provider, whichever it becomes
-
-    def _ready(self) -> trace.Tracer:
-        _configure_default_export()  # never raises
-        if self._telemetry.tracer is self:
-            self._telemetry.tracer = self._tracer
-        return self._tracer
-
-    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
-        return self._ready().start_span(*args, **kwargs)
-
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
-        return self._ready().start_as_current_span(*args, **kwargs)
 
 
 logger = logging.getLogger(__name__)
