@@ -44,14 +44,16 @@ _open: weakref.WeakKeyDictionary[Any, tuple[core.LLMCall, StreamState]] = weakre
 
 
 def instrument(stream: Any, call: core.LLMCall, state: StreamState, asynchronous: bool) -> None:
+    # Once its iterator is ours the stream ends the call (``instrumented``), whatever fails after.
     if asynchronous:
         chunks = stream._iterator = _aiterate(stream._iterator, call, state)
+        _open[stream] = (call, state)
         stream.response.aclose = _AsyncCloseHook(stream.response, "aclose", call, state, chunks)
     else:
         chunks = stream._iterator = _iterate(stream._iterator, call, state)
+        _open[stream] = (call, state)
         stream.response.close = _CloseHook(stream.response, "close", call, state, chunks)
     weakref.finalize(stream, finish, call, state)
-    _open[stream] = (call, state)
     if hasattr(state, "end_call"):
         state.end_call = functools.partial(finish, call, state)  # type: ignore[attr-defined]
 

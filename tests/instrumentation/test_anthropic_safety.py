@@ -431,7 +431,7 @@ def test_calls_we_do_not_record_keep_the_sdks_span(anthropic_instrumented, anthr
     assert not [key for key in span.attributes if key.startswith("gen_ai.usage.")]
 
 
-@pytest.mark.parametrize("way", ["create", "with_streaming_response"])
+@pytest.mark.parametrize("way", ["create", "with_streaming_response", "with_raw_response"])
 def test_a_stream_our_hook_fails_to_wrap_still_ends_its_span_once(
     anthropic_instrumented, anthropic_api, failing_stream_hook, way
 ):
@@ -442,6 +442,9 @@ def test_a_stream_our_hook_fails_to_wrap_still_ends_its_span_once(
     async def scenario(api):
         if way == "create":
             return await api.items(await api(api.client.messages.create(**CALL, stream=True)))
+        if way == "with_raw_response":  # parsed after the request returned: the parse ends the call
+            raw = await api(api.client.messages.with_raw_response.create(**CALL, stream=True))
+            return await api.items(await api(raw.parse()))
         return await api.streamed(api.client.messages.with_streaming_response.create(**CALL, stream=True))
 
     seen = api.run(scenario)

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from decimal import Decimal as D
+from types import SimpleNamespace
 
 import pytest
 from wire import (
@@ -110,6 +111,13 @@ async def _created(api, way, **request):
         if request.get("stream"):
             await api.items(parsed)
         return parsed
+    if way == "with_streaming_response, read as JSON":  # not parsed: the user reads the body themselves
+        manager = client.responses.with_streaming_response.create(**request)
+        if api.asynchronous:
+            async with manager as response:
+                return SimpleNamespace(**await response.json())
+        with manager as response:
+            return SimpleNamespace(**response.json())
     if way == "with_streaming_response":
         manager = client.responses.with_streaming_response.create(**request)
         if api.asynchronous:
@@ -486,7 +494,9 @@ def _background(status, usage=None, response_id="resp_bg_1"):
     return {**response, "background": True}
 
 
-@pytest.mark.parametrize("way", ["create", "with_raw_response", "with_streaming_response"])
+@pytest.mark.parametrize(
+    "way", ["create", "with_raw_response", "with_streaming_response", "with_streaming_response, read as JSON"]
+)
 def test_a_background_response_is_billed_once_when_a_retrieve_finds_it_finished(openai_instrumented, openai_api, way):
     # create(background=True) returns "queued": nothing is billed yet, so nothing is estimated. The
     # retrieve that finds it completed records its usage and cost, once, under the create call's span

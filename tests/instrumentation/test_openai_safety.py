@@ -731,7 +731,7 @@ def test_the_stream_helpers_error_quoting_a_chunks_delta_is_described_without_it
     assert core.error_description(RuntimeError("index 3; out of range")) == "RuntimeError: index 3; out of range"
 
 
-@pytest.mark.parametrize("way", ["create", "with_streaming_response"])
+@pytest.mark.parametrize("way", ["create", "with_streaming_response", "with_raw_response"])
 def test_a_stream_our_hook_fails_to_wrap_still_ends_its_span_once(
     openai_instrumented, openai_api, failing_stream_hook, way
 ):
@@ -744,6 +744,9 @@ def test_a_stream_our_hook_fails_to_wrap_still_ends_its_span_once(
         request = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}
         if way == "create":
             return await api.items(await api(api.client.chat.completions.create(**request)))
+        if way == "with_raw_response":  # parsed after the request returned: the parse ends the call
+            raw = await api(api.client.chat.completions.with_raw_response.create(**request))
+            return await api.items(await api(raw.parse()))
         return await api.streamed(api.client.chat.completions.with_streaming_response.create(**request))
 
     chunks = api.run(scenario)
@@ -752,3 +755,28 @@ def test_a_stream_our_hook_fails_to_wrap_still_ends_its_span_once(
     span = openai_instrumented.span()  # one span, ended
     assert span.name == "chat gpt-4o-mini"
     assert span.attributes[sc.GEN_AI_REQUEST_STREAM] is True
+
+
+def test_a_stream_whose_close_hook_fails_still_records_its_usage(openai_instrumented, openai_api, monkeypatch):
+    # Our iterator was in place when the close hook failed: the stream ends the call, with its usage; it was
+    # ended at once, empty, as though nothing of the stream were ours.
+    from otel_llmcost.instrumentation import streams
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("close hook failed")
+
+    monkeypatch.setattr(core, "_logged", set())
+    monkeypatch.setattr(streams, "_CloseHook", Broken)
+    monkeypatch.setattr(streams, "_AsyncCloseHook", Broken)
+    api = openai_api(chat_stream("gpt-4o-mini-2024-07-18", ["It ", "left."], chat_usage(20, 2)))
+
+    async def scenario(api):
+        stream = await api(api.client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        assert openai_instrumented.spans() == []  # open until the stream ends
+        return await api.items(stream)
+
+    api.run(scenario)
+    attributes = openai_instrumented.span().attributes
+    assert (attributes[sc.GEN_AI_USAGE_INPUT_TOKENS], attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (20, 2)
+    assert sc.LLMCOST_TOKENS_ESTIMATED not in attributes

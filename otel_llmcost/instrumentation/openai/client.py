@@ -184,11 +184,18 @@ class _Tracker(core.LLMCall):
         self.end(self.response)  # never raises
 
     def abandoned(self, http_response: Any = None, error: BaseException | None = None) -> None:
-        """A raw response was closed or dropped without ``.parse()`` (``core.end_unparsed``)."""
+        """A raw response was closed or dropped without ``.parse()`` (``core.end_unparsed``), its body read in
+        the request's context, as ``parse`` reads one."""
         if not self.streaming and not self._ended:
-            core.end_unparsed(
-                self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY, self._read_kept
-            )
+            running = self.running
+            token = None if running is None else context.attach(running)
+            try:
+                core.end_unparsed(
+                    self, http_response, self._read_body, error, self.returned_at, _FINISHED_KEY, self._read_kept
+                )
+            finally:
+                if token is not None:
+                    context.detach(token)
         raw_bodies.drop(self.kept)
         self.kept = None
 
