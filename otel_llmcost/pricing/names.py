@@ -42,11 +42,15 @@ OTHER_LIST = {"azure": "azure_ai", "azure_ai": "azure"}
 # A user's price or discount for Azure holds for Foundry's calls too (one Azure bill); not the reverse.
 PART_OF = {"azure_ai": "azure"}
 # The clouds whose prefix on a model id (azure/gpt-4o, bedrock/..., vertex_ai/...) names who serves it, not
-# only how a gateway spells the model (openai/gpt-oss-120b at Groq, google/gemini-2.5-flash, anthropic/...)
-CLOUDS = frozenset(("azure", "azure_ai", "bedrock", "vertex_ai"))
+# only how a gateway spells the model (openai/gpt-oss-120b at Groq, google/gemini-2.5-flash, anthropic/...);
+# and Groq, whose prefix (groq/openai/gpt-oss-120b through a LiteLLM proxy) names it alike
+CLOUDS = frozenset(("azure", "azure_ai", "bedrock", "vertex_ai", "groq"))
+# Hosts of other makers' open models (Llama, Qwen, gpt-oss), which many hosts serve at prices of their own: their
+# list prices their own calls, never a stored call of another or no provider (the store's provider-less rows)
+OPEN_MODEL_HOSTS = frozenset(("groq",))
 # For a call whose provider is unknown: the model makers' own prices, then the clouds that resell models.
 MAKERS = ("openai", "anthropic", "gemini", "mistral", "deepseek", "xai")
-PREFERENCE = (*MAKERS, "vertex_ai", "azure", "azure_ai", "bedrock", "groq")
+PREFERENCE = (*MAKERS, "vertex_ai", "azure", "azure_ai", "bedrock")
 
 # Gateway and cloud prefixes: LiteLLM's, Vertex's OpenAI endpoint's (google/gemini-2.5-flash, xai/grok-4),
 # OpenRouter's vendor names (x-ai/grok-4, mistralai/mistral-large), the Gemini API's resource names (models/...)

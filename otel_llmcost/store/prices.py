@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from otel_llmcost.pricing import PRICE_FIELDS, PriceEntry, catalog_entries, find_price
 from otel_llmcost.pricing.cost import rates_for
 from otel_llmcost.pricing.entry import PER_MILLION, TIERS
-from otel_llmcost.pricing.names import CATALOG_PROVIDERS, OTHER_LIST, bare_id, base_name
+from otel_llmcost.pricing.names import CATALOG_PROVIDERS, OPEN_MODEL_HOSTS, OTHER_LIST, bare_id, base_name
 from otel_llmcost.pricing.types import EXACT
 from otel_llmcost.store.ddl import Target
 
@@ -122,7 +122,8 @@ def catalog_rows() -> list[PriceRow]:
             providers_of.setdefault(OTHER_LIST[catalog_name], []).append(provider)
     for item in catalog_entries():
         entry = _entry(item)
-        rows += [PriceRow(alias, "", entry, CATALOG) for alias in item["aliases"]]
+        if entry.provider not in OPEN_MODEL_HOSTS:  # Groq's qwen/qwen3-32b is no self-hosted Qwen's price
+            rows += [PriceRow(alias, "", entry, CATALOG) for alias in item["aliases"]]
         name = bare_id(entry.key)[0]
         for candidate in dict.fromkeys((*item["aliases"], entry.key.lower(), name, base_name(name))):
             for provider in providers_of.get(entry.provider, ()):

@@ -441,3 +441,17 @@ def test_a_model_discount_for_a_provider_holds_where_its_calls_fall_back_to_anot
     set_price("claude-sonnet-4-5", provider="azure", discount=25)
     assert find_price("claude-sonnet-4-5", "azure.ai.inference").prices["input"] == D("2.25")
     assert find_price("claude-sonnet-4-5", "anthropic").prices["input"] == D(3)
+
+
+def test_a_price_for_a_groq_prefixed_id_is_groqs_alone():
+    # LiteLLM's spelling names who serves the call, as a cloud's prefix does: the price and the discount held for
+    # Azure's gpt-oss-120b (Foundry's $0.15) too, and for any host of the model
+    set_price("groq/openai/gpt-oss-120b", input=9, output=9)
+    assert prices_of(find_price("openai/gpt-oss-120b", "groq")) == (D(9), D(9))
+    assert prices_of(find_price("groq/openai/gpt-oss-120b", "openai")) == (D(9), D(9))  # through a LiteLLM proxy
+    assert prices_of(find_price("gpt-oss-120b", "azure.ai.inference")) == (D("0.15"), D("0.6"))
+    assert find_price("openai/gpt-oss-120b", "openai") is None  # a self-hosted vLLM's
+    clear_overrides()
+    set_price("groq/openai/gpt-oss-120b", discount=50)
+    assert prices_of(find_price("openai/gpt-oss-120b", "groq")) == (D("0.075"), D("0.3"))
+    assert prices_of(find_price("gpt-oss-120b", "azure.ai.inference")) == (D("0.15"), D("0.6"))

@@ -168,6 +168,26 @@ def test_model_ids_as_sdks_and_gateways_spell_them_are_priced_like_the_catalog_d
     assert row == {"CostUSD": price_call(model, usage, provider=provider).total, "CostSource": "store", "Unpriced": 0}
 
 
+def test_groqs_prices_are_its_own_calls_not_another_hosts_of_the_same_open_model(store):
+    # Groq's list holds other makers' open models: a self-hosted Qwen (provider openai) or OpenRouter's took
+    # Groq's price through the store's provider-less rows; only Groq's calls get it (the SDK leaves them unpriced).
+    calls = [
+        _call("Qwen/Qwen3-32B", 1_000_000, 1_000_000, **{sc.GEN_AI_PROVIDER_NAME: "openai"}),
+        _call("qwen/qwen3-32b", 1_000_000, 1_000_000, **{sc.GEN_AI_PROVIDER_NAME: "openrouter"}),
+        _call("qwen/qwen3-32b", 1_000_000, 1_000_000, **{sc.GEN_AI_PROVIDER_NAME: "groq"}),
+    ]
+    _insert(store, calls, [JULY_1] * 3, "groq")
+    price_new_models(store)
+    priced = rows(store, "SELECT Provider, CostUSD, Unpriced FROM llm_calls ORDER BY Provider")
+    # qwen/qwen3-32b on Groq: 0.29 / 0.59 USD per 1M tokens
+    assert priced == [
+        {"Provider": "groq", "CostUSD": D("0.88"), "Unpriced": 0},
+        {"Provider": "openai", "CostUSD": D(0), "Unpriced": 1},
+        {"Provider": "openrouter", "CostUSD": D(0), "Unpriced": 1},
+    ]
+    assert find_price("Qwen/Qwen3-32B", "openai") is None and find_price("qwen/qwen3-32b", "openrouter") is None
+
+
 def test_a_gateway_prefixed_model_is_unpriced_until_the_store_resolves_it(store):
     _insert(store, [_call("openai/gpt-4o-mini", 1_000_000, 0, **{sc.GEN_AI_PROVIDER_NAME: "openai"})], [JULY_1], "gw")
     assert rows(store, "SELECT Unpriced FROM llm_calls") == [{"Unpriced": 1}]
