@@ -67,6 +67,7 @@ _NOT_TEXT_PARTS = {
     "input_file",
     "document",
     "computer_screenshot",
+    "image_generation_call",  # a Responses item carried into the next turn: its result is the image, base64
 }
 
 
@@ -154,6 +155,8 @@ def count_messages(messages: Iterable[Any], model: str) -> int:
     for message in messages:
         fields = _as_mapping(message)
         total += TOKENS_PER_MESSAGE
+        if _is_media(fields):  # an item that is an image (Responses: an earlier turn's image_generation_call)
+            continue
         for key, value in fields.items():
             if key in _OPAQUE_KEYS:
                 continue
@@ -235,6 +238,22 @@ def _without_media(value: Any) -> Any:
         else:
             into[key] = item
     return top[0]
+
+
+def media_parts(value: Any) -> int:
+    """How many image, audio and file parts ``value`` (messages, a message, its content) holds: counted
+    as 0 tokens, a floor, wherever a request is counted."""
+    found, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            if _is_media(item):
+                found += 1
+            else:
+                pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
 
 
 def _is_media(part: Mapping[Any, Any]) -> bool:

@@ -10,7 +10,7 @@ import tiktoken.load
 import tiktoken_ext.openai_public
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.tokens import count_messages, count_text, count_tool, encoding_name_for
+from otel_llmcost.tokens import count_messages, count_text, count_tool, encoding_name_for, media_parts
 
 SHARED_TIKTOKEN = Path(os.environ[sc.ENV_TIKTOKEN_CACHE_DIR])
 TEXT = "The quick brown fox jumps over the lazy dog. Prices: $0.15 per 1M input tokens, 50% off in batch!"
@@ -147,6 +147,15 @@ def test_images_nested_in_tool_results_are_not_counted_as_text(local_dir, no_net
     output = {"type": "computer_call_output", "call_id": "call_1", "output": {"type": "computer_screenshot"}}
     shot = {**output, "output": {"type": "computer_screenshot", "image_url": screenshot}}
     assert count_messages([shot], "gpt-4o") == count_messages([output], "gpt-4o") < 40
+
+
+def test_an_earlier_turns_generated_image_carried_into_the_next_is_not_counted_as_text(local_dir, no_network):
+    # The Responses API's pattern input=[..., *response.output, ...] carries an image_generation_call whose
+    # result is the image, base64: a 300 KB image counted as about 270,000 tokens of text
+    generated = {"type": "image_generation_call", "id": "ig_1", "status": "completed", "result": "iVBORw0KGgo" * 30_000}
+    question = {"role": "user", "content": "Make the sky darker."}
+    assert count_messages([question, generated], "gpt-5-mini") == count_messages([question, {}], "gpt-5-mini")
+    assert media_parts([question, generated]) == 1 and media_parts([question]) == 0
 
 
 def test_a_schema_type_list_in_a_tool_result_is_counted_as_text(local_dir, no_network):

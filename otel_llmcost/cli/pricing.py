@@ -18,7 +18,7 @@ from otel_llmcost.pricing.catalog import all_entries
 from otel_llmcost.pricing.cost import billed_rate
 from otel_llmcost.pricing.entry import COMPONENTS, STANDARD, TIERS, format_price
 from otel_llmcost.pricing.names import CATALOG_PROVIDERS, PART_OF, bare_id, catalog_provider
-from otel_llmcost.tokens import count_messages, count_text, counting_method
+from otel_llmcost.tokens import count_messages, count_text, counting_method, media_parts
 
 COLUMN_TITLES = {
     "input": "input",
@@ -180,7 +180,11 @@ def list_(provider: str | None, search: str | None) -> None:
 @click.option("--provider", help=PROVIDER_HELP, callback=_provider)
 @click.option("--text", help="The prompt text.")
 @click.option("--file", "prompt_file", type=click.File("r", encoding="utf-8"), help="Read the prompt from a file ('-': stdin).")
-@click.option("--messages", is_flag=True, help="The prompt is a JSON array of chat messages ({role, content}).")
+@click.option(
+    "--messages",
+    is_flag=True,
+    help="The prompt is a JSON array of chat messages ({role, content}); image, audio and file parts count 0.",
+)
 @click.option("--output-tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Expected output tokens.")
 @click.option("--cached-tokens", type=click.IntRange(min=0), default=0, show_default=True, help="Prompt tokens read from cache.")
 @click.option(
@@ -203,7 +207,7 @@ def estimate(
     """Estimate what a prompt will cost before sending it (prompt from --text, --file or stdin)."""
     entry = _find(model, provider)
     prompt = _read_prompt(text, prompt_file)
-    input_tokens = _count_prompt(prompt, model, messages)
+    input_tokens, media = _count_prompt(prompt, model, messages)
     if cached_tokens > input_tokens:
         raise click.BadParameter(
             f"{cached_tokens} cached tokens but the prompt has only {input_tokens}", param_hint="--cached-tokens"
@@ -215,6 +219,11 @@ def estimate(
     console = _console()
     method = escape(counting_method(model))
     console.print(f"prompt: {input_tokens:,} tokens ({method}), {cached_tokens:,} of them cached")
+    if media:
+        console.print(
+            f"not counted: {media} image, audio or file part(s), whose tokens depend on their size and the model: "
+            "the prompt's cost is a floor"
+        )
     console.print(f"output: {output_tokens:,} tokens (as given)")
     console.print(
         f"priced as {escape(entry.key)}, {cost.tier} tier{', long context' if cost.long_context else ''}, prices of {cost.price_date}"
@@ -259,17 +268,22 @@ def _decoded(read, where: str) -> str:
         ) from None
 
 
-def _count_prompt(prompt: str, model: str, messages: bool) -> int:
+def _count_prompt(prompt: str, model: str, messages: bool) -> tuple[int, int]:
+    """The prompt's tokens, and how many image, audio and file parts it has (not counted)."""
     if not messages:
-        return count_text(prompt, model)
+        return count_text(prompt, model), 0
     try:
         parsed = json.loads(prompt)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"the prompt is not valid JSON: {exc}", param_hint="--messages") from None
     except RecursionError:
         raise click.BadParameter("the prompt's JSON is nested too deeply to be messages", param_hint="--messages") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300)
+        raise click.BadParameter(
+            f"a number in the prompt's JSON cannot be read ({exc})", param_hint="--messages"
+        ) from None
     if parsed == []:
         raise click.BadParameter('no messages: give at least one, like [{"role": "user", "content": "..."}]', param_hint="--messages")
     if not isinstance(parsed, list) or not all(isinstance(message, dict) for message in parsed):
         raise click.BadParameter('expected a JSON array of messages like [{"role": "user", "content": "..."}]', param_hint="--messages")
-    return count_messages(parsed, model)
+    return count_messages(parsed, model), media_parts(parsed)

@@ -155,8 +155,9 @@ def test_estimate_of_messages_nested_deeper_than_python_recurses(tmp_path):
         (["--model", "gpt-4o", "--output-tokens", "500"], "", "No prompt: stdin was empty"),  # cron's empty pipe
         (["--model", "gpt-4o", "--messages"], "[]", "no messages"),
         (["--model", "gpt-4o", "--messages"], "[" * 100_000, "nested too deeply"),
+        (["--model", "gpt-4o", "--messages"], "[" + "7" * 5000 + "]", "a number in the prompt's JSON cannot be read"),
     ],
-    ids=["empty stdin", "empty message list", "deeply nested JSON"],
+    ids=["empty stdin", "empty message list", "deeply nested JSON", "a 5,000-digit number"],
 )
 def test_estimate_of_no_prompt_or_unreadable_messages_says_so(args, stdin, problem):
     result = run("estimate", *args, input=stdin)
@@ -210,3 +211,16 @@ def test_list_by_azure_shows_both_its_lists_and_by_a_call_provider_name_only_tha
     assert listed["azure"] == {"azure/mistral-large-latest", "azure_ai/mistral-large-latest"}
     assert listed["azure.ai.openai"] == {"azure/mistral-large-latest"}
     assert listed["azure.ai.inference"] == listed["azure_ai"] == {"azure_ai/mistral-large-latest"}
+
+
+def test_estimate_says_the_image_parts_it_does_not_count():
+    # A pre-flight budget: the image's tokens (by its size, detail and the model) are not in the prompt's count
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/parcel.png", "detail": "low"}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "What is in this image?"}, image]}]
+    result = run("estimate", "--model", "gpt-4o-mini", "--messages", input=json.dumps(messages))
+    assert result.exit_code == 0, result.output
+    text_only = [{"role": "user", "content": [{"type": "text", "text": "What is in this image?"}]}]
+    same = run("estimate", "--model", "gpt-4o-mini", "--messages", input=json.dumps(text_only))
+    assert result.output.splitlines()[0] == same.output.splitlines()[0]  # the same count: the image adds 0
+    assert "not counted: 1 image, audio or file part(s)" in result.output
+    assert "not counted" not in same.output
