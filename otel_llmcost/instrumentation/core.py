@@ -168,6 +168,9 @@ class Response:
     web_search_requests: int = 0
     # Refused before it ran (a Responses stream whose first event is an error): not billed, nothing estimated.
     refused: bool = False
+    # The usage's input side as the provider reported it, its output counted (an Anthropic stream cut after
+    # message_start): the input's token usage point is recorded, the output's is not.
+    input_reported: bool = False
 
 
 # Calling a class with keywords costs more on CPython 3.11 than a function taking them and calling the
@@ -203,6 +206,7 @@ def new_response(
     deferred: bool = False,
     web_search_requests: int = 0,
     refused: bool = False,
+    input_reported: bool = False,
 ) -> Response:
     """``Response(...)``, the same arguments."""
     return Response(
@@ -219,6 +223,7 @@ def new_response(
         deferred,
         web_search_requests,
         refused,
+        input_reported,
     )
 
 
@@ -489,6 +494,7 @@ class LLMCall:
                 first_chunk,
                 self._attribution,
                 attributes,
+                response is not None and response.input_reported,
             )
         if self._on_end:
             cost = None
@@ -691,6 +697,7 @@ def end_span(
                 None,
                 attribution,
                 attributes,
+                False,  # the fast paths' usage is the response's, or all estimated
             )
     except Exception:
         log_failure(key)
@@ -716,10 +723,12 @@ def record_metrics(
     time_to_first_chunk: float | None,
     attribution: Mapping[str, str],
     span_attributes: Mapping[str, Any],
+    input_reported: bool = False,
 ) -> None:
     """The semconv metric points of one call, and its cost (by team and feature). Estimated token
     counts get no token usage points: the semconv allows reporting usage the provider did not send
     only when the user turned offline counting on (the span still carries the estimate, flagged).
+    ``input_reported``: the estimated usage's input side is the provider's (``Response.input_reported``).
     ``span_attributes``: what the call's end set on its span, for the OpenAI attributes the semconv
     recommends on the duration and token usage points (the tier and fingerprint that served it)."""
     metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
@@ -744,9 +753,9 @@ def record_metrics(
         telemetry.duration.record(duration, served)
     if time_to_first_chunk is not None:
         telemetry.time_to_first_chunk.record(time_to_first_chunk, metric_attributes)
-    if usage is not None and not usage.estimated:
+    if usage is not None and (not usage.estimated or input_reported):
         telemetry.token_usage.record(usage.input_tokens, {**served, sc.GEN_AI_TOKEN_TYPE: "input"})
-        if operation != sc.OP_EMBEDDINGS:
+        if operation != sc.OP_EMBEDDINGS and not usage.estimated:
             telemetry.token_usage.record(usage.output_tokens, {**served, sc.GEN_AI_TOKEN_TYPE: "output"})
     if total is not None:
         for key in (sc.LLMCOST_TEAM, sc.LLMCOST_FEATURE):

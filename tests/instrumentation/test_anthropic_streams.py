@@ -729,3 +729,19 @@ def test_the_helpers_error_quoting_the_models_tool_input_keeps_the_quote_off_the
     assert description.startswith("ValueError: Unable to parse tool parameter JSON from model. Please retry")
     assert description.endswith("(the output it quoted is not recorded)")
     assert "Jane Roe" not in description and '"note"' not in description
+
+
+def test_a_stream_cut_short_records_the_reported_inputs_token_usage_point(anthropic_instrumented, anthropic_api):
+    # message_start reported the input (25,500 with the cache); the output is counted from the text seen. The
+    # input point was left out with the output's, though the cost counter took the input's cost.
+    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
+
+    async def scenario(api):
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        await api.items(stream, limit=5)
+        await api.close(stream)
+
+    api.run(scenario)
+    assert anthropic_instrumented.span().attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    points = anthropic_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
+    assert {point.attributes[sc.GEN_AI_TOKEN_TYPE]: point.sum for point in points} == {"input": 25500}

@@ -87,6 +87,7 @@ def test_new_response_sets_every_field_as_the_class_does():
         "deferred": True,
         "web_search_requests": 3,
         "refused": True,
+        "input_reported": True,
     }
     assert core.new_response(**arguments) == core.Response(**arguments)
     assert core.new_response() == core.Response()

@@ -278,16 +278,18 @@ class MessageStream:
         if start is None:
             return core.new_response(output_text=text)  # nothing reported: the core estimates it all
         tier = getattr(start.usage, "service_tier", None)
+        usage = self._usage(start, text)
         return core.new_response(
             model=self.served_by or start.model,
             id=start.id,
             finish_reasons=(self.stop_reason,) if self.stop_reason else (),
-            usage=self._usage(start, text),
+            usage=usage,
             service_tier=tier,
             tool_calls=tool_calls(blocks),
             output_text=text,
             output_messages=functools.partial(output_messages, blocks, self.stop_reason),
             attributes={sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER: tier} if isinstance(tier, str) else {},
+            input_reported=usage is not None and usage.estimated,  # message_start's input, the output counted
         )
 
     def _usage(self, start: Any, text: str) -> Usage | None:
