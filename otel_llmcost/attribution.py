@@ -60,6 +60,8 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
         named = {"team": team, "feature": feature, "customer": customer, "user": user, "prompt_name": prompt_name}
         self._entries = [(ATTRIBUTION_KEYS[key], key, value) for key, value in named.items() if value is not None]
         self._entries += [(LLMCOST_EXTRA_PREFIX + key, key, value) for key, value in extra.items() if value is not None]
+        for baggage_key, _, value in self._entries:  # once per block object, not per entry into it
+            _check_entry_size(baggage_key, value)
 
     def __enter__(self) -> None:
         token = self._attach()
@@ -88,8 +90,6 @@ class attributes:  # noqa: N801 (used like a function: ``with attributes(team=..
         ctx = context.get_current()
         for baggage_key, argument, value in self._entries:
             ctx = _with_entry(ctx, baggage_key, argument, value)
-        if self._entries:
-            _check_baggage_size(ctx)
         return context.attach(ctx)
 
     def __call__(self, function: _F) -> _F:
@@ -208,41 +208,26 @@ def _with_entry(ctx: context.Context, baggage_key: str, argument: str, value: ob
     return baggage.set_baggage(baggage_key, str(value), ctx)
 
 
-# W3C Baggage, which carries the attribution to other services: at most 4,096 bytes a list-member, 8,192 in all.
-# The propagator drops what is over (saying so at inject, where the cause is far away): said here, once a key.
+# W3C Baggage, which carries the attribution to other services, holds at most 4,096 bytes a list-member,
+# encoded as OpenTelemetry's propagator encodes it (quote_plus). The propagator drops a bigger one, saying so
+# only at inject, far from the cause: said here, once a key.
 _ENTRY_BYTES = 4096
-_BAGGAGE_BYTES = 8192
 _said_too_big: set[str] = set()
 
 
-def _check_baggage_size(ctx: context.Context) -> None:
-    try:  # another library's baggage may hold anything: never a failure of the program's block
-        sizes = {
-            str(key): len(urllib.parse.quote(str(key))) + 1 + len(urllib.parse.quote(str(value)))
-            for key, value in baggage.get_all(ctx).items()
-        }
-    except Exception:  # noqa: BLE001
+def _check_entry_size(baggage_key: str, value: object) -> None:
+    if not isinstance(value, str) or len(value) * 12 + len(baggage_key) * 3 < _ENTRY_BYTES:
+        return  # 12 bytes at most a character (a 4-byte one, percent-encoded): this one fits
+    if baggage_key in _said_too_big:
         return
-    for key in [key for key, size in sizes.items() if size > _ENTRY_BYTES and key not in _said_too_big]:
-        _said_too_big.add(key)
+    size = len(urllib.parse.quote_plus(baggage_key)) + 1 + len(urllib.parse.quote_plus(value))
+    if size > _ENTRY_BYTES:
+        _said_too_big.add(baggage_key)
         logger.warning(
             "otel_llmcost.attributes(): the baggage entry %r is %d bytes, and the W3C baggage that carries "
             "attribution to other services holds at most %d bytes an entry: services downstream will not get "
             "it (this process's spans do). Pass an identifier, not text.",
-            key,
-            sizes[key],
+            baggage_key,
+            size,
             _ENTRY_BYTES,
-        )
-    total = sum(sizes.values()) + len(sizes) - 1
-    if total > _BAGGAGE_BYTES and "" not in _said_too_big:
-        _said_too_big.add("")
-        largest = max(sizes, key=sizes.__getitem__)
-        logger.warning(
-            "otel_llmcost.attributes(): the baggage that carries attribution to other services is %d bytes, "
-            "over the %d in all that W3C baggage holds: services downstream will get only part of it (this "
-            "process's spans get it all). Its largest entry is %r (%d bytes); pass identifiers, not text.",
-            total,
-            _BAGGAGE_BYTES,
-            largest,
-            sizes[largest],
         )

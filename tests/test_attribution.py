@@ -271,8 +271,9 @@ def test_baggage_entries_that_are_not_text_are_none_of_ours():
 
 
 def test_attribution_too_big_for_w3c_baggage_is_said_once_a_key(caplog, monkeypatch):
-    # The propagator drops what is over W3C's limits (4,096 bytes an entry, 8,192 in all): the attribution
-    # reached this process's spans but no service downstream, and attributes() said nothing
+    # The propagator drops an entry over W3C's 4,096 bytes (as it encodes it: a space is one byte, a slash
+    # three): the attribution reached this process's spans but no service downstream, and attributes() said
+    # nothing
     import logging
 
     from opentelemetry.baggage.propagation import W3CBaggagePropagator
@@ -280,19 +281,20 @@ def test_attribution_too_big_for_w3c_baggage_is_said_once_a_key(caplog, monkeypa
     from otel_llmcost import attribution
 
     monkeypatch.setattr(attribution, "_said_too_big", set())
+
+    def sent(**values: str) -> str:
+        headers: dict[str, str] = {}
+        with attributes(**values):
+            W3CBaggagePropagator().inject(headers)
+        return headers.get("baggage", "")
+
     with caplog.at_level(logging.WARNING, logger="otel_llmcost"):
-        with attributes(team="ok", feature="fine"):
-            pass
+        assert "llmcost.feature" in sent(team="ok", feature="ab " * 1000)  # 3,000 bytes encoded: it fits
         assert not caplog.records
         for _ in range(2):
-            with attributes(team="t" * 5000, feature="checkout"):
-                headers: dict[str, str] = {}
-                W3CBaggagePropagator().inject(headers)
-        assert "llmcost.team" not in headers.get("baggage", "")  # dropped on the way out
-        with attributes(query="q" * 4070, notes="n" * 4070):
-            with attributes(team="search", customer="c-42"):
-                pass
+            assert "llmcost.team" not in sent(team="t" * 5000, feature="checkout")
+        assert "gen_ai.prompt.name" not in sent(prompt_name="a/" * 1500)  # 6,000 bytes encoded
     said = [record.getMessage() for record in caplog.records if record.name == "otel_llmcost.attribution"]
     assert len(said) == 2, said
     assert "the baggage entry 'llmcost.team' is 5013 bytes" in said[0]
-    assert "over the 8192 in all" in said[1] and "'llmcost.attr.query' (4089 bytes)" in said[1]
+    assert "the baggage entry 'gen_ai.prompt.name' is 6019 bytes" in said[1]
