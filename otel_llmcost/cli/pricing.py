@@ -278,9 +278,9 @@ def _count_prompt(prompt: str, model: str, messages: bool) -> tuple[int, int]:
         raise click.BadParameter(f"the prompt is not valid JSON: {exc}", param_hint="--messages") from None
     except RecursionError:
         raise click.BadParameter("the prompt's JSON is nested too deeply to be messages", param_hint="--messages") from None
-    except ValueError as exc:  # an integer of more digits than Python converts (4300)
+    except ValueError:  # an integer of more digits than Python converts (4300)
         raise click.BadParameter(
-            f"a number in the prompt's JSON cannot be read ({exc})", param_hint="--messages"
+            "a number in the prompt's JSON has too many digits to be read (over 4,300)", param_hint="--messages"
         ) from None
     if parsed == []:
         raise click.BadParameter('no messages: give at least one, like [{"role": "user", "content": "..."}]', param_hint="--messages")

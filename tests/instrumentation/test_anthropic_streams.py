@@ -745,3 +745,19 @@ def test_a_stream_cut_short_records_the_reported_inputs_token_usage_point(anthro
     assert anthropic_instrumented.span().attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
     points = anthropic_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
     assert {point.attributes[sc.GEN_AI_TOKEN_TYPE]: point.sum for point in points} == {"input": 25500}
+
+
+def test_a_stream_cut_short_whose_start_reports_no_input_records_no_token_point(anthropic_instrumented, anthropic_api):
+    # A compatible server's message_start usage without input_tokens: nothing was reported, nothing is recorded
+    events = claude_events(MESSAGE)
+    events[0] = {**events[0], "message": {**events[0]["message"], "usage": {"output_tokens": 1}}}
+    api = anthropic_api(claude_stream(events))
+
+    async def scenario(api):
+        stream = await api(api.client.messages.create(**CALL, stream=True))
+        await api.items(stream, limit=5)
+        await api.close(stream)
+
+    api.run(scenario)
+    assert anthropic_instrumented.span().attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
+    assert anthropic_instrumented.metric_points(sc.METRIC_TOKEN_USAGE) == []

@@ -155,7 +155,7 @@ def test_estimate_of_messages_nested_deeper_than_python_recurses(tmp_path):
         (["--model", "gpt-4o", "--output-tokens", "500"], "", "No prompt: stdin was empty"),  # cron's empty pipe
         (["--model", "gpt-4o", "--messages"], "[]", "no messages"),
         (["--model", "gpt-4o", "--messages"], "[" * 100_000, "nested too deeply"),
-        (["--model", "gpt-4o", "--messages"], "[" + "7" * 5000 + "]", "a number in the prompt's JSON cannot be read"),
+        (["--model", "gpt-4o", "--messages"], "[" + "7" * 5000 + "]", "has too many digits to be read"),
     ],
     ids=["empty stdin", "empty message list", "deeply nested JSON", "a 5,000-digit number"],
 )

@@ -279,6 +279,10 @@ class MessageStream:
             return core.new_response(output_text=text)  # nothing reported: the core estimates it all
         tier = getattr(start.usage, "service_tier", None)
         usage = self._usage(start, text)
+        # message_start's input (where it has one), the output counted
+        input_reported = (
+            usage is not None and usage.estimated and fields_of(start.usage).get("input_tokens") is not None
+        )
         return core.new_response(
             model=self.served_by or start.model,
             id=start.id,
@@ -289,7 +293,7 @@ class MessageStream:
             output_text=text,
             output_messages=functools.partial(output_messages, blocks, self.stop_reason),
             attributes={sc.ANTHROPIC_SDK_RESPONSE_SERVICE_TIER: tier} if isinstance(tier, str) else {},
-            input_reported=usage is not None and usage.estimated,  # message_start's input, the output counted
+            input_reported=input_reported,
         )
 
     def _usage(self, start: Any, text: str) -> Usage | None:
