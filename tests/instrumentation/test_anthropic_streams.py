@@ -731,26 +731,16 @@ def test_the_helpers_error_quoting_the_models_tool_input_keeps_the_quote_off_the
     assert "Jane Roe" not in description and '"note"' not in description
 
 
-def test_a_stream_cut_short_records_the_reported_inputs_token_usage_point(anthropic_instrumented, anthropic_api):
+@pytest.mark.parametrize("input_reported", [True, False], ids=["input reported", "no input_tokens"])
+def test_a_stream_cut_short_records_the_reported_inputs_token_usage_point(
+    anthropic_instrumented, anthropic_api, input_reported
+):
     # message_start reported the input (25,500 with the cache); the output is counted from the text seen. The
-    # input point was left out with the output's, though the cost counter took the input's cost.
-    api = anthropic_api(claude_stream(claude_events(MESSAGE)))
-
-    async def scenario(api):
-        stream = await api(api.client.messages.create(**CALL, stream=True))
-        await api.items(stream, limit=5)
-        await api.close(stream)
-
-    api.run(scenario)
-    assert anthropic_instrumented.span().attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-    points = anthropic_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
-    assert {point.attributes[sc.GEN_AI_TOKEN_TYPE]: point.sum for point in points} == {"input": 25500}
-
-
-def test_a_stream_cut_short_whose_start_reports_no_input_records_no_token_point(anthropic_instrumented, anthropic_api):
-    # A compatible server's message_start usage without input_tokens: nothing was reported, nothing is recorded
+    # input point was left out with the output's, though the cost counter took the input's cost. A compatible
+    # server's message_start usage without input_tokens reports nothing: no point.
     events = claude_events(MESSAGE)
-    events[0] = {**events[0], "message": {**events[0]["message"], "usage": {"output_tokens": 1}}}
+    if not input_reported:
+        events[0] = {**events[0], "message": {**events[0]["message"], "usage": {"output_tokens": 1}}}
     api = anthropic_api(claude_stream(events))
 
     async def scenario(api):
@@ -760,4 +750,7 @@ def test_a_stream_cut_short_whose_start_reports_no_input_records_no_token_point(
 
     api.run(scenario)
     assert anthropic_instrumented.span().attributes[sc.LLMCOST_TOKENS_ESTIMATED] is True
-    assert anthropic_instrumented.metric_points(sc.METRIC_TOKEN_USAGE) == []
+    points = anthropic_instrumented.metric_points(sc.METRIC_TOKEN_USAGE)
+    assert {point.attributes[sc.GEN_AI_TOKEN_TYPE]: point.sum for point in points} == (
+        {"input": 25500} if input_reported else {}
+    )
