@@ -1,10 +1,10 @@
 """The OpenAI (or Anthropic) hot path of the working tree against another commit's, in one process.
 
-instrumentation_bench.py's ratio to the floor moves by about +-0.08x between runs of its 2,000 calls
-on this VM (+-0.2x at 600), more than most single changes to the hot path. Here both versions run in the same process, taking turns
-call by call with the bare SDK call and the floor, so drift hits them alike: the figure to read
-is ``tree / base``, the median over blocks of calls of what the tree adds over what the base
-adds. The same commit on both sides (``--base HEAD`` with a clean tree) gives 0.97-1.04 per
+instrumentation_bench.py's ratio to the floor moves by up to about 0.13x between runs of its 2,000
+calls on this VM (+-0.2x at 600), more than most single changes to the hot path. Here both versions
+run in the same process, taking turns call by call with the bare SDK call and the floor, so drift hits
+them alike: the figure to read is ``tree / base``, the median over blocks of calls of what the tree
+adds over what the base adds. The same commit on both sides (``--base HEAD`` with a clean tree) gives 0.97-1.04 per
 invocation: take the median of several.
 
 The base is ``git archive``d into a temporary directory as ``otel_llmcost_base``, the working tree

@@ -23,7 +23,7 @@ How many calls: a per-call figure is the median, over blocks of 50 calls, of wha
 over few blocks moves too: each per-call ratio is printed with the medians of the run's four
 quarters beside it. A quarter (500 calls) is close to this file's old default of 600, and the
 quarters of one run read up to 0.3x apart; the whole runs of the default 2,000 calls per variant
-(40 blocks) read within about +-0.08x of their median (BENCHMARKS.md, Instrumentation, eleventh session).
+(40 blocks) read within about 0.13x of their median (BENCHMARKS.md, Instrumentation, eleventh session).
 
     python benchmarks/instrumentation_bench.py [--calls 2000] [--streams 150]
 """
